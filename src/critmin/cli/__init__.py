@@ -1,0 +1,45 @@
+"""The ``critmin`` command line (Typer). One module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from critmin import __version__
+from critmin.cli._output import err_console
+from critmin.cli.data import data_app
+from critmin.cli.summary import summary
+from critmin.errors import CritminError
+
+app = typer.Typer(
+    name="critmin",
+    help="Stress-test critical-mineral supply chains on cited public data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data_app, name="data")
+app.command("summary")(summary)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"critmin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """critmin: exposure, tracing, disruption and response for critical minerals."""
+
+
+def main() -> None:
+    """Entry point: run the app, turning critmin errors into one readable line and exit code 2."""
+    try:
+        app()
+    except CritminError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(2)
