@@ -45,6 +45,7 @@ _UNITS: tuple[Unit, ...] = (
     Unit("usd_per_t", "usd_per_mass", 1.0, "US dollars per metric ton"),
     Unit("cny_per_kg", "cny_per_mass", 1e3, "Chinese yuan per kilogram"),
     Unit("cny_per_t", "cny_per_mass", 1.0, "Chinese yuan per metric ton"),
+    Unit("aud_per_kg", "aud_per_mass", 1e3, "Australian dollars per kilogram"),
     Unit("count", "count", 1.0, "number of items"),
 )
 

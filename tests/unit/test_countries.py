@@ -67,7 +67,8 @@ def test_qualifiers_are_stripped() -> None:
 
 
 @pytest.mark.parametrize(
-    ("wb", "iso"), [("ROM", "ROU"), ("ZAR", "COD"), ("TMP", "TLS"), ("ADO", "AND"), ("WBG", "PSE"), ("KSV", "XKX")]
+    ("wb", "iso"),
+    [("ROM", "ROU"), ("ZAR", "COD"), ("TMP", "TLS"), ("ADO", "AND"), ("WBG", "PSE"), ("KSV", "XKX")],
 )
 def test_world_bank_legacy_codes(wb: str, iso: str) -> None:
     assert from_world_bank_code(wb) == iso

@@ -23,7 +23,10 @@ def test_incompatible_units_raise() -> None:
         convert(1, "furlongs", "t")
 
 
-@given(st.floats(min_value=0, max_value=1e12), st.sampled_from(["g", "kg", "t", "kt", "Mt"]),
-       st.sampled_from(["g", "kg", "t", "kt", "Mt"]))
+@given(
+    st.floats(min_value=0, max_value=1e12),
+    st.sampled_from(["g", "kg", "t", "kt", "Mt"]),
+    st.sampled_from(["g", "kg", "t", "kt", "Mt"]),
+)
 def test_round_trip(v: float, a: str, b: str) -> None:
     assert convert(convert(v, a, b), b, a) == pytest.approx(v, rel=1e-12, abs=1e-12)

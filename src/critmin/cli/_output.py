@@ -43,14 +43,19 @@ def emit_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
-def emit_frame(frame: pd.DataFrame, fmt: Format, *, title: str | None = None, meta: dict[str, Any] | None = None) -> None:
+def emit_frame(
+    frame: pd.DataFrame, fmt: Format, *, title: str | None = None, meta: dict[str, Any] | None = None
+) -> None:
     """Print a DataFrame in the chosen format; ``meta`` goes into JSON and the table caption."""
     if fmt is Format.JSON:
         emit_json({**(meta or {}), "rows": records(frame)})
     elif fmt is Format.CSV:
         print(frame.to_csv(index=False), end="")
     else:
-        table = Table(title=title, caption=", ".join(f"{k}: {v}" for k, v in (meta or {}).items() if not isinstance(v, dict | list)))
+        table = Table(
+            title=title,
+            caption=", ".join(f"{k}: {v}" for k, v in (meta or {}).items() if not isinstance(v, dict | list)),
+        )
         for col in frame.columns:
             table.add_column(str(col), overflow="fold")
         for row in frame.itertuples(index=False):

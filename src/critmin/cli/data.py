@@ -18,7 +18,9 @@ from critmin.model.stages import Stage
 from critmin.store.duckdb_store import Store
 
 data_app = typer.Typer(help="Inspect, import and validate data.", no_args_is_help=True)
-import_app = typer.Typer(help="Import a file into the store (~/.critmin or $CRITMIN_HOME).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import a file into the store (~/.critmin or $CRITMIN_HOME).", no_args_is_help=True
+)
 data_app.add_typer(import_app, name="import")
 
 FORMAT = typer.Option(Format.TABLE, "--format", "-f", help="Output format.")
@@ -33,7 +35,9 @@ def info(fmt: Format = FORMAT) -> None:
         emit_json(s)
         return
     frame = pd.DataFrame({"table": list(s["tables"]), "rows": list(s["tables"].values())})
-    emit_frame(frame, fmt, title="critmin dataset", meta={"data_version": ds.version, "sources": s["sources"]})
+    emit_frame(
+        frame, fmt, title="critmin dataset", meta={"data_version": ds.version, "sources": s["sources"]}
+    )
     if ds.overlays:
         console.print("imports applied: " + ", ".join(ds.overlays))
 
@@ -41,7 +45,9 @@ def info(fmt: Format = FORMAT) -> None:
 @data_app.command("sources")
 def sources(
     fmt: Format = FORMAT,
-    kind: str | None = typer.Option(None, help="Only this kind (dataset, publication, web, assumption, user)."),
+    kind: str | None = typer.Option(
+        None, help="Only this kind (dataset, publication, web, assumption, user)."
+    ),
 ) -> None:
     """Table of sources with publisher, year, DOI/URL and licence."""
     ds = load_dataset()
@@ -58,8 +64,14 @@ def sources(
 def commodities(fmt: Format = FORMAT) -> None:
     """The commodity registry: id, name, unit, basis and stage chain."""
     rows = [
-        {"id": c.id, "name": c.name, "kind": c.kind, "unit": c.unit, "basis": c.basis,
-         "stages": " > ".join(s.value for s in c.stages)}
+        {
+            "id": c.id,
+            "name": c.name,
+            "kind": c.kind,
+            "unit": c.unit,
+            "basis": c.basis,
+            "stages": " > ".join(s.value for s in c.stages),
+        }
         for c in registry().commodities
     ]
     emit_frame(pd.DataFrame(rows), fmt, title="Commodities")
@@ -82,7 +94,9 @@ def show(
         raise DataError(f"unknown table {table!r}", fix=f"use one of {', '.join(TABLES)}")
     if table == "production":
         if commodity is None:
-            raise DataError("--commodity is required for the production table", fix="e.g. --commodity rare_earths")
+            raise DataError(
+                "--commodity is required for the production table", fix="e.g. --commodity rare_earths"
+            )
         _show_production(ds, commodity, stage, year, measure, country, all_vintages, fmt)
         return
     frame = ds.table(table)
@@ -97,19 +111,29 @@ def show(
         col = next((c for c in ("country", "importer") if c in frame), None)
         if col:
             frame = frame.loc[frame[col] == code]
-    emit_frame(frame.reset_index(drop=True), fmt, title=table, meta={"table": table, "data_version": ds.version})
+    emit_frame(
+        frame.reset_index(drop=True), fmt, title=table, meta={"table": table, "data_version": ds.version}
+    )
 
 
 def _show_production(
-    ds: Dataset, commodity: str, stage: str | None, year: int | None, measure: str,
-    country: str | None, all_vintages: bool, fmt: Format,
+    ds: Dataset,
+    commodity: str,
+    stage: str | None,
+    year: int | None,
+    measure: str,
+    country: str | None,
+    all_vintages: bool,
+    fmt: Format,
 ) -> None:
     c = registry().get(commodity)
     st = Stage(stage) if stage else c.stages[0]
     if year is None:
         year = ds.latest_year(c.id, st, measure)
         if year is None:
-            raise DataError(f"no {measure} data for {c.id} at stage {st.value}", fix="try another --stage or --measure")
+            raise DataError(
+                f"no {measure} data for {c.id} at stage {st.value}", fix="try another --stage or --measure"
+            )
     if all_vintages:
         frame = ds.production(c.id, st, year, measure, all_vintages=True)
         frame = frame.assign(share=float("nan"))
@@ -122,12 +146,31 @@ def _show_production(
     if country is not None:
         frame = frame.loc[frame["country"] == to_iso3(country)]
     frame = frame.assign(country_name=frame["country"].map(country_name))
-    cols = ["country", "country_name", "value", "unit", "share", "qualifier", "estimated", "year", "source_id", "note"]
+    cols = [
+        "country",
+        "country_name",
+        "value",
+        "unit",
+        "share",
+        "qualifier",
+        "estimated",
+        "year",
+        "source_id",
+        "note",
+    ]
     meta = {
-        "commodity": c.id, "stage": st.value, "measure": measure, "year": year,
-        "unit": c.unit, "basis": c.basis_at(st), "world_total": total, "data_version": ds.version,
+        "commodity": c.id,
+        "stage": st.value,
+        "measure": measure,
+        "year": year,
+        "unit": c.unit,
+        "basis": c.basis_at(st),
+        "world_total": total,
+        "data_version": ds.version,
     }
-    emit_frame(frame[cols].reset_index(drop=True), fmt, title=f"{c.name}: {st.value} {measure} {year}", meta=meta)
+    emit_frame(
+        frame[cols].reset_index(drop=True), fmt, title=f"{c.name}: {st.value} {measure} {year}", meta=meta
+    )
 
 
 @import_app.command("usgs-mcs")
@@ -139,7 +182,9 @@ def import_usgs(
     from critmin.data.importers.usgs_mcs import read_world_csv
 
     result = read_world_csv(path, code=code)
-    rec = Store.open().add_import(kind="usgs-mcs", path=path, tables={"production": result.frame}, sources=[result.source])
+    rec = Store.open().add_import(
+        kind="usgs-mcs", path=path, tables={"production": result.frame}, sources=[result.source]
+    )
     console.print(f"imported {rec.n_rows} rows from {path} as {rec.import_id} (source {result.source.id})")
     console.print(f"data_version: {load_dataset().version}")
 
@@ -153,7 +198,9 @@ def import_overlay(
 
     ds = load_dataset()
     result = read_overlay_csv(path, ds.sources)
-    rec = Store.open().add_import(kind="overlay", path=path, tables=result.tables, sources=list(result.sources))
+    rec = Store.open().add_import(
+        kind="overlay", path=path, tables=result.tables, sources=list(result.sources)
+    )
     console.print(f"imported {rec.n_rows} rows from {path} as {rec.import_id}")
     console.print(f"data_version: {load_dataset().version}")
 
@@ -162,7 +209,9 @@ def import_overlay(
 def imports(fmt: Format = FORMAT) -> None:
     """List the imports in the store."""
     recs = Store.open().imports()
-    frame = pd.DataFrame([r.__dict__ for r in recs], columns=["import_id", "kind", "path", "sha256", "imported_at", "n_rows"])
+    frame = pd.DataFrame(
+        [r.__dict__ for r in recs], columns=["import_id", "kind", "path", "sha256", "imported_at", "n_rows"]
+    )
     emit_frame(frame, fmt, title="Imports")
 
 
@@ -198,7 +247,9 @@ def validate(
     elif k in TABLES:
         n = len(read_table_csv(path, k))
     else:
-        raise DataError(f"unknown kind {k!r}", path=path, fix="use --kind usgs-mcs, overlay, wgi or a table name")
+        raise DataError(
+            f"unknown kind {k!r}", path=path, fix="use --kind usgs-mcs, overlay, wgi or a table name"
+        )
     console.print(f"OK: {path} is a valid {k} file ({n} rows)")
 
 
@@ -214,5 +265,9 @@ def _sniff(path: Path) -> str:
     for name, (_, schema) in TABLES.items():
         if set(schema.to_schema().columns) == set(cols):
             return name
-    raise DataError("cannot tell what kind of file this is", path=path, line=1,
-                    fix="pass --kind usgs-mcs, overlay, wgi or a table name")
+    raise DataError(
+        "cannot tell what kind of file this is",
+        path=path,
+        line=1,
+        fix="pass --kind usgs-mcs, overlay, wgi or a table name",
+    )

@@ -26,10 +26,15 @@ def summary(
     stages = stage_concentration(ds, c.id, year)
     nir = import_reliance(ds, c.id, imp)
     if fmt is Format.JSON:
-        emit_json({
-            "commodity": c.id, "importer": imp, "data_version": ds.version,
-            "stages": records(stages), "net_import_reliance": records(nir.head(3)),
-        })
+        emit_json(
+            {
+                "commodity": c.id,
+                "importer": imp,
+                "data_version": ds.version,
+                "stages": records(stages),
+                "net_import_reliance": records(nir.head(3)),
+            }
+        )
         return
     if fmt is Format.CSV:
         print(stages.to_csv(index=False), end="")
@@ -40,15 +45,20 @@ def summary(
         t.add_column(col, overflow="fold")
     for r in stages.itertuples(index=False):
         t.add_row(
-            str(r.stage), str(r.year), str(r.basis_kind),
+            str(r.stage),
+            str(r.year),
+            str(r.basis_kind),
             country_name(str(r.top1_country)) if r.top1_country else "-",
-            _pct(r.top1_share), _pct(r.top3_share),
+            _pct(r.top1_share),
+            _pct(r.top3_share),
             f"{r.hhi:,.0f}" if r.hhi is not None and not pd.isna(r.hhi) else "-",
             ", ".join(r.source_ids),
         )
     console.print(t)
-    console.print("HHI on the 0-10,000 scale (>2,500 = highly concentrated). 'published share' = "
-                  "stage shares as published; 'tonnage' = computed from production tables.")
+    console.print(
+        "HHI on the 0-10,000 scale (>2,500 = highly concentrated). 'published share' = "
+        "stage shares as published; 'tonnage' = computed from production tables."
+    )
     if len(nir):
         r0 = nir.iloc[0]
         console.print(
@@ -62,8 +72,11 @@ def summary(
     for sid in used:
         s = ds.source(sid)
         ref = s.doi and f"doi:{s.doi}" or s.url or ""
-        console.print(f"  {sid}: {s.publisher}, {s.title} ({s.year or 'n.d.'}) {ref} [{s.licence}]",
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"  {sid}: {s.publisher}, {s.title} ({s.year or 'n.d.'}) {ref} [{s.licence}]",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _pct(v: object) -> str:
@@ -73,5 +86,10 @@ def _pct(v: object) -> str:
 
 
 def _bound(b: str) -> str:
-    return {"eq": "as published", "gt": "lower bound: more than this", "lt": "upper bound",
-            "net_exporter": "net exporter", "not_available": "not available"}.get(b, b)
+    return {
+        "eq": "as published",
+        "gt": "lower bound: more than this",
+        "lt": "upper bound",
+        "net_exporter": "net exporter",
+        "not_available": "not available",
+    }.get(b, b)

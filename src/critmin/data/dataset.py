@@ -49,7 +49,25 @@ def read_table_csv(path: Path | str, name: str) -> pd.DataFrame:
     """
     _, schema = TABLES[name]
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)
+    for col, spec in schema.to_schema().columns.items():
+        if str(spec.dtype) == "bool" and col in frame:
+            # pandera would coerce the string "False" to True; map the spellings explicitly.
+            text = frame[col].str.strip().str.lower()
+            known = text.isin(list(_BOOL))
+            if not known.all():
+                bad = int(known.to_numpy().argmin())
+                raise DataError(
+                    f"{frame[col].iloc[bad]!r} is not a boolean",
+                    path=path,
+                    line=bad + 2,
+                    column=col,
+                    fix="write True or False",
+                )
+            frame[col] = text.map(_BOOL).astype(bool)
     return validate_table(frame, name, path=path)
+
+
+_BOOL = {"true": True, "false": False, "1": True, "0": False}
 
 
 def validate_table(frame: pd.DataFrame, name: str, *, path: Path | str | None = None) -> pd.DataFrame:
@@ -246,21 +264,34 @@ class Dataset:
         out = base.drop(columns=["_overlay"], errors="ignore")
         return out.sort_values(["stage", "year", "country"]).reset_index(drop=True)
 
-    def shares(self, commodity: str, stage: Stage | str, year: int, measure: str = "production") -> pd.DataFrame:
+    def shares(
+        self, commodity: str, stage: Stage | str, year: int, measure: str = "production"
+    ) -> pd.DataFrame:
         """Country rows of one cross-section with ``share`` of the world total, computed here.
 
         World total = the published ``WLD`` row where present, else the sum of every row
-        (countries and the "Other countries" residual). Aggregate rows (``WLD``) are dropped
-        from the result; ``OTH`` is kept (it counts in the total, but is not a country).
+        (countries and the "Other countries" residual) when there are at least two; a lone
+        country figure (e.g. China's magnet output) gives NaN shares, not 100%. Aggregate
+        rows (``WLD``) are dropped from the result; ``OTH`` is kept (it counts in the total,
+        but is not a country).
         """
         rows = self.production(commodity, stage, year, measure)
         if rows.empty:
             return rows.assign(share=pd.Series(dtype=float))
         world = rows.loc[rows["country"] == WORLD, "value"]
         parts = rows.loc[rows["country"] != WORLD]
-        total = float(world.iloc[0]) if len(world) and not pd.isna(world.iloc[0]) else float(
-            parts["value"].sum(skipna=True)
-        )
+        if len(world) and not pd.isna(world.iloc[0]):
+            total = float(world.iloc[0])
+            # USGS prints some world totals "excluding U.S. production" (withheld): add it back
+            # when the US figure is given, so shares are of the true world total.
+            note = str(rows.loc[rows["country"] == WORLD, "note"].fillna("").iloc[0]).lower()
+            us = parts.loc[parts["country"] == "USA", "value"]
+            if "exclud" in note and ("u.s." in note or "united states" in note) and us.notna().any():
+                total += float(us.sum())
+        elif len(parts) >= 2:
+            total = float(parts["value"].sum(skipna=True))
+        else:
+            total = float("nan")  # one country's figure alone does not define a world total
         out = parts.assign(share=parts["value"] / total if total > 0 else np.nan)
         return out.sort_values("share", ascending=False, na_position="last").reset_index(drop=True)
 
@@ -273,9 +304,10 @@ class Dataset:
     def stage_shares(self, commodity: str, stage: Stage | str, year: int | None = None) -> pd.DataFrame:
         """Published shares for a stage: one coherent set (one source, one year).
 
-        Picks non-projection rows, the latest year (or ``year``), then the source whose rows
-        cover the largest total share (ties: more countries, higher quality first in the file).
-        Assumption rows are used only where no published row exists.
+        Among non-projection rows (of ``year`` if given), candidate sets are one source x year,
+        ranked: published before assumption, not flagged weak (low/unverified/superseded)
+        before weak, complete (shares sum to >= 0.95 with the residual) before partial, then
+        newest, then widest.
         """
         c = registry().get(commodity)
         st = Stage(stage).value
@@ -285,12 +317,27 @@ class Dataset:
             df = df.loc[df["year"] == int(year)]
         if df.empty:
             return df.drop(columns=["_overlay"], errors="ignore")
-        published = df.loc[~df["is_assumption"]]
-        if not published.empty:
-            df = published
-        df = df.loc[df["year"] == df["year"].max()]
-        cover = df.groupby("source_id")["share"].agg(["sum", "count"])
-        best = cover.sort_values(["sum", "count"], ascending=False).index[0]
+        # Rank candidate sets (one source x year): trustworthy first, then complete (sums to
+        # ~1 incl. the rest-of-world residual), then newest, then widest coverage. Assumptions
+        # only where nothing published is left.
+        weak = df["quality"].fillna("").str.contains("low|unverified|weak|superseded", case=False)
+        cand = (
+            df.assign(_weak=weak)
+            .groupby(["source_id", "year"])
+            .agg(
+                total=("share", "sum"),
+                n=("share", "size"),
+                weak=("_weak", "any"),
+                assumed=("is_assumption", "all"),
+            )
+        )
+        cand["complete"] = cand["total"] >= 0.95
+        cand = cand.reset_index().sort_values(
+            ["assumed", "weak", "complete", "year", "total", "n"],
+            ascending=[True, True, False, False, False, False],
+        )
+        best, best_year = cand.iloc[0]["source_id"], cand.iloc[0]["year"]
+        df = df.loc[df["year"] == best_year]
         out = df.loc[df["source_id"] == best].drop(columns=["_overlay"], errors="ignore")
         return out.sort_values("share", ascending=False).reset_index(drop=True)
 
@@ -307,7 +354,9 @@ class Dataset:
 def _apply_overlay(base: pd.DataFrame, over: pd.DataFrame) -> pd.DataFrame:
     """Row-level override of ``base`` by ``over``; adjust world totals the overlay left alone."""
     over = over.drop_duplicates(PRODUCTION_KEY, keep="last")
-    merged = base.merge(over[[*PRODUCTION_KEY, "value"]], on=PRODUCTION_KEY, how="left", suffixes=("", "_new"))
+    merged = base.merge(
+        over[[*PRODUCTION_KEY, "value"]], on=PRODUCTION_KEY, how="left", suffixes=("", "_new")
+    )
     delta = (merged["value_new"] - merged["value"].fillna(0)).where(merged["value_new"].notna(), 0.0)
     merged["_delta"] = delta.where(merged["country"] != WORLD, 0.0)
     # New keys (not in base) add their whole value to the world total.

@@ -16,12 +16,24 @@ from critmin.model.commodities import registry
 from critmin.model.countries import is_country
 
 COLUMNS = [
-    "stage", "year", "basis_kind", "top1_country", "top1_share", "top3_share", "hhi",
-    "n_to_80pct", "n_countries", "world_total", "unit", "source_ids",
+    "stage",
+    "year",
+    "basis_kind",
+    "top1_country",
+    "top1_share",
+    "top3_share",
+    "hhi",
+    "n_to_80pct",
+    "n_countries",
+    "world_total",
+    "unit",
+    "source_ids",
 ]
 
 
-def _row(stage: str, year: int, kind: str, shares: pd.DataFrame, total: float | None, unit: str | None) -> dict[str, object]:
+def _row(
+    stage: str, year: int, kind: str, shares: pd.DataFrame, total: float | None, unit: str | None
+) -> dict[str, object]:
     countries = shares.loc[shares["country"].map(is_country) & shares["share"].notna()]
     countries = countries.sort_values("share", ascending=False)
     s = countries["share"].to_numpy()

@@ -204,9 +204,7 @@ def to_iso3(
     return parse_source_name(label, path=path, line=line, column=column).code
 
 
-def from_world_bank_code(
-    code: str, *, path: str | Path | None = None, line: int | None = None
-) -> str:
+def from_world_bank_code(code: str, *, path: str | Path | None = None, line: int | None = None) -> str:
     """Map a World Bank economy code (WGI) to ISO alpha-3, fixing its legacy codes.
 
     ``ROM`` -> ``ROU``, ``ZAR`` -> ``COD``, ``TMP`` -> ``TLS``, ``ADO`` -> ``AND``,

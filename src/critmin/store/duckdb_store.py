@@ -121,7 +121,12 @@ class Store:
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                old = [r[0] for r in con.execute("SELECT import_id FROM imports WHERE path = ?", [rec.path]).fetchall()]
+                old = [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT import_id FROM imports WHERE path = ?", [rec.path]
+                    ).fetchall()
+                ]
                 for oid in [*old, import_id]:
                     self._delete(con, oid)
                 con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?)", list(rec.__dict__.values()))
@@ -170,5 +175,7 @@ class Store:
                 df = con.execute(f"SELECT * FROM {table} WHERE import_id = ?", [import_id]).df()
                 if len(df):
                     out[name] = df.drop(columns=["import_id"])
-            srcs = con.execute("SELECT source_json FROM import_sources WHERE import_id = ?", [import_id]).fetchall()
+            srcs = con.execute(
+                "SELECT source_json FROM import_sources WHERE import_id = ?", [import_id]
+            ).fetchall()
         return out, [Source.model_validate(json.loads(s[0])) for s in srcs]

@@ -1,0 +1,5 @@
+"""``python -m critmin`` runs the CLI."""
+
+from critmin.cli import main
+
+main()

@@ -1,0 +1,627 @@
+"""USGS Mineral Commodity Summaries data release: world production, reserves and capacity.
+
+:func:`read_world_csv` reads one ``mcs20xx-<code>_world.csv`` file exactly as USGS publishes it
+(one per commodity chapter, about 77 per edition) into a :class:`~critmin.data.schemas.ProductionSchema`
+frame plus the :class:`~critmin.data.catalogue.Source` it cites.
+
+Format quirks handled (all seen in the MCS 2023 and 2024 releases):
+
+* UTF-8 byte-order mark, CRLF line ends, trailing empty columns (``,,,,``) and blank rows;
+* units in the column names: ``Prod_kt_2022``, ``Prod_t_est_2023`` and ``Prod_kt_Est_2022``
+  (estimated), ``Prod_Sponge_t_Est_2022`` (a product tag), ``Reserves_kt``, ``Reserves_kt_2023``,
+  ``Reserves_ore_kt``, ``Cap_kg_2023`` and ``Cap_Pigment_t_2023`` (capacity), and the USGS unit
+  suffixes ``mmt``/``mt`` (Mt), ``mct`` (Mct), ``kct``, ``mcm`` (Mm3). Reserves have no year: they
+  get the edition's estimate year (the later production year). A few headers print the wrong unit;
+  ``usgs_series.yaml`` corrects them (``unit_fixes``) and says how we know;
+* values ``W`` (withheld: NaN, qualifier ``withheld``), ``NA`` (``not_available``), ``XX``
+  (``not_applicable``), ``--``/``—`` (USGS zero: 0), ``>130,000,000`` (130000000, ``over``),
+  ``<100`` (``under``), ``Less than ½ unit.`` (0.5 of the column's unit, ``under``), ``e5,000``
+  (estimated), thousands separators, stray spaces and non-breaking spaces; descriptive entries
+  ("Large", "Included with ilmenite", "Included in World total.") become NaN, ``not_available``,
+  with the text kept in ``note``;
+* country labels through :func:`~critmin.model.countries.parse_source_name` (fused footnote digits,
+  trailing ``e`` estimate marker, "Burma", "World total (rounded)", qualifiers such as
+  "Brazil (beneficiated)"), the stripped parts kept in ``note``; a Type containing "World total"
+  forces country ``WLD``;
+* the Type column's header is sometimes the type text itself (fluorspar 2024); some files leave
+  Type empty (iron oxide pigments 2024); cells under an empty header become a note if text, are
+  ignored if they repeat a value of the row (barite 2024 repeats Reserves), else raise.
+
+Rows map to a registry commodity and stage through ``usgs_series.yaml`` (file code + Type regex,
+optionally the column's product tag). Every value is converted with :func:`critmin.units.convert`
+into the commodity's unit. ``series`` keeps the Type text; a country printed twice with the same
+Type but different qualifiers (helium: "United States (extracted from natural gas)" and "(from
+Cliffside Field)") gets the qualifier appended to ``series``.
+
+Errors (unknown country, unknown file code or Type, malformed or negative number, duplicated row,
+header without Country or value columns) raise :class:`~critmin.errors.DataError` naming file,
+physical line and column. Nothing is returned partially: the whole file is parsed first.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from critmin.data.catalogue import Source
+from critmin.data.schemas import ProductionSchema
+from critmin.errors import DataError
+from critmin.model.commodities import Commodity, registry
+from critmin.model.countries import WORLD, CountryLabel, parse_source_name
+from critmin.units import canonical, convert
+
+__all__ = [
+    "NMIC_URL",
+    "SeriesRule",
+    "WorldImport",
+    "mcs_source",
+    "parse_value",
+    "read_world_csv",
+    "read_world_folder",
+    "series_rules",
+]
+
+NMIC_URL = "https://www.usgs.gov/centers/national-minerals-information-center/mineral-commodity-summaries"
+_PUBLISHER = "U.S. Geological Survey, National Minerals Information Center"
+_VIA = "GitHub Redliana/cmm-data@d780c5b7ff41bef8906fe1518a4cb2e1b549785a"
+_KNOWN_EDITIONS: dict[int, tuple[str, str]] = {
+    2024: ("Mineral Commodity Summaries 2024 Data Release (ver. 2.0, March 2024)", "10.5066/P144BA54"),
+    2023: ("Mineral Commodity Summaries 2023 Data Release", "10.5066/P9WCYUI6"),
+}
+_MEASURES = {"prod": "production", "cap": "capacity", "reserves": "reserves"}
+_UNIT_TOKENS = {"t", "kt", "kg", "mmt", "mt", "mct", "kct", "mcm"}
+_FILE_NAME = re.compile(r"^mcs(?P<year>\d{4})-?(?P<code>.+?)_world\.csv$", re.IGNORECASE)
+_SOURCE_CELL = re.compile(r"MCS\s*(\d{4})", re.IGNORECASE)
+_NUMBER = re.compile(r"^(?P<e>e)?(?P<op>[<>])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)$")
+_ZERO = {"--", "—", "–", "——"}
+_DESCRIPTIVE = re.compile(
+    r"^(included (in|with) .+|categori[sz]ed as .+|(very )?(large|small)|moderate|negligible|not available)$",
+    re.IGNORECASE,
+)
+_LESS_THAN_HALF = re.compile(r"^less than (½|1[/⁄]2) unit\.?$", re.IGNORECASE)
+_PLAIN_AGGREGATE = {
+    "world total",
+    "world total (rounded)",
+    "other countries",
+    "other countries (rounded)",
+    "other",
+}
+
+
+# --- series rules ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesRule:
+    """One line of ``usgs_series.yaml``: (file code, Type regex, column tag) -> commodity + stage."""
+
+    codes: tuple[str, ...]
+    type_pattern: re.Pattern[str]
+    commodity: str
+    stage: str
+    column_pattern: re.Pattern[str] | None = None
+    measure: str | None = None
+    edition: int | None = None
+    unit_fixes: dict[str, str] = field(default_factory=dict)
+    evidence: str | None = None
+    skip: str | None = None
+
+    def matches(self, code: str, edition: int, type_text: str, product: str) -> bool:
+        """True if this rule applies to a cell of ``code``/``edition`` with this Type and product tag."""
+        if code not in self.codes or (self.edition is not None and self.edition != edition):
+            return False
+        if not self.type_pattern.search(type_text):
+            return False
+        return self.column_pattern is None or bool(self.column_pattern.search(product))
+
+
+@cache
+def series_rules() -> tuple[SeriesRule, ...]:
+    """The rules in ``critmin/data/usgs_series.yaml``, validated against the commodity registry."""
+    where = "critmin/data/usgs_series.yaml"
+    text = resources.files("critmin.data").joinpath("usgs_series.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, list):
+        raise DataError("expected a list of rules", path=where, fix="see the comment at the top of the file")
+    reg = registry()
+    rules: list[SeriesRule] = []
+    for i, item in enumerate(raw, start=1):
+        key = f"rule {i}"
+        if not isinstance(item, dict) or not {"code", "type_pattern", "commodity", "stage"} <= set(item):
+            raise DataError(
+                "a rule needs code, type_pattern, commodity and stage", path=where, column=key, fix="add them"
+            )
+        commodity = reg.get(str(item["commodity"]))
+        if not commodity.has_stage(str(item["stage"])):
+            msg = f"stage {item['stage']!r} is not in the chain of {commodity.id!r}"
+            raise DataError(msg, path=where, column=key, fix="use a stage listed in commodities.yaml")
+        codes = item["code"] if isinstance(item["code"], list) else [item["code"]]
+        col = item.get("column_pattern")
+        fixes = {str(k): canonical(str(v)) for k, v in (item.get("unit_fixes") or {}).items()}
+        rules.append(
+            SeriesRule(
+                codes=tuple(str(c).lower() for c in codes),
+                type_pattern=re.compile(str(item["type_pattern"]), re.IGNORECASE),
+                commodity=commodity.id,
+                stage=str(item["stage"]),
+                column_pattern=re.compile(str(col), re.IGNORECASE) if col is not None else None,
+                measure=item.get("measure"),
+                edition=int(item["edition"]) if item.get("edition") is not None else None,
+                unit_fixes=fixes,
+                evidence=item.get("evidence"),
+                skip=item.get("skip"),
+            )
+        )
+    return tuple(rules)
+
+
+# --- sources --------------------------------------------------------------------------------------
+
+
+def mcs_source(vintage: int, source_id: str | None = None) -> Source:
+    """The :class:`Source` of the MCS data release of ``vintage`` (2023 and 2024 are known by DOI)."""
+    sid = source_id or f"usgs-mcs{vintage}"
+    if vintage in _KNOWN_EDITIONS:
+        title, doi = _KNOWN_EDITIONS[vintage]
+        return Source(
+            id=sid,
+            kind="dataset",
+            publisher=_PUBLISHER,
+            title=title,
+            year=vintage,
+            doi=doi,
+            url=f"https://doi.org/{doi}",
+            licence="US public domain",
+            via=_VIA,
+            priority=vintage,
+        )
+    return Source(
+        id=sid,
+        kind="dataset",
+        publisher=_PUBLISHER,
+        title=f"Mineral Commodity Summaries {vintage} Data Release",
+        year=vintage,
+        url=NMIC_URL,
+        licence="US public domain",
+        priority=vintage,
+        notes="edition not in critmin's list of known releases: DOI not recorded",
+    )
+
+
+# --- cells ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A parsed value cell: value (in the column's unit) or NaN, qualifier, estimate flag, note."""
+
+    value: float
+    qualifier: str
+    estimated: bool = False
+    note: str | None = None
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def parse_value(text: str) -> Cell | None:
+    """Parse one USGS value cell. ``None`` for an empty cell; raises ``ValueError`` if unreadable.
+
+    ``"1,100"`` -> 1100 exact; ``"e5,000"`` -> 5000 estimated; ``">130,000,000"`` -> over;
+    ``"<100"`` -> under; ``"W"``/``"NA"``/``"XX"`` -> NaN withheld/not_available/not_applicable;
+    ``"--"``/``"—"`` -> 0; ``"Less than ½ unit."`` -> 0.5 under; descriptive text -> NaN with note.
+    """
+    s = _clean(text)
+    if not s:
+        return None
+    m = _NUMBER.match(s.replace(" ", ""))
+    if m:
+        value = float(m.group("num").replace(",", ""))
+        qualifier = {"<": "under", ">": "over"}.get(m.group("op") or "", "exact")
+        note = f"as printed: {s}" if m.group("op") else None
+        return Cell(value, qualifier, estimated=bool(m.group("e")), note=note)
+    upper = s.upper().rstrip(".")
+    if upper == "W":
+        return Cell(math.nan, "withheld")
+    if upper == "NA":
+        return Cell(math.nan, "not_available")
+    if upper == "XX":
+        return Cell(math.nan, "not_applicable")
+    if s in _ZERO:
+        return Cell(0.0, "exact")
+    if _LESS_THAN_HALF.match(s):
+        return Cell(0.5, "under", note=f"as printed: {s}")
+    if _DESCRIPTIVE.match(s.rstrip(".")):
+        return Cell(math.nan, "not_available", note=f"as printed: {s}")
+    if re.match(r"^[-−]\s*\d", s):
+        msg = f"negative value {text.strip()!r}"
+        raise ValueError(msg)
+    msg = f"malformed number {text.strip()!r}"
+    raise ValueError(msg)
+
+
+# --- header ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ValueColumn:
+    index: int
+    name: str
+    measure: str
+    product: str
+    unit: str
+    year: int | None
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class _Header:
+    country: int
+    type: int | None
+    source: int | None
+    values: tuple[_ValueColumn, ...]
+    notes: dict[str, int]
+    width: int
+
+
+def _parse_header(cells: Sequence[str], path: Path) -> _Header:
+    names = [_clean(c) for c in cells]
+    lower = [n.lower() for n in names]
+    if "country" not in lower:
+        raise DataError(
+            f"no Country column in header {names!r}",
+            path=path,
+            line=1,
+            column="Country",
+            fix="is this a USGS MCS *_world.csv file? the header must name Source, Country, Type, Prod_...",
+        )
+    country = lower.index("country")
+    values: list[_ValueColumn] = []
+    notes: dict[str, int] = {}
+    type_col = lower.index("type") if "type" in lower else None
+    source = lower.index("source") if "source" in lower else None
+    for i, name in enumerate(names):
+        if not name or i in (country, type_col, source):
+            continue
+        tokens = name.split("_")
+        measure = _MEASURES.get(tokens[0].lower())
+        if measure is None:
+            if i == 2 and type_col is None:  # fluorspar 2024: the Type header is the type text
+                type_col = i
+                continue
+            raise DataError(
+                f"unexpected column {name!r}",
+                path=path,
+                line=1,
+                column=name,
+                fix="value columns are Prod_<unit>_<year>, Cap_<unit>_<year> or Reserves_<unit>",
+            )
+        if tokens[-1].lower() in {"notes", "note"}:
+            notes.setdefault(measure, i)
+            continue
+        rest = tokens[1:]
+        year = int(rest.pop()) if rest and re.fullmatch(r"\d{4}", rest[-1]) else None
+        estimated = bool(rest) and rest[-1].lower() == "est"
+        if estimated:
+            rest.pop()
+        if not rest or rest[-1].lower() not in _UNIT_TOKENS:
+            raise DataError(
+                f"cannot read the unit of column {name!r}",
+                path=path,
+                line=1,
+                column=name,
+                fix=f"the unit suffix must be one of {sorted(_UNIT_TOKENS)}",
+            )
+        unit = rest.pop()
+        values.append(_ValueColumn(i, name, measure, "_".join(rest), unit, year, estimated))
+    if not values:
+        raise DataError(
+            f"no Prod_, Cap_ or Reserves_ value columns in header {names!r}",
+            path=path,
+            line=1,
+            column="Prod",
+            fix="the header must have columns like Prod_kt_2022, Prod_kt_est_2023, Reserves_kt",
+        )
+    last = max(i for i, n in enumerate(names) if n) + 1
+    return _Header(country, type_col, source, tuple(values), notes, last)
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorldImport:
+    """One world table: a validated :class:`ProductionSchema` frame and the source it cites."""
+
+    frame: pd.DataFrame
+    source: Source
+
+
+@dataclass
+class _Record:
+    row: dict[str, Any]
+    line: int
+    qualifier_of_label: str | None
+
+
+def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Records with the physical line each starts on (1-based; the header is line 1)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            out: list[tuple[int, list[str]]] = []
+            start = 1
+            for cells in reader:
+                out.append((start, cells))
+                start = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 ({exc.reason})", path=path, fix="save the file as UTF-8") from exc
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV: {exc}", path=path, fix="check quoting") from exc
+    if not out:
+        raise DataError("empty file", path=path, line=1, column="Country", fix="is this the right file?")
+    return out
+
+
+def _edition_of(
+    rows: Iterable[tuple[int, list[str]]], header: _Header, path: Path, code_year: int | None
+) -> int | None:
+    found: dict[int, int] = {}
+    if header.source is not None:
+        for line, cells in rows:
+            if header.source < len(cells):
+                m = _SOURCE_CELL.search(cells[header.source])
+                if m:
+                    found.setdefault(int(m.group(1)), line)
+    if len(found) > 1:
+        lines = ", ".join(f"{y} (line {ln})" for y, ln in sorted(found.items()))
+        raise DataError(
+            f"rows cite different editions: {lines}",
+            path=path,
+            line=max(found.values()),
+            column="Source",
+            fix="one file holds one MCS edition; pass vintage= to override",
+        )
+    return next(iter(found)) if found else code_year
+
+
+def _label_note(label: CountryLabel, raw: str) -> list[str]:
+    parts: list[str] = []
+    if label.qualifier:
+        parts.append(f"country qualifier: {label.qualifier}")
+    if label.footnote:
+        parts.append(f"footnote {label.footnote}")
+    if label.estimated:
+        parts.append("country marked e (estimated)")
+    if label.code in {"WLD", "OTH"}:
+        cleaned = _clean(raw)
+        if label.footnote and cleaned.endswith(label.footnote):
+            cleaned = cleaned[: -len(label.footnote)].rstrip()
+        if cleaned.lower() not in _PLAIN_AGGREGATE:
+            parts.append(f"country as printed: {cleaned}")
+    return parts
+
+
+def read_world_csv(
+    path: str | Path,
+    *,
+    source_id: str | None = None,
+    vintage: int | None = None,
+    code: str | None = None,
+) -> WorldImport:
+    """Read one USGS MCS ``*_world.csv`` file into a validated :class:`ProductionSchema` frame.
+
+    ``source_id`` defaults to ``usgs-mcs<edition>`` and ``vintage`` to the edition, both read from
+    the file's Source column ("MCS2024", "MCS 2024") or, if that is empty, its name. ``code`` (the
+    USGS file code, e.g. ``raree``) defaults to the one in the file name. See the module docstring
+    for the quirks handled; raises :class:`DataError` naming file, line and column otherwise.
+    """
+    path = Path(path)
+    name_match = _FILE_NAME.match(path.name)
+    code = (code or (name_match.group("code") if name_match else "")).lower()
+    rows = _read_rows(path)
+    header = _parse_header(rows[0][1], path)
+    data = [(line, cells) for line, cells in rows[1:] if any(_clean(c) for c in cells)]
+    if vintage is None:
+        vintage = _edition_of(data, header, path, int(name_match.group("year")) if name_match else None)
+    if vintage is None:
+        raise DataError(
+            "cannot tell the MCS edition: no 'MCS20xx' in the Source column or the file name",
+            path=path,
+            line=2,
+            column="Source",
+            fix="pass vintage= (and source_id=)",
+        )
+    if not code:
+        raise DataError(
+            "cannot tell the USGS file code from the file name",
+            path=path,
+            line=1,
+            column="Type",
+            fix="name the file mcs<year>-<code>_world.csv or pass code=",
+        )
+    source = mcs_source(vintage, source_id)
+    rules = [r for r in series_rules() if code in r.codes]
+    reg = registry()
+    years = [c.year for c in header.values if c.year is not None and c.measure != "reserves"]
+    estimate_year = max(years) if years else vintage - 1
+    type_name = rows[0][1][header.type] if header.type is not None else "Type"
+    records: list[_Record] = []
+    for line, raw_cells in data:
+        cells = list(raw_cells) + [""] * max(0, header.width - len(raw_cells))
+        stray = _unlabelled_notes(cells, header, path, line)
+        type_text = _clean(cells[header.type]) if header.type is not None else ""
+        if not rules:
+            raise DataError(
+                f"file code {code!r} has no rules in usgs_series.yaml",
+                path=path,
+                line=line,
+                column=type_name,
+                fix="add rules mapping this file's Type values to a commodity and stage",
+            )
+        label = parse_source_name(cells[header.country], path=path, line=line, column="Country")
+        country = WORLD if "world total" in type_text.lower() else label.code
+        row_notes = _label_note(label, cells[header.country]) + stray
+        for col in header.values:
+            rule = next((r for r in rules if r.matches(code, vintage, type_text, col.product)), None)
+            if rule is None:
+                typed = any(r.type_pattern.search(type_text) for r in rules)
+                raise DataError(
+                    f"no rule in usgs_series.yaml for file code {code!r}, Type {type_text!r}"
+                    + (f", column {col.name!r}" if typed else ""),
+                    path=path,
+                    line=line,
+                    column=col.name if typed else type_name,
+                    fix="add a rule (code, type_pattern, commodity, stage) to critmin/data/usgs_series.yaml",
+                )
+            try:
+                cell = parse_value(cells[col.index])
+            except ValueError as exc:
+                raise DataError(
+                    str(exc),
+                    path=path,
+                    line=line,
+                    column=col.name,
+                    fix="use a number like 1,234 or W, NA, XX",
+                ) from exc
+            if cell is None or rule.skip:
+                continue
+            commodity: Commodity = reg.get(rule.commodity)
+            unit = rule.unit_fixes.get(col.name, col.unit)
+            value = cell.value if math.isnan(cell.value) else convert(cell.value, unit, commodity.unit)
+            notes = [*row_notes, *([cell.note] if cell.note else [])]
+            if col.name in rule.unit_fixes:
+                notes.append(f"header {col.name} read as {canonical(unit)} (usgs_series.yaml unit_fixes)")
+            notes += _column_note(cells, header, col.measure, rows[0][1])
+            record = {
+                "commodity": commodity.id,
+                "stage": rule.stage,
+                "measure": rule.measure or col.measure,
+                "country": country,
+                "year": col.year if col.year is not None else estimate_year,
+                "value": value,
+                "unit": commodity.unit,
+                "qualifier": cell.qualifier,
+                "estimated": col.estimated or cell.estimated or label.estimated,
+                "vintage": vintage,
+                "series": type_text or None,
+                "note": "; ".join(notes) or None,
+                "source_id": source.id,
+            }
+            records.append(_Record(record, line, label.qualifier))
+    _resolve_duplicates(records, path)
+    return WorldImport(_frame([r.row for r in records]), source)
+
+
+def _column_note(cells: Sequence[str], header: _Header, measure: str, names: Sequence[str]) -> list[str]:
+    """The measure's notes cell (Prod_notes, Reserves_notes...; Prod_notes if it has none)."""
+    col = header.notes.get(measure, header.notes.get("production"))
+    text = _clean(cells[col]) if col is not None else ""
+    if col is not None and _NUMBER.match(text.replace(" ", "")):  # vermiculite 2024: numbers in notes
+        return [f"unlabelled number in {names[col]}: {text}"]
+    return [text] if text and text.upper() not in {"NA", "NOT AVAILABLE"} else []
+
+
+def _same(a: Cell | None, b: Cell | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    both_nan = math.isnan(a.value) and math.isnan(b.value)
+    return a.qualifier == b.qualifier and (both_nan or a.value == b.value)
+
+
+def _unlabelled_notes(cells: Sequence[str], header: _Header, path: Path, line: int) -> list[str]:
+    """Cells under an empty header (or past the last named one): text -> a note; a number that
+    repeats a value of the same row (barite 2024 repeats Reserves) -> ignored; else an error."""
+    named = {header.country, header.type, header.source, *header.notes.values()}
+    named |= {c.index for c in header.values}
+    notes: list[str] = []
+    for i, raw in enumerate(cells):
+        text = _clean(raw)
+        if i in named or not text:
+            continue
+        cell = _parse_quiet(text)
+        if cell is None or (cell.note and cell.note.startswith("as printed") and math.isnan(cell.value)):
+            notes.append(f"unlabelled column: {text}")
+            continue
+        if any(_same(cell, _parse_quiet(cells[c.index])) for c in header.values):
+            continue
+        raise DataError(
+            f"value {text!r} in a column without a header",
+            path=path,
+            line=line,
+            column=f"column {i + 1}",
+            fix="every value needs a header; check for unquoted commas",
+        )
+    return notes
+
+
+def _parse_quiet(text: str) -> Cell | None:
+    try:
+        return parse_value(text)
+    except ValueError:
+        return None
+
+
+def _resolve_duplicates(records: list[_Record], path: Path) -> None:
+    """Same (commodity, stage, measure, country, year, series) twice: qualify series or raise."""
+    groups: dict[tuple[Any, ...], list[_Record]] = {}
+    for rec in records:
+        r = rec.row
+        key = (r["commodity"], r["stage"], r["measure"], r["country"], r["year"], r["series"])
+        groups.setdefault(key, []).append(rec)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        quals = [g.qualifier_of_label for g in group]
+        if all(quals) and len(set(quals)) == len(quals):
+            for g in group:
+                g.row["series"] = f"{g.row['series'] or ''} [{g.qualifier_of_label}]".strip()
+            continue
+        first, dup = group[0], group[1]
+        raise DataError(
+            f"duplicate row: {dup.row['country']} {dup.row['measure']} {dup.row['year']} "
+            f"({dup.row['series']!r}) is already on line {first.line}",
+            path=path,
+            line=dup.line,
+            column="Country",
+            fix="remove one of the rows, or give them different Types or country qualifiers",
+        )
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    columns = list(ProductionSchema.to_schema().columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    if frame.empty:
+        frame = frame.astype({"year": "int64", "vintage": "int64", "value": "float64", "estimated": "bool"})
+    validated: pd.DataFrame = ProductionSchema.validate(frame)
+    return validated
+
+
+def read_world_folder(
+    folder: str | Path, *, pattern: str = "*_world.csv"
+) -> tuple[pd.DataFrame, list[Source]]:
+    """Read every world CSV in ``folder`` (sorted by name): one frame and the distinct sources."""
+    frames: list[pd.DataFrame] = []
+    sources: dict[str, Source] = {}
+    for path in sorted(Path(folder).glob(pattern), key=lambda p: p.name.lower()):
+        imported = read_world_csv(path)
+        frames.append(imported.frame)
+        sources.setdefault(imported.source.id, imported.source)
+    if not frames:
+        raise DataError(
+            f"no files matching {pattern!r}", path=folder, fix="point at a usgs_mcs20xx/world folder"
+        )
+    return pd.concat(frames, ignore_index=True), list(sources.values())
