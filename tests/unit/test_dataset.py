@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
@@ -147,3 +146,49 @@ def test_lone_country_figure_has_no_share() -> None:
         version="t",
     )
     assert ds.shares("rare_earths", "mining", 2023)["share"].isna().all()
+
+
+def _share(
+    sid: str, year: int, country: str, share: float, *, quality: str = "primary", assumption: bool = False
+) -> dict[str, object]:
+    return {
+        "source_id": sid,
+        "commodity": "rare_earths",
+        "stage": "separation",
+        "country": country,
+        "year": year,
+        "share": share,
+        "qualifier": "exact",
+        "scope": "toy",
+        "basis": "volume",
+        "is_projection": False,
+        "is_assumption": assumption,
+        "quality": quality,
+        "note": None,
+    }
+
+
+def test_stage_share_set_selection() -> None:
+    rows = [
+        _share("iea", 2024, "CHN", 0.91),
+        _share("iea", 2024, "MYS", 0.05),
+        _share("iea", 2024, "ROW", 0.04),
+        _share("blog", 2025, "CHN", 0.95, quality="low - blog"),
+        _share("news", 2025, "CHN", 0.85),
+        _share("old", 2010, "CHN", 0.8),
+        _share("old", 2010, "JPN", 0.2),
+        _share("assume", 2025, "CHN", 0.9, assumption=True),
+    ]
+    ss = validate_table(pd.DataFrame(rows), "stage_shares")
+    ds = Dataset(tables={"stage_shares": ss}, sources={}, version="t")
+    # the complete, recent, not-weak IEA set beats a newer single statement, a weak one,
+    # an old complete set and an assumption
+    got = ds.stage_shares("rare_earths", "separation")
+    assert set(got["source_id"]) == {"iea"}
+    assert got.iloc[0]["country"] == "CHN"
+    # without the IEA set, the newest single statement that is not weak wins
+    ds2 = Dataset(tables={"stage_shares": ss.loc[ss["source_id"] != "iea"]}, sources={}, version="t")
+    assert set(ds2.stage_shares("rare_earths", "separation")["source_id"]) == {"news"}
+    # assumptions only when nothing published is left
+    ds3 = Dataset(tables={"stage_shares": ss.loc[ss["source_id"] == "assume"]}, sources={}, version="t")
+    assert set(ds3.stage_shares("rare_earths", "separation")["source_id"]) == {"assume"}

@@ -35,7 +35,7 @@ def _clean(v: Any) -> Any:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-safe list of row dicts (NaN -> null, numpy scalars -> Python)."""
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def emit_json(obj: Any) -> None:

@@ -38,6 +38,8 @@ from critmin.model.stages import Stage
 
 #: Priority given to row-level user overlays: above every bundled or imported vintage.
 OVERLAY_PRIORITY = 1_000_000
+#: Stage-share sets this many years older than the newest still count as current.
+RECENT_YEARS = 2
 PRODUCTION_KEY = ["commodity", "stage", "measure", "country", "year"]
 SECTION_KEY = ["commodity", "stage", "measure", "year"]
 
@@ -77,7 +79,8 @@ def validate_table(frame: pd.DataFrame, name: str, *, path: Path | str | None = 
     """
     _, schema = TABLES[name]
     try:
-        return schema.validate(frame, lazy=True)  # type: ignore[no-any-return]
+        validated: pd.DataFrame = schema.validate(frame, lazy=True)
+        return validated
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         first = cases.iloc[0]
@@ -305,8 +308,9 @@ class Dataset:
         """Published shares for a stage: one coherent set (one source, one year).
 
         Among non-projection rows (of ``year`` if given), candidate sets are one source x year,
-        ranked: published before assumption, not flagged weak (low/unverified/superseded)
-        before weak, complete (shares sum to >= 0.95 with the residual) before partial, then
+        ranked: published before assumption; not flagged weak (low/unverified/superseded)
+        before weak; recent (within ``RECENT_YEARS`` of the newest) before old; complete (two
+        or more rows summing to >= 0.95 with the residual) before a single statement; then
         newest, then widest.
         """
         c = registry().get(commodity)
@@ -331,10 +335,12 @@ class Dataset:
                 assumed=("is_assumption", "all"),
             )
         )
-        cand["complete"] = cand["total"] >= 0.95
-        cand = cand.reset_index().sort_values(
-            ["assumed", "weak", "complete", "year", "total", "n"],
-            ascending=[True, True, False, False, False, False],
+        cand["complete"] = (cand["total"] >= 0.95) & (cand["n"] >= 2)
+        cand = cand.reset_index()
+        cand["recent"] = cand["year"] >= cand["year"].max() - RECENT_YEARS
+        cand = cand.sort_values(
+            ["assumed", "weak", "recent", "complete", "year", "total", "n"],
+            ascending=[True, True, False, False, False, False, False],
         )
         best, best_year = cand.iloc[0]["source_id"], cand.iloc[0]["year"]
         df = df.loc[df["year"] == best_year]
@@ -371,8 +377,9 @@ def _apply_overlay(base: pd.DataFrame, over: pd.DataFrame) -> pd.DataFrame:
     for idx in base.index[is_world]:
         key = tuple(base.loc[idx, SECTION_KEY])
         d = float(section_delta.get(key, 0.0))
-        if key not in overlaid_world and d != 0.0 and not pd.isna(base.at[idx, "value"]):
-            base.at[idx, "value"] = float(base.at[idx, "value"]) + d
+        current = float(base.loc[idx, "value"])
+        if key not in overlaid_world and d != 0.0 and not np.isnan(current):
+            base.at[idx, "value"] = current + d
             base.at[idx, "qualifier"] = "adjusted"
             base.at[idx, "note"] = "world total adjusted for user overlay rows"
     return pd.concat([base, over], ignore_index=True)

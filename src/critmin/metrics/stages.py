@@ -46,7 +46,7 @@ def _row(
         "top3_share": top_share(s, 3) if len(s) else None,
         "hhi": hhi(s) if len(s) else None,
         "n_to_80pct": n_to_reach(s, 0.8) if len(s) else None,
-        "n_countries": int(len(countries)),
+        "n_countries": len(countries),
         "world_total": total,
         "unit": unit,
         "source_ids": sorted(set(shares["source_id"])),

@@ -164,24 +164,21 @@ def parse_source_name(
     code = _lookup(name)
     if code is not None:
         return CountryLabel(code, footnote=footnote)
-    qualifier = None
-    estimated = False
-    candidates: list[tuple[str, str | None, bool]] = []
-    base = name
-    pm = _PAREN.search(base)
+    # Strip a trailing "(qualifier)" or ", qualifier", then a trailing estimate marker "e".
+    candidates: list[tuple[str, str | None]] = []
+    pm = _PAREN.search(name)
     if pm:
-        candidates.append((base[: pm.start()].strip(), pm.group(1).strip(), False))
-    if "," in base:
-        head, _, tail = base.partition(",")
-        candidates.append((head.strip(), tail.strip(), False))
-    for cand, qual, _est in list(candidates) + [(base, None, False)]:
-        for text, est in ((cand, False), (cand[:-1], True) if cand.endswith("e") else ("", False)):
-            if not text:
-                continue
-            found = _lookup(text)
+        candidates.append((name[: pm.start()].strip(), pm.group(1).strip()))
+    if "," in name:
+        head, _, tail = name.partition(",")
+        candidates.append((head.strip(), tail.strip()))
+    candidates.append((name, None))
+    for cand, qual in candidates:
+        tries = [(cand, False)] + ([(cand[:-1], True)] if cand.endswith("e") else [])
+        for text, est in tries:
+            found = _lookup(text) if text else None
             if found is not None:
-                qualifier, estimated = qual, est
-                return CountryLabel(found, footnote=footnote, estimated=estimated, qualifier=qualifier)
+                return CountryLabel(found, footnote=footnote, estimated=est, qualifier=qual)
     msg = f"unknown country {label!r}"
     raise UnknownCountryError(
         msg,

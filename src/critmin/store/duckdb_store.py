@@ -165,7 +165,7 @@ class Store:
         """All imports, oldest first."""
         with self._connect() as con:
             rows = con.execute("SELECT * FROM imports ORDER BY imported_at").fetchall()
-        return [ImportRecord(*(str(v) if i < 5 else int(v) for i, v in enumerate(r))) for r in rows]
+        return [ImportRecord(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows]
 
     def import_tables(self, import_id: str) -> tuple[dict[str, pd.DataFrame], list[Source]]:
         """The rows and sources of one import."""

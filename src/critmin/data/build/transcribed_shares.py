@@ -317,7 +317,7 @@ def convert_ree_stage_shares(
         source_id, others = sources.cite(
             row,
             publisher=publisher,
-            title=f"{row['scope']}: {stage} share statement",
+            title=f"Country share statements: {row['scope']}",
             year=pub_year,
             quality=quality,
             force_quality=force,
