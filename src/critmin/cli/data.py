@@ -53,10 +53,26 @@ def sources(
     ds = load_dataset()
     rows = [s.model_dump() for s in ds.sources.values() if kind is None or s.kind == kind]
     frame = pd.DataFrame(rows)
-    cols = ["id", "kind", "publisher", "title", "year", "doi", "url", "licence"]
+    cols = [
+        "id",
+        "kind",
+        "publisher",
+        "title",
+        "year",
+        "doi",
+        "url",
+        "licence",
+        "via",
+        "quality",
+        "rationale",
+    ]
     if fmt is Format.TABLE:
-        cols = ["id", "kind", "publisher", "year", "licence"]
-        frame = frame.sort_values(["kind", "id"])
+        cols = (
+            ["id", "title", "rationale"]
+            if kind == "assumption"
+            else ["id", "kind", "publisher", "year", "licence"]
+        )
+        frame = frame.sort_values(["kind", "id"]) if len(frame) else frame
     emit_frame(frame[cols] if len(frame) else frame, fmt, title="Sources", meta={"data_version": ds.version})
 
 
