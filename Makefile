@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/critmin summary --commodity rare_earths --importer USA
+	$(BIN)/critmin exposure --commodity rare_earths --importer USA
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks

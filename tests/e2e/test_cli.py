@@ -217,10 +217,37 @@ def test_validate_reports_bad_usgs_file(home: Path, tmp_path: Path) -> None:
     assert "Atlantis" in proc.stderr
 
 
-def test_summary_json(home: Path) -> None:
-    out = json.loads(run("summary", "--commodity", "rare_earths", "--format", "json", home=home).stdout)
+def test_exposure_json_document(home: Path) -> None:
+    out = json.loads(
+        run("exposure", "--commodity", "rare_earths", "--year", "2024", "--format", "json", home=home).stdout
+    )
+    assert {"commodity", "year", "importer", "data_version", "stages", "net_import_reliance"} <= set(out)
     stages = {s["stage"]: s for s in out["stages"]}
+    keys = {
+        "stage",
+        "hhi",
+        "hhi_wgi",
+        "top1_country",
+        "top1_share",
+        "top3_share",
+        "n_to_80pct",
+        "n_minus_1_coverage",
+        "source_ids",
+    }
+    assert keys <= set(stages["mining"])
+    # MCS 2026, 2024: China 270,000 of 380,000 t REO
     assert stages["mining"]["top1_country"] == "CHN"
-    assert stages["separation"]["top1_country"] == "CHN"
-    assert stages["separation"]["top1_share"] > 0.8
-    assert out["net_import_reliance"][0]["importer"] == "USA"
+    assert stages["mining"]["top1_share"] == pytest.approx(270_000 / 380_000)
+    assert stages["separation"]["top1_share"] == pytest.approx(0.913)
+    nir = out["net_import_reliance"]
+    assert {"value", "bound", "source_id"} <= set(nir)
+    # USGS MCS 2026: apparent consumption 9,010 t, production 4,300 t (compounds and metals)
+    assert nir["value"] == pytest.approx((9010 - 4300) / 9010)
+    assert nir["as_printed"] == "53"
+
+
+def test_summary_is_the_readable_demo(home: Path) -> None:
+    out = run("summary", home=home).stdout
+    assert "China (CHN)" in out
+    assert "net import reliance" in out
+    assert "doi:10.5066/P1WKQ63T" in out

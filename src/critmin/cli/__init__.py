@@ -9,7 +9,7 @@ import typer
 from critmin import __version__
 from critmin.cli._output import err_console
 from critmin.cli.data import data_app
-from critmin.cli.summary import summary
+from critmin.cli.exposure import exposure_cmd
 from critmin.errors import CritminError
 
 app = typer.Typer(
@@ -20,7 +20,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_app, name="data")
-app.command("summary")(summary)
+app.command("exposure")(exposure_cmd)
+app.command("summary", help="Alias of `critmin exposure` (the demo).")(exposure_cmd)
 
 
 def _version(value: bool) -> None:

@@ -279,24 +279,14 @@ class Dataset:
         but is not a country).
         """
         rows = self.production(commodity, stage, year, measure)
-        if rows.empty:
-            return rows.assign(share=pd.Series(dtype=float))
-        world = rows.loc[rows["country"] == WORLD, "value"]
-        parts = rows.loc[rows["country"] != WORLD]
-        if len(world) and not pd.isna(world.iloc[0]):
-            total = float(world.iloc[0])
-            # USGS prints some world totals "excluding U.S. production" (withheld): add it back
-            # when the US figure is given, so shares are of the true world total.
-            note = str(rows.loc[rows["country"] == WORLD, "note"].fillna("").iloc[0]).lower()
-            us = parts.loc[parts["country"] == "USA", "value"]
-            if "exclud" in note and ("u.s." in note or "united states" in note) and us.notna().any():
-                total += float(us.sum())
-        elif len(parts) >= 2:
-            total = float(parts["value"].sum(skipna=True))
-        else:
-            total = float("nan")  # one country's figure alone does not define a world total
-        out = parts.assign(share=parts["value"] / total if total > 0 else np.nan)
-        return out.sort_values("share", ascending=False, na_position="last").reset_index(drop=True)
+        return (
+            with_shares(rows).sort_values("share", ascending=False, na_position="last").reset_index(drop=True)
+        )
+
+    def resolved(self, measure: str = "production") -> pd.DataFrame:
+        """The whole production table for ``measure``, resolved to one source per cross-section."""
+        df = self.tables["production"]
+        return self._resolve(df.loc[df["measure"] == measure])
 
     def latest_year(self, commodity: str, stage: Stage | str, measure: str = "production") -> int | None:
         """Latest year with a non-missing value for this commodity/stage/measure."""
@@ -355,6 +345,38 @@ class Dataset:
             "sources": len(self.sources),
             "overlays": list(self.overlays),
         }
+
+
+def with_shares(rows: pd.DataFrame) -> pd.DataFrame:
+    """Add ``share`` (of the world total) to resolved production rows of any number of sections.
+
+    Per cross-section (commodity x stage x measure x year): world total = the ``WLD`` value
+    (plus the US figure where the world row's note says it excludes U.S. production), else the
+    sum of all rows when there are at least two (a lone country figure defines no world total:
+    NaN). ``WLD`` rows are dropped from the result; ``OTH``/``ROW`` residuals are kept. Vectorised.
+    """
+    if rows.empty:
+        return rows.assign(share=pd.Series(dtype=float))
+    is_world = rows["country"] == WORLD
+    world = rows.loc[is_world & rows["value"].notna()].drop_duplicates(SECTION_KEY)
+    note = world["note"].fillna("").str.lower()
+    excl_us = note.str.contains("exclud") & note.str.contains(r"u\.s\.|united states", regex=True)
+    world = world.assign(_excl_us=excl_us.to_numpy())
+    parts = rows.loc[~is_world]
+    g = parts.groupby(SECTION_KEY)
+    sums = g["value"].sum(min_count=1).rename("_sum")
+    counts = g["value"].size().rename("_n")
+    us = parts.loc[parts["country"] == "USA"].groupby(SECTION_KEY)["value"].sum(min_count=1).rename("_us")
+    totals = pd.concat([sums, counts, us], axis=1)
+    wv = world.set_index(SECTION_KEY)[["value", "_excl_us"]].rename(columns={"value": "_world"})
+    totals = totals.join(wv, how="left")
+    add_us = totals["_excl_us"].fillna(False).astype(bool) & totals["_us"].notna()
+    total = totals["_world"] + totals["_us"].where(add_us, 0.0)
+    fallback = totals["_sum"].where(totals["_n"] >= 2)
+    totals["_total"] = total.fillna(fallback)
+    out = parts.join(totals["_total"], on=SECTION_KEY)
+    share = out["value"] / out["_total"].where(out["_total"] > 0)
+    return out.drop(columns=["_total"]).assign(share=share)
 
 
 def _apply_overlay(base: pd.DataFrame, over: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,257 @@
+"""Exposure: stage-by-stage concentration, governance-weighted risk and import reliance.
+
+:func:`exposure` answers "how exposed is an importer to one commodity, at which stage, to
+whom?" for one commodity; :func:`concentration_table` computes the same concentration metrics
+for every commodity x stage x year x measure of the production table at once (vectorised).
+
+Per stage, shares come from tonnage tables where a world table exists (USGS, BGS), else from
+the best published share set (IEA, industry statements), else from a labelled assumption; the
+``basis_kind`` column says which. Residual rows ("Other countries", rest of world) count in
+the world total but never as one country in any index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from critmin import __version__
+from critmin.data.dataset import SECTION_KEY, Dataset, with_shares
+from critmin.metrics.concentration import hhi, n_minus_1_coverage, n_to_reach, top_share
+from critmin.metrics.governance import wgi_scaled
+from critmin.metrics.reliance import NIRFigure, best_nir
+from critmin.model.commodities import registry
+from critmin.model.countries import country_name, is_country
+
+#: EU Critical Raw Materials Act (Regulation (EU) 2024/1252, Art. 5(1)(d)): no more than 65% of
+#: annual consumption of a strategic raw material from a single third country at any stage.
+CRMA_BENCHMARK = 0.65
+DOMINANCE = 0.5
+
+STAGE_COLUMNS = [
+    "stage",
+    "year",
+    "basis_kind",
+    "hhi",
+    "hhi_wgi",
+    "top1_country",
+    "top1_share",
+    "top3_share",
+    "n_to_80pct",
+    "n_minus_1_coverage",
+    "n_countries",
+    "world_total",
+    "unit",
+    "over_50pct",
+    "over_crma_65pct",
+    "missing_wgi",
+    "source_ids",
+]
+
+
+@dataclass(frozen=True)
+class ExposureReport:
+    """Result of :func:`exposure`: one row per stage plus import reliance and provenance.
+
+    ``stages`` is a tidy DataFrame (columns :data:`STAGE_COLUMNS`, shares as fractions);
+    ``shares`` the country rows behind each stage; ``chokepoint`` the stage with the highest
+    HHI; ``nir`` the importer's net import reliance (computed from salient statistics where
+    possible, else as published with its bound).
+    """
+
+    commodity: str
+    year: int | None
+    importer: str
+    data_version: str
+    stages: pd.DataFrame
+    shares: pd.DataFrame
+    nir: NIRFigure | None
+    chokepoint: str | None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    package_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the ``critmin exposure --format json`` document)."""
+        stages = []
+        for r in self.stages.to_dict(orient="records"):
+            stages.append({k: _json(v) for k, v in r.items()})
+        return {
+            "commodity": self.commodity,
+            "year": self.year,
+            "importer": self.importer,
+            "data_version": self.data_version,
+            "critmin_version": self.package_version,
+            "chokepoint": self.chokepoint,
+            "stages": stages,
+            "net_import_reliance": self.nir.to_dict() if self.nir else None,
+            "sources": dict(self.sources),
+        }
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, float | np.floating):
+        return None if np.isnan(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def _stage_row(
+    stage: str,
+    year: int,
+    kind: str,
+    rows: pd.DataFrame,
+    wgi: pd.Series,
+    total: float | None,
+    unit: str | None,
+) -> dict[str, Any]:
+    countries = rows.loc[rows["country"].map(is_country) & (rows["share"] > 0)]
+    # One country can have several rows (USGS helium: two US series): one share per country.
+    countries = countries.groupby("country", as_index=False)["share"].sum()
+    countries = countries.sort_values("share", ascending=False)
+    s = countries["share"].to_numpy(dtype=float)
+    have = countries["country"].isin(wgi.index).to_numpy()
+    missing = sorted(countries.loc[~have, "country"])
+    hw = (
+        float(np.sum(s[have] ** 2 * wgi.reindex(countries["country"][have]).to_numpy())) if len(s) else np.nan
+    )
+    top1 = float(s[0]) if len(s) else np.nan
+    return {
+        "stage": stage,
+        "year": int(year),
+        "basis_kind": kind,
+        "hhi": hhi(s) if len(s) else np.nan,
+        "hhi_wgi": hw,
+        "top1_country": str(countries["country"].iloc[0]) if len(s) else None,
+        "top1_share": top1,
+        "top3_share": top_share(s, 3) if len(s) else np.nan,
+        "n_to_80pct": n_to_reach(s, 0.8) if len(s) else None,
+        "n_minus_1_coverage": n_minus_1_coverage(s) if len(s) else np.nan,
+        "n_countries": len(s),
+        "world_total": total,
+        "unit": unit,
+        "over_50pct": bool(top1 > DOMINANCE) if len(s) else False,
+        "over_crma_65pct": bool(top1 > CRMA_BENCHMARK) if len(s) else False,
+        "missing_wgi": missing,
+        "source_ids": sorted(set(rows["source_id"])),
+    }
+
+
+def exposure(
+    commodity: str,
+    year: int | None = None,
+    importer: str = "USA",
+    *,
+    dataset: Dataset | None = None,
+) -> ExposureReport:
+    """Exposure of ``importer`` to ``commodity``, stage by stage.
+
+    For each stage in the commodity's chain (``year`` or, if None, the latest year with data
+    at that stage): HHI (0-10,000), governance-weighted HHI_WGI = sum_c s_c^2 * WGI_c (WGI
+    rescaled 0-10, 10 = worst; Blengini et al. 2017, EUR 28654), top-1 and top-3 shares, the
+    number of countries to reach 80%, IEA N-1 coverage (1 - largest share), and whether one
+    country holds more than 50% or more than the EU CRMA 65% benchmark. The chokepoint is the
+    stage with the highest HHI. Net import reliance as in :func:`critmin.metrics.reliance.best_nir`.
+    """
+    from critmin.data.load import load_dataset
+
+    ds = dataset if dataset is not None else load_dataset()
+    c = registry().get(commodity)
+    wgi = wgi_scaled(ds)
+    rows: list[dict[str, Any]] = []
+    share_rows: list[pd.DataFrame] = []
+    for stage in c.stages:
+        y = year if year is not None else ds.latest_year(c.id, stage)
+        if y is not None:
+            sh = ds.shares(c.id, stage, y)
+            if len(sh) and sh["share"].notna().any():
+                prod = ds.production(c.id, stage, y)
+                total = float(sh["value"].sum() / sh["share"].sum()) if sh["share"].sum() > 0 else None
+                w = prod.loc[prod["country"] == "WLD", "value"]
+                rows.append(
+                    _stage_row(
+                        stage.value, y, "tonnage", sh, wgi, float(w.iloc[0]) if len(w) else total, c.unit
+                    )
+                )
+                share_rows.append(sh.assign(stage=stage.value, basis_kind="tonnage"))
+                continue
+        pub = ds.stage_shares(c.id, stage, year)
+        if len(pub):
+            kind = "assumption" if bool(pub["is_assumption"].all()) else "published share"
+            rows.append(_stage_row(stage.value, int(pub["year"].iloc[0]), kind, pub, wgi, None, None))
+            share_rows.append(pub.assign(basis_kind=kind))
+    stages = pd.DataFrame(rows, columns=STAGE_COLUMNS)
+    stages["n_to_80pct"] = stages["n_to_80pct"].astype("Int64")
+    shares = pd.concat(share_rows, ignore_index=True) if share_rows else pd.DataFrame()
+    if len(shares):
+        shares = shares.assign(country_name=shares["country"].map(country_name))
+    nir = best_nir(ds, c.id, importer, year)
+    choke = None
+    if len(stages) and stages["hhi"].notna().any():
+        choke = str(stages["stage"].iloc[int(stages["hhi"].to_numpy(dtype=float).argmax())])
+    used = {sid for ids in stages["source_ids"] for sid in ids} | ({nir.source_id} if nir else set())
+    used |= set(ds.table("wgi")["source_id"].unique())
+    sources = {sid: _cite(ds, sid) for sid in sorted(used)}
+    report_year = year if year is not None else (int(stages["year"].max()) if len(stages) else None)
+    return ExposureReport(c.id, report_year, importer, ds.version, stages, shares, nir, choke, sources)
+
+
+def _cite(ds: Dataset, sid: str) -> str:
+    s = ds.source(sid)
+    ref = f"doi:{s.doi}" if s.doi else (s.url or "critmin assumption")
+    return f"{s.publisher}, {s.title} ({s.year or 'n.d.'}), {ref}"
+
+
+def concentration_table(
+    ds: Dataset,
+    measure: str = "production",
+    *,
+    wgi: pd.Series | None = None,
+    rows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """HHI, HHI_WGI, top-1/top-3, countries to 80% and N-1 for every cross-section at once.
+
+    One row per commodity x stage x measure x year of the resolved production table (one
+    source per section; shares from :func:`critmin.data.dataset.with_shares`). Vectorised
+    with pandas group-bys: no Python loop over sections. Same definitions as :func:`exposure`.
+    ``rows`` may pass precomputed ``with_shares(ds.resolved(measure))`` (benchmarks do).
+    """
+    if rows is None:
+        rows = with_shares(ds.resolved(measure))
+    codes = rows["country"].unique()
+    country_mask = rows["country"].map(dict(zip(codes, [is_country(c) for c in codes], strict=True)))
+    rows = rows.loc[country_mask & rows["share"].notna() & (rows["share"] > 0)]
+    # One share per country (a country may have several series rows, e.g. USGS helium).
+    rows = rows.groupby([*SECTION_KEY, "country"], as_index=False, sort=False).agg(
+        share=("share", "sum"), source_id=("source_id", "first")
+    )
+    w = wgi if wgi is not None else wgi_scaled(ds)
+    rows = rows.sort_values([*SECTION_KEY, "share"], ascending=[True] * len(SECTION_KEY) + [False])
+    g = rows.groupby(SECTION_KEY, sort=False)
+    rank = g.cumcount() + 1
+    cum = g["share"].cumsum()
+    sq = rows["share"] ** 2
+    wv = rows["country"].map(w)
+    frame = pd.DataFrame(
+        {
+            "hhi": (sq * 1e4).groupby([rows[k] for k in SECTION_KEY], sort=False).sum(),
+        }
+    )
+    keys = [rows[k] for k in SECTION_KEY]
+    frame["hhi_wgi"] = (sq * wv).groupby(keys, sort=False).sum(min_count=1)
+    frame["top1_share"] = g["share"].max()
+    frame["top1_country"] = g["country"].first()
+    frame["top3_share"] = rows["share"].where(rank <= 3).groupby(keys, sort=False).sum()
+    hit = rank.where(cum >= 0.8 - 1e-12)
+    frame["n_to_80pct"] = hit.groupby(keys, sort=False).min().astype("Int64")
+    frame["n_minus_1_coverage"] = (1.0 - frame["top1_share"]).clip(0.0, 1.0)
+    frame["n_countries"] = g["share"].size()
+    frame["missing_wgi"] = wv.isna().groupby(keys, sort=False).sum()
+    frame["source_id"] = g["source_id"].first()
+    return frame.reset_index()
