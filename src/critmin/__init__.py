@@ -10,24 +10,26 @@ Public API (stable)::
 
 from __future__ import annotations
 
+from critmin._version import __version__
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
 from critmin.data.load import load_dataset
 from critmin.errors import CritminError, DataError
+from critmin.metrics.exposure import ExposureReport, exposure
 from critmin.model.commodities import Commodity, get_commodity, registry
 from critmin.model.countries import to_iso3
 from critmin.model.stages import Stage
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Commodity",
     "CritminError",
     "DataError",
     "Dataset",
+    "ExposureReport",
     "Source",
     "Stage",
     "__version__",
+    "exposure",
     "get_commodity",
     "load_dataset",
     "registry",

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from critmin import __version__
+from critmin._version import __version__
 from critmin.cli._output import err_console
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from critmin import __version__
+from critmin._version import __version__
 from critmin.data.dataset import SECTION_KEY, Dataset, with_shares
 from critmin.metrics.concentration import hhi, n_minus_1_coverage, n_to_reach, top_share
 from critmin.metrics.governance import wgi_scaled
