@@ -15,6 +15,7 @@ from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
 from critmin.data.load import load_dataset
 from critmin.errors import CritminError, DataError
+from critmin.metrics.criticality import CriticalityResult, criticality
 from critmin.metrics.exposure import ExposureReport, exposure
 from critmin.model.commodities import Commodity, get_commodity, registry
 from critmin.model.countries import to_iso3
@@ -22,6 +23,7 @@ from critmin.model.stages import Stage
 
 __all__ = [
     "Commodity",
+    "CriticalityResult",
     "CritminError",
     "DataError",
     "Dataset",
@@ -29,6 +31,7 @@ __all__ = [
     "Source",
     "Stage",
     "__version__",
+    "criticality",
     "exposure",
     "get_commodity",
     "load_dataset",

@@ -251,3 +251,29 @@ def test_summary_is_the_readable_demo(home: Path) -> None:
     assert "China (CHN)" in out
     assert "net import reliance" in out
     assert "doi:10.5066/P1WKQ63T" in out
+
+
+def test_criticality_eu_runs_over_every_commodity_and_marks_assumptions(home: Path) -> None:
+    out = json.loads(run("criticality", "--method", "eu", "--format", "json", home=home).stdout)
+    assert out["method"] == "eu"
+    rows = {r["commodity"]: r for r in out["rows"]}
+    assert len(rows) > 80
+    assert rows["rare_earths"]["critical"] is True
+    assert rows["rare_earths"]["sr"] >= 1
+    assert "hhi_wgi_eu" in rows["rare_earths"]["assumed_inputs"]
+    assert rows["germanium"]["status"] != "ok"
+    assert rows["germanium"]["reason"]
+
+
+def test_criticality_usgs_ranks(home: Path) -> None:
+    out = json.loads(run("criticality", "--method", "usgs", "--format", "json", home=home).stdout)
+    ranked = sorted((r for r in out["rows"] if r["status"] == "ok"), key=lambda r: r["rank"])
+    assert ranked[0]["rank"] == 1
+    scores = [r["score"] for r in ranked]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_exposure_unknown_importer_is_clear(home: Path) -> None:
+    proc = run("exposure", "--importer", "Atlantis", home=home, ok=False)
+    assert proc.returncode == 2
+    assert "unknown country 'Atlantis'" in proc.stderr

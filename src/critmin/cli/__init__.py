@@ -8,6 +8,7 @@ import typer
 
 from critmin._version import __version__
 from critmin.cli._output import err_console
+from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
 from critmin.errors import CritminError
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.command("exposure")(exposure_cmd)
 app.command("summary", help="Alias of `critmin exposure` (the demo).")(exposure_cmd)
+app.command("criticality")(criticality_cmd)
 
 
 def _version(value: bool) -> None:

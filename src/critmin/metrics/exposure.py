@@ -111,9 +111,9 @@ def _stage_row(
     total: float | None,
     unit: str | None,
 ) -> dict[str, Any]:
-    countries = rows.loc[rows["country"].map(is_country) & (rows["share"] > 0)]
+    picked = rows.loc[rows["country"].map(is_country) & (rows["share"] > 0)]
     # One country can have several rows (USGS helium: two US series): one share per country.
-    countries = countries.groupby("country", as_index=False)["share"].sum()
+    countries = picked.groupby("country", as_index=False).agg(share=("share", "sum"))
     countries = countries.sort_values("share", ascending=False)
     s = countries["share"].to_numpy(dtype=float)
     have = countries["country"].isin(wgi.index).to_numpy()
