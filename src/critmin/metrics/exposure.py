@@ -21,11 +21,13 @@ import pandas as pd
 
 from critmin._version import __version__
 from critmin.data.dataset import SECTION_KEY, Dataset, with_shares
+from critmin.errors import DataError
 from critmin.metrics.concentration import hhi, n_minus_1_coverage, n_to_reach, top_share
 from critmin.metrics.governance import wgi_scaled
 from critmin.metrics.reliance import NIRFigure, best_nir
 from critmin.model.commodities import registry
-from critmin.model.countries import country_name, is_country
+from critmin.model.countries import WORLD, country_name, is_country
+from critmin.model.stages import Stage
 
 #: EU Critical Raw Materials Act (Regulation (EU) 2024/1252, Art. 5(1)(d)): no more than 65% of
 #: annual consumption of a strategic raw material from a single third country at any stage.
@@ -143,6 +145,62 @@ def _stage_row(
     }
 
 
+@dataclass(frozen=True)
+class StageShares:
+    """Country shares of one stage, as exposure resolves them.
+
+    ``rows`` has ``country`` (ISO3 or an aggregate code), ``share`` (fraction of the world),
+    ``value`` and ``unit`` (tonnage stages only, else NaN / None), ``qualifier`` and
+    ``source_id``. ``basis_kind`` is ``tonnage``, ``published share`` or ``assumption``.
+    """
+
+    stage: str
+    year: int
+    basis_kind: str
+    rows: pd.DataFrame
+
+    @property
+    def source_ids(self) -> list[str]:
+        """Sorted source ids of the rows."""
+        return sorted(set(self.rows["source_id"].astype(str)))
+
+
+def shares_at_stage(
+    ds: Dataset, commodity: str, stage: Stage | str, year: int | None = None
+) -> StageShares | None:
+    """Country shares at one stage: from the production table, else published shares.
+
+    With a production table whose world total gives shares, those computed shares
+    (``year=None``: the latest year with data); otherwise the best published set of
+    :meth:`Dataset.stage_shares` (an assumption where nothing is published). ``None`` where
+    the stage has no shares at all.
+    """
+    c = registry().get(commodity)
+    st = Stage(stage)
+    if not c.has_stage(st):
+        raise DataError(
+            f"commodity {c.id!r} has no stage {st.value!r}",
+            column="stage",
+            fix=f"use one of {', '.join(s.value for s in c.stages)}",
+        )
+    y = year if year is not None else ds.latest_year(c.id, st)
+    if y is not None:
+        sh = ds.shares(c.id, st, y)
+        if len(sh) and sh["share"].notna().any():
+            rows = sh.loc[
+                sh["country"] != WORLD, ["country", "share", "value", "unit", "qualifier", "source_id"]
+            ]
+            return StageShares(st.value, int(y), "tonnage", rows.reset_index(drop=True))
+    pub = ds.stage_shares(c.id, st, year)
+    if len(pub):
+        kind = "assumption" if bool(pub["is_assumption"].all()) else "published share"
+        rows = pub.loc[pub["country"] != WORLD, ["country", "share", "qualifier", "source_id"]].assign(
+            value=np.nan, unit=None
+        )
+        return StageShares(st.value, int(pub["year"].iloc[0]), kind, rows.reset_index(drop=True))
+    return None
+
+
 def exposure(
     commodity: str,
     year: int | None = None,
@@ -167,25 +225,18 @@ def exposure(
     rows: list[dict[str, Any]] = []
     share_rows: list[pd.DataFrame] = []
     for stage in c.stages:
-        y = year if year is not None else ds.latest_year(c.id, stage)
-        if y is not None:
-            sh = ds.shares(c.id, stage, y)
-            if len(sh) and sh["share"].notna().any():
-                prod = ds.production(c.id, stage, y)
-                total = float(sh["value"].sum() / sh["share"].sum()) if sh["share"].sum() > 0 else None
-                w = prod.loc[prod["country"] == "WLD", "value"]
-                rows.append(
-                    _stage_row(
-                        stage.value, y, "tonnage", sh, wgi, float(w.iloc[0]) if len(w) else total, c.unit
-                    )
-                )
-                share_rows.append(sh.assign(stage=stage.value, basis_kind="tonnage"))
-                continue
-        pub = ds.stage_shares(c.id, stage, year)
-        if len(pub):
-            kind = "assumption" if bool(pub["is_assumption"].all()) else "published share"
-            rows.append(_stage_row(stage.value, int(pub["year"].iloc[0]), kind, pub, wgi, None, None))
-            share_rows.append(pub.assign(basis_kind=kind))
+        got = shares_at_stage(ds, c.id, stage, year)
+        if got is None:
+            continue
+        total = unit = None
+        if got.basis_kind == "tonnage":
+            prod = ds.production(c.id, stage, got.year)
+            w = prod.loc[prod["country"] == WORLD, "value"]
+            s = got.rows["share"].sum()
+            total = float(w.iloc[0]) if len(w) else (float(got.rows["value"].sum() / s) if s > 0 else None)
+            unit = c.unit
+        rows.append(_stage_row(stage.value, got.year, got.basis_kind, got.rows, wgi, total, unit))
+        share_rows.append(got.rows.assign(stage=stage.value, year=got.year, basis_kind=got.basis_kind))
     stages = pd.DataFrame(rows, columns=STAGE_COLUMNS)
     stages["n_to_80pct"] = stages["n_to_80pct"].astype("Int64")
     shares = pd.concat(share_rows, ignore_index=True) if share_rows else pd.DataFrame()

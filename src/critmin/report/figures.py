@@ -47,6 +47,9 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 from critmin._version import __version__
 from critmin.data.dataset import Dataset
 from critmin.errors import CritminError, DataError
+
+# One definition of "which shares describe a stage" lives in critmin.metrics.exposure.
+from critmin.metrics.exposure import StageShares, shares_at_stage
 from critmin.model.commodities import Commodity, registry
 from critmin.model.countries import OTHER, REST_OF_WORLD, WORLD, country_name, is_country
 from critmin.model.stages import Stage
@@ -110,63 +113,6 @@ _NO_BROWSER = (
     "one with `kaleido_get_chrome`, or set BROWSER_PATH to the browser's executable; "
     "or write the figure as .html instead, which needs no browser"
 )
-
-
-# --------------------------------------------------------------------------- shares by stage
-@dataclass(frozen=True)
-class StageShares:
-    """Country shares of one stage, as the exposure summary resolves them.
-
-    ``rows`` has ``country`` (ISO3 or an aggregate code), ``share`` (fraction of the world),
-    ``value`` and ``unit`` (tonnage stages only, else NaN / None), ``qualifier`` and
-    ``source_id``. ``basis_kind`` is ``tonnage``, ``published share`` or ``assumption``.
-    """
-
-    stage: str
-    year: int
-    basis_kind: str
-    rows: pd.DataFrame
-
-    @property
-    def source_ids(self) -> list[str]:
-        """Sorted source ids of the rows."""
-        return sorted(set(self.rows["source_id"].astype(str)))
-
-
-def shares_at_stage(
-    ds: Dataset, commodity: str, stage: Stage | str, year: int | None = None
-) -> StageShares | None:
-    """Country shares at one stage: from the production table, else published shares.
-
-    Mirrors :func:`critmin.metrics.stages.stage_concentration`: with a production table whose
-    world total gives shares, those computed shares (``year=None``: the latest year with
-    data); otherwise the best published set of :meth:`Dataset.stage_shares` (an assumption
-    where nothing is published). ``None`` where the stage has no shares at all.
-    """
-    c = registry().get(commodity)
-    st = Stage(stage)
-    if not c.has_stage(st):
-        raise DataError(
-            f"commodity {c.id!r} has no stage {st.value!r}",
-            column="stage",
-            fix=f"use one of {', '.join(s.value for s in c.stages)}",
-        )
-    y = year if year is not None else ds.latest_year(c.id, st)
-    if y is not None:
-        sh = ds.shares(c.id, st, y)
-        if len(sh) and sh["share"].notna().any():
-            rows = sh.loc[
-                sh["country"] != WORLD, ["country", "share", "value", "unit", "qualifier", "source_id"]
-            ]
-            return StageShares(st.value, int(y), "tonnage", rows.reset_index(drop=True))
-    pub = ds.stage_shares(c.id, st, year)
-    if len(pub):
-        kind = "assumption" if bool(pub["is_assumption"].all()) else "published share"
-        rows = pub.loc[pub["country"] != WORLD, ["country", "share", "qualifier", "source_id"]].assign(
-            value=np.nan, unit=None
-        )
-        return StageShares(st.value, int(pub["year"].iloc[0]), kind, rows.reset_index(drop=True))
-    return None
 
 
 # --------------------------------------------------------------------------- choropleth
