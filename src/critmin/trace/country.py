@@ -92,8 +92,7 @@ class OriginResult:
         """Tidy form: ``country, origin, share`` (non-zero shares only)."""
         m = self.matrix.copy()
         m.index.name, m.columns.name = "origin", "country"
-        stacked: pd.Series = m.stack()
-        out = stacked.to_frame("share").reset_index()
+        out = m.reset_index().melt(id_vars="origin", var_name="country", value_name="share")
         out = out.loc[out["share"] > 1e-12, ["country", "origin", "share"]]
         return out.sort_values(["country", "share"], ascending=[True, False]).reset_index(drop=True)
 
