@@ -232,8 +232,14 @@ def allocate(
     return flows, unallocated, sorted(set(sources)), sorted(set(assumptions))
 
 
-def allocation_matrices(ds: Dataset, year: int = 2024) -> tuple[Allocation, ...]:
-    """Allocation between every pair of consecutive stages of the rare-earth chain."""
+def allocation_matrices(
+    ds: Dataset, year: int = 2024, *, rules_year: int | None = None
+) -> tuple[Allocation, ...]:
+    """Allocation between every pair of consecutive stages of the rare-earth chain.
+
+    Stage shares are those of ``year``; dated rules (blocks) are applied as of ``rules_year``
+    (default ``year``), e.g. 2024 shares with the 2025 end of US concentrate shipments to China.
+    """
     rules = chain_rules()
     vecs = {st: stage_vector(ds, st, year) for st in CHAIN}
     out = []
@@ -241,7 +247,9 @@ def allocation_matrices(ds: Dataset, year: int = 2024) -> tuple[Allocation, ...]
         sup, s_src, s_ass = vecs[a]
         dem, d_src, d_ass = vecs[b]
         trule = (rules.get("transitions") or {}).get(f"{a.value}->{b.value}") or {}
-        flows, unalloc, r_src, r_ass = allocate(sup, dem, trule, year)
+        flows, unalloc, r_src, r_ass = allocate(
+            sup, dem, trule, rules_year if rules_year is not None else year
+        )
         col = flows.sum(axis=0)
         mix = flows.div(col.where(col > 0), axis=1).fillna(0.0)
         out.append(

@@ -1,0 +1,280 @@
+"""Run a scenario: resolve parameters, sample paths, simulate, summarise.
+
+``simulate(scenario, paths=N, seed=S)`` draws every uncertain parameter once per path from
+``numpy.random.default_rng(SeedSequence(seed))`` (children spawned for parameters and policy),
+so equal seeds give equal results; ``paths=1`` uses the medians and is deterministic.
+Network-level quantities (world volumes, the US share of China's magnet exports) are taken at
+their medians for all paths.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from critmin._version import __version__
+from critmin.data.dataset import Dataset
+from critmin.simulate.engine import EngineParams, PathMetrics, Trace, run_engine
+from critmin.simulate.network import Network, build_network
+from critmin.simulate.params import Value, draw, parameter_table
+from critmin.simulate.policy import compile_policy
+from critmin.simulate.scenario import Scenario, load_scenario
+
+METRICS = (
+    "peak_shortfall_pct",
+    "cumulative_shortfall_t",
+    "months_below_90pct",
+    "peak_price_ratio",
+    "output_at_risk_usd",
+)
+PRODUCT = "ndfeb_magnets"
+#: Keep full monthly series only below this many path x month x region cells.
+TRACE_LIMIT = 2_000_000
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Outcome of :func:`simulate`: summaries, monthly bands and provenance.
+
+    ``summary``: region x metric percentiles (p5/p50/p95 across paths); ``bands``: per month
+    p5/p50/p95 of the ex-China shortfall (% of demand) and price ratio; ``metrics``: per-path
+    values; ``trace``: full monthly series when small (``None`` otherwise).
+    """
+
+    scenario: Scenario
+    paths: int
+    seed: int
+    data_version: str
+    months: tuple[str, ...]
+    summary: pd.DataFrame
+    bands: pd.DataFrame
+    metrics: PathMetrics
+    parameters: dict[str, Any]
+    source_ids: tuple[str, ...]
+    assumption_ids: tuple[str, ...]
+    trace: Trace | None = field(default=None, repr=False)
+    package_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``critmin simulate --format json`` document."""
+        rows = [
+            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+            for r in self.summary.to_dict(orient="records")
+        ]
+        return {
+            "scenario": self.scenario.name,
+            "paths": self.paths,
+            "seed": self.seed,
+            "data_version": self.data_version,
+            "critmin_version": self.package_version,
+            "months": [self.months[0], self.months[-1]],
+            "summary": rows,
+            "source_ids": list(self.source_ids),
+            "assumption_ids": list(self.assumption_ids),
+        }
+
+    def write(self, path: Path | str) -> Path:
+        """Write summary, bands and (if kept) per path x month series to parquet or csv, atomically.
+
+        The resolved scenario is saved beside the result (``<name>.scenario.json``).
+        """
+        p = Path(path)
+        frames = {"summary": self.summary, "bands": self.bands}
+        if self.trace is not None:
+            frames["series"] = self.series()
+        long = pd.concat([f.assign(table=name) for name, f in frames.items()], ignore_index=True)
+        tmp = p.with_name(f".{p.name}.tmp")
+        if p.suffix == ".parquet":
+            long.to_parquet(tmp, index=False)
+        else:
+            long.to_csv(tmp, index=False)
+        tmp.replace(p)
+        meta = {
+            **self.to_dict(),
+            "scenario_resolved": json.loads(self.scenario.model_dump_json()),
+            "parameters": self.parameters,
+        }
+        p.with_name(p.stem + ".scenario.json").write_text(
+            json.dumps(meta, indent=2, default=str), encoding="utf-8"
+        )
+        return p
+
+    def series(self) -> pd.DataFrame:
+        """Per path x month x region series (needs ``trace``)."""
+        if self.trace is None:
+            return pd.DataFrame()
+        tr = self.trace
+        p_n = tr.demand.shape[1]
+        idx = pd.MultiIndex.from_product(
+            [self.months, range(p_n), self.scenario.regions], names=["month", "path", "region"]
+        )
+        return pd.DataFrame(
+            {
+                "demand_t": tr.demand.reshape(-1),
+                "consumption_t": tr.consumption.reshape(-1),
+                "shortfall_t": tr.shortfall.reshape(-1),
+                "inventory_t": tr.inventory.reshape(-1),
+                "stockpile_t": tr.stockpile.reshape(-1),
+            },
+            index=idx,
+        ).reset_index()
+
+
+def _resolve(scenario: Scenario) -> dict[str, Value]:
+    table = parameter_table()
+    out: dict[str, Value] = {name: spec.default for name, spec in table.items()}
+    out.update(scenario.parameters)
+    return out
+
+
+def _median(v: Value) -> float:
+    return float(draw(v, None, 1)[0])
+
+
+def _engine_params(
+    values: dict[str, Value], net: Network, scenario: Scenario, n: int, rng: np.random.Generator | None
+) -> EngineParams:
+    def d(name: str) -> npt.NDArray[np.float64]:
+        return draw(values[name], rng, n)
+
+    start_year = int(scenario.start[:4])
+    start_m = int(scenario.start[5:7])
+    proj = net.projects
+    q = len(proj)
+    announced = (proj["start_year"].to_numpy() - start_year) * 12 - (start_m - 1)
+    delay = np.stack([d("capacity.project_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
+    mine_extra = np.stack([d("capacity.mine_extra_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
+    is_mine = (proj["stage"].to_numpy() == 0)[None, :]
+    project_start = announced[None, :] + delay + mine_extra * is_mine
+    stock0 = np.zeros((n, len(scenario.regions)))
+    if "USA" in scenario.regions:
+        stock0[:, scenario.regions.index("USA")] = d("stockpile.usa_t")
+    return EngineParams(
+        headroom=d("capacity.headroom"),
+        cap_growth=d("capacity.growth_per_year"),
+        growth=d("demand.growth_per_year"),
+        elasticity=d("demand.price_elasticity"),
+        subst_cap=d("demand.substitution_cap"),
+        subst_lag=np.maximum(d("demand.substitution_lag_months"), 1.0),
+        cover=np.maximum(d("inventory.cover_months"), 0.0),
+        restock=np.maximum(d("inventory.restock_months"), 1.0),
+        release_rate=np.clip(d("stockpile.release_per_month"), 0.0, 1.0),
+        approval=np.clip(d("licence.approval_rate"), 0.0, 1.0),
+        lag=np.maximum(d("licence.mean_lag_months"), 1.0),
+        share_magnets=np.clip(d("licence.controlled_share_magnets"), 0.0, 1.0),
+        share_oxides=np.clip(d("licence.controlled_share_oxides"), 0.0, 1.0),
+        supply_elasticity=np.maximum(d("price.supply_elasticity"), 0.05),
+        smoothing=np.clip(d("price.smoothing"), 0.0, 0.99),
+        recycling=np.clip(d("recycling.share_of_demand"), 0.0, 1.0),
+        value_per_kg=d("value.output_usd_per_kg_magnet"),
+        project_start=project_start,
+        ramp=np.maximum(d("capacity.ramp_months"), 1.0),
+        stockpile0=stock0,
+    )
+
+
+def simulate(
+    scenario: Scenario | str,
+    *,
+    paths: int = 1000,
+    seed: int = 0,
+    dataset: Dataset | None = None,
+    keep_trace: bool | None = None,
+    check_balance: bool = False,
+    on_month: Any = None,
+) -> SimulationResult:
+    """Simulate ``scenario`` (a :class:`Scenario`, bundled name or YAML path) over ``paths`` paths."""
+    from critmin.data.load import load_dataset
+
+    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
+    ds = dataset if dataset is not None else load_dataset()
+    if paths < 1:
+        from critmin.errors import DataError
+
+        raise DataError("paths must be at least 1", column="paths", fix="e.g. --paths 1000")
+    values = _resolve(sc)
+    ss = np.random.SeedSequence(seed)
+    child_params, child_policy = ss.spawn(2)
+    rng = None if paths == 1 else np.random.default_rng(child_params)
+    rng_pol = None if paths == 1 else np.random.default_rng(child_policy)
+    net = build_network(
+        ds,
+        sc.regions,
+        mining_t_per_year=_median(values["volume.mining_t_per_year"]),
+        magnet_t_per_year=_median(values["volume.magnet_t_per_year"]),
+        china_exports_t_per_year=_median(values["volume.china_magnet_exports_t_per_year"]),
+        us_share_of_exports=_median(values["trade.us_share_of_china_magnet_exports"]),
+    )
+    months = sc.months()
+    params = _engine_params(values, net, sc, paths, rng)
+    policy = compile_policy(
+        sc.timeline(),
+        sc.start,
+        len(months),
+        sc.regions,
+        paths,
+        rng_pol,
+        defence_share=_median(values["sector.defence_share"]),
+    )
+    keep = keep_trace if keep_trace is not None else paths * len(months) * len(sc.regions) <= TRACE_LIMIT
+    metrics, bands, trace = run_engine(
+        net, params, policy, len(months), keep_trace=keep, check_balance=check_balance, on_month=on_month
+    )
+    summary = _summarise(metrics, sc.regions)
+    band_df = pd.DataFrame({"month": months, **bands})
+    resolved = {
+        k: (v if isinstance(v, float | int) else v.model_dump(by_alias=True)) for k, v in values.items()
+    }
+    return SimulationResult(
+        sc,
+        paths,
+        seed,
+        ds.version,
+        tuple(months),
+        summary,
+        band_df,
+        metrics,
+        resolved,
+        tuple(sorted(set(net.source_ids) | {e.source_id for e in sc.timeline() if e.source_id})),
+        net.assumption_ids,
+        trace,
+    )
+
+
+def _summarise(m: PathMetrics, regions: tuple[str, ...]) -> pd.DataFrame:
+    rows = []
+    for name in METRICS:
+        arr = getattr(m, name)
+        q = np.percentile(arr, [5, 50, 95], axis=0)
+        for r, region in enumerate(regions):
+            rows.append(
+                {
+                    "region": region,
+                    "product": PRODUCT,
+                    "metric": name,
+                    "p5": float(q[0, r]),
+                    "p50": float(q[1, r]),
+                    "p95": float(q[2, r]),
+                }
+            )
+        world_ex = [r for r, reg in enumerate(regions) if reg != "CHN"]
+        if name in ("cumulative_shortfall_t", "output_at_risk_usd"):
+            tot = arr[:, world_ex].sum(axis=1)
+            qq = np.percentile(tot, [5, 50, 95])
+            rows.append(
+                {
+                    "region": "exCHN",
+                    "product": PRODUCT,
+                    "metric": name,
+                    "p5": float(qq[0]),
+                    "p50": float(qq[1]),
+                    "p95": float(qq[2]),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,838 @@
+"""Bill-of-materials screening against rare-earth export-control rules (de minimis tests).
+
+A *rule* (YAML, validated by :class:`Rule`) names the controlled rare-earth elements, the origin
+countries whose content counts, a value threshold and the dates it is in force. A *BOM*
+(:func:`read_bom`) lists, per product, the rare-earth content of each component and its origin.
+
+For product p, rule r and date t (``as_of``)::
+
+    v_i    = element_value_usd_i if the BOM gives it, else element_mass_kg_i x P(element_i)
+    V_r(p) = sum of v_i over rows i of p with element_i in E_r and origin_i in O_r   [USD]
+    s_r(p) = V_r(p) / product_value_usd(p)                                           [fraction]
+    met_r  = s_r(p) >= theta_r   (or > theta_r when the rule says comparison: ">")
+           = V_r(p) > 0          when theta_r = 0 (any controlled content)
+    licence_required_r(p) = in_force_r(t, destination) and met_r
+
+``in_force_r(t)``: effective_date <= t; t <= end_date (if any); t outside every suspension
+window [start, end], both ends inclusive ("suspended until 10 November 2026" covers that day);
+and the destination covered (``destinations`` is ``all`` or lists it, ``excluded_destinations``
+does not). With no destination given, it is assumed covered. The comparison with theta_r
+treats shares within a relative 1e-9 of theta_r as equal, so a share that is exactly at the
+threshold in decimal arithmetic is not lost to binary rounding.
+
+P(element) is the bundled price table ``critmin/trace/element_prices.yaml`` (USGS MCS oxide
+prices, see :func:`element_prices`); a controlled row whose element has no bundled price must
+give ``element_value_usd``. Per product the report adds up content controlled by *any* rule
+screened (``controlled_value_usd``, ``share``); ``licence_required`` is true when any rule
+requires a licence, ``rules`` lists those rules and ``tripping_components`` their components.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from critmin._version import __version__
+from critmin.data.catalogue import Source
+from critmin.data.dataset import Dataset
+from critmin.errors import DataError
+from critmin.model.commodities import registry
+from critmin.model.countries import is_country, to_iso3
+from critmin.units import convert
+
+#: Relative tolerance under which a share counts as equal to the threshold.
+THRESHOLD_RTOL = 1e-9
+REQUIRED_COLUMNS = (
+    "product_id",
+    "product_value_usd",
+    "component_id",
+    "element",
+    "element_mass_kg",
+    "origin_country",
+)
+OPTIONAL_COLUMNS = ("element_value_usd", "note", "notes")
+BUNDLED_RULES_ALL = "all"
+_PKG = "critmin.trace"
+
+
+# ---------------------------------------------------------------------------- elements
+@cache
+def rare_earth_elements() -> dict[str, str]:
+    """The 17 rare earths of the registry: symbol -> name, in registry order (La ... Y)."""
+    reg = registry()
+    out: dict[str, str] = {}
+    for member in reg.get("rare_earths").members:
+        c = reg.get(member)
+        if c.symbol:
+            out[c.symbol] = c.name
+    return out
+
+
+def element_symbol(text: str) -> str:
+    """Canonical symbol of a rare earth given by symbol or name, case-insensitive (``"dy"`` -> ``"Dy"``).
+
+    Raises :class:`DataError` with the closest symbols (difflib) as the fix.
+    """
+    key = str(text).strip().lower()
+    for sym, name in rare_earth_elements().items():
+        if key in (sym.lower(), name.lower()):
+            return sym
+    symbols = list(rare_earth_elements())
+    # Rank symbols by the closer of symbol and name; ties go to the same first letter.
+    scored = []
+    for sym, name in rare_earth_elements().items():
+        ratio = max(difflib.SequenceMatcher(None, key, c).ratio() for c in (sym.lower(), name.lower()))
+        scored.append((-ratio, sym[0].lower() != key[:1], sym))
+    close = [sym for neg, _, sym in sorted(scored) if -neg >= 0.5][:3]
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    raise DataError(
+        f"{text!r} is not a rare-earth element",
+        fix=f"{hint}use a rare-earth symbol: {', '.join(symbols)}",
+    )
+
+
+def _country(text: str) -> str:
+    code = to_iso3(str(text))
+    if not is_country(code):
+        raise DataError(f"{text!r} is not one country", fix="use one ISO 3166 alpha-3 code, e.g. 'CHN'")
+    return code
+
+
+# ---------------------------------------------------------------------------- prices
+class ElementPrice(BaseModel):
+    """One bundled element price: USD per kg of ``product`` (an oxide or a metal), with its row.
+
+    ``usd_per_kg`` must equal ``value_as_published`` converted from ``unit_as_published``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    element: str
+    usd_per_kg: float = Field(gt=0)
+    basis: Literal["oxide", "metal"]
+    product: str
+    year: int
+    source_id: str
+    table: Literal["salient", "prices"]
+    commodity: str | None = None
+    item: str | None = None
+    vintage: int | None = None
+    date: str | None = None
+    value_as_published: float = Field(gt=0)
+    unit_as_published: Literal["usd_per_kg", "usd_per_t", "usd_per_g"]
+    estimated: bool = False
+    notes: str | None = None
+
+    @field_validator("element")
+    @classmethod
+    def _element(cls, v: str) -> str:
+        return _as_value_error(element_symbol, v)
+
+    @model_validator(mode="after")
+    def _converted(self) -> ElementPrice:
+        expect = usd_per_kg(self.value_as_published, self.unit_as_published)
+        if not math.isclose(self.usd_per_kg, expect, rel_tol=1e-9):
+            msg = f"usd_per_kg {self.usd_per_kg} != {self.value_as_published} {self.unit_as_published}"
+            raise ValueError(msg)
+        return self
+
+
+def usd_per_kg(value: float, unit: str) -> float:
+    """``value`` in ``usd_per_kg``, ``usd_per_t`` or ``usd_per_g`` as USD per kg."""
+    if unit == "usd_per_g":
+        return value * convert(1.0, "kg", "g")  # USD/g x g/kg
+    return convert(value, unit, "usd_per_kg")
+
+
+@cache
+def element_prices() -> dict[str, ElementPrice]:
+    """The bundled element price table (``critmin/trace/element_prices.yaml``): symbol -> price."""
+    name = "critmin/trace/element_prices.yaml"
+    text = resources.files(_PKG).joinpath("element_prices.yaml").read_text("utf-8")
+    out: dict[str, ElementPrice] = {}
+    for i, item in enumerate(yaml.safe_load(text)["prices"]):
+        try:
+            price = ElementPrice.model_validate(item)
+        except ValidationError as exc:
+            raise _yaml_error(exc, text, name, prefix=("prices", i)) from None
+        if price.element in out:
+            raise DataError(f"two prices for {price.element}", path=name, fix="keep one entry per element")
+        out[price.element] = price
+    return out
+
+
+# ---------------------------------------------------------------------------- rules
+class RuleState(StrEnum):
+    """Why a rule is or is not in force on a date."""
+
+    IN_FORCE = "in_force"
+    NOT_YET_EFFECTIVE = "not_yet_effective"
+    ENDED = "ended"
+    SUSPENDED = "suspended"
+    DESTINATION_NOT_COVERED = "destination_not_covered"
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """A rule's standing on ``as_of``: ``in_force`` and a ``reason`` in words."""
+
+    rule_id: str
+    as_of: date
+    state: RuleState
+    reason: str
+
+    @property
+    def in_force(self) -> bool:
+        """True when the rule applies on ``as_of`` (to the destination, if one was given)."""
+        return self.state is RuleState.IN_FORCE
+
+
+class Suspension(BaseModel):
+    """A window [start, end], both ends inclusive, in which a rule does not apply."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: date
+    end: date
+    source_id: str
+    instrument: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Suspension:
+        if self.end < self.start:
+            raise ValueError(f"suspension ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class Rule(BaseModel):
+    """A content rule: controlled elements of given origins, a value threshold, dates in force.
+
+    ``threshold_share`` is a fraction (0.001 = 0.1%); 0 means any controlled content.
+    ``source_ids`` and each suspension's ``source_id`` must resolve in the bundled catalogue or
+    in the rule's own ``sources`` (full :class:`~critmin.data.catalogue.Source` citations).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
+    name: str
+    authority: str
+    instrument: str
+    controlled_elements: tuple[str, ...] = Field(min_length=1)
+    origin_countries: tuple[str, ...] = Field(min_length=1)
+    threshold_share: float = Field(ge=0, le=1)
+    comparison: Literal[">=", ">"] = ">="
+    effective_date: date
+    end_date: date | None = None
+    suspensions: tuple[Suspension, ...] = ()
+    destinations: Literal["all"] | tuple[str, ...] = "all"
+    excluded_destinations: tuple[str, ...] = ()
+    scope: str
+    source_ids: tuple[str, ...] = Field(min_length=1)
+    sources: tuple[Source, ...] = ()
+    notes: str = ""
+
+    @field_validator("controlled_elements")
+    @classmethod
+    def _elements(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        syms = {_as_value_error(element_symbol, e) for e in v}
+        return tuple(s for s in rare_earth_elements() if s in syms)
+
+    @field_validator("origin_countries", "excluded_destinations")
+    @classmethod
+    def _countries(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_as_value_error(_country, c) for c in v))
+
+    @field_validator("destinations", mode="before")
+    @classmethod
+    def _destinations(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = "all" if v.strip().lower() == "all" else [v]
+        if isinstance(v, list | tuple):
+            return tuple(dict.fromkeys(_as_value_error(_country, c) for c in v))
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        if self.end_date is not None and self.end_date < self.effective_date:
+            raise ValueError(f"end_date {self.end_date} is before effective_date {self.effective_date}")
+        bundled = set(Dataset.bundled().sources)
+        clash = sorted({s.id for s in self.sources} & bundled)
+        if clash:
+            raise ValueError(f"sources {clash} are already bundled; cite them in source_ids only")
+        known = bundled | {s.id for s in self.sources}
+        cited = [*self.source_ids, *(s.source_id for s in self.suspensions)]
+        missing = [s for s in cited if s not in known]
+        if missing:
+            msg = (
+                f"unknown source ids {missing}; cite a bundled source (`critmin data sources`) "
+                "or add it under `sources:` with publisher, title, year, url and licence"
+            )
+            raise ValueError(msg)
+        return self
+
+    def status(self, as_of: date, destination: str | None = None) -> RuleStatus:
+        """Whether the rule is in force on ``as_of`` for ``destination`` (ISO3, or None: assumed covered)."""
+        windows = sorted(self.suspensions, key=lambda s: s.start)
+        if as_of < self.effective_date:
+            extra = "".join(f"; suspended {s.start} to {s.end}" for s in windows if s.end >= as_of)
+            reason = f"not yet effective (in force from {self.effective_date}{extra})"
+            return RuleStatus(self.id, as_of, RuleState.NOT_YET_EFFECTIVE, reason)
+        if self.end_date is not None and as_of > self.end_date:
+            return RuleStatus(self.id, as_of, RuleState.ENDED, f"ended {self.end_date}")
+        for s in windows:
+            if s.start <= as_of <= s.end:
+                by = f" by {s.instrument}" if s.instrument else ""
+                reason = (
+                    f"suspended{by} from {s.start} until {s.end} inclusive "
+                    f"(applies again from {s.end + timedelta(days=1)}) [{s.source_id}]"
+                )
+                return RuleStatus(self.id, as_of, RuleState.SUSPENDED, reason)
+        if destination is not None:
+            if destination in self.excluded_destinations:
+                reason = f"exports to {destination} are outside its scope"
+                return RuleStatus(self.id, as_of, RuleState.DESTINATION_NOT_COVERED, reason)
+            if self.destinations != "all" and destination not in self.destinations:
+                reason = f"destination {destination} not covered (covers {', '.join(self.destinations)})"
+                return RuleStatus(self.id, as_of, RuleState.DESTINATION_NOT_COVERED, reason)
+        reason = f"in force since {self.effective_date}"
+        restricted = self.destinations != "all" or self.excluded_destinations
+        if destination is None and restricted:
+            reason += "; destination not given, assumed covered"
+        return RuleStatus(self.id, as_of, RuleState.IN_FORCE, reason)
+
+    def met(self, share: float, controlled_value_usd: float) -> bool:
+        """True when ``share`` meets the threshold (any content when ``threshold_share`` is 0)."""
+        if self.threshold_share == 0:
+            return controlled_value_usd > 0
+        at = math.isclose(share, self.threshold_share, rel_tol=THRESHOLD_RTOL)
+        if self.comparison == ">":
+            return share > self.threshold_share and not at
+        return share >= self.threshold_share or at
+
+    def citations(self) -> dict[str, Source]:
+        """The rule's own sources and the bundled ones it cites, by id."""
+        own = {s.id: s for s in self.sources}
+        ds = Dataset.bundled()
+        ids = [*self.source_ids, *(s.source_id for s in self.suspensions)]
+        return {i: own[i] if i in own else ds.source(i) for i in ids}
+
+
+def bundled_rule_names() -> tuple[str, ...]:
+    """Names of the bundled rules (``critmin/trace/rules/*.yaml``), sorted."""
+    root = resources.files(_PKG).joinpath("rules")
+    return tuple(sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml")))
+
+
+def load_rules(names_or_paths: str | Path | Iterable[str | Path]) -> list[Rule]:
+    """Rules by bundled name (``mofcom-2025-18``, ``mofcom-2025-61``, ``all``) or YAML path.
+
+    Duplicates are dropped; two different rules with one id are an error.
+    """
+    items = [names_or_paths] if isinstance(names_or_paths, str | Path) else list(names_or_paths)
+    if not items:
+        raise DataError("no rules given", fix=f"name one: {', '.join(bundled_rule_names())}, all, or a path")
+    bundled = bundled_rule_names()
+    out: dict[str, Rule] = {}
+    for item in items:
+        key = str(item).strip()
+        if key.lower() == BUNDLED_RULES_ALL:
+            loaded = [_bundled_rule(n) for n in bundled]
+        elif key.lower() in bundled:
+            loaded = [_bundled_rule(key.lower())]
+        elif Path(key).is_file():
+            loaded = [_rule_from_text(Path(key).read_text("utf-8"), key)]
+        else:
+            raise DataError(
+                f"unknown rules {key!r}: neither a bundled rule nor a file",
+                fix=f"use one of {', '.join(bundled)}, all, or a path to a rules YAML file",
+            )
+        for rule in loaded:
+            if rule.id in out and out[rule.id] != rule:
+                raise DataError(
+                    f"two different rules have id {rule.id!r}", path=key, fix="give each rule its own id"
+                )
+            out[rule.id] = rule
+    return list(out.values())
+
+
+@cache
+def _bundled_rule(name: str) -> Rule:
+    text = resources.files(_PKG).joinpath("rules").joinpath(f"{name}.yaml").read_text("utf-8")
+    return _rule_from_text(text, f"critmin/trace/rules/{name}.yaml")
+
+
+def _rule_from_text(text: str, path: str) -> Rule:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DataError(f"not valid YAML: {exc}", path=path, line=line, fix="fix the YAML syntax") from None
+    if not isinstance(raw, dict):
+        raise DataError("a rules file holds one mapping (id: ..., name: ...)", path=path, fix="see README")
+    try:
+        return Rule.model_validate(raw)
+    except ValidationError as exc:
+        raise _yaml_error(exc, text, path) from None
+
+
+def _as_value_error(fn: Any, value: Any) -> Any:
+    """Call ``fn(value)``, turning a :class:`DataError` into ``ValueError`` for pydantic."""
+    try:
+        return fn(value)
+    except DataError as exc:
+        raise ValueError(f"{exc.message}; {exc.fix}" if exc.fix else exc.message) from None
+
+
+def _yaml_error(exc: ValidationError, text: str, path: str, prefix: tuple[str | int, ...] = ()) -> DataError:
+    """The first pydantic error as a :class:`DataError` naming the file, key and line."""
+    errors = exc.errors()
+    # An unknown key is usually a misspelt known one: report it before the "missing" it causes.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    # Drop pydantic's union/validator markers ("function-before[...]", "tuple[str, ...]").
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    full = (*prefix, *loc)
+    key = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(full))
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    fix = "correct the value; the schema is critmin.trace.screen.Rule"
+    if err["type"] == "extra_forbidden":
+        models: dict[str, type[BaseModel]] = {
+            "suspensions": Suspension,
+            "sources": Source,
+            "prices": ElementPrice,
+        }
+        model = models.get(str(full[0]) if len(full) > 1 else "", Rule)
+        allowed = list(model.model_fields)
+        close = difflib.get_close_matches(str(full[-1]), allowed, n=1)
+        msg = "unknown key"
+        fix = (f"did you mean {close[0]!r}? " if close else "remove it; ") + f"keys: {', '.join(allowed)}"
+    elif err["type"] == "missing":
+        msg = "missing required key"
+        fix = "add it (see the bundled rules in critmin/trace/rules/ for examples)"
+    where = f"key {key!r}: " if key else ""
+    return DataError(f"{where}{msg}", path=path, line=_yaml_line(text, full), fix=fix)
+
+
+def _yaml_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest key of ``loc`` found in ``text`` (None if not found)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            hit = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if hit is None:
+                return line
+            line, node = hit[0].start_mark.line + 1, hit[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+# ---------------------------------------------------------------------------- BOM
+def read_bom(path: str | Path) -> pd.DataFrame:
+    """Read and validate a BOM CSV; one row per component x element.
+
+    Columns: ``product_id``, ``product_value_usd`` (> 0, one value per product), ``component_id``,
+    ``element`` (rare-earth symbol or name, any case), ``element_mass_kg`` (>= 0; may be blank
+    where ``element_value_usd`` is given), ``origin_country`` (name or ISO3) and optional
+    ``element_value_usd`` (>= 0, overrides the bundled price). Returns those columns plus
+    ``line`` (1-based CSV line); ``attrs["path"]`` keeps the file name. Errors name file, line
+    and column, with a fix.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError("file not found", path=p, fix="give the path of a BOM CSV file")
+    try:
+        text = p.read_text("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError("not UTF-8 text", path=p, fix="save the BOM as a UTF-8 CSV") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[dict[str, Any]] = []
+    first_value: dict[str, tuple[float, int]] = {}
+    end = 0
+    for cells in reader:
+        line, end = end + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = _header(cells, p, line)
+            continue
+        if len(cells) != len(header):
+            raise DataError(
+                f"expected {len(header)} fields, found {len(cells)}",
+                path=p,
+                line=line,
+                fix="quote cells that contain commas",
+            )
+        rows.append(_bom_row(dict(zip(header, cells, strict=True)), p, line, first_value))
+    if header is None or not rows:
+        raise DataError("no data rows", path=p, fix=f"add a header ({','.join(REQUIRED_COLUMNS)}) and rows")
+    frame = pd.DataFrame(rows)
+    frame.attrs["path"] = str(p)
+    return frame
+
+
+def _header(cells: list[str], path: Path, line: int) -> list[str]:
+    names = [c.strip().lower() for c in cells]
+    known = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DataError(
+                "unknown column", path=path, line=line, column=name, fix=f"{hint}columns: {', '.join(known)}"
+            )
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise DataError("column given twice", path=path, line=line, column=dup, fix="keep one")
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise DataError(
+            f"missing required column(s) {missing}", path=path, line=line, fix=f"add {', '.join(missing)}"
+        )
+    return names
+
+
+def _bom_row(
+    cells: dict[str, str], path: Path, line: int, first: dict[str, tuple[float, int]]
+) -> dict[str, Any]:
+    def err(column: str, message: str, fix: str) -> DataError:
+        return DataError(message, path=path, line=line, column=column, fix=fix)
+
+    def text(column: str) -> str:
+        v = cells[column].strip()
+        if not v:
+            raise err(column, "empty cell", f"fill in {column}")
+        return v
+
+    def number(column: str, *, positive: bool = False) -> float:
+        raw = cells.get(column, "").strip()
+        if not raw:
+            return math.nan
+        try:
+            v = float(raw)
+        except ValueError:
+            raise err(
+                column, f"{raw!r} is not a number", "write a plain number (no units or separators)"
+            ) from None
+        if not math.isfinite(v):
+            raise err(column, f"{raw!r} is not a finite number", "write a finite number")
+        if v < 0 or (positive and v == 0):
+            bound = "above 0" if positive else "0 or more"
+            raise err(column, f"{v:g} is out of range", f"{column} must be {bound}")
+        return v
+
+    product = text("product_id")
+    value = number("product_value_usd", positive=True)
+    if math.isnan(value):
+        raise err("product_value_usd", "empty cell", "give the product's value in USD (above 0)")
+    if product in first and not math.isclose(first[product][0], value, rel_tol=1e-12):
+        v0, l0 = first[product]
+        raise err(
+            "product_value_usd",
+            f"product {product!r} has value {value:g} here but {v0:g} on line {l0}",
+            "give every row of a product the same product_value_usd",
+        )
+    first.setdefault(product, (value, line))
+    try:
+        element = element_symbol(text("element"))
+    except DataError as exc:
+        raise err("element", exc.message, exc.fix or "") from None
+    mass = number("element_mass_kg")
+    elem_value = number("element_value_usd")
+    if math.isnan(mass) and math.isnan(elem_value):
+        raise err("element_mass_kg", "empty cell", "give element_mass_kg, or element_value_usd for this row")
+    origin = to_iso3(text("origin_country"), path=path, line=line, column="origin_country")
+    if not is_country(origin):
+        raise err("origin_country", f"{origin!r} is not one country", "give the ISO3 code of one country")
+    return {
+        "product_id": product,
+        "product_value_usd": value,
+        "component_id": text("component_id"),
+        "element": element,
+        "element_mass_kg": mass,
+        "origin_country": origin,
+        "element_value_usd": elem_value,
+        "line": line,
+    }
+
+
+def parse_swaps(items: Iterable[str]) -> dict[str, str]:
+    """``["magnet-1=AUS", ...]`` -> ``{"magnet-1": "AUS"}`` (the last ``=`` splits; country validated)."""
+    out: dict[str, str] = {}
+    for item in items:
+        comp, sep, country = str(item).rpartition("=")
+        if not sep or not comp.strip() or not country.strip():
+            raise DataError(f"bad --swap {item!r}", fix="write COMPONENT=ISO3, e.g. --swap magnet-1=AUS")
+        try:
+            out[comp.strip()] = _country(country)
+        except DataError as exc:
+            raise DataError(f"--swap {item!r}: {exc.message}", fix=exc.fix) from None
+    return out
+
+
+# ---------------------------------------------------------------------------- screening
+@dataclass(frozen=True)
+class ScreenResult:
+    """A screen of one BOM against rules on one date.
+
+    ``products``: one row per product (``product_id``, ``product_value_usd``,
+    ``controlled_value_usd``, ``share``, ``licence_required``, ``tripping_components``, ``rules``,
+    ``controlled_components``, ``price_basis``). ``by_rule``: one row per product x rule.
+    ``rows``: the BOM with ``value_usd`` and ``price_basis`` (bundled source id or ``"bom"``).
+    """
+
+    as_of: date
+    rules: tuple[Rule, ...]
+    statuses: tuple[RuleStatus, ...]
+    products: pd.DataFrame
+    by_rule: pd.DataFrame
+    rows: pd.DataFrame
+    prices: Mapping[str, ElementPrice]
+    destination: str | None = None
+    swaps: Mapping[str, str] = field(default_factory=dict)
+    bom: str | None = None
+    data_version: str = ""
+    version: str = __version__
+
+    def status(self, rule_id: str) -> RuleStatus:
+        """The :class:`RuleStatus` of one rule."""
+        return next(s for s in self.statuses if s.rule_id == rule_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON document: ``as_of``, ``rules`` (ids), ``products`` and extras (status, prices, sources)."""
+        per_rule = dict(list(self.by_rule.groupby("product_id", sort=False)))
+        products = []
+        for rec in self.products.to_dict(orient="records"):
+            detail = per_rule[rec["product_id"]].drop(columns=["product_id"])
+            products.append({**_plain(rec), "by_rule": [_plain(r) for r in detail.to_dict(orient="records")]})
+        sources: dict[str, Source] = {}
+        for rule in self.rules:
+            sources.update(rule.citations())
+        ds = Dataset.bundled()
+        for p in self.prices.values():
+            sources[p.source_id] = ds.source(p.source_id)
+        return {
+            "as_of": self.as_of.isoformat(),
+            "rules": [r.id for r in self.rules],
+            "products": products,
+            "bom": self.bom,
+            "destination": self.destination,
+            "swaps": dict(self.swaps),
+            "rule_status": [
+                {
+                    "id": r.id,
+                    "instrument": r.instrument,
+                    "in_force": s.in_force,
+                    "state": s.state.value,
+                    "reason": s.reason,
+                    "threshold_share": r.threshold_share,
+                    "comparison": r.comparison,
+                    "effective_date": r.effective_date.isoformat(),
+                    "controlled_elements": list(r.controlled_elements),
+                    "origin_countries": list(r.origin_countries),
+                    "source_ids": list(r.source_ids),
+                }
+                for r, s in zip(self.rules, self.statuses, strict=True)
+            ],
+            "element_prices": {k: p.model_dump(exclude_none=True) for k, p in self.prices.items()},
+            "sources": [s.model_dump(exclude_none=True) for _, s in sorted(sources.items())],
+            "data_version": self.data_version,
+            "critmin_version": self.version,
+        }
+
+
+def _plain(rec: Mapping[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in rec.items():
+        if hasattr(v, "item"):
+            v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            v = None
+        out[str(k)] = v
+    return out
+
+
+def screen(
+    bom: pd.DataFrame | str | Path,
+    rules: Iterable[Rule],
+    *,
+    as_of: date,
+    destination: str | None = None,
+    swaps: Mapping[str, str] | None = None,
+) -> ScreenResult:
+    """Screen ``bom`` (a :func:`read_bom` frame or a path) against ``rules`` on ``as_of``.
+
+    ``destination`` (name or ISO3) checks each rule's destinations; ``swaps`` maps a
+    ``component_id`` to a new origin country (every row of that component, in every product).
+    See the module docstring for the formulas.
+    """
+    frame = read_bom(bom) if isinstance(bom, str | Path) else bom.copy()
+    path = frame.attrs.get("path")
+    frame = frame.reset_index(drop=True)
+    frame.attrs["path"] = path
+    if "element_value_usd" not in frame:
+        frame["element_value_usd"] = math.nan
+    if "line" not in frame:
+        frame["line"] = range(2, len(frame) + 2)
+    rule_list = tuple(rules)
+    if not rule_list:
+        raise DataError("no rules to screen against", fix="pass at least one rule (see load_rules)")
+    dest = _country(destination) if destination is not None else None
+    swap_map = _apply_swaps(frame, swaps or {})
+    statuses = tuple(r.status(as_of, dest) for r in rule_list)
+    masks = {
+        r.id: frame["element"].isin(r.controlled_elements) & frame["origin_country"].isin(r.origin_countries)
+        for r in rule_list
+    }
+    controlled = pd.concat(list(masks.values()), axis=1).any(axis=1)
+    prices = element_prices()
+    values: list[float] = []
+    bases: list[str | None] = []
+    used: dict[str, ElementPrice] = {}
+    for i, rec in enumerate(frame.to_dict(orient="records")):
+        v, basis = _row_value(rec, prices)
+        el = str(rec["element"])
+        if controlled.iloc[i] and basis is None:
+            ids = [r.id for r in rule_list if masks[r.id].iloc[i]]
+            raise DataError(
+                f"no bundled price for {el} ({rare_earth_elements()[el]}), "
+                f"and this row is controlled content under {', '.join(ids)}",
+                path=path,
+                line=int(rec["line"]),
+                column="element",
+                fix="add an element_value_usd column and give this row's element value in USD "
+                f"(bundled prices: {', '.join(prices)})",
+            )
+        if controlled.iloc[i] and basis != "bom" and el in prices:
+            used[el] = prices[el]
+        values.append(v)
+        bases.append(basis)
+    frame["value_usd"] = values
+    frame["price_basis"] = bases
+    for rid, m in masks.items():
+        frame[f"controlled:{rid}"] = m
+    frame["controlled"] = controlled
+    by_rule, products = _aggregate(frame, rule_list, statuses)
+    return ScreenResult(
+        as_of=as_of,
+        rules=rule_list,
+        statuses=statuses,
+        products=products,
+        by_rule=by_rule,
+        rows=frame,
+        prices={k: used[k] for k in rare_earth_elements() if k in used},
+        destination=dest,
+        swaps=swap_map,
+        bom=str(path) if path else None,
+        data_version=Dataset.bundled().version,
+    )
+
+
+def _apply_swaps(frame: pd.DataFrame, swaps: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    components = list(dict.fromkeys(frame["component_id"]))
+    for comp, country in swaps.items():
+        mask = frame["component_id"] == comp
+        if not mask.any():
+            close = difflib.get_close_matches(comp, components, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DataError(
+                f"--swap names component {comp!r}, which is not in the BOM",
+                path=frame.attrs.get("path"),
+                column="component_id",
+                fix=f"{hint}components: {', '.join(components[:10])}{' ...' if len(components) > 10 else ''}",
+            )
+        iso = _country(country)
+        frame.loc[mask, "origin_country"] = iso
+        out[comp] = iso
+    return out
+
+
+def _row_value(rec: Mapping[Any, Any], prices: Mapping[str, ElementPrice]) -> tuple[float, str | None]:
+    """(value in USD, basis): BOM ``element_value_usd``, else mass x bundled price, else (nan, None)."""
+    given, mass = float(rec["element_value_usd"]), float(rec["element_mass_kg"])
+    if not math.isnan(given):
+        return given, "bom"
+    price = prices.get(str(rec["element"]))
+    if mass == 0:
+        return 0.0, price.source_id if price is not None else "bom"
+    if price is None or math.isnan(mass):
+        return math.nan, None
+    return mass * price.usd_per_kg, price.source_id
+
+
+def _aggregate(
+    frame: pd.DataFrame, rules: tuple[Rule, ...], statuses: tuple[RuleStatus, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    per_rule: list[dict[str, Any]] = []
+    per_product: list[dict[str, Any]] = []
+    for pid, g in frame.groupby("product_id", sort=False):
+        pvalue = float(g["product_value_usd"].iloc[0])
+        tripping: set[str] = set()
+        tripped: list[str] = []
+        for rule, st in zip(rules, statuses, strict=True):
+            sel = g.loc[g[f"controlled:{rule.id}"]]
+            cv = float(sel["value_usd"].sum())
+            share = cv / pvalue
+            met = rule.met(share, cv)
+            required = met and st.in_force
+            comps = sorted(set(sel.loc[sel["value_usd"] > 0, "component_id"]))
+            if required:
+                tripping.update(comps)
+                tripped.append(rule.id)
+            per_rule.append(
+                {
+                    "product_id": pid,
+                    "rule_id": rule.id,
+                    "in_force": st.in_force,
+                    "controlled_value_usd": cv,
+                    "share": share,
+                    "threshold_share": rule.threshold_share,
+                    "comparison": rule.comparison,
+                    "threshold_met": met,
+                    "licence_required": required,
+                    "components": comps,
+                }
+            )
+        ctrl = g.loc[g["controlled"]]
+        cv_all = float(ctrl["value_usd"].sum())
+        basis = {
+            el: "; ".join(sorted(set(b))) for el, b in ctrl.groupby("element", sort=False)["price_basis"]
+        }
+        per_product.append(
+            {
+                "product_id": pid,
+                "product_value_usd": pvalue,
+                "controlled_value_usd": cv_all,
+                "share": cv_all / pvalue,
+                "licence_required": bool(tripped),
+                "tripping_components": sorted(tripping),
+                "rules": tripped,
+                "controlled_components": sorted(set(ctrl.loc[ctrl["value_usd"] > 0, "component_id"])),
+                "price_basis": basis,
+            }
+        )
+    return pd.DataFrame(per_rule), pd.DataFrame(per_product)
