@@ -131,7 +131,7 @@ def build_network(
     n = len(regions)
     share = np.zeros((len(CHAIN), n))
     sources: set[str] = set()
-    assumptions: set[str] = {EXPORT_WEIGHTS_ASSUMPTION}
+    assumptions: set[str] = {EXPORT_WEIGHTS_ASSUMPTION, "assumption:sim-project-capacity-units"}
     for k, st in enumerate(CHAIN):
         vec, src, ass = stage_vector(ds, st, year)
         share[k] = _to_regions(vec, regions)

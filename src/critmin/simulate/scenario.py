@@ -39,7 +39,16 @@ from critmin.model.stages import Stage
 from critmin.simulate.params import Value, parameter_table
 
 DEFAULT_REGIONS = ("CHN", "USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
-SCENARIO_DIR = Path(__file__).resolve().parents[3] / "scenarios"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as strings, so pydantic validates them with a line number."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _month(text: Any) -> str:
@@ -201,8 +210,8 @@ class Scenario(BaseModel):
         except OSError as exc:
             raise DataError(f"cannot read scenario: {exc}", path=p, fix="give a scenario YAML file") from None
         try:
-            raw = yaml.safe_load(text)
-            root = yaml.compose(text)
+            raw = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+            root = yaml.compose(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise DataError(
@@ -295,6 +304,21 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
             break
         line = node.start_mark.line + 1
     return line
+
+
+@cache
+def assumption_texts() -> dict[str, dict[str, str]]:
+    """Every labelled assumption the simulation can cite: id -> {title, rationale}.
+
+    From ``simulate/assumptions.yaml`` and the country-chain rules (``trace/ree_chain.yaml``);
+    assumptions behind stage shares are sources of kind ``assumption`` in the dataset.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for pkg, fname in (("critmin.simulate", "assumptions.yaml"), ("critmin.trace", "ree_chain.yaml")):
+        raw = yaml.safe_load(resources.files(pkg).joinpath(fname).read_text("utf-8"))
+        for a in raw.get("assumptions", []):
+            out[a["id"]] = {"title": a["title"], "rationale": " ".join(str(a["rationale"]).split())}
+    return out
 
 
 @cache

@@ -342,18 +342,13 @@ def _ranges(starts: Ints, lens: Ints) -> Ints:
     return offsets + np.arange(total)
 
 
-def _levels(M: sp.csr_array, label: Ints, nc: int, origin_idx: Ints) -> tuple[Ints, npt.NDArray[np.bool_]]:
-    """Longest-path level and liveness (reached from an origin firm) of each component."""
-    n = M.shape[0]
-    rows = np.repeat(np.arange(n), np.diff(M.indptr))
-    u, v = label[M.indices], label[rows]  # supply direction: supplier component -> customer
-    cross = u != v
-    G = sp.csr_array((np.ones(int(cross.sum()), dtype=np.int8), (u[cross], v[cross])), shape=(nc, nc))
-    G.sum_duplicates()
+def _kahn(G: sp.csr_array, seeds: npt.NDArray[np.bool_]) -> tuple[Ints, npt.NDArray[np.bool_]]:
+    """Longest-path level of each node of the DAG ``G`` (row -> column edges), by a vectorised
+    Kahn sort, and whether a ``seeds`` node reaches it. One numpy step per level."""
+    nc = G.shape[0]
     indeg = np.bincount(G.indices, minlength=nc)
     level = np.zeros(nc, dtype=np.int64)
-    live = np.zeros(nc, dtype=bool)
-    live[label[origin_idx]] = True
+    reached = seeds.copy()
     frontier = np.flatnonzero(indeg == 0)
     depth = 0
     while frontier.size:
@@ -361,29 +356,45 @@ def _levels(M: sp.csr_array, label: Ints, nc: int, origin_idx: Ints) -> tuple[In
         starts = G.indptr[frontier].astype(np.int64)
         lens = G.indptr[frontier + 1] - starts
         targets = G.indices[_ranges(starts, lens)]
-        from_live = np.repeat(live[frontier], lens)
-        live[targets[from_live]] = True
+        reached[targets[np.repeat(reached[frontier], lens)]] = True
         uniq, counts = np.unique(targets, return_counts=True)
         indeg[uniq] -= counts
         frontier = uniq[indeg[uniq] == 0]
         depth += 1
-    return level, live
+    return level, reached
 
 
-def _sweeps(Q: sp.csr_array, rhs: Floats) -> tuple[Floats, int]:
-    """Solve ``(I - Q) Z = rhs`` on one large strongly connected component (Gauss-Seidel)."""
+def _supply_graph(u: Ints, v: Ints, n: int) -> sp.csr_array:
+    """Adjacency ``G[u, v] = 1`` (duplicates merged)."""
+    G = sp.csr_array((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
+    G.sum_duplicates()
+    return G
+
+
+def _sweeps(Q: sp.csr_array, rhs: Floats, rank: Ints) -> tuple[Floats, int]:
+    """Solve ``(I - Q) Z = rhs`` on one large strongly connected component (Gauss-Seidel).
+
+    Firms are ordered by ``rank`` (stage order: most supply edges then point forward), then by
+    BFS distance from the entry firms. Edges forward in that order form a DAG; its levels are
+    solved one sparse product each, so a sweep is an exact Gauss-Seidel sweep and only the
+    backward edges (recycling, some traders) lag by one sweep.
+    """
     s = Q.shape[0]
     entries = np.flatnonzero(rhs.any(axis=1))
     if entries.size == 0:
         return np.zeros_like(rhs), 0
     dist = dijkstra(Q.T.tocsr(), directed=True, indices=entries, unweighted=True, min_only=True)
-    order = np.argsort(dist, kind="stable")
+    first = np.lexsort((np.arange(s), dist, rank))
     inv = np.empty(s, dtype=np.int64)
+    inv[first] = np.arange(s)
+    rows = np.repeat(np.arange(s), np.diff(Q.indptr))
+    fwd = inv[Q.indices] < inv[rows]
+    level, _ = _kahn(_supply_graph(Q.indices[fwd], rows[fwd], s), np.zeros(s, dtype=bool))
+    order = np.lexsort((inv, level))
     inv[order] = np.arange(s)
     Qo = _remap_cols(Q[order], inv, s)
     ro = rhs[order]
-    bounds = np.flatnonzero(np.diff(dist[order])) + 1
-    cuts = [0, *bounds.tolist(), s]
+    cuts = [0, *(np.flatnonzero(np.diff(level[order])) + 1).tolist(), s]
     blocks = [(a, b, Qo[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
     Z = np.zeros_like(ro)
     prev = np.inf
@@ -396,7 +407,7 @@ def _sweeps(Q: sp.csr_array, rhs: Floats) -> tuple[Floats, int]:
             Z[a:b] = new
         ratio = delta / prev if prev > 0 else 0.0
         prev = delta
-        if delta <= _TOL and (ratio < 1 and delta * ratio / (1 - ratio) <= _TOL):
+        if delta <= _TOL and ratio < 1 and delta * ratio / (1 - ratio) <= _TOL:
             break
     else:  # did not converge: solve exactly
         Z = splu((sp.eye_array(s, format="csc") - Qo).tocsc()).solve(ro)
@@ -412,13 +423,23 @@ class _Solution:
     facts: dict[str, int]
 
 
-def solve_Y(M: sp.csr_array, origin_idx: Ints, origin_k: Ints, K: int) -> _Solution:
-    """Minimal non-negative solution of ``Y = M Y + B`` (see the module docstring)."""
+def solve_Y(
+    M: sp.csr_array, origin_idx: Ints, origin_k: Ints, K: int, rank: Ints | None = None
+) -> _Solution:
+    """Minimal non-negative solution of ``Y = M Y + B`` (see the module docstring).
+
+    ``B`` has a 1 at ``(origin_idx[i], origin_k[i])``; ``rank`` (e.g. each firm's stage order)
+    orders firms inside large cycles for the Gauss-Seidel sweeps.
+    """
     n = M.shape[0]
     nc, label_ = connected_components(M, directed=True, connection="strong")
     label = label_.astype(np.int64)
     size = np.bincount(label, minlength=nc)
-    level, live = _levels(M, label, nc, origin_idx)
+    rows = np.repeat(np.arange(n), np.diff(M.indptr))
+    u, v = label[M.indices], label[rows]  # supply direction: supplier component -> customer
+    seeds = np.zeros(nc, dtype=bool)
+    seeds[label[origin_idx]] = True
+    level, live = _kahn(_supply_graph(u[u != v], v[u != v], nc), seeds)
     node_level, node_live = level[label], live[label]
     cyclic, big = size[label] > 1, size[label] > _DIRECT_MAX
     key = (((~node_live * (node_level.max(initial=0) + 1) + node_level) * 2 + cyclic) * 2 + big) * nc
@@ -443,7 +464,8 @@ def solve_Y(M: sp.csr_array, origin_idx: Ints, origin_k: Ints, K: int) -> _Solut
             continue
         inner = rows[:, a:b]
         if large:
-            Yp[a:b], used = _sweeps(inner, ext)
+            firms = perm[a:b]
+            Yp[a:b], used = _sweeps(inner, ext, np.zeros(b - a, np.int64) if rank is None else rank[firms])
             max_sweeps = max(max_sweeps, used)
         else:
             Yp[a:b] = splu((sp.eye_array(b - a, format="csc") - inner).tocsc()).solve(ext)
@@ -483,7 +505,8 @@ def trace_firms(
     origin_k = np.searchsorted(np.asarray(countries, dtype=object), firms["country"].to_numpy()[origin_idx])
     Q = calc_Q(n, sup, cus, quantity)
     q_total = np.asarray(Q.sum(axis=1), dtype=np.float64).ravel()
-    sol = solve_Y(calc_M(Q, is_origin), origin_idx, origin_k.astype(np.int64), K)
+    rank = firms["stage"].map({st.value: st.order for st in Stage}).to_numpy(dtype=np.int64)
+    sol = solve_Y(calc_M(Q, is_origin), origin_idx, origin_k.astype(np.int64), K, rank)
     n_live = sol.Yp.shape[0]
     # Input content of origin firms: x_o = W[o, :] Y (their own rows of Y are one-hot outputs).
     Qo = _remap_cols(Q[origin_idx], sol.inv, n_live)

@@ -651,6 +651,8 @@ class ScreenResult:
                     "threshold_share": r.threshold_share,
                     "comparison": r.comparison,
                     "effective_date": r.effective_date.isoformat(),
+                    "end_date": r.end_date.isoformat() if r.end_date else None,
+                    "suspensions": [x.model_dump(mode="json", exclude_none=True) for x in r.suspensions],
                     "controlled_elements": list(r.controlled_elements),
                     "origin_countries": list(r.origin_countries),
                     "source_ids": list(r.source_ids),
