@@ -11,6 +11,7 @@ from critmin.cli._output import err_console
 from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
+from critmin.cli.screen import screen_cmd
 from critmin.cli.simulate import simulate_cmd
 from critmin.errors import CritminError
 
@@ -26,6 +27,7 @@ app.command("exposure")(exposure_cmd)
 app.command("summary", help="Alias of `critmin exposure` (the demo).")(exposure_cmd)
 app.command("criticality")(criticality_cmd)
 app.command("simulate")(simulate_cmd)
+app.command("screen")(screen_cmd)
 
 
 def _version(value: bool) -> None:
