@@ -25,6 +25,10 @@ def simulate_cmd(
     out: Path | None = typer.Option(
         None, help="Write results to .parquet or .csv (with the resolved scenario)."
     ),
+    plot: Path | None = typer.Option(
+        None,
+        help="Write the fan chart of the ex-China shortfall to PLOT (.html, with a .png beside it, or .png).",
+    ),
 ) -> None:
     """Simulate a scenario month by month; print p5/p50/p95 of shortfall, price and output at risk."""
     sc = load_scenario(scenario, variant=variant)
@@ -48,6 +52,13 @@ def simulate_cmd(
     if out is not None:
         result.write(out)
         console.print(f"wrote {out}", highlight=False) if fmt is Format.TABLE else None
+    if plot is not None:
+        from critmin.report.fan import fan_chart
+        from critmin.report.figures import write_figure
+
+        written = write_figure(fan_chart(result), plot)
+        if fmt is Format.TABLE:
+            console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_frame, emit_json, err_console
-from critmin.trace.firms import parse_stage, read_network, trace_firms, write_table
+from critmin.trace.firms import parse_stage, read_network, table_kind, trace_firms, write_table
 from critmin.trace.synth import synth_network, write_network
 
 trace_app = typer.Typer(
@@ -73,9 +73,9 @@ def firms_cmd(
 
     Inputs with no path to a firm at the origin stage count as 'unknown'; coverage is reported.
     """
-    stage = parse_stage(origin_stage, column="--origin-stage")
+    stage = parse_stage(origin_stage, what="--origin-stage")
     if out is not None:
-        write_table.__wrapped__ if False else None  # noqa: B018 (placeholder removed below)
+        table_kind(out)  # a bad extension fails before the work, not after
     firms_df, edges_df = read_network(firms, edges)
     result = trace_firms(firms_df, edges_df, stage, commodity=commodity)
     cov = result.coverage

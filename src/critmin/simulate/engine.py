@@ -1,41 +1,78 @@
 """The monthly disruption engine, vectorised across Monte Carlo paths (NumPy).
 
-State per path p and region r (arrays [P, R], or [P, R, R] for exporter x destination):
-``stock[k]`` (stage-k product held in region r, t), ``backlog[k]`` (licence applications for
-stage-k exports, t), magnet users' inventory ``stock[3]``, strategic ``stockpile``, prices
-``price_x`` (ex-China) and ``price_c`` (China), and ``subst`` (share of demand substituted).
+State per path p and region r (arrays [P, R]): ``stock[k]`` (stage-k product held in region
+r, t; ``stock[3]`` is magnet users' inventory), licence ``backlog[k]`` per controllable flow
+([P, E_k], t), the strategic ``stockpile``, prices ``price_x`` (ex-China) and ``price_c``
+(China), and ``subst`` (share of demand substituted).
 
 Each month t (equations, units and sources in docs/model.md):
 
 1. Demand  D = D0 (1+g)^(t/12) (p/p0)^(-eps) (1 - subst);  orders O = D + (cover*D - inv)^+/tau.
-2. Capacity cap_k = share_k V_k (1 + headroom) + sum of started projects x ramp.
-3. Production, upstream first: mining runs at baseline x demand index u; stage k >= 1 produces
-   y_k = min(cap_k, stock_{k-1} conv_k, share_k V_k u) and consumes y_k / conv_k of its input.
+2. Capacity cap_k = share_k V_k (1 + headroom) (1 + g_cap)^(t/12) + sum of started projects x ramp.
+3. Production, upstream first: mining runs at baseline x demand index u (plus the pull of
+   unmet needs outside China); stage k >= 1 produces y_k = min(cap_k, want_k, stock_{k-1}
+   conv_k) and consumes y_k / conv_k of its input.
 4. Shipping X_k[i, j] = y_k[i] ship_k[i, j]. Controls on exports from China (and, under the
    extraterritorial rule, on the Chinese-origin part of other exporters' shipments) move the
-   controlled part c to a licence backlog (licence regime) or keep it at home (ban).
+   controlled part to a licence backlog (licence regime) or keep it at home (ban).
    Backlog is processed at rate 1/lag; a share ``a`` of what is processed is approved and
    delivered, the rest is refused and returns to the exporter's stock.
 5. Users consume min(D, inventory + stockpile release); shortfall = D - consumption.
 6. Prices p = p_{t-1}^lambda [p0 (O/S)^(1/e)]^(1-lambda) per market; substitution follows the
    ex-China premium with a lag, capped.
 
-Mass balance holds at every node and month by construction and is checked in the tests:
-stock change = receipts - use (- shipments), backlog change = applications - processed.
+Implementation. Controls touch few flows (China's row and, under the extraterritorial rule,
+the rows of regions processing Chinese-origin material), so shipping is split:
+uncontrolled flows are one [P, R] x [R, R] product with the baseline shipping matrix (control
+edges zeroed), controlled flows are [P, E] arrays on the E edges
+(:class:`~critmin.simulate.policy.StageControls`, precompiled once per regime set). No
+[P, R, R] array is built in the monthly loop; memory is O(P x R) whatever the horizon, and
+percentile bands are streamed month by month.
+
+Mass balance. For every stage k, region r and month t (t units of the stage's product):
+
+    stock_k[t] - stock_k[t-1] = y_k - shipped_k (incl. to self) + receipts_k + returned_k
+                                - input used by stage k+1
+                                (+ recycling + stockpile release - consumption at k = 3)
+    backlog_k[t] - backlog_k[t-1] = applications_k - processed_k   (per flow)
+    stockpile[t] - stockpile[t-1] = additions - release
+    unmet demand = D - consumption >= 0
+
+``check_balance=True`` recomputes every term from dense [P, R, R] flows (independently of the
+fast update), records the largest absolute residual per month in ``Trace.balance_residual``
+(t) and raises :class:`MassBalanceError` when a residual exceeds 1e-9 of the node's
+throughput or any stock, backlog or stockpile is negative. Stocks are non-negative by
+construction: inputs are drawn as min(wanted input, stock), so stock - input >= 0 exactly.
+
+Restocking and the stricter-control property. Users rebuild inventory towards ``cover x D``;
+the orders this adds raise the world demand index ``u`` and every producer's output. Stricter
+controls (a larger controlled share, a lower approval rate, a ban) can therefore raise
+*output*, but they never raise the magnets that reach users outside China (tested with
+hypothesis in ``tests/property/test_engine_properties.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from critmin.errors import CritminError, DataError
 from critmin.simulate.network import Network
-from critmin.simulate.policy import PolicyPath
+from critmin.simulate.policy import PolicyPath, StageControls
 
 F = npt.NDArray[np.float64]
+#: Relative tolerance of the mass-balance check (residual / node throughput).
+BALANCE_RTOL = 1e-9
+#: Paths stepped together; ~1k keeps each [P, R] temporary (~100 kB) in cache and off mmap.
+BLOCK_PATHS = 1024
+_N_STAGES = 4
+
+
+class MassBalanceError(CritminError):
+    """A node's accounts do not balance, or a stock went negative (``check_balance=True``)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +103,7 @@ class EngineParams:
 
 @dataclass
 class Trace:
-    """Full monthly series (only kept when small enough), arrays [T, P, R]."""
+    """Full monthly series (only kept when small enough), arrays [T, P, R] unless noted."""
 
     demand: F
     consumption: F
@@ -76,7 +113,9 @@ class Trace:
     price_c: F  # [T, P]
     inventory: F
     stockpile: F
-    balance_residual: F  # [T] largest absolute mass-balance residual over nodes and paths
+    #: [T] largest absolute mass-balance residual over nodes and paths (t); NaN when the run
+    #: was not checked (``check_balance=False``), inf where a stock went negative.
+    balance_residual: F
     exports_chn: F  # [T, P, R] magnets leaving China for each destination (delivered + approved)
 
 
@@ -91,6 +130,360 @@ class PathMetrics:
     output_at_risk_usd: F
 
 
+# (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
+# (demand, capacity and stocks non-negative, backlog and stockpile draining at most fully).
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "headroom": (-1.0, np.inf, True),
+    "cap_growth": (-1.0, np.inf, True),
+    "growth": (-1.0, np.inf, True),
+    "subst_cap": (0.0, 1.0, False),
+    "subst_lag": (1.0, np.inf, False),
+    "cover": (0.0, np.inf, False),
+    "restock": (0.0, np.inf, True),
+    "release_rate": (0.0, 1.0, False),
+    "approval": (0.0, 1.0, False),
+    "lag": (1.0, np.inf, False),
+    "share_magnets": (0.0, 1.0, False),
+    "share_oxides": (0.0, 1.0, False),
+    "supply_elasticity": (0.0, np.inf, True),
+    "smoothing": (0.0, 1.0, False),
+    "recycling": (0.0, 1.0, False),
+    "ramp": (0.0, np.inf, True),
+}
+
+
+def _check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> int:
+    """Validate shapes and ranges once, before the loop; returns the number of paths."""
+    n_paths = params.growth.shape[0]
+    r_n = len(net.regions)
+    if n_paths < 1 or n_months < 1:
+        raise DataError("need at least one path and one month", column="paths", fix="e.g. --paths 1000")
+    for f in fields(params):
+        a = getattr(params, f.name)
+        want = {"project_start": (n_paths, len(net.projects)), "stockpile0": (n_paths, r_n)}.get(
+            f.name, (n_paths,)
+        )
+        if a.shape != want:
+            raise DataError(f"shape {a.shape}, expected {want}", column=f.name, fix="one value per path")
+        if f.name != "project_start" and not np.isfinite(a).all():
+            raise DataError("non-finite value", column=f.name, fix="use finite numbers")
+        if f.name in _RANGES:
+            lo, hi, open_lo = _RANGES[f.name]
+            bad = (a <= lo) if open_lo else (a < lo)
+            if bad.any() or (a > hi).any():
+                side = "(" if open_lo else "["
+                raise DataError(
+                    f"value outside {side}{lo}, {hi}]", column=f.name, fix="see parameters.yaml for its range"
+                )
+    if (params.stockpile0 < 0).any():
+        raise DataError("negative stockpile", column="stockpile0", fix="use 0 for none")
+    ship = net.ship
+    if ship.shape != (_N_STAGES, r_n, r_n) or (ship < 0).any() or not np.allclose(ship.sum(axis=2), 1.0):
+        raise DataError(
+            "shipping shares must be non-negative [stage, R, R] rows summing to 1",
+            column="ship",
+            fix="normalise each exporter's row",
+        )
+    if (net.volume <= 0).any() or (net.share < 0).any() or (net.demand0 < 0).any():
+        raise DataError("volumes must be positive, shares and demand non-negative", column="network")
+    if policy.regions != net.regions or policy.months < n_months:
+        raise DataError(
+            "policy compiled for other regions or a shorter horizon",
+            column="policy",
+            fix="compile the policy with the network's regions and at least n_months months",
+        )
+    return n_paths
+
+
+class _Balance:
+    """Independent per-node accounting for ``check_balance`` (dense [P, R, R] flows)."""
+
+    def __init__(self, n_paths: int, r_n: int) -> None:
+        self.p, self.r = n_paths, r_n
+
+    def open(self, stock: list[F], backlog: list[F], stockpile: F) -> None:
+        self.s0 = [s.copy() for s in stock]
+        self.b0 = [b.copy() for b in backlog]
+        self.sp0 = stockpile.copy()
+        self.flows: list[dict[str, F]] = []
+        self.resid = 0.0
+
+    def _dense(self, ctl: StageControls, e: F) -> F:
+        out = np.zeros((self.p, self.r, self.r))
+        out[:, ctl.src, ctl.dst] = e
+        return out
+
+    def stage(self, prod: F, inp: F, ship: F, ctl: StageControls, flows: dict[str, F]) -> None:
+        none = np.zeros((self.p, 0))
+        e = {n: flows.get(n, none) for n in ("home", "apply", "delivered", "approved", "refused")}
+        x = prod[:, :, None] * ship[None, :, :]
+        home, apply_ = self._dense(ctl, e["home"]), self._dense(ctl, e["apply"])
+        deliv = x.copy()
+        deliv[:, ctl.src, ctl.dst] = e["delivered"]
+        appr, refu = self._dense(ctl, e["approved"]), self._dense(ctl, e["refused"])
+        # A flow's parts add up to it: delivered + kept home + applied for = shipped.
+        self._note(np.abs(deliv + home + apply_ - x), x)
+        self.flows.append(
+            {
+                "prod": prod,
+                "inp": inp,
+                "shipped": (deliv + home + apply_).sum(axis=2),
+                "receipts": deliv.sum(axis=1) + appr.sum(axis=1),
+                "returned": home.sum(axis=2) + refu.sum(axis=2),
+                "d_backlog": apply_ - appr - refu,
+            }
+        )
+
+    def _note(self, resid: F, scale: F | float) -> None:
+        worst = float(resid.max(initial=0.0))
+        self.resid = max(self.resid, worst)
+        if (resid > BALANCE_RTOL * (1.0 + np.abs(scale))).any():
+            raise MassBalanceError(f"mass-balance residual {worst:.3g} t exceeds {BALANCE_RTOL:g} relative")
+
+    def close(
+        self,
+        t: int,
+        stock: list[F],
+        backlog: list[F],
+        ctls: list[StageControls],
+        stockpile: F,
+        sp_flows: tuple[F, F],
+        users: tuple[F, F, F, F, F],
+    ) -> float:
+        recycled, release, use, demand, short = users
+        for k, f in enumerate(self.flows):
+            used_next = self.flows[k + 1]["inp"] if k + 1 < len(self.flows) else 0.0
+            rhs = f["prod"] - f["shipped"] + f["receipts"] + f["returned"] - used_next
+            scale = self.s0[k] + stock[k] + f["prod"] + f["receipts"] + f["returned"] + used_next
+            if k == _N_STAGES - 1:
+                rhs = rhs + recycled + release - use
+                scale = scale + recycled + release + use
+            self._note(np.abs(stock[k] - self.s0[k] - rhs), scale)
+            d_b = self._dense(ctls[k], backlog[k]) - self._dense(ctls[k], self.b0[k])
+            self._note(np.abs(d_b - f["d_backlog"]), self._dense(ctls[k], self.b0[k] + backlog[k]))
+        add, rel = sp_flows
+        self._note(np.abs(stockpile - self.sp0 - (add - rel)), self.sp0 + stockpile)
+        self._note(np.abs(short - (demand - use)), demand)
+        negative = [
+            name
+            for name, arrs in (("stock", stock), ("backlog", backlog), ("stockpile", [stockpile]))
+            if any((a < 0).any() for a in arrs)
+        ]
+        if negative or (short < 0).any():
+            raise MassBalanceError(f"month {t}: negative {', '.join(negative) or 'unmet demand'}")
+        return self.resid
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Path-independent arrays shared by all blocks (built once per run)."""
+
+    r_n: int
+    c: int
+    ex: npt.NDArray[np.bool_]
+    exf: F
+    conv: F
+    base: F  # [K, R] baseline output, t/month
+    demand0: F
+    ship: F
+    ctls: list[StageControls]
+    free: list[F]  # baseline shipping with the controllable edges removed
+    to_dst: list[F]  # [E, R] one-hot incidence of each edge's destination
+    to_src: list[F]  # [E, R] ... and exporter
+    proj_onehot: F  # [Q, K*R] project capacity (t/month) at its stage and region
+
+    @classmethod
+    def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
+        r_n = len(net.regions)
+        ex = np.ones(r_n, dtype=bool)
+        ex[net.chn] = False
+        conv = np.ones(_N_STAGES)
+        conv[1:] = net.volume[1:] / net.volume[:-1]
+        ctls = [policy.stage_controls(k, params, net) for k in range(_N_STAGES)]
+        free = []
+        for k, ctl in enumerate(ctls):
+            f = net.ship[k].copy()
+            f[ctl.src, ctl.dst] = 0.0
+            free.append(f)
+        proj = net.projects
+        onehot = np.zeros((len(proj), _N_STAGES * r_n))
+        for q, (k, r) in enumerate(zip(proj["stage"], proj["region"], strict=True)):
+            onehot[q, k * r_n + r] = proj["capacity_t_month"].iloc[q]
+        return cls(
+            r_n,
+            net.chn,
+            ex,
+            ex.astype(np.float64),
+            conv,
+            net.share * net.volume[:, None],
+            net.demand0,
+            net.ship,
+            ctls,
+            free,
+            [np.eye(r_n)[ctl.dst] for ctl in ctls],
+            [np.eye(r_n)[ctl.src] for ctl in ctls],
+            onehot,
+        )
+
+
+class _Block:
+    """State of a block of paths and one month's step (the equations of the module docstring)."""
+
+    def __init__(self, m: _Model, params: EngineParams, rows: slice, check: bool) -> None:
+        p = replace(params, **{f.name: getattr(params, f.name)[rows] for f in fields(params)})
+        n = p.growth.shape[0]
+        self.m, self.p, self.rows, self.n = m, p, rows, n
+        # Users start with their target inventory; intermediate stages with one month of input.
+        self.stock = [np.tile(m.base[k + 1] / m.conv[k + 1], (n, 1)) for k in range(_N_STAGES - 1)]
+        self.stock.append(m.demand0[None, :] * p.cover[:, None])
+        self.backlog = [np.zeros((n, ctl.n_edges)) for ctl in m.ctls]
+        self.licence = [[lic[rows] for lic in ctl.licence] for ctl in m.ctls]
+        self.has_ban = [[bool(b.any()) for b in ctl.ban] for ctl in m.ctls]
+        self.stockpile = p.stockpile0.astype(np.float64, copy=True)
+        self.price_x = np.ones(n)
+        self.price_c = np.ones(n)
+        self.subst = np.zeros((n, m.r_n))
+        self.peak = np.zeros((n, m.r_n))
+        self.cum = np.zeros((n, m.r_n))
+        self.below = np.zeros((n, m.r_n))
+        self.peak_price = np.ones((n, m.r_n))
+        self.at_risk = np.zeros((n, m.r_n))
+        self.bal = _Balance(n, m.r_n) if check else None
+        self.resid = np.nan  # this month's largest balance residual (t), when checked
+        # Loop invariants, hoisted.
+        self.cover = p.cover[:, None]
+        self.restock = p.restock[:, None]
+        self.neg_eps = -p.elasticity
+        self.lag = p.lag[:, None]
+        self.inv_se = 1.0 / p.supply_elasticity
+        self.subst_cap = p.subst_cap[:, None]
+        self.subst_lag = p.subst_lag[:, None]
+        self.recycle = p.recycling[:, None] * m.exf[None, :]
+        self.release_rate = p.release_rate[:, None]
+        self.usd_per_t = 1000.0 * p.value_per_kg[:, None]
+        self.headroom1 = 1.0 + p.headroom
+        self.cap_growth1 = 1.0 + p.cap_growth
+        self.growth1 = 1.0 + p.growth
+        self.ramp = p.ramp[:, None]
+
+    def step(self, t: int, approval: F, sp_add: F, trace: Trace | None) -> tuple[F, F]:
+        """Advance one month; returns the ex-China shortfall (%) and price ratio per path."""
+        m, p, stock, ex, exf = self.m, self.p, self.stock, self.m.ex, self.m.exf
+        years = t / 12.0
+        bal = self.bal
+        if bal is not None:
+            bal.open(stock, self.backlog, self.stockpile)
+        # 1. demand and orders
+        p_reg = np.where(
+            ex[None, :], (self.price_x**self.neg_eps)[:, None], (self.price_c**self.neg_eps)[:, None]
+        )
+        demand = m.demand0[None, :] * (self.growth1**years)[:, None] * p_reg * (1.0 - self.subst)
+        target_inv = self.cover * demand
+        need = target_inv + demand
+        orders = demand + np.maximum(target_inv - stock[3], 0.0) / self.restock
+        u = (orders.sum(axis=1) / m.demand0.sum())[:, None]  # world demand index
+        # 2. capacity
+        started = np.clip((t - p.project_start) / self.ramp, 0.0, 1.0)
+        add = (started @ m.proj_onehot).reshape(self.n, _N_STAGES, m.r_n)
+        cap_f = (self.headroom1 * self.cap_growth1**years)[:, None]
+        # Pull: producers outside China also produce for unmet local needs (new capacity gets
+        # used); computed downstream-first as the input each stage wants from the one above.
+        extra = [demand] * _N_STAGES
+        extra[3] = np.maximum(need - stock[3], 0.0) * exf
+        for k in range(_N_STAGES - 1, 0, -1):
+            extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
+        appr = approval[:, None]
+        inp = demand[:, :0]
+        for k, ctl in enumerate(m.ctls):
+            want = np.minimum(m.base[k] * cap_f + add[:, k, :], m.base[k] * u + extra[k])
+            # 3. production: input drawn as min(wanted, stock), so stocks stay >= 0 exactly
+            if k == 0:
+                prod = want
+            else:
+                inp = np.minimum(want / m.conv[k], stock[k - 1])
+                prod = inp * m.conv[k]
+                stock[k - 1] -= inp
+            # 4. shipping: uncontrolled flows in one product, controlled edges apart
+            receipts = prod @ m.free[k]
+            flows: dict[str, F] = {}
+            if ctl.n_edges:
+                key = ctl.key[t]
+                x = prod[:, ctl.src] * ctl.weight
+                home = x * ctl.ban[key] if self.has_ban[k][key] else np.zeros_like(x)
+                apply_ = (x - home) * self.licence[k][key]
+                delivered = x - home - apply_
+                processed = self.backlog[k] / self.lag
+                approved = processed * appr
+                refused = processed - approved
+                self.backlog[k] = self.backlog[k] + apply_ - processed
+                receipts += (delivered + approved) @ m.to_dst[k]
+                receipts += (home + refused) @ m.to_src[k]
+                flows = {"home": home, "apply": apply_, "delivered": delivered}
+                flows |= {"approved": approved, "refused": refused}
+                if k == 3 and trace is not None:
+                    e = ctl.src == m.c
+                    out_c = (delivered[:, e] + approved[:, e]) @ m.to_dst[3][e]
+                    trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[3][m.c] + out_c
+            elif k == 3 and trace is not None:
+                trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[3][m.c]
+            stock[k] += receipts
+            if bal is not None:
+                bal.stage(prod, inp, m.ship[k], ctl, flows)
+        self.stockpile = self.stockpile + sp_add[None, :]
+        # recycling adds magnets outside China
+        recycled = self.recycle * demand
+        stock[3] += recycled
+        # market balance before consumption: wanted (demand + target inventory) / on hand
+        want_x = need[:, ex].sum(axis=1)
+        have_x = stock[3][:, ex].sum(axis=1)
+        want_c = need[:, m.c]
+        have_c = stock[3][:, m.c]
+        # 5. consumption, stockpile release, shortfall
+        gap = np.maximum(demand - stock[3], 0.0)
+        release = np.minimum(np.minimum(self.stockpile, self.release_rate * self.stockpile), gap)
+        self.stockpile = self.stockpile - release
+        avail = stock[3] + release
+        use = np.minimum(demand, avail)
+        stock[3] = avail - use
+        short = demand - use
+        # 6. prices and substitution
+        lam = p.smoothing
+        ratio_x = np.clip(want_x / np.maximum(have_x, 1e-9), 0.2, 10.0)
+        ratio_c = np.clip(want_c / np.maximum(have_c, 1e-9), 0.2, 10.0)
+        self.price_x = price_x = self.price_x**lam * (ratio_x**self.inv_se) ** (1.0 - lam)
+        self.price_c = price_c = self.price_c**lam * (ratio_c**self.inv_se) ** (1.0 - lam)
+        premium = np.clip(price_x - 1.0, 0.0, 1.0)
+        subst = self.subst + (self.subst_cap * premium[:, None] * exf - self.subst) / self.subst_lag
+        self.subst = np.clip(subst, 0.0, self.subst_cap)
+        # 7. streamed metrics
+        pct = np.divide(short, demand, out=np.zeros_like(short), where=demand > 0)
+        np.maximum(self.peak, pct, out=self.peak)
+        self.cum += short
+        self.below += use < 0.9 * demand
+        np.maximum(
+            self.peak_price, np.where(ex[None, :], price_x[:, None], price_c[:, None]), out=self.peak_price
+        )
+        self.at_risk += short * self.usd_per_t
+        short_x = short[:, ex].sum(axis=1)
+        ex_short = short_x / np.maximum(demand[:, ex].sum(axis=1), 1e-9) * 100.0
+        if bal is not None:
+            users = (recycled, release, use, demand, short)
+            self.resid = bal.close(
+                t, stock, self.backlog, m.ctls, self.stockpile, (sp_add[None, :], release), users
+            )
+        if trace is not None:
+            s = self.rows
+            trace.demand[t, s], trace.consumption[t, s], trace.shortfall[t, s] = demand, use, short
+            trace.supply_ex_china[t, s] = use[:, ex].sum(axis=1)
+            trace.price_x[t, s], trace.price_c[t, s] = price_x, price_c
+            trace.inventory[t, s], trace.stockpile[t, s] = stock[3], self.stockpile
+        return ex_short, price_x
+
+    def negative(self) -> bool:
+        """Whether any stock or backlog is negative (never, by construction)."""
+        return any((s < 0).any() for s in self.stock) or any((b < 0).any() for b in self.backlog)
+
+
 def run_engine(
     net: Network,
     params: EngineParams,
@@ -99,152 +492,48 @@ def run_engine(
     *,
     keep_trace: bool = False,
     check_balance: bool = False,
-    on_month: Any = None,
+    on_month: Callable[[int], object] | None = None,
+    block_paths: int = BLOCK_PATHS,
 ) -> tuple[PathMetrics, dict[str, F], Trace | None]:
     """Simulate ``n_months`` for all paths at once. Returns (metrics, monthly bands, trace).
 
     ``bands`` holds p5/p50/p95 across paths per month of the ex-China shortfall (% of demand)
     and the ex-China price ratio: streamed, so memory is O(P x R) whatever the horizon.
+    ``check_balance`` runs the per-node accounting of the module docstring (slower: dense
+    flows) and raises :class:`MassBalanceError` on a violation. Paths are stepped in blocks
+    of ``block_paths`` (all blocks advance month by month together); results do not depend
+    on the block size beyond rounding.
     """
-    n_paths = params.growth.shape[0]
-    r_n = len(net.regions)
-    c = net.chn
-    k_n = 4
-    ex = np.ones(r_n, dtype=bool)
-    ex[c] = False
-    vol = net.volume
-    conv = np.ones(k_n)
-    conv[1:] = vol[1:] / vol[:-1]
-    share = net.share
-    stock = [np.zeros((n_paths, r_n)) for _ in range(k_n)]
-    # Users start with their target inventory; intermediate stages with one month of input.
-    for k in range(k_n - 1):
-        stock[k] = np.tile(share[k + 1] * vol[k + 1] / conv[k + 1], (n_paths, 1))
-    demand_base = np.tile(net.demand0, (n_paths, 1))
-    stock[3] = demand_base * params.cover[:, None]
-    backlog = [np.zeros((n_paths, r_n, r_n)) for _ in range(k_n)]
-    stockpile = params.stockpile0.copy()
-    price_x = np.ones(n_paths)
-    price_c = np.ones(n_paths)
-    subst = np.zeros((n_paths, r_n))
-    proj = net.projects
-    proj_onehot = np.zeros((len(proj), k_n * r_n))
-    for q, (k, r) in enumerate(zip(proj["stage"], proj["region"], strict=True)):
-        proj_onehot[q, k * r_n + r] = proj["capacity_t_month"].iloc[q]
-
-    peak = np.zeros((n_paths, r_n))
-    cum = np.zeros((n_paths, r_n))
-    below = np.zeros((n_paths, r_n))
-    peak_price = np.ones((n_paths, r_n))
-    at_risk = np.zeros((n_paths, r_n))
-    bands = {
-        f"{m}_{q}": np.zeros(n_months)
-        for m in ("shortfall_pct_ex_china", "price_ratio_ex_china")
-        for q in ("p5", "p50", "p95")
-    }
-    trace = _empty_trace(n_months, n_paths, r_n) if keep_trace else None
-
+    n_paths = _check_inputs(net, params, policy, n_months)
+    if block_paths < 1:
+        raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
+    model = _Model.build(net, params, policy)
+    blocks = [
+        _Block(model, params, slice(lo, min(lo + block_paths, n_paths)), check_balance)
+        for lo in range(0, n_paths, block_paths)
+    ]
+    names = ("shortfall_pct_ex_china", "price_ratio_ex_china")
+    bands = {f"{m}_{q}": np.zeros(n_months) for m in names for q in ("p5", "p50", "p95")}
+    trace = _empty_trace(n_months, n_paths, model.r_n) if keep_trace else None
     for t in range(n_months):
-        years = t / 12.0
-        growth = (1.0 + params.growth) ** years
-        # 1. demand and orders
-        p_reg = np.where(ex[None, :], price_x[:, None], price_c[:, None])
-        demand = demand_base * growth[:, None] * p_reg ** (-params.elasticity[:, None]) * (1.0 - subst)
-        target_inv = params.cover[:, None] * demand
-        orders = demand + np.maximum(target_inv - stock[3], 0.0) / params.restock[:, None]
-        u = orders.sum(axis=1) / (net.demand0.sum())  # world demand index
-        # 2. capacity
-        started = np.clip((t - params.project_start) / params.ramp[:, None], 0.0, 1.0)
-        add = (started @ proj_onehot).reshape(n_paths, k_n, r_n)
-        balance_max = 0.0
-        # Pull: producers outside China also produce for unmet local needs (new capacity gets
-        # used); computed downstream-first as the input each stage wants from the one above.
-        extra = [np.zeros((n_paths, r_n)) for _ in range(k_n)]
-        extra[3] = np.maximum(target_inv + demand - stock[3], 0.0) * ex[None, :]
-        for k in range(k_n - 1, 0, -1):
-            extra[k - 1] = np.maximum(extra[k] / conv[k] - stock[k - 1], 0.0) * ex[None, :]
-        for k in range(k_n):
-            cap_base = (
-                share[k]
-                * vol[k]
-                * (1.0 + params.headroom[:, None])
-                * ((1.0 + params.cap_growth) ** years)[:, None]
-            )
-            cap = cap_base + add[:, k, :]
-            want = share[k] * vol[k] * u[:, None] + extra[k]
-            # 3. production
-            if k == 0:
-                prod = np.minimum(cap, want)
-            else:
-                prod = np.minimum(np.minimum(cap, want), stock[k - 1] * conv[k])
-                stock[k - 1] = stock[k - 1] - prod / conv[k]
-            # 4. shipping with controls
-            ship = prod[:, :, None] * net.ship[k][None, :, :]
-            to_home = ship * policy.ban_share(t, k)[None]
-            to_backlog = (ship - to_home) * policy.licence_share(t, k, params, net)
-            delivered = ship - to_home - to_backlog
-            processed = backlog[k] / params.lag[:, None, None]
-            approved = processed * policy.approval(t, k, params)[:, None, None]
-            refused = processed - approved
-            backlog[k] = backlog[k] + to_backlog - processed
-            receipts = delivered.sum(axis=1) + approved.sum(axis=1)
-            returned = to_home.sum(axis=2) + refused.sum(axis=2)
-            stock[k] = stock[k] + receipts + returned
-            if k == 3 and trace is not None:
-                trace.exports_chn[t] = delivered[:, c, :] + approved[:, c, :]
-            if check_balance:
-                # node balance: production = shipped (incl. to self) + to backlog + kept home
-                resid = np.abs(ship.sum(axis=2) - prod).max()
-                balance_max = max(balance_max, float(resid))
-        stockpile = stockpile + policy.stockpile_add(t)[None, :]
-        # recycling adds magnets outside China
-        stock[3] = stock[3] + params.recycling[:, None] * demand * ex[None, :]
-        # market balance before consumption: wanted (demand + target inventory) / on hand
-        want_x = (target_inv + demand)[:, ex].sum(axis=1)
-        have_x = stock[3][:, ex].sum(axis=1)
-        want_c = (target_inv + demand)[:, c]
-        have_c = stock[3][:, c]
-        # 5. consumption, stockpile release, shortfall
-        gap = np.maximum(demand - stock[3], 0.0)
-        release = np.minimum(np.minimum(stockpile, params.release_rate[:, None] * stockpile), gap)
-        stockpile = stockpile - release
-        use = np.minimum(demand, stock[3] + release)
-        stock[3] = stock[3] + release - use
-        short = demand - use
-        # 6. prices and substitution
-        ratio_x = np.clip(want_x / np.maximum(have_x, 1e-9), 0.2, 10.0)
-        ratio_c = np.clip(want_c / np.maximum(have_c, 1e-9), 0.2, 10.0)
-        lam = params.smoothing
-        price_x = price_x**lam * (ratio_x ** (1.0 / params.supply_elasticity)) ** (1.0 - lam)
-        price_c = price_c**lam * (ratio_c ** (1.0 / params.supply_elasticity)) ** (1.0 - lam)
-        premium = np.clip(price_x - 1.0, 0.0, 1.0)
-        subst = (
-            subst
-            + (params.subst_cap[:, None] * premium[:, None] * ex[None, :] - subst) / params.subst_lag[:, None]
-        )
-        subst = np.clip(subst, 0.0, params.subst_cap[:, None])
-        # 7. streamed metrics
-        pct = np.divide(short, demand, out=np.zeros_like(short), where=demand > 0)
-        peak = np.maximum(peak, pct)
-        cum += short
-        below += use < 0.9 * demand
-        peak_price = np.maximum(peak_price, np.where(ex[None, :], price_x[:, None], price_c[:, None]))
-        at_risk += short * 1000.0 * params.value_per_kg[:, None]
-        ex_short = short[:, ex].sum(axis=1) / np.maximum(demand[:, ex].sum(axis=1), 1e-9) * 100.0
-        for name, series in (("shortfall_pct_ex_china", ex_short), ("price_ratio_ex_china", price_x)):
-            q5, q50, q95 = np.percentile(series, [5, 50, 95])
-            bands[f"{name}_p5"][t], bands[f"{name}_p50"][t], bands[f"{name}_p95"][t] = q5, q50, q95
+        approval = policy.approval(t, 3, params)
+        sp_add = policy.stockpile_add(t)
+        out = [b.step(t, approval[b.rows], sp_add, trace) for b in blocks]
+        series = np.stack([np.concatenate([o[i] for o in out]) for i in range(2)])
+        q = np.percentile(series, [5, 50, 95], axis=1)
+        for i, name in enumerate(names):
+            bands[f"{name}_p5"][t], bands[f"{name}_p50"][t], bands[f"{name}_p95"][t] = q[:, i]
         if trace is not None:
-            trace.demand[t], trace.consumption[t], trace.shortfall[t] = demand, use, short
-            trace.supply_ex_china[t] = use[:, ex].sum(axis=1)
-            trace.price_x[t], trace.price_c[t] = price_x, price_c
-            trace.inventory[t], trace.stockpile[t] = stock[3], stockpile
-            trace.balance_residual[t] = balance_max
-            if any((s < -1e-9).any() for s in stock) or any((b < -1e-9).any() for b in backlog):
-                trace.balance_residual[t] = np.inf
+            resid = max(b.resid for b in blocks) if check_balance else np.nan
+            trace.balance_residual[t] = np.inf if any(b.negative() for b in blocks) else resid
         if on_month is not None:
             on_month(t)
-    metrics = PathMetrics(peak * 100.0, cum, below, peak_price, at_risk)
+    metrics = PathMetrics(
+        *(
+            np.concatenate([getattr(b, a) for b in blocks]) * (100.0 if a == "peak" else 1.0)
+            for a in ("peak", "cum", "below", "peak_price", "at_risk")
+        )
+    )
     return metrics, bands, trace
 
 
@@ -260,6 +549,6 @@ def _empty_trace(t_n: int, p_n: int, r_n: int) -> Trace:
         z2.copy(),
         z3.copy(),
         z3.copy(),
-        np.zeros(t_n),
+        np.full(t_n, np.nan),
         z3.copy(),
     )

@@ -10,9 +10,19 @@ For month t and stage k the engine asks:
 * :meth:`PolicyPath.approval` [P]: the approval rate of licence applications processed now;
 * :meth:`PolicyPath.stockpile_add` [R]: strategic-stockpile additions this month.
 
+The engine does not call the two share methods every month: :meth:`PolicyPath.stage_controls`
+evaluates them once per distinct set of regimes in force and keeps only the flows they can
+touch (:class:`StageControls`), so a month costs O(P x edges) instead of O(P x R x R).
+
 An event is in force from its date (the month containing it) until a ``lift`` of it, and not
-while a ``suspend`` covers the month. Monthly resolution: an event dated within a month counts
-from that month (a documented approximation).
+while a ``suspend`` covers the month. A suspension is itself an event: lifting it (or
+suspending it) ends its effect from that month. Monthly resolution: an event dated within a
+month counts from that month (a documented approximation). A stockpile event adds to its
+country's model region in its month (in the first month if dated before the start).
+``approval_rate`` events apply to every licence regime in force (their ``targets`` are
+informational), the latest-dated one winning where several are in force. Only China is
+modelled as a controlling exporter: a ban or licence event with another ``exporter`` is
+refused rather than silently treated as China's.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from critmin.errors import DataError
+from critmin.simulate.network import region_of
 from critmin.simulate.params import draw
 from critmin.simulate.scenario import Event, EventKind
 
@@ -32,6 +44,7 @@ if TYPE_CHECKING:
     from critmin.simulate.network import Network
 
 STAGES = ("mining", "separation", "metal_alloy", "magnet")
+_CONTROLS = (EventKind.LICENCE, EventKind.BAN, EventKind.END_USER_DENIAL)
 
 
 def _month_index(d: dt.date, start: dt.date) -> int:
@@ -47,6 +60,32 @@ class _Regime:
     share: npt.NDArray[np.float64] | None  # [P] or None (use the parameter)
 
 
+@dataclass(frozen=True)
+class StageControls:
+    """One stage's controls for the whole horizon, restricted to the flows they can touch.
+
+    An *edge* e is an exporter -> destination pair (``src[e]`` -> ``dst[e]``, never a region to
+    itself) with a positive baseline shipping share ``weight[e]`` (``net.ship[k]``) that some
+    regime in the horizon bans or licenses; every other flow is always delivered. ``key[t]``
+    indexes the set of regimes in force in month t into ``ban`` ([E] banned fraction of the
+    flow, equal for all paths) and ``licence`` ([P, E] licensed fraction of what is not banned).
+    The values are exactly those of :meth:`PolicyPath.ban_share` and
+    :meth:`PolicyPath.licence_share` on the edges.
+    """
+
+    src: npt.NDArray[np.intp]
+    dst: npt.NDArray[np.intp]
+    weight: npt.NDArray[np.float64]
+    key: npt.NDArray[np.intp]
+    ban: tuple[npt.NDArray[np.float64], ...]
+    licence: tuple[npt.NDArray[np.float64], ...]
+
+    @property
+    def n_edges(self) -> int:
+        """Number of controllable edges E."""
+        return int(self.src.shape[0])
+
+
 @dataclass
 class PolicyPath:
     """Compiled policy for one scenario, all paths (see the module docstring)."""
@@ -58,6 +97,12 @@ class PolicyPath:
     approval_override: npt.NDArray[np.float64] | None = None  # [T, P] NaN = use parameter
     stockpile: npt.NDArray[np.float64] | None = None  # [T, R]
     defence_share: float = 0.03
+
+    def _in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Indices of the licence regimes and bans in force at stage k in month t."""
+        lic = tuple(i for i, reg in enumerate(self.licences) if reg.active[t] and k in reg.stages)
+        ban = tuple(i for i, b in enumerate(self.bans) if b.active[t] and k in b.stages)
+        return lic, ban
 
     def ban_share(self, t: int, k: int) -> npt.NDArray[np.float64]:
         """[R, R] banned fraction of each flow (exporter China only)."""
@@ -72,7 +117,12 @@ class PolicyPath:
         return out
 
     def licence_share(self, t: int, k: int, params: EngineParams, net: Network) -> npt.NDArray[np.float64]:
-        """[P, R, R] fraction of each flow that needs a licence."""
+        """[P, R, R] fraction of each flow that needs a licence.
+
+        China's row: max over regimes in force of ``share_p x dest_j``; under an
+        extraterritorial regime (stages >= metal/alloy) also ``share_p x origin_i x dest_j``
+        for every exporter i, ``origin_i`` being the Chinese-origin part of i's output.
+        """
         p = params.growth.shape[0]
         r = len(self.regions)
         out = np.zeros((p, r, r))
@@ -91,8 +141,41 @@ class PolicyPath:
         out[:, idx, idx] = 0.0
         return out
 
+    def stage_controls(self, k: int, params: EngineParams, net: Network) -> StageControls:
+        """Precompile stage k's controls over the horizon (see :class:`StageControls`).
+
+        :meth:`ban_share` and :meth:`licence_share` are evaluated once per distinct set of
+        regimes in force (a handful per scenario), not once per month.
+        """
+        keys: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        key = np.zeros(self.months, dtype=np.intp)
+        first: list[int] = []
+        for t in range(self.months):
+            s = self._in_force(t, k)
+            if s not in keys:
+                keys[s] = len(keys)
+                first.append(t)
+            key[t] = keys[s]
+        bans = [self.ban_share(t, k) for t in first]
+        lics = [self.licence_share(t, k, params, net) for t in first]
+        r = len(self.regions)
+        touched = np.zeros((r, r), dtype=bool)
+        for b, lic in zip(bans, lics, strict=True):
+            touched |= (b > 0) | (lic > 0).any(axis=0)
+        touched &= net.ship[k] > 0
+        np.fill_diagonal(touched, False)
+        src, dst = np.nonzero(touched)
+        return StageControls(
+            src=src.astype(np.intp),
+            dst=dst.astype(np.intp),
+            weight=net.ship[k][src, dst].astype(np.float64),
+            key=key,
+            ban=tuple(np.ascontiguousarray(b[src, dst]) for b in bans),
+            licence=tuple(np.ascontiguousarray(lic[:, src, dst]) for lic in lics),
+        )
+
     def approval(self, t: int, k: int, params: EngineParams) -> npt.NDArray[np.float64]:
-        """[P] approval rate of applications processed in month t."""
+        """[P] approval rate of applications processed in month t (the same at every stage)."""
         if self.approval_override is None:
             return params.approval
         o = self.approval_override[t]
@@ -105,6 +188,52 @@ class PolicyPath:
         return self.stockpile[t]
 
 
+def _in_force(events: tuple[Event, ...], start: dt.date, n_months: int) -> dict[str, npt.NDArray[np.bool_]]:
+    """[T] in-force mask of every event: from its month, until a lift, outside suspensions.
+
+    A suspension's own mask (so a lift or suspension of it) decides whether it bites.
+    """
+    t_idx = np.arange(n_months)
+    by_id = {e.id: e for e in events}
+    base = {e.id: t_idx >= _month_index(e.date, start) for e in events}
+    suspenders: dict[str, list[Event]] = {e.id: [] for e in events}
+    for e in events:
+        if e.kind not in (EventKind.LIFT, EventKind.SUSPEND):
+            continue
+        unknown = [tid for tid in e.targets if tid not in by_id]
+        if unknown:
+            raise DataError(
+                f"event {e.id!r} targets unknown event(s) {unknown}",
+                column="events",
+                fix="name the id of an event in the scenario or its history",
+            )
+        for tid in e.targets:
+            if e.kind is EventKind.LIFT:
+                base[tid] &= t_idx < _month_index(e.date, start)
+            else:
+                suspenders[tid].append(e)
+    done: dict[str, npt.NDArray[np.bool_]] = {}
+
+    def resolve(eid: str, stack: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+        if eid in done:
+            return done[eid]
+        if eid in stack:
+            raise DataError(
+                f"suspensions form a cycle: {' -> '.join((*stack, eid))}",
+                column="events",
+                fix="remove one of the mutually suspending events",
+            )
+        mask = base[eid].copy()
+        for s in suspenders[eid]:
+            end = _month_index(s.until, start) if s.until else n_months
+            window = (t_idx >= _month_index(s.date, start)) & (t_idx < end)
+            mask &= ~(resolve(s.id, (*stack, eid)) & window)
+        done[eid] = mask
+        return mask
+
+    return {e.id: resolve(e.id, ()) for e in events}
+
+
 def compile_policy(
     events: tuple[Event, ...],
     start_month: str,
@@ -115,22 +244,28 @@ def compile_policy(
     *,
     defence_share: float,
 ) -> PolicyPath:
-    """Turn dated events into monthly arrays (see :class:`PolicyPath`)."""
+    """Turn dated events into monthly arrays (see :class:`PolicyPath`).
+
+    Random draws (controlled shares, approval rates) are taken from ``rng`` in timeline
+    order, one vector of ``n_paths`` per event, so equal seeds give equal policies.
+    """
+    if "CHN" not in regions:
+        raise DataError("regions must include CHN", column="regions", fix="add CHN to the regions")
+    if not 0.0 <= defence_share <= 1.0:
+        raise DataError(
+            f"defence share {defence_share} outside [0, 1]",
+            column="sector.defence_share",
+            fix="use a fraction",
+        )
+    for e in events:
+        if e.kind in _CONTROLS and e.exporter != "CHN":
+            raise DataError(
+                f"event {e.id!r}: exporter {e.exporter!r} is not modelled (only CHN's controls are)",
+                column="exporter",
+                fix="use exporter: CHN or drop the event",
+            )
     start = dt.date.fromisoformat(start_month + "-01")
-    t_idx = np.arange(n_months)
-    active: dict[str, npt.NDArray[np.bool_]] = {}
-    for e in events:
-        active[e.id] = t_idx >= _month_index(e.date, start)
-    for e in events:
-        if e.kind is EventKind.LIFT:
-            for tid in e.targets:
-                if tid in active:
-                    active[tid] &= t_idx < _month_index(e.date, start)
-        elif e.kind is EventKind.SUSPEND:
-            end = _month_index(e.until, start) if e.until else n_months
-            for tid in e.targets:
-                if tid in active:
-                    active[tid] &= ~((t_idx >= _month_index(e.date, start)) & (t_idx < end))
+    active = _in_force(events, start, n_months)
     pol = PolicyPath(n_months, regions, defence_share=defence_share)
     approval = np.full((n_months, n_paths), np.nan)
     stock = np.zeros((n_months, len(regions)))
@@ -138,17 +273,21 @@ def compile_policy(
         dest = np.array([e.destinations == "all" or r in e.destinations for r in regions])
         stages = tuple(STAGES.index(s.value) for s in e.stages if s.value in STAGES)
         share = draw(e.controlled_share, rng, n_paths) if e.controlled_share is not None else None
+        if share is not None:
+            share = np.clip(share, 0.0, 1.0)
         if e.kind is EventKind.LICENCE:
             pol.licences.append(_Regime(e, active[e.id], dest, stages, share))
         elif e.kind in (EventKind.BAN, EventKind.END_USER_DENIAL):
             pol.bans.append(_Regime(e, active[e.id], dest, stages, share))
         elif e.kind is EventKind.APPROVAL_RATE and e.approval_rate is not None:
             on = active[e.id]
-            approval[on] = draw(e.approval_rate, rng, n_paths)[None, :]
-        elif e.kind is EventKind.STOCKPILE and e.region in regions and e.amount_t is not None:
-            m = _month_index(e.date, start)
-            if 0 <= m < n_months:
-                stock[m, regions.index(e.region)] += e.amount_t
+            approval[on] = np.clip(draw(e.approval_rate, rng, n_paths), 0.0, 1.0)[None, :]
+        elif e.kind is EventKind.STOCKPILE and e.region is not None and e.amount_t is not None:
+            # A stockpile built before the start is there at the start; a country that is not
+            # a model region adds to its region (EU member -> EU27, others -> ROW).
+            m = max(_month_index(e.date, start), 0)
+            if m < n_months:
+                stock[m, regions.index(region_of(e.region, regions))] += e.amount_t
     pol.approval_override = approval
     pol.stockpile = stock
     return pol

@@ -64,6 +64,7 @@ practice). Everything is deterministic. Shares below ``SHARE_EPS`` = 1e-12 count
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -73,8 +74,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.sparse.linalg import splu
@@ -134,16 +135,19 @@ class _Where:
         return {"path": f"{self.name} row {pos + 1}"}
 
 
-def parse_stage(value: object, **where: Any) -> Stage:
-    """A :class:`Stage` from its value, forgiving case, spaces and hyphens; typos get a suggestion."""
+def parse_stage(value: object, *, what: str = "stage", **where: Any) -> Stage:
+    """A :class:`Stage` from its value, forgiving case, spaces and hyphens; typos get a suggestion.
+
+    ``where`` (``path``, ``line``, ``column``) locates the value in :class:`DataError`.
+    """
     text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
     try:
         return Stage(text)
     except ValueError:
         close = difflib.get_close_matches(text, [s.value for s in Stage], n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        fix = f"{hint}use one of {', '.join(s.value for s in Stage)}"
-        raise DataError(f"unknown stage {value!r}", fix=fix, **where) from None
+        fix = f"{hint}valid stages: {', '.join(s.value for s in Stage)}"
+        raise DataError(f"unknown {what} {value!r}", fix=fix, **where) from None
 
 
 def _first(mask: npt.NDArray[np.bool_]) -> int:
@@ -190,7 +194,7 @@ def _check_firms(firms: pd.DataFrame, where: _Where) -> pd.DataFrame:
             if fixed is None:  # not already canonical: locate it so the error can name the row
                 pos = _first((values == value).to_numpy())
                 fixed = norm(value, where.at(out, pos))
-            mapping[value] = fixed
+            mapping[value] = str(fixed)
         if any(k != v for k, v in mapping.items()):
             out[col] = values.map(mapping).astype("str")
     return out
@@ -232,12 +236,12 @@ def _numeric(edges: pd.DataFrame, col: str, where: _Where, *, required: bool) ->
     if bad.any():
         pos = _first(bad)
         raise DataError(
-            f"{'negative' if num[pos] < 0 else 'infinite'} {col} {num[pos]}",
+            f"{'negative' if num[pos] < 0 else 'infinite'} {col} {num[pos]:g}",
             column=col,
             fix="quantities cannot be negative or infinite; use 0 for none",
             **where.at(edges, pos),
         )
-    return num
+    return np.asarray(num, dtype=np.float64)
 
 
 def _arrow(values: pd.Series) -> pa.Array:
@@ -287,10 +291,10 @@ def _check_edges(
                 path=where.name,
                 fix="add a commodity column to the edges, or drop the commodity filter",
             )
-        col = edges["commodity"].astype("str").str.strip()
-        keep = (col == commodity).to_numpy()
+        com: pd.Series = edges["commodity"].astype("str").str.strip()
+        keep = (com == commodity).to_numpy()
         if not keep.any():
-            present = sorted(str(v) for v in pd.unique(col))[:10]
+            present = sorted(str(v) for v in com.unique())[:10]
             raise DataError(
                 f"no edges with commodity {commodity!r}",
                 path=where.name,
@@ -303,7 +307,7 @@ def _check_edges(
 
 def calc_Q(n: int, supplier: Ints, customer: Ints, quantity: Floats) -> sp.csr_array:
     """``Q[c, s]`` = total quantity from ``s`` to ``c`` (parallel edges summed, zeros dropped)."""
-    Q = sp.csr_array((quantity, (customer, supplier)), shape=(n, n), dtype=np.float64)
+    Q = sp.csr_array((quantity.astype(np.float64), (customer, supplier)), shape=(n, n))
     Q.sum_duplicates()
     Q.eliminate_zeros()
     return Q
@@ -388,17 +392,20 @@ def _sweeps(Q: sp.csr_array, rhs: Floats, rank: Ints) -> tuple[Floats, int]:
     inv = np.empty(s, dtype=np.int64)
     inv[first] = np.arange(s)
     rows = np.repeat(np.arange(s), np.diff(Q.indptr))
-    fwd = inv[Q.indices] < inv[rows]
-    level, _ = _kahn(_supply_graph(Q.indices[fwd], rows[fwd], s), np.zeros(s, dtype=bool))
+    cols = Q.indices.astype(np.int64)
+    fwd = inv[cols] < inv[rows]
+    level, _ = _kahn(_supply_graph(cols[fwd], rows[fwd], s), np.zeros(s, dtype=bool))
     order = np.lexsort((inv, level))
     inv[order] = np.arange(s)
     Qo = _remap_cols(Q[order], inv, s)
     ro = rhs[order]
     cuts = [0, *(np.flatnonzero(np.diff(level[order])) + 1).tolist(), s]
-    blocks = [(a, b, Qo[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    blocks = [(a, b, Qo[a:b]) for a, b in itertools.pairwise(cuts)]
     Z = np.zeros_like(ro)
     prev = np.inf
-    for sweep in range(1, _MAX_SWEEPS + 1):
+    sweep = 0
+    while sweep < _MAX_SWEEPS:
+        sweep += 1
         delta = 0.0
         for a, b, block in blocks:
             new = block @ Z
@@ -423,9 +430,7 @@ class _Solution:
     facts: dict[str, int]
 
 
-def solve_Y(
-    M: sp.csr_array, origin_idx: Ints, origin_k: Ints, K: int, rank: Ints | None = None
-) -> _Solution:
+def solve_Y(M: sp.csr_array, origin_idx: Ints, origin_k: Ints, K: int, rank: Ints | None = None) -> _Solution:
     """Minimal non-negative solution of ``Y = M Y + B`` (see the module docstring).
 
     ``B`` has a 1 at ``(origin_idx[i], origin_k[i])``; ``rank`` (e.g. each firm's stage order)
@@ -453,16 +458,16 @@ def solve_Y(
     seg = np.stack([node_level, cyclic, big, label * big])[:, perm[:n_live]]
     cuts = [0, *(np.flatnonzero(np.any(np.diff(seg, axis=1) != 0, axis=0)) + 1).tolist(), n_live]
     max_sweeps = 0
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts if n_live else []):
         lvl, cyc, large = seg[0, a], seg[1, a], seg[2, a]
         if lvl == 0:  # only origin firms are live at level 0; their rows are B
             continue
-        rows = Mp[a:b]
-        ext = rows @ Yp  # columns inside [a, b) are still zero, so this is the inflow only
+        block = Mp[a:b]
+        ext = block @ Yp  # columns inside [a, b) are still zero, so this is the inflow only
         if not cyc:
             Yp[a:b] = ext
             continue
-        inner = rows[:, a:b]
+        inner = block[:, a:b]
         if large:
             firms = perm[a:b]
             Yp[a:b], used = _sweeps(inner, ext, np.zeros(b - a, np.int64) if rank is None else rank[firms])
@@ -493,7 +498,9 @@ def trace_firms(
     quantity`` (and ``commodity`` when ``commodity`` is given, which keeps only those edges).
     Bad input raises :class:`~critmin.errors.DataError` naming the row ("firms row 3").
     """
-    stage = origin_stage if isinstance(origin_stage, Stage) else parse_stage(origin_stage)
+    stage = (
+        origin_stage if isinstance(origin_stage, Stage) else parse_stage(origin_stage, what="origin stage")
+    )
     firms = _check_firms(firms, _Where("firms"))
     ids = _arrow(firms["firm_id"])
     sup, cus, quantity = _check_edges(edges, _Where("edges"), ids, commodity)
@@ -505,7 +512,7 @@ def trace_firms(
     origin_k = np.searchsorted(np.asarray(countries, dtype=object), firms["country"].to_numpy()[origin_idx])
     Q = calc_Q(n, sup, cus, quantity)
     q_total = np.asarray(Q.sum(axis=1), dtype=np.float64).ravel()
-    rank = firms["stage"].map({st.value: st.order for st in Stage}).to_numpy(dtype=np.int64)
+    rank = np.asarray(firms["stage"].map({st.value: st.order for st in Stage}), dtype=np.int64)
     sol = solve_Y(calc_M(Q, is_origin), origin_idx, origin_k.astype(np.int64), K, rank)
     n_live = sol.Yp.shape[0]
     # Input content of origin firms: x_o = W[o, :] Y (their own rows of Y are one-hot outputs).
@@ -567,14 +574,15 @@ def _long_table(
     frame = pd.DataFrame(
         {
             "firm_id": firm_ids.take(firm_pos).reset_index(drop=True),
-            "origin": pd.Categorical.from_codes(codes, categories=[*countries, UNKNOWN]),
+            "origin": pd.Categorical.from_codes(codes, categories=pd.Index([*countries, UNKNOWN])),
             "share": share,
         }
     )
     return frame, known
 
 
-def _table_kind(path: Path) -> str:
+def table_kind(path: Path) -> str:
+    """``"csv"`` or ``"parquet"`` from a file name; anything else is a :class:`DataError`."""
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
         return "parquet"
@@ -587,7 +595,7 @@ def _table_kind(path: Path) -> str:
 
 def _read_table(path: str | Path) -> tuple[pd.DataFrame, _Where]:
     p = Path(path)
-    kind = _table_kind(p)
+    kind = table_kind(p)
     if not p.is_file():
         raise DataError("no such file", path=p, fix="check the path")
     try:
@@ -627,7 +635,7 @@ def read_network(firms_path: str | Path, edges_path: str | Path) -> tuple[pd.Dat
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` to ``.csv``/``.csv.gz``/``.parquet`` atomically (temp file, then rename)."""
     p = Path(path)
-    kind = _table_kind(p)
+    kind = table_kind(p)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     os.close(fd)

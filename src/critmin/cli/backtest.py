@@ -1,0 +1,205 @@
+"""``critmin backtest`` and ``critmin calibrate``: the engine against observed magnet exports."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from critmin.cli._output import Format, console, emit_json, records
+from critmin.data.load import load_dataset
+from critmin.simulate.backtest import DEFAULT_SCENARIO, FIT_UNTIL, BacktestResult, backtest
+from critmin.simulate.calibrate import (
+    DEFAULT_PARAMS,
+    CalibrationResult,
+    ExportModel,
+    calibrate,
+    read_series_csv,
+)
+from critmin.simulate.scenario import load_scenario
+
+
+def _t(v: float | None) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.0f}"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
+
+
+def backtest_cmd(
+    scenario: str = typer.Option(DEFAULT_SCENARIO, help="Bundled scenario name or a YAML path."),
+    calibrated: bool = typer.Option(
+        False,
+        "--calibrated",
+        help="First fit approval rate and lag on the observed months up to --fit-until.",
+    ),
+    paths: int = typer.Option(
+        1, help="Monte Carlo paths (1 = deterministic at the medians; >1 adds p5/p95)."
+    ),
+    seed: int = typer.Option(0, help="Random seed (with --paths > 1)."),
+    fit_until: str = typer.Option(FIT_UNTIL, help="Last month calibration may use (YYYY-MM)."),
+    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+) -> None:
+    """Compare modelled Chinese NdFeB magnet exports (World, USA) with the observed customs series."""
+    result = backtest(
+        load_scenario(scenario),
+        paths=paths,
+        seed=seed,
+        calibrated=calibrated,
+        fit_until=fit_until,
+        dataset=load_dataset(),
+    )
+    if fmt is Format.JSON:
+        emit_json(result.to_dict())
+    elif fmt is Format.CSV:
+        print(result.series.to_csv(index=False), end="")
+    else:
+        _render_backtest(result)
+
+
+def _render_backtest(r: BacktestResult) -> None:
+    console.print(
+        f"[bold]{r.scenario.name}[/]: China's NdFeB magnet exports (HS 8505.11), "
+        f"{r.months[0]} to {r.months[-1]}, {r.paths} path{'s' if r.paths > 1 else ''}, "
+        f"data_version {r.data_version}",
+        highlight=False,
+    )
+    cal = r.calibration is not None
+    t = Table(title="t per month: observed vs modelled" + (" (p50 \\[p5-p95])" if r.paths > 1 else ""))
+    t.add_column("month")
+    for partner in ("World", "USA"):
+        t.add_column(f"{partner} obs", justify="right")
+        if cal:
+            t.add_column(f"{partner} prior", justify="right")
+        t.add_column(f"{partner} model", justify="right")
+    t.add_column("basis")
+    t.add_column("")
+    by_key = {(str(x["partner"]), str(x["month"])): x for x in records(r.series)}
+    multi = r.observations.loc[r.observations["first"] != r.observations["last"]]
+    for month in r.months:
+        cells = [month]
+        bases = []
+        for partner in ("World", "USA"):
+            row = by_key[(partner, month)]
+            cells.append(_t(row["observed_t"]))
+            if cal:
+                cells.append(_t(row["prior_t"]))
+            model = _t(row["modelled_t"])
+            if r.paths > 1:
+                model += f" [{_t(row['modelled_p5_t'])}-{_t(row['modelled_p95_t'])}]"
+            cells.append(escape(model))
+            if isinstance(row["basis"], str):
+                bases.append(f"{partner}: {row['basis']}")
+        cells += ["; ".join(bases), "fit" if month <= r.fit_until else "forecast"]
+        t.add_row(*cells)
+        for o in records(multi.loc[multi["last"] == month]):
+            agg = [f"{o['first']}..{o['last']} total"]
+            for partner in ("World", "USA"):
+                here = o["partner"] == partner
+                agg.append(_t(o["observed_t"]) if here else "")
+                if cal:
+                    agg.append(_t(o["prior_t"]) if here else "")
+                agg.append(_t(o["modelled_t"]) if here else "")
+            fit = "fit" if o["fitted"] else "forecast"
+            t.add_row(*agg, f"{o['partner']}: {o['basis']}", fit, style="italic")
+    console.print(t)
+    m = r.mape
+    console.print(
+        f"MAPE over observed periods: World {_pct(m['World'])}, USA {_pct(m['USA'])}, "
+        f"overall {_pct(m['overall'])}",
+        highlight=False,
+    )
+    if r.prior_mape is not None and r.calibration is not None:
+        p = r.prior_mape
+        console.print(
+            f"prior MAPE: World {_pct(p['World'])}, USA {_pct(p['USA'])}, overall {_pct(p['overall'])}",
+            highlight=False,
+        )
+        _render_parameters(r.calibration)
+    else:
+        console.print(
+            "parameters (prior medians): " + ", ".join(f"{k} {v:.3g}" for k, v in r.parameters.items()),
+            highlight=False,
+        )
+    b = r.baseline
+    ref = b.references.set_index("label")
+    annual = ref.loc["2024 annual"]
+    mean = ref.loc["mean of printed 2024 months"]
+    console.print(
+        f"pre-control check: model {b.model_t_per_month:,.0f} t/month vs 2024 annual/12 "
+        f"{annual['t_per_month']:,.0f} (magnets + alloys) and mean of {mean['n_months']} printed 2024 "
+        "HS 8505.11 months "
+        f"{mean['t_per_month']:,.0f} (ratio {mean['model_ratio']:.2f})",
+        highlight=False,
+    )
+    for o in records(r.observations.loc[r.observations["basis"] == "derived"]):
+        console.print(f"derived {o['partner']} {o['period']}: {o['rationale']}", style="dim", highlight=False)
+    for note in r.notes:
+        console.print(f"note: {note}", style="dim", highlight=False)
+    console.print("Sources", style="bold")
+    for i, src in enumerate(r.sources(), start=1):
+        console.print(f" [{i}] {src.publisher}: {src.url} ({src.id})", highlight=False, soft_wrap=True)
+
+
+def _render_parameters(c: CalibrationResult) -> None:
+    bound = c.at_bound
+    for name, x0, v, se in zip(c.params, c.x0, c.values, c.std_error, strict=True):
+        extra = " (held at prior: not identified)" if name in c.held else ""
+        extra += " (at bound)" if bound[name] and name not in c.held else ""
+        err = f" +- {se:.2g}" if math.isfinite(se) else ""
+        console.print(f"  {name}: prior {x0:.3g} -> fitted {v:.3g}{err}{extra}", highlight=False)
+    console.print(
+        f"  fit: RMSE {c.rmse_t:,.0f} t (prior {c.prior_rmse_t:,.0f}), "
+        f"MAPE {_pct(c.mape)} (prior {_pct(c.prior_mape)}), {c.evaluations} engine runs in "
+        f"{c.seconds:.1f} s, {c.status.value}",
+        highlight=False,
+    )
+
+
+def calibrate_cmd(
+    scenario: str = typer.Argument(..., help="Bundled scenario name or a YAML path."),
+    observed: Path = typer.Option(..., "--observed", help="CSV with columns month,value_t (YYYY-MM, t)."),
+    fit_until: str = typer.Option(FIT_UNTIL, help="Fit only periods ending by this month (YYYY-MM)."),
+    partner: str = typer.Option("World", help="World, or a model region such as USA."),
+    param: list[str] = typer.Option(
+        list(DEFAULT_PARAMS), "--param", help="Parameter to fit (repeatable); default approval rate and lag."
+    ),
+    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+) -> None:
+    """Fit licence-regime parameters to an observed monthly export series by least squares."""
+    series = read_series_csv(observed)
+    sc = load_scenario(scenario)
+    model = ExportModel(sc, load_dataset())
+    result = calibrate(sc, series, params=tuple(param), fit_until=fit_until, partner=partner, model=model)
+    if fmt is Format.JSON:
+        emit_json(result.to_dict())
+    elif fmt is Format.CSV:
+        print(result.table.to_csv(index=False), end="")
+    else:
+        console.print(
+            f"[bold]{sc.name}[/]: fit to {observed} ({partner}, periods ending by {fit_until}), "
+            f"data_version {result.data_version}",
+            highlight=False,
+        )
+        t = Table(title="t: observed vs modelled")
+        for col in ("month", "observed", "prior", "fitted model", "residual", ""):
+            t.add_column(col, justify="left" if col in ("month", "") else "right")
+        for row in records(result.table):
+            t.add_row(
+                str(row["month"]),
+                _t(row["observed_t"]),
+                _t(row["prior_t"]),
+                _t(row["modelled_t"]),
+                _t(row["residual_t"]),
+                "fit" if row["fitted"] else "out of sample",
+            )
+        console.print(t)
+        _render_parameters(result)
+        if math.isfinite(result.holdout_mape):
+            console.print(f"  out-of-sample MAPE {_pct(result.holdout_mape)}", highlight=False)
+        for note in result.notes:
+            console.print(f"note: {note}", style="dim", highlight=False)

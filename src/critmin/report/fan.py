@@ -1,0 +1,366 @@
+"""Figures of simulation results: the fan chart of a run and the tornado of a sensitivity analysis.
+
+:func:`fan_chart` draws the monthly p5-p95 band across Monte Carlo paths and the median of the
+ex-China magnet shortfall (% of demand) or the ex-China price ratio, from
+:attr:`SimulationResult.bands`, with the scenario's policy events as numbered vertical lines.
+:func:`tornado_chart` draws the output of :func:`critmin.simulate.sensitivity.tornado`.
+Both follow :mod:`critmin.report.figures`: a caption with provenance and the data version,
+written with :func:`~critmin.report.figures.write_figure`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go  # type: ignore[import-untyped]
+
+from critmin.errors import DataError
+from critmin.report.figures import _caption, _esc
+from critmin.simulate.policy import _in_force as in_force
+from critmin.simulate.run import SimulationResult
+from critmin.simulate.scenario import Event, EventKind
+
+FanMetric = Literal["shortfall_pct_ex_china", "price_ratio_ex_china"]
+
+_FAN: dict[str, tuple[str, str, str, str]] = {
+    # metric: (title, y-axis title, band colour, median colour)
+    "shortfall_pct_ex_china": (
+        "NdFeB magnet shortfall outside China",
+        "unmet demand outside China (% of demand)",
+        "rgba(213, 94, 0, 0.22)",
+        "#B33C00",
+    ),
+    "price_ratio_ex_china": (
+        "NdFeB magnet price outside China",
+        "ex-China price / price at the start",
+        "rgba(0, 114, 178, 0.22)",
+        "#005A8C",
+    ),
+}
+_TIGHTEN = "#C0392B"
+_EASE = "#1E8449"
+_NEUTRAL = "#7F7F7F"
+_TIGHTENING = frozenset({EventKind.BAN, EventKind.LICENCE, EventKind.END_USER_DENIAL})
+_EASING = frozenset({EventKind.SUSPEND})
+
+_METRIC_LABEL = {
+    "peak_shortfall_pct": "peak shortfall (% of demand)",
+    "cumulative_shortfall_t": "cumulative shortfall (t NdFeB)",
+    "months_below_90pct": "months below 90% of demand",
+    "peak_price_ratio": "peak price ratio",
+    "output_at_risk_usd": "output at risk (USD)",
+}
+
+
+@dataclass(frozen=True)
+class PolicyMark:
+    """One vertical line of the fan chart: a dated change in the policy in force."""
+
+    number: int
+    month: str  # YYYY-MM: the model applies an event from the start of the month containing it
+    date: dt.date
+    label: str
+    colour: str
+    dash: str
+
+
+def fan_chart(result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex_china") -> go.Figure:
+    """Monthly p5-p95 band (shaded) and median (line) of ``metric`` across the run's paths.
+
+    ``metric`` is ``shortfall_pct_ex_china`` (unmet demand outside China as % of its demand,
+    summed over the regions outside China) or ``price_ratio_ex_china`` (the ex-China market
+    price relative to the first month). Policy events of ``result.scenario.timeline()`` that
+    fall in the horizon are numbered vertical lines at the month the model applies them (red:
+    controls start or return; green: suspended; grey: approval-rate changes, stockpiles and
+    events the engine does not act on), listed in the caption; a regime dated while suspended is
+    dotted and comes back as a line when the suspension ends. The caption gives the scenario,
+    paths, seed, data version, sources and assumption ids.
+    """
+    if metric not in _FAN:
+        raise DataError(
+            f"unknown fan-chart metric {metric!r}", column="metric", fix=f"use one of {list(_FAN)}"
+        )
+    title, y_title, band_colour, line_colour = _FAN[metric]
+    bands = result.bands
+    cols = [f"{metric}_{q}" for q in ("p5", "p50", "p95")]
+    missing = [c for c in ["month", *cols] if c not in bands.columns]
+    if missing:
+        raise DataError(
+            f"simulation bands lack column(s) {', '.join(missing)}",
+            column=missing[0],
+            fix="pass the result of critmin.simulate.simulate",
+        )
+    x = [f"{m}-01" for m in bands["month"]]
+    p5, p50, p95 = (bands[c].astype(float).tolist() for c in cols)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=p95,
+            mode="lines",
+            line_shape="hv",
+            line={"width": 0.6, "color": line_colour},
+            opacity=0.5,
+            name="p95",
+            showlegend=False,
+            hovertemplate="%{x|%b %Y}: p95 %{y:.3g}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=p5,
+            mode="lines",
+            line_shape="hv",
+            line={"width": 0.6, "color": line_colour},
+            opacity=0.5,
+            fill="tonexty",
+            fillcolor=band_colour,
+            name="p5",
+            legendgroup="band",
+            showlegend=False,
+            hovertemplate="%{x|%b %Y}: p5 %{y:.3g}<extra></extra>",
+        )
+    )
+    # A legend entry for the band (the two boundary traces stay out of the legend).
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            line={"width": 10, "color": band_colour},
+            name=f"p5-p95 across {result.paths:,} paths",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=p50,
+            mode="lines",
+            line_shape="hv",
+            line={"width": 2.4, "color": line_colour},
+            name="median (p50)",
+            hovertemplate="%{x|%b %Y}: median %{y:.3g}<extra></extra>",
+        )
+    )
+    marks = policy_marks(result.scenario.timeline(), list(result.months))
+    y_top = max([*p95, *p50, 1e-9])
+    if metric == "price_ratio_ex_china":
+        fig.add_hline(y=1.0, line={"color": "#999999", "width": 1, "dash": "dot"})
+    previous: PolicyMark | None = None
+    level = 0
+    for mark in marks:
+        xm = f"{mark.month}-01"
+        fig.add_vline(x=xm, line={"color": mark.colour, "width": 1.2, "dash": mark.dash}, opacity=0.8)
+        close = previous is not None and _months_between(previous.month, mark.month) < 4
+        level = (level + 1) % 3 if close else 0
+        fig.add_annotation(
+            x=xm,
+            y=1.0,
+            yref="paper",
+            yanchor="bottom",
+            yshift=2 + 15 * level,
+            text=f"<b>{mark.number}</b>",
+            showarrow=False,
+            font={"size": 11, "color": mark.colour},
+            hovertext=_esc(f"{mark.date.isoformat()}: {mark.label}"),
+            name=f"event {mark.number}",
+        )
+        previous = mark
+    fig.update_layout(
+        title={
+            "text": _esc(f"{title}: {result.scenario.name}"),
+            "x": 0.02,
+            "xanchor": "left",
+            "y": 0.97,
+        },
+        xaxis={"title": {"text": "month"}, "type": "date", "showgrid": True},
+        yaxis={"title": {"text": y_title}, "rangemode": "tozero", "range": [0, y_top * 1.08]},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        hovermode="x unified",
+        width=1200,
+        height=680,
+        meta={
+            "critmin_figure": "fan_chart",
+            "metric": metric,
+            "scenario": result.scenario.name,
+            "paths": result.paths,
+            "seed": result.seed,
+            "data_version": result.data_version,
+            "events": [m.label for m in marks],
+        },
+    )
+    runs = (
+        f"{result.paths:,} paths (band: 5th-95th percentile across paths each month; line: median)"
+        if result.paths > 1
+        else "1 path (all parameters at their medians, so no band)"
+    )
+    notes = [
+        f"Scenario {result.scenario.name}, {result.months[0]} to {result.months[-1]}: {runs}, "
+        f"seed {result.seed}.",
+        "Events (drawn at the start of the month from which the model applies them): "
+        + "; ".join(f"[{m.number}] {m.date.isoformat()} {m.label}" for m in marks)
+        + ".",
+        "Assumptions: " + ", ".join(result.assumption_ids) + ".",
+    ]
+    sources = "Sources: " + ", ".join(s for s in result.source_ids if not s.startswith("assumption:")) + "."
+    _caption(fig, sources, notes, result.data_version)
+    top = fig.layout.margin.t or 90
+    fig.update_layout(margin={"t": max(top, 110)})
+    return fig
+
+
+def policy_marks(events: tuple[Event, ...] | list[Event], months: list[str]) -> list[PolicyMark]:
+    """The dated policy changes inside ``months`` (``YYYY-MM``), numbered in time order.
+
+    One mark per event dated in the horizon, plus one where a suspension ends (its ``until``)
+    and what it suspended comes back into force. "In force" is what the engine uses
+    (:mod:`critmin.simulate.policy`): from the month containing the event's date until a
+    ``lift`` of it, and not while a suspension that is itself in force covers the month.
+    """
+    if not months:
+        return []
+    first, last = months[0], months[-1]
+    start = dt.date.fromisoformat(first + "-01")
+    active = in_force(tuple(events), start, len(months))
+    raw: list[tuple[str, dt.date, str, str, str]] = []
+    for e in events:
+        m = _month(e.date)
+        if first <= m <= last:
+            label, colour = _event_label(e)
+            dash = "dash"
+            if e.kind in _TIGHTENING and not active[e.id][months.index(m)]:
+                label += " (dated while suspended: not in force yet)"
+                colour, dash = _NEUTRAL, "dot"
+            raw.append((m, e.date, label, colour, dash))
+        if e.kind is EventKind.SUSPEND and e.until is not None:
+            mu = _month(e.until)
+            if first <= mu <= last:
+                back = [t for t in e.targets if t in active and active[t][months.index(mu)]]
+                if back:
+                    raw.append(
+                        (mu, e.until, f"{e.id} ends: {', '.join(back)} back in force", _TIGHTEN, "dash")
+                    )
+    raw.sort(key=lambda r: (r[1], r[2]))
+    return [PolicyMark(i + 1, m, d, label, colour, dash) for i, (m, d, label, colour, dash) in enumerate(raw)]
+
+
+def _event_label(e: Event) -> tuple[str, str]:
+    from critmin.simulate.sensitivity import describe
+
+    dest = "all destinations" if e.destinations == "all" else "+".join(e.destinations)
+    stages = "/".join(s.value.replace("_", " ") for s in e.stages)
+    if e.kind is EventKind.LICENCE:
+        extra = ", extraterritorial" if e.extraterritorial else ""
+        return f"licences on {stages} to {dest}{extra} ({e.id})", _TIGHTEN
+    if e.kind is EventKind.BAN:
+        return f"ban on {stages} to {dest} ({e.id})", _TIGHTEN
+    if e.kind is EventKind.END_USER_DENIAL:
+        return f"defence end users in {dest} denied ({e.id})", _TIGHTEN
+    if e.kind is EventKind.APPROVAL_RATE:
+        rate = describe(e.approval_rate) if e.approval_rate is not None else "?"
+        return f"approval rate {rate} ({e.id})", _NEUTRAL
+    if e.kind is EventKind.SUSPEND:
+        until = f" until {e.until.isoformat()}" if e.until else ""
+        return f"{', '.join(e.targets)} suspended{until} ({e.id})", _EASE
+    if e.kind is EventKind.LIFT:
+        return f"{', '.join(e.targets)} lifted ({e.id})", _NEUTRAL
+    if e.kind is EventKind.STOCKPILE:
+        return f"stockpile +{e.amount_t or 0:,.0f} t in {e.region} ({e.id})", _NEUTRAL
+    return f"{e.kind.value} ({e.id}; not simulated)", _NEUTRAL
+
+
+def _month(d: dt.date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _months_between(a: str, b: str) -> int:
+    return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:7]) - int(a[5:7])
+
+
+def tornado_chart(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
+    """Horizontal bars from the outcome at each parameter's low to its high quantile.
+
+    ``table`` is the output of :func:`critmin.simulate.sensitivity.tornado` (its ``attrs`` give
+    the title and caption). The ``top`` largest swings are drawn, largest at the top, around a
+    vertical line at the base outcome (every parameter at its median); the bar colour says
+    which end of the parameter's range gives the higher outcome.
+    """
+    need = ["parameter", "outcome_low", "outcome_high", "swing", "value_low", "value_high"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"tornado table lacks column(s) {', '.join(missing)}",
+            column=missing[0],
+            fix="pass the output of critmin.simulate.sensitivity.tornado",
+        )
+    a = table.attrs
+    t = table.head(top).iloc[::-1]
+    lo = t["outcome_low"].astype(float).to_numpy()
+    hi = t["outcome_high"].astype(float).to_numpy()
+    base = float(a.get("outcome_base", np.nan))
+    low_q, high_q = float(a.get("low", 0.05)), float(a.get("high", 0.95))
+    names = [str(p) for p in t["parameter"]]
+    fig = go.Figure()
+    for which, vals, qv, colour in (
+        (f"parameter at p{low_q * 100:g}", lo, t["value_low"], "#0072B2"),
+        (f"parameter at p{high_q * 100:g}", hi, t["value_high"], "#D55E00"),
+    ):
+        ref = base if np.isfinite(base) else 0.0
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=vals - ref,
+                base=ref,
+                orientation="h",
+                name=which,
+                marker_color=colour,
+                customdata=np.stack([vals, qv.astype(float).to_numpy()], axis=1),
+                hovertemplate="<b>%{y}</b><br>value %{customdata[1]:.4g}<br>outcome %{customdata[0]:,.4g}"
+                "<extra>" + which + "</extra>",
+            )
+        )
+    if np.isfinite(base):
+        fig.add_vline(x=base, line={"color": "#333333", "width": 1.2, "dash": "dash"})
+    metric = str(a.get("metric", "outcome"))
+    region = str(a.get("region", ""))
+    fig.update_layout(
+        barmode="overlay",
+        title={
+            "text": _esc(
+                f"What drives {_METRIC_LABEL.get(metric, metric)} in {region}: {a.get('scenario', '')}"
+            ),
+            "x": 0.02,
+            "xanchor": "left",
+        },
+        xaxis={"title": {"text": _esc(_METRIC_LABEL.get(metric, metric))}},
+        yaxis={"automargin": True},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        height=max(420, 160 + 34 * len(t)),
+        width=1200,
+        meta={
+            "critmin_figure": "tornado",
+            **{k: v for k, v in a.items() if isinstance(v, str | int | float)},
+        },
+    )
+    notes = [
+        f"One at a time: each parameter at its {low_q:.0%} and {high_q:.0%} quantile, every other at its "
+        f"median; dashed line: all at medians ({_fmt(base)}). Paths per case: {a.get('paths', 1)}, "
+        f"seed {a.get('seed', 0)}. Interactions between parameters are not shown.",
+    ]
+    if len(table) > top:
+        notes.append(f"{len(table) - top} parameter(s) with smaller swings not shown.")
+    _caption(fig, "", notes, str(a["data_version"]) if "data_version" in a else None)
+    return fig
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+__all__ = ["FanMetric", "PolicyMark", "fan_chart", "policy_marks", "tornado_chart"]

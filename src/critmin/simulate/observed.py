@@ -1,0 +1,285 @@
+"""China's observed export volumes (customs figures as reported in the press), with sources.
+
+``observed_china_exports.csv`` (in this package) is a copy of every row of
+``shared/data/observed/china_exports_to_2025-05.csv``: columns ``month`` (``YYYY-MM``, a
+``YYYY-MM/YYYY-MM`` range for year-to-date rows, or ``YYYY``), ``product``, ``partner``,
+``value``, ``unit``, ``mom_pct`` and ``yoy_pct`` as printed, ``qualifier``, ``period_type``
+(``month|ytd|year``), ``source_url``, ``source_publisher``, ``notes``, plus ``source_id`` =
+:func:`critmin.data.catalogue.web_source_id` of (``source_publisher``, first URL). Every id
+resolves in :func:`observed_sources`. Nothing here reads outside the package.
+
+Series of different scope are kept apart (never joined): ``MAGNETS`` (HS 8505.11, magnets only)
+is the backtest series; ``MAGNETS_AND_ALLOYS`` (the 2024 annual total, Adamas) is broader.
+
+:func:`magnet_observations` turns the magnet rows into backtest observations:
+
+* ``reported``: a monthly value as printed;
+* ``derived`` from a printed month-on-month change: ``x_{m-1} = x_m / (1 + mom_m/100)``, only
+  for a month inside the window that is not printed (April 2025: 1,238 t / (1 - 0.529) =
+  2,628 t, as the observed-data README says; the rounding of -52.9% gives +-3 t);
+* ``derived`` from a year-to-date total: ``YTD - sum(known months)`` over the months still
+  unknown, kept as *one* observation of their sum when they are contiguous (Feb+Mar 2025 =
+  19,132 - 6,357 - 2,628 - 1,238 = 8,909 t); it inherits the error of any derived month.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from critmin.data.catalogue import Source
+
+OBSERVED_CSV = "observed_china_exports.csv"
+MAGNETS = "RE permanent magnets (HS 8505.11)"
+MAGNETS_AND_ALLOYS = "RE permanent magnets + magnet alloys (nearly all NdFeB)"
+WEB_LICENCE = "Facts cited from a public web page (no text reproduced)"
+#: Partner as printed -> the backtest's partner label (model region, or World).
+PARTNERS: dict[str, str] = {"World": "World", "United States": "USA"}
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+class Basis(StrEnum):
+    """How an observation was obtained."""
+
+    REPORTED = "reported"
+    DERIVED = "derived"
+
+
+def first_url(text: str) -> str:
+    """The first URL of a ``source_url`` cell (several may be separated by ``;`` or spaces)."""
+    return re.split(r"\s*;\s*|\s+", text.strip())[0]
+
+
+@cache
+def _table() -> pd.DataFrame:
+    path = resources.files("critmin.simulate").joinpath(OBSERVED_CSV)
+    with path.open("r", encoding="utf-8") as fh:
+        frame = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    frame["value"] = pd.to_numeric(frame["value"].replace("", None), errors="raise").astype(float)
+    return frame
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One observed row, typed (the columns this module reads)."""
+
+    month: str
+    product: str
+    partner: str
+    value: float
+    mom_pct: str
+    period_type: str
+    source_url: str
+    source_publisher: str
+    source_id: str
+
+
+def _rows(frame: pd.DataFrame) -> list[_Row]:
+    text = (
+        "month",
+        "product",
+        "partner",
+        "mom_pct",
+        "period_type",
+        "source_url",
+        "source_publisher",
+        "source_id",
+    )
+    recs: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    return [_Row(value=float(r["value"]), **{c: str(r[c]) for c in text}) for r in recs]
+
+
+def observed_exports() -> pd.DataFrame:
+    """Every bundled observed row (a copy): text columns as printed, ``value`` a float (NaN = not printed)."""
+    return _table().copy()
+
+
+@cache
+def _sources() -> dict[str, Source]:
+    out: dict[str, Source] = {}
+    products: dict[str, list[str]] = {}
+    for row in _rows(_table()):
+        sid = str(row.source_id)
+        products.setdefault(sid, [])
+        if row.product not in products[sid]:
+            products[sid].append(str(row.product))
+        if sid not in out:
+            out[sid] = Source(
+                id=sid,
+                kind="web",
+                publisher=str(row.source_publisher),
+                title="",
+                url=first_url(str(row.source_url)),
+                licence=WEB_LICENCE,
+            )
+    return {
+        sid: src.model_copy(update={"title": "China customs exports: " + "; ".join(products[sid])})
+        for sid, src in out.items()
+    }
+
+
+def observed_sources() -> dict[str, Source]:
+    """The web sources of the bundled observed rows, by ``source_id`` (kind ``web``)."""
+    return dict(_sources())
+
+
+# ------------------------------------------------------------------------ observations
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One observed total over ``first``..``last`` (inclusive months) for ``partner``, in t."""
+
+    partner: str
+    first: str
+    last: str
+    observed_t: float
+    basis: Basis
+    source_ids: tuple[str, ...]
+    rationale: str = ""
+
+    @property
+    def period(self) -> str:
+        """``YYYY-MM`` for one month, ``YYYY-MM/YYYY-MM`` for a multi-month total."""
+        return self.first if self.first == self.last else f"{self.first}/{self.last}"
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        """Every month of the period."""
+        return month_range(self.first, self.last)
+
+
+def month_range(first: str, last: str) -> tuple[str, ...]:
+    """Months ``first``..``last`` inclusive, as ``YYYY-MM``."""
+    y, m = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return tuple(out)
+
+
+def _previous(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+
+
+def magnet_observations(first: str = "2025-01", last: str = "2026-06") -> tuple[Observation, ...]:
+    """Observed HS 8505.11 magnet exports (World and USA) for months in ``first``..``last``.
+
+    Reported months, then months derived from a printed m/m change, then year-to-date
+    remainders (see the module docstring for the formulas). Sorted by partner and period.
+    """
+    t = _table()
+    mag = t.loc[(t["product"] == MAGNETS) & t["partner"].isin(list(PARTNERS)) & t["value"].notna()]
+    obs: list[Observation] = []
+    for printed, partner in PARTNERS.items():
+        rows = mag.loc[mag["partner"] == printed]
+        monthly = rows.loc[(rows["period_type"] == "month") & rows["month"].between(first, last)]
+        known: dict[str, Observation] = {}
+        for r in _rows(monthly):
+            known[str(r.month)] = Observation(
+                partner, str(r.month), str(r.month), float(r.value), Basis.REPORTED, (str(r.source_id),)
+            )
+        for r in _rows(monthly):
+            prev = _previous(str(r.month))
+            mom = str(r.mom_pct).strip()
+            if prev in known or not (first <= prev <= last) or not _NUMBER.match(mom):
+                continue
+            change = float(mom) / 100.0
+            value = round(float(r.value) / (1.0 + change))
+            known[prev] = Observation(
+                partner,
+                prev,
+                prev,
+                float(value),
+                Basis.DERIVED,
+                (str(r.source_id),),
+                f"not printed in any source found; {r.month}'s {r.value:,.0f} t at {mom}% m/m implies "
+                f"{r.value:,.0f} / (1 {'-' if change < 0 else '+'} {abs(change):.3f}) = {value:,.0f} t "
+                "(+-3 t from the rounding of the printed change)",
+            )
+        obs.extend(known.values())
+        ytd = rows.loc[rows["period_type"] == "ytd"]
+        for r in _rows(ytd):
+            a, _, b = str(r.month).partition("/")
+            if not (first <= a and b <= last):
+                continue
+            span = month_range(a, b)
+            unknown = [m for m in span if m not in known]
+            covered = [known[m] for m in span if m in known]
+            rest = float(r.value) - sum(o.observed_t for o in covered)
+            contiguous = unknown == list(month_range(unknown[0], unknown[-1])) if unknown else False
+            if not contiguous or rest < 0:
+                continue
+            names = ", ".join(f"{o.first} ({o.basis.value})" for o in covered)
+            note = [f"{a}..{b} year-to-date {float(r.value):,.0f} t minus {names}"]
+            if len(unknown) > 1:
+                note.append("the months are not printed separately, so this is their total")
+            note.append("inherits the error of any derived month")
+            obs.append(
+                Observation(
+                    partner,
+                    unknown[0],
+                    unknown[-1],
+                    rest,
+                    Basis.DERIVED,
+                    (str(r.source_id), *sorted({s for o in covered for s in o.source_ids})),
+                    "; ".join(note),
+                )
+            )
+    return tuple(sorted(obs, key=lambda o: (o.partner != "World", o.first)))
+
+
+def baseline_reference() -> pd.DataFrame:
+    """Pre-control (2024) magnet export references, as t per month.
+
+    Columns: ``label``, ``period``, ``scope`` (product), ``observed_t`` (the printed total),
+    ``n_months``, ``t_per_month`` = observed_t / n_months, ``source_ids``. The HS 8505.11 months of
+    2024 are also averaged (``mean of printed 2024 months``). Scopes differ: the annual total
+    includes magnet alloys and is the one the model's baseline export flow is set from.
+    """
+    t = _table()
+    rows = t.loc[t["product"].isin([MAGNETS, MAGNETS_AND_ALLOYS]) & (t["partner"] == "World")]
+    rows = rows.loc[rows["month"].str.startswith("2024") & rows["value"].notna()]
+    out = []
+    for r in _rows(rows):
+        period = str(r.month)
+        if r.period_type == "year":
+            n = 12
+        elif r.period_type == "ytd":
+            a, _, b = period.partition("/")
+            n = len(month_range(a, b))
+        else:
+            n = 1
+        out.append(
+            {
+                "label": {"year": "2024 annual", "ytd": "2024 year-to-date"}.get(
+                    str(r.period_type), "2024 month"
+                ),
+                "period": period,
+                "scope": str(r.product),
+                "observed_t": float(r.value),
+                "n_months": n,
+                "t_per_month": float(r.value) / n,
+                "source_ids": (str(r.source_id),),
+            }
+        )
+    frame = pd.DataFrame(out)
+    months = frame.loc[frame["label"] == "2024 month"]
+    mean = {
+        "label": "mean of printed 2024 months",
+        "period": ",".join(months["period"]),
+        "scope": MAGNETS,
+        "observed_t": float(months["observed_t"].sum()),
+        "n_months": len(months),
+        "t_per_month": float(months["observed_t"].mean()),
+        "source_ids": tuple(sorted({s for ids in months["source_ids"] for s in ids})),
+    }
+    return pd.concat([frame, pd.DataFrame([mean])], ignore_index=True)

@@ -1,0 +1,123 @@
+"""``critmin backtest`` and ``critmin calibrate``: the real entry point, and the Typer functions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from critmin.cli.backtest import backtest_cmd, calibrate_cmd
+from critmin.errors import DataError
+
+EXE = Path(sys.executable).parent / "critmin"
+SERIES = "month,value_t\n2025-01,6357\n2025-02/2025-03,8909\n2025-04,2628\n2025-05,1238\n"
+
+
+def run(*args: str, home: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CRITMIN_HOME": str(home), "COLUMNS": "200"}
+    proc = subprocess.run(
+        [str(EXE), *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def series(tmp_path: Path) -> Path:
+    p = tmp_path / "series.csv"
+    p.write_text(SERIES, "utf-8")
+    return p
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("backtest")(backtest_cmd)
+    app.command("calibrate")(calibrate_cmd)
+    return app
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def test_backtest_json(home: Path) -> None:
+    doc = json.loads(run("backtest", "--format", "json", home=home).stdout)
+    assert doc["scenario"] == "backtest-2025-04"
+    assert doc["months"] == ["2025-01", "2026-06"]
+    assert {r["partner"] for r in doc["series"]} == {"World", "USA"}
+    rows = {(r["partner"], r["month"]): r for r in doc["series"]}
+    assert len(rows) == 36
+    assert rows[("World", "2025-05")]["observed_t"] == 1238
+    assert rows[("World", "2026-06")]["observed_t"] is None
+    assert rows[("World", "2026-06")]["modelled_t"] > 0
+    assert set(doc["mape"]) == {"World", "USA", "overall"}
+
+
+def test_backtest_calibrated_table(home: Path) -> None:
+    out = run("backtest", "--calibrated", home=home).stdout
+    assert "2025-02..2025-03 total" in out
+    assert "prior MAPE" in out
+    assert "licence.approval_rate" in out
+    assert "forecast" in out
+    assert "econotimes" in out.lower()
+
+
+def test_calibrate_json(home: Path, series: Path) -> None:
+    doc = json.loads(
+        run("calibrate", "backtest-2025-04", "--observed", str(series), "--format", "json", home=home).stdout
+    )
+    assert doc["fit_until"] == "2025-05"
+    names = [p["name"] for p in doc["parameters"]]
+    assert names == ["licence.approval_rate", "licence.mean_lag_months"]
+    assert doc["mape"] <= doc["prior_mape"]
+    assert len(doc["rows"]) == 4
+
+
+def test_calibrate_bad_csv_is_one_line_exit_2(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("month,value_t\n2025-01,6357\n2025-1,5\n", "utf-8")
+    proc = run("calibrate", "backtest-2025-04", "--observed", str(bad), home=home, ok=False)
+    assert proc.returncode == 2
+    assert f"{bad}:3: column 'month'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# ----------------------------------------------------------------------------- Typer functions
+
+
+def test_typer_backtest_json_and_csv() -> None:
+    runner = CliRunner()
+    res = runner.invoke(_app(), ["backtest", "--format", "json", "--paths", "8"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["paths"] == 8
+    assert all(r["modelled_p5_t"] <= r["modelled_t"] <= r["modelled_p95_t"] for r in doc["series"])
+    res = runner.invoke(_app(), ["backtest", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0].startswith("partner,month,observed_t,modelled_t")
+
+
+def test_typer_calibrate_table(series: Path) -> None:
+    res = CliRunner().invoke(_app(), ["calibrate", "backtest-2025-04", "--observed", str(series)])
+    assert res.exit_code == 0, res.output
+    assert "held at prior" in res.stdout
+    assert "RMSE" in res.stdout
+
+
+def test_typer_calibrate_bad_csv_raises_data_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("month,value_t\n2025-01,-1\n", "utf-8")
+    res = CliRunner().invoke(_app(), ["calibrate", "backtest-2025-04", "--observed", str(bad)])
+    assert isinstance(res.exception, DataError)
+    assert f"{bad}:2: column 'value_t'" in str(res.exception)
