@@ -51,8 +51,8 @@ def _app() -> typer.Typer:
 # ----------------------------------------------------------------------------- entry point
 
 
-def test_backtest_json(home: Path) -> None:
-    doc = json.loads(run("backtest", "--format", "json", home=home).stdout)
+def test_backtest_calibrated_json(home: Path) -> None:
+    doc = json.loads(run("backtest", "--calibrated", "--format", "json", home=home).stdout)
     assert doc["scenario"] == "backtest-2025-04"
     assert doc["months"] == ["2025-01", "2026-06"]
     assert {r["partner"] for r in doc["series"]} == {"World", "USA"}
@@ -62,15 +62,8 @@ def test_backtest_json(home: Path) -> None:
     assert rows[("World", "2026-06")]["observed_t"] is None
     assert rows[("World", "2026-06")]["modelled_t"] > 0
     assert set(doc["mape"]) == {"World", "USA", "overall"}
-
-
-def test_backtest_calibrated_table(home: Path) -> None:
-    out = run("backtest", "--calibrated", home=home).stdout
-    assert "2025-02..2025-03 total" in out
-    assert "prior MAPE" in out
-    assert "licence.approval_rate" in out
-    assert "forecast" in out
-    assert "econotimes" in out.lower()
+    assert doc["prior_mape"]["World"] >= doc["mape"]["World"]
+    assert doc["calibration"]["fit_until"] == "2025-05"
 
 
 def test_calibrate_json(home: Path, series: Path) -> None:
@@ -96,8 +89,16 @@ def test_calibrate_bad_csv_is_one_line_exit_2(home: Path, tmp_path: Path) -> Non
 # ----------------------------------------------------------------------------- Typer functions
 
 
-def test_typer_backtest_json_and_csv() -> None:
-    runner = CliRunner()
+def test_typer_backtest_formats() -> None:
+    runner = CliRunner(env={"COLUMNS": "200"})
+    res = runner.invoke(_app(), ["backtest", "--calibrated"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert "2025-02..2025-03 total" in out
+    assert "prior MAPE" in out
+    assert "licence.approval_rate" in out
+    assert "forecast" in out
+    assert "econotimes" in out.lower()
     res = runner.invoke(_app(), ["backtest", "--format", "json", "--paths", "8"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)

@@ -1,5 +1,6 @@
 """``critmin trace``: where content comes from. ``firms`` traces a firm network (user data);
-``synth`` writes a synthetic one."""
+``synth`` writes a synthetic one. The tracing modules load when a command runs, so importing
+this module (and ``critmin --help``) stays fast."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import typer
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_frame, emit_json, err_console
-from critmin.trace.firms import parse_stage, read_network, table_kind, trace_firms, write_table
-from critmin.trace.synth import synth_network, write_network
 
 trace_app = typer.Typer(
     help="Trace where a product's content comes from.", no_args_is_help=True, add_completion=False
@@ -73,6 +72,8 @@ def firms_cmd(
 
     Inputs with no path to a firm at the origin stage count as 'unknown'; coverage is reported.
     """
+    from critmin.trace.firms import parse_stage, read_network, table_kind, trace_firms, write_table
+
     stage = parse_stage(origin_stage, what="--origin-stage")
     if out is not None:
         table_kind(out)  # a bad extension fails before the work, not after
@@ -116,6 +117,8 @@ def synth_cmd(
     file_format: FileFormat = typer.Option(FileFormat.CSV, "--format", help="csv or parquet."),
 ) -> None:
     """Write a realistic multi-tier synthetic firm network (stylised rare-earth chain)."""
+    from critmin.trace.synth import synth_network, write_network
+
     m = 5 * n_firms if n_edges is None else n_edges
     firms_df, edges_df = synth_network(n_firms, m, seed)
     fp, ep = write_network(firms_df, edges_df, out_dir, file_format.value)

@@ -1,6 +1,10 @@
 """Origin tracing: where a product's content really comes from.
 
-Firm level (user data)::
+Submodules: :mod:`critmin.trace.country` (country level, along the bundled chain),
+:mod:`critmin.trace.screen` (rule screening), :mod:`critmin.trace.firms` (firm-level networks,
+user data) and :mod:`critmin.trace.synth` (synthetic firm networks).
+
+Firm level::
 
     from critmin.trace import read_network, trace_firms
     firms, edges = read_network("firms.csv", "edges.csv")
@@ -8,12 +12,41 @@ Firm level (user data)::
     result.shares      # firm_id, origin, share (origin ISO3 or "unknown"; shares sum to 1)
     result.coverage    # firms, edges, known_mass_share, firms_fully_unknown, ...
 
-``synth_network`` writes realistic multi-tier synthetic networks for tests and benchmarks.
+The names below load their submodule on first use, so importing one submodule does not
+import the others (and their scipy/pyarrow dependencies).
 """
 
 from __future__ import annotations
 
-from critmin.trace.firms import UNKNOWN, TraceResult, read_network, trace_firms, write_table
-from critmin.trace.synth import synth_network
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["UNKNOWN", "TraceResult", "read_network", "synth_network", "trace_firms", "write_table"]
+if TYPE_CHECKING:
+    from critmin.trace.firms import UNKNOWN, TraceResult, read_network, trace_firms, write_table
+    from critmin.trace.synth import synth_network, write_network
+
+_LAZY = {
+    "UNKNOWN": "critmin.trace.firms",
+    "TraceResult": "critmin.trace.firms",
+    "read_network": "critmin.trace.firms",
+    "trace_firms": "critmin.trace.firms",
+    "write_table": "critmin.trace.firms",
+    "synth_network": "critmin.trace.synth",
+    "write_network": "critmin.trace.synth",
+}
+
+__all__ = [
+    "UNKNOWN",
+    "TraceResult",
+    "read_network",
+    "synth_network",
+    "trace_firms",
+    "write_network",
+    "write_table",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'critmin.trace' has no attribute {name!r}")

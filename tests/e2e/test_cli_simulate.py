@@ -1,0 +1,73 @@
+"""`critmin simulate` and `critmin trace country` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXE = Path(sys.executable).parent / "critmin"
+
+
+def run(*args: str, home: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CRITMIN_HOME": str(home), "COLUMNS": "200"}
+    proc = subprocess.run(
+        [str(EXE), *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_simulate_json_document_and_seed_reproducibility(tmp_path: Path) -> None:
+    args = ("simulate", "controls-reimposed-2026-11", "--paths", "40", "--seed", "7", "--format", "json")
+    a = json.loads(run(*args, home=tmp_path).stdout)
+    b = json.loads(run(*args, home=tmp_path).stdout)
+    assert a == b
+    assert {"scenario", "paths", "seed", "data_version", "summary"} <= set(a)
+    assert a["paths"] == 40
+    metrics = {r["metric"] for r in a["summary"]}
+    assert metrics == {
+        "peak_shortfall_pct",
+        "cumulative_shortfall_t",
+        "months_below_90pct",
+        "peak_price_ratio",
+        "output_at_risk_usd",
+    }
+    usa = {r["metric"]: r for r in a["summary"] if r["region"] == "USA"}
+    assert (
+        usa["peak_shortfall_pct"]["p5"]
+        <= usa["peak_shortfall_pct"]["p50"]
+        <= usa["peak_shortfall_pct"]["p95"]
+    )
+    assert usa["peak_shortfall_pct"]["p50"] > 0
+
+
+def test_simulate_out_parquet_with_resolved_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "run.parquet"
+    run("simulate", "truce-holds", "--paths", "5", "--out", str(out), "--format", "csv", home=tmp_path)
+    df = pd.read_parquet(out)
+    assert set(df["table"]) >= {"summary", "bands", "series"}
+    meta = json.loads(out.with_name("run.scenario.json").read_text())
+    assert meta["scenario_resolved"]["name"] == "truce-holds"
+
+
+def test_simulate_bad_scenario_file_is_clear(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nevents:\n  - {id: a, date: 2026-01-01, kind: embargo}\n", encoding="utf-8")
+    proc = run("simulate", str(bad), "--paths", "2", home=tmp_path, ok=False)
+    assert proc.returncode == 2
+    assert f"{bad}:3" in proc.stderr
+    assert "kind" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["nope-scenario"])
+def test_unknown_bundled_scenario(tmp_path: Path, name: str) -> None:
+    proc = run("simulate", name, home=tmp_path, ok=False)
+    assert proc.returncode == 2
+    assert "controls-reimposed-2026-11" in proc.stderr
