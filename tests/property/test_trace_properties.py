@@ -14,7 +14,7 @@ from critmin.trace import UNKNOWN, trace_firms
 
 COUNTRIES = ("AUS", "CHN", "MYS", "USA")
 STAGES = tuple(s.value for s in Stage)
-SETTINGS = settings(max_examples=120, deadline=None)
+SETTINGS = settings(max_examples=60, deadline=None)
 
 
 @st.composite

@@ -14,10 +14,9 @@ from critmin.simulate.calibrate import (
     ExportModel,
     FitStatus,
     calibrate,
-    parse_period,
-    read_series_csv,
     with_parameters,
 )
+from critmin.simulate.observed import parse_period, read_series_csv
 
 TRUTH = {"licence.approval_rate": 0.4, "licence.mean_lag_months": 3.0}
 

@@ -15,7 +15,7 @@ import critmin.trace.firms as tf
 from critmin.cli.trace import trace_app
 from critmin.errors import DataError
 from critmin.model.stages import Stage
-from critmin.trace import UNKNOWN, read_network, synth_network, trace_firms
+from critmin.trace import UNKNOWN, read_network, synth_network, trace_files, trace_firms
 
 Rows = list[tuple[str, str, str]]
 EdgeRows = list[tuple[str, str, float]]
@@ -273,6 +273,16 @@ def test_read_network_normalises_and_keeps_extra_columns(tmp_path: Path) -> None
     }
 
 
+def test_trace_files_validates_once_with_file_lines(tmp_path: Path) -> None:
+    f, e = write(tmp_path, "f.csv", FIRMS_CSV), write(tmp_path, "e.csv", EDGES_CSV)
+    pd.testing.assert_frame_equal(
+        trace_files(f, e, "mining").shares, trace_firms(*read_network(f, e), "mining").shares
+    )
+    write(tmp_path, "e.csv", EDGES_CSV + "S1,G,-1\n")
+    with pytest.raises(DataError, match=r"e\.csv:4: column 'quantity'"):
+        trace_files(f, e, "mining")
+
+
 def test_namibia_is_not_missing(tmp_path: Path) -> None:
     firms, _ = read_network(
         write(tmp_path, "f.csv", "firm_id,country,stage\nA,NA,mining\n"),
@@ -405,9 +415,14 @@ def test_large_cycles_iterative_matches_direct(monkeypatch: pytest.MonkeyPatch) 
     assert np.allclose(direct.shares["share"], lu.shares["share"], atol=1e-11)
 
 
-def test_synth_rejects_too_few_firms() -> None:
-    with pytest.raises(DataError):
+def test_synth_rejects_bad_arguments() -> None:
+    with pytest.raises(DataError, match="at least 6 firms"):
         synth_network(3, 10, seed=0)
+    with pytest.raises(DataError, match="unknown tier"):
+        synth_network(10, 10, seed=0, tiers=("mine", "separation"))
+    f, e = synth_network(50, 200, seed=0, tiers=("mining", "separation", "metal_alloy"))
+    assert set(f["stage"]) == {"mining", "separation", "metal_alloy"}
+    assert len(e) == 200
 
 
 # --- CLI (Typer app directly; tests/e2e/test_cli_trace.py runs the installed entry point) -----

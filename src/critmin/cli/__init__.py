@@ -12,6 +12,7 @@ from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
 from critmin.cli.screen import screen_cmd
+from critmin.cli.sensitivity import sensitivity_cmd
 from critmin.cli.simulate import simulate_cmd
 from critmin.errors import CritminError
 
@@ -28,6 +29,7 @@ app.command("summary", help="Alias of `critmin exposure` (the demo).")(exposure_
 app.command("criticality")(criticality_cmd)
 app.command("simulate")(simulate_cmd)
 app.command("screen")(screen_cmd)
+app.command("sensitivity")(sensitivity_cmd)
 
 
 def _version(value: bool) -> None:

@@ -17,8 +17,8 @@ from critmin.simulate.calibrate import (
     CalibrationResult,
     ExportModel,
     calibrate,
-    read_series_csv,
 )
+from critmin.simulate.observed import read_series_csv
 from critmin.simulate.scenario import load_scenario
 
 

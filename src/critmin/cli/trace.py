@@ -72,13 +72,12 @@ def firms_cmd(
 
     Inputs with no path to a firm at the origin stage count as 'unknown'; coverage is reported.
     """
-    from critmin.trace.firms import parse_stage, read_network, table_kind, trace_firms, write_table
+    from critmin.trace.firms import parse_stage, table_kind, trace_files, write_table
 
     stage = parse_stage(origin_stage, what="--origin-stage")
     if out is not None:
         table_kind(out)  # a bad extension fails before the work, not after
-    firms_df, edges_df = read_network(firms, edges)
-    result = trace_firms(firms_df, edges_df, stage, commodity=commodity)
+    result = trace_files(firms, edges, stage, commodity=commodity)
     cov = result.coverage
     if out is not None:
         write_table(result.shares, out)

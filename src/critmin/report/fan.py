@@ -23,6 +23,7 @@ from critmin.report.figures import _caption, _esc
 from critmin.simulate.policy import _in_force as in_force
 from critmin.simulate.run import SimulationResult
 from critmin.simulate.scenario import Event, EventKind
+from critmin.simulate.sensitivity import describe
 
 FanMetric = Literal["shortfall_pct_ex_china", "price_ratio_ex_china"]
 
@@ -251,8 +252,6 @@ def policy_marks(events: tuple[Event, ...] | list[Event], months: list[str]) -> 
 
 
 def _event_label(e: Event) -> tuple[str, str]:
-    from critmin.simulate.sensitivity import describe
-
     dest = "all destinations" if e.destinations == "all" else "+".join(e.destinations)
     stages = "/".join(s.value.replace("_", " ") for s in e.stages)
     if e.kind is EventKind.LICENCE:

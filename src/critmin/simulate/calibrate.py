@@ -25,19 +25,17 @@ single post-control month identifies only the ratio a/L; later months (backlog c
 needed to separate a from L.
 
 Evaluations reuse one :class:`ExportModel` (the network is built once, which is most of a
-:func:`critmin.simulate.simulate` call); an evaluation of an 18-month scenario takes ~0.1 s.
+:func:`critmin.simulate.simulate` call); an evaluation of the 18-month backtest scenario with
+one path takes ~0.01-0.02 s (the network ~0.5-1 s, once).
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,7 +47,7 @@ from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.simulate.engine import run_engine
 from critmin.simulate.network import Network, build_network
-from critmin.simulate.observed import month_range
+from critmin.simulate.observed import month_range, parse_period
 from critmin.simulate.params import Value, draw, parameter_table
 from critmin.simulate.policy import compile_policy
 from critmin.simulate.run import _engine_params, _resolve
@@ -64,7 +62,6 @@ DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
     "licence.controlled_share_magnets": (0.0, 1.0),
     "trade.us_share_of_china_magnet_exports": (0.0, 1.0),
 }
-_PERIOD = re.compile(r"^(\d{4}-\d{2})(?:/(\d{4}-\d{2}))?$")
 _NETWORK_PARAMS = (
     "volume.mining_t_per_year",
     "volume.magnet_t_per_year",
@@ -185,105 +182,6 @@ class ExportModel:
                 fix=f"use World or one of {', '.join(r for r in self.regions if r != 'CHN')}",
             )
         return exports[:, :, self.regions.index(partner)]
-
-
-# ------------------------------------------------------------------------------ input
-
-
-def parse_period(text: str) -> tuple[str, str] | None:
-    """``YYYY-MM`` -> (m, m); ``YYYY-MM/YYYY-MM`` -> (first, last); None if malformed."""
-    hit = _PERIOD.match(text.strip())
-    if not hit:
-        return None
-    a, b = hit.group(1), hit.group(2) or hit.group(1)
-    for m in (a, b):
-        if not 1 <= int(m[5:7]) <= 12:
-            return None
-    return (a, b) if a <= b else None
-
-
-def read_series_csv(path: Path | str) -> pd.DataFrame:
-    """Read an observed series ``month,value_t`` (extra columns are ignored).
-
-    ``month`` is ``YYYY-MM``, or ``YYYY-MM/YYYY-MM`` for a total over several months; ``value_t``
-    a non-negative number (t). Returns columns month, value_t, line (1-based file line). Errors
-    name the file, line and column.
-    """
-    p = Path(path)
-    try:
-        text = p.read_text("utf-8-sig")
-    except OSError as exc:
-        raise DataError(
-            f"cannot read observed series: {exc.strerror}", path=p, fix="give a CSV file"
-        ) from None
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None:
-        raise DataError(
-            "empty file", path=p, line=1, fix="write a header `month,value_t` and one row a month"
-        )
-    cols = [h.strip() for h in header]
-    for need in ("month", "value_t"):
-        if need not in cols:
-            raise DataError(
-                f"missing column {need!r} (found {', '.join(cols)})",
-                path=p,
-                line=1,
-                fix="the header must name `month,value_t`",
-            )
-    im, iv = cols.index("month"), cols.index("value_t")
-    rows: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for line, rec in enumerate(reader, start=2):
-        if not any(c.strip() for c in rec):
-            continue
-        if len(rec) != len(cols):
-            raise DataError(
-                f"{len(rec)} fields, the header has {len(cols)}",
-                path=p,
-                line=line,
-                fix="one value per column",
-            )
-        month, raw = rec[im].strip(), rec[iv].strip()
-        if parse_period(month) is None:
-            raise DataError(
-                f"{month!r} is not a month YYYY-MM (or a range YYYY-MM/YYYY-MM)",
-                path=p,
-                line=line,
-                column="month",
-                fix="write e.g. 2025-05",
-            )
-        try:
-            value = float(raw.replace(",", "")) if raw else math.nan
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise DataError(
-                f"{raw!r} is not a number", path=p, line=line, column="value_t", fix="write tonnes, e.g. 1238"
-            )
-        if value < 0:
-            raise DataError(
-                f"negative export {value:g} t",
-                path=p,
-                line=line,
-                column="value_t",
-                fix="exports cannot be negative",
-            )
-        if month in seen:
-            raise DataError(
-                f"month {month} repeats line {seen[month]}",
-                path=p,
-                line=line,
-                column="month",
-                fix="one row a month",
-            )
-        seen[month] = line
-        rows.append({"month": month, "value_t": value, "line": line})
-    if not rows:
-        raise DataError("no data rows", path=p, line=2, fix="add rows `YYYY-MM,value_t`")
-    frame = pd.DataFrame(rows, columns=["month", "value_t", "line"])
-    frame.attrs["path"] = str(p)
-    return frame
 
 
 # ------------------------------------------------------------------------------ result

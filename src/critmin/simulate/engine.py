@@ -290,7 +290,10 @@ class _Model:
     free: list[F]  # baseline shipping with the controllable edges removed
     to_dst: list[F]  # [E, R] one-hot incidence of each edge's destination
     to_src: list[F]  # [E, R] ... and exporter
-    proj_onehot: F  # [Q, K*R] project capacity (t/month) at its stage and region
+    proj_order: npt.NDArray[np.intp]  # projects sorted by (stage, region) column
+    proj_cap: F  # [Q] their capacity, t/month, in that order
+    proj_first: npt.NDArray[np.intp]  # [G] first project of each occupied column
+    proj_cols: npt.NDArray[np.intp]  # [G] the column k * R + r of each group
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
@@ -305,10 +308,12 @@ class _Model:
             f = net.ship[k].copy()
             f[ctl.src, ctl.dst] = 0.0
             free.append(f)
+        # Project capacity is summed per (stage, region) column with reduceat, not a matmul:
+        # OpenBLAS threads matmuls of this size, which costs more than it saves here.
         proj = net.projects
-        onehot = np.zeros((len(proj), _N_STAGES * r_n))
-        for q, (k, r) in enumerate(zip(proj["stage"], proj["region"], strict=True)):
-            onehot[q, k * r_n + r] = proj["capacity_t_month"].iloc[q]
+        col = proj["stage"].to_numpy(dtype=np.intp) * r_n + proj["region"].to_numpy(dtype=np.intp)
+        order = np.argsort(col, kind="stable")
+        cols, first = np.unique(col[order], return_index=True)
         return cls(
             r_n,
             net.chn,
@@ -322,7 +327,10 @@ class _Model:
             free,
             [np.eye(r_n)[ctl.dst] for ctl in ctls],
             [np.eye(r_n)[ctl.src] for ctl in ctls],
-            onehot,
+            order.astype(np.intp),
+            proj["capacity_t_month"].to_numpy(dtype=np.float64)[order],
+            first.astype(np.intp),
+            cols.astype(np.intp),
         )
 
 
@@ -365,6 +373,7 @@ class _Block:
         self.cap_growth1 = 1.0 + p.cap_growth
         self.growth1 = 1.0 + p.growth
         self.ramp = p.ramp[:, None]
+        self.project_start = p.project_start[:, m.proj_order]
 
     def step(self, t: int, approval: F, sp_add: F, trace: Trace | None) -> tuple[F, F]:
         """Advance one month; returns the ex-China shortfall (%) and price ratio per path."""
@@ -383,8 +392,11 @@ class _Block:
         orders = demand + np.maximum(target_inv - stock[3], 0.0) / self.restock
         u = (orders.sum(axis=1) / m.demand0.sum())[:, None]  # world demand index
         # 2. capacity
-        started = np.clip((t - p.project_start) / self.ramp, 0.0, 1.0)
-        add = (started @ m.proj_onehot).reshape(self.n, _N_STAGES, m.r_n)
+        add_flat = np.zeros((self.n, _N_STAGES * m.r_n))
+        if m.proj_cols.size:
+            started = np.clip((t - self.project_start) / self.ramp, 0.0, 1.0) * m.proj_cap
+            add_flat[:, m.proj_cols] = np.add.reduceat(started, m.proj_first, axis=1)
+        add = add_flat.reshape(self.n, _N_STAGES, m.r_n)
         cap_f = (self.headroom1 * self.cap_growth1**years)[:, None]
         # Pull: producers outside China also produce for unmet local needs (new capacity gets
         # used); computed downstream-first as the input each stage wants from the one above.

@@ -20,20 +20,27 @@ is the backtest series; ``MAGNETS_AND_ALLOYS`` (the 2024 annual total, Adamas) i
 * ``derived`` from a year-to-date total: ``YTD - sum(known months)`` over the months still
   unknown, kept as *one* observation of their sum when they are contiguous (Feb+Mar 2025 =
   19,132 - 6,357 - 2,628 - 1,238 = 8,909 t); it inherits the error of any derived month.
+
+:func:`read_series_csv` reads a user's observed series (``month,value_t``) for
+``critmin calibrate``, with errors that name the file, line and column.
 """
 
 from __future__ import annotations
 
+import csv
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from critmin.data.catalogue import Source
+from critmin.errors import DataError
 
 OBSERVED_CSV = "observed_china_exports.csv"
 MAGNETS = "RE permanent magnets (HS 8505.11)"
@@ -42,6 +49,7 @@ WEB_LICENCE = "Facts cited from a public web page (no text reproduced)"
 #: Partner as printed -> the backtest's partner label (model region, or World).
 PARTNERS: dict[str, str] = {"World": "World", "United States": "USA"}
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_PERIOD = re.compile(r"^(\d{4}-\d{2})(?:/(\d{4}-\d{2}))?$")
 
 
 class Basis(StrEnum):
@@ -283,3 +291,102 @@ def baseline_reference() -> pd.DataFrame:
         "source_ids": tuple(sorted({s for ids in months["source_ids"] for s in ids})),
     }
     return pd.concat([frame, pd.DataFrame([mean])], ignore_index=True)
+
+
+# ------------------------------------------------------------------------ user series
+
+
+def parse_period(text: str) -> tuple[str, str] | None:
+    """``YYYY-MM`` -> (m, m); ``YYYY-MM/YYYY-MM`` -> (first, last); None if malformed."""
+    hit = _PERIOD.match(text.strip())
+    if not hit:
+        return None
+    a, b = hit.group(1), hit.group(2) or hit.group(1)
+    for m in (a, b):
+        if not 1 <= int(m[5:7]) <= 12:
+            return None
+    return (a, b) if a <= b else None
+
+
+def read_series_csv(path: Path | str) -> pd.DataFrame:
+    """Read an observed series ``month,value_t`` (extra columns are ignored).
+
+    ``month`` is ``YYYY-MM``, or ``YYYY-MM/YYYY-MM`` for a total over several months; ``value_t``
+    a non-negative number (t). Returns columns month, value_t, line (1-based file line). Errors
+    name the file, line and column.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text("utf-8-sig")
+    except OSError as exc:
+        raise DataError(
+            f"cannot read observed series: {exc.strerror}", path=p, fix="give a CSV file"
+        ) from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        raise DataError(
+            "empty file", path=p, line=1, fix="write a header `month,value_t` and one row a month"
+        )
+    cols = [h.strip() for h in header]
+    for need in ("month", "value_t"):
+        if need not in cols:
+            raise DataError(
+                f"missing column {need!r} (found {', '.join(cols)})",
+                path=p,
+                line=1,
+                fix="the header must name `month,value_t`",
+            )
+    im, iv = cols.index("month"), cols.index("value_t")
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for line, rec in enumerate(reader, start=2):
+        if not any(c.strip() for c in rec):
+            continue
+        if len(rec) != len(cols):
+            raise DataError(
+                f"{len(rec)} fields, the header has {len(cols)}",
+                path=p,
+                line=line,
+                fix="one value per column",
+            )
+        month, raw = rec[im].strip(), rec[iv].strip()
+        if parse_period(month) is None:
+            raise DataError(
+                f"{month!r} is not a month YYYY-MM (or a range YYYY-MM/YYYY-MM)",
+                path=p,
+                line=line,
+                column="month",
+                fix="write e.g. 2025-05",
+            )
+        try:
+            value = float(raw.replace(",", "")) if raw else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise DataError(
+                f"{raw!r} is not a number", path=p, line=line, column="value_t", fix="write tonnes, e.g. 1238"
+            )
+        if value < 0:
+            raise DataError(
+                f"negative export {value:g} t",
+                path=p,
+                line=line,
+                column="value_t",
+                fix="exports cannot be negative",
+            )
+        if month in seen:
+            raise DataError(
+                f"month {month} repeats line {seen[month]}",
+                path=p,
+                line=line,
+                column="month",
+                fix="one row a month",
+            )
+        seen[month] = line
+        rows.append({"month": month, "value_t": value, "line": line})
+    if not rows:
+        raise DataError("no data rows", path=p, line=2, fix="add rows `YYYY-MM,value_t`")
+    frame = pd.DataFrame(rows, columns=["month", "value_t", "line"])
+    frame.attrs["path"] = str(p)
+    return frame

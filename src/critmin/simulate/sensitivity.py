@@ -426,7 +426,7 @@ def parameter_table_markdown() -> str:
             prov.append(f"source: `{spec.source}`")
         if spec.rationale:
             prov.append(("rationale: " if spec.source else "") + spec.rationale)
-        cells = [f"`{spec.name}`", spec.unit, default, spec.description, ". ".join(prov)]
+        cells = [f"`{spec.name}`", spec.unit, default, spec.description, "; ".join(prov)]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -22,13 +22,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from critmin.trace.firms import UNKNOWN, TraceResult, read_network, trace_firms, write_table
+    from critmin.trace.firms import UNKNOWN, TraceResult, read_network, trace_files, trace_firms, write_table
     from critmin.trace.synth import synth_network, write_network
 
 _LAZY = {
     "UNKNOWN": "critmin.trace.firms",
     "TraceResult": "critmin.trace.firms",
     "read_network": "critmin.trace.firms",
+    "trace_files": "critmin.trace.firms",
     "trace_firms": "critmin.trace.firms",
     "write_table": "critmin.trace.firms",
     "synth_network": "critmin.trace.synth",
@@ -40,6 +41,7 @@ __all__ = [
     "TraceResult",
     "read_network",
     "synth_network",
+    "trace_files",
     "trace_firms",
     "write_network",
     "write_table",

@@ -498,12 +498,38 @@ def trace_firms(
     quantity`` (and ``commodity`` when ``commodity`` is given, which keeps only those edges).
     Bad input raises :class:`~critmin.errors.DataError` naming the row ("firms row 3").
     """
-    stage = (
-        origin_stage if isinstance(origin_stage, Stage) else parse_stage(origin_stage, what="origin stage")
-    )
+    stage = _origin(origin_stage)
     firms = _check_firms(firms, _Where("firms"))
-    ids = _arrow(firms["firm_id"])
-    sup, cus, quantity = _check_edges(edges, _Where("edges"), ids, commodity)
+    sup, cus, quantity = _check_edges(edges, _Where("edges"), _arrow(firms["firm_id"]), commodity)
+    return _trace(firms, sup, cus, quantity, stage, commodity)
+
+
+def trace_files(
+    firms_path: str | Path,
+    edges_path: str | Path,
+    origin_stage: Stage | str,
+    *,
+    commodity: str | None = None,
+) -> TraceResult:
+    """:func:`read_network` then :func:`trace_firms`, validating once (errors name file and line)."""
+    stage = _origin(origin_stage)
+    firms, fw = _read_table(firms_path)
+    firms = _check_firms(firms, fw)
+    edges, ew = _read_table(edges_path)
+    sup, cus, quantity = _check_edges(edges, ew, _arrow(firms["firm_id"]), commodity)
+    return _trace(firms.reset_index(drop=True), sup, cus, quantity, stage, commodity)
+
+
+def _origin(origin_stage: Stage | str) -> Stage:
+    if isinstance(origin_stage, Stage):
+        return origin_stage
+    return parse_stage(origin_stage, what="origin stage")
+
+
+def _trace(
+    firms: pd.DataFrame, sup: Ints, cus: Ints, quantity: Floats, stage: Stage, commodity: str | None
+) -> TraceResult:
+    """The computation on validated input (positions of suppliers and customers in ``firms``)."""
     n = len(firms)
     is_origin = (firms["stage"] == stage.value).to_numpy()
     origin_idx = np.flatnonzero(is_origin)

@@ -126,6 +126,9 @@ def synth_network(
             f"need at least {len(tiers)} firms (one per tier) and a non-negative edge count",
             fix=f"use --firms >= {len(tiers)}",
         )
+    bad = [t for t in tiers if t not in TIERS]
+    if bad:
+        raise DataError(f"unknown tier(s) {bad}", fix=f"tiers are stage values: {', '.join(TIERS)}")
     missing = [t for t in tiers if t not in mix]
     if missing:
         raise DataError(f"no country mix for tier(s) {missing}", fix="give countries for every tier")
