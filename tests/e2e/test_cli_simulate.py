@@ -71,3 +71,23 @@ def test_unknown_bundled_scenario(tmp_path: Path, name: str) -> None:
     proc = run("simulate", name, home=tmp_path, ok=False)
     assert proc.returncode == 2
     assert "controls-reimposed-2026-11" in proc.stderr
+
+
+def test_trace_country_json(tmp_path: Path) -> None:
+    out = json.loads(
+        run(
+            "trace",
+            "country",
+            "--stage",
+            "separation",
+            "--origin-stage",
+            "mining",
+            "--format",
+            "json",
+            home=tmp_path,
+        ).stdout
+    )
+    by_country = {o["country"]: o["origins"] for o in out["origins"]}
+    assert by_country["MYS"] == {"AUS": pytest.approx(1.0)}
+    assert "assumption:ree-chain-domestic-first" in out["assumption_ids"]
+    assert len(out["data_version"]) == 12

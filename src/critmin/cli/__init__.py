@@ -14,6 +14,8 @@ from critmin.cli.exposure import exposure_cmd
 from critmin.cli.screen import screen_cmd
 from critmin.cli.sensitivity import sensitivity_cmd
 from critmin.cli.simulate import simulate_cmd
+from critmin.cli.trace import trace_app
+from critmin.cli.trace_country import trace_country_cmd
 from critmin.errors import CritminError
 
 app = typer.Typer(
@@ -24,6 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_app, name="data")
+trace_app.command("country")(trace_country_cmd)
+app.add_typer(trace_app, name="trace")
 app.command("exposure")(exposure_cmd)
 app.command("summary", help="Alias of `critmin exposure` (the demo).")(exposure_cmd)
 app.command("criticality")(criticality_cmd)
