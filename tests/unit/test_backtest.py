@@ -14,6 +14,7 @@ import pytest
 
 from critmin.data.catalogue import web_source_id
 from critmin.data.dataset import Dataset
+from critmin.errors import DataError
 from critmin.simulate import load_scenario, simulate
 from critmin.simulate.backtest import BacktestResult, backtest
 from critmin.simulate.calibrate import ExportModel, mape
@@ -239,3 +240,16 @@ def test_backtest_paths_give_bands() -> None:
     assert (s["modelled_p5_t"] <= s["modelled_t"] + 1e-9).all()
     assert (s["modelled_t"] <= s["modelled_p95_t"] + 1e-9).all()
     assert r.to_dict()["paths"] == 16
+
+
+def test_backtest_without_usa_region_and_bad_arguments() -> None:
+    sc = load_scenario("backtest-2025-04")
+    no_usa = sc.model_validate({**sc.model_dump(), "regions": ("CHN", "EU27", "JPN", "ROW")})
+    r = backtest(no_usa, dataset=Dataset.bundled())
+    assert set(r.series["partner"]) == {"World"}
+    assert set(r.mape) == {"World", "overall"}
+    assert len(r.observations) == 4
+    with pytest.raises(DataError, match="paths"):
+        backtest(paths=0)
+    with pytest.raises(DataError, match="not a month"):
+        backtest(fit_until="May 2025")

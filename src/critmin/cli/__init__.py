@@ -8,6 +8,7 @@ import typer
 
 from critmin._version import __version__
 from critmin.cli._output import err_console
+from critmin.cli.backtest import backtest_cmd, calibrate_cmd
 from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
@@ -34,6 +35,8 @@ app.command("criticality")(criticality_cmd)
 app.command("simulate")(simulate_cmd)
 app.command("screen")(screen_cmd)
 app.command("sensitivity")(sensitivity_cmd)
+app.command("backtest")(backtest_cmd)
+app.command("calibrate")(calibrate_cmd)
 
 
 def _version(value: bool) -> None:

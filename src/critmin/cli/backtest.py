@@ -69,9 +69,10 @@ def _render_backtest(r: BacktestResult) -> None:
         highlight=False,
     )
     cal = r.calibration is not None
+    partners = tuple(dict.fromkeys(str(p) for p in r.series["partner"]))
     t = Table(title="t per month: observed vs modelled" + (" (p50 \\[p5-p95])" if r.paths > 1 else ""))
     t.add_column("month")
-    for partner in ("World", "USA"):
+    for partner in partners:
         t.add_column(f"{partner} obs", justify="right")
         if cal:
             t.add_column(f"{partner} prior", justify="right")
@@ -83,7 +84,7 @@ def _render_backtest(r: BacktestResult) -> None:
     for month in r.months:
         cells = [month]
         bases = []
-        for partner in ("World", "USA"):
+        for partner in partners:
             row = by_key[(partner, month)]
             cells.append(_t(row["observed_t"]))
             if cal:
@@ -98,7 +99,7 @@ def _render_backtest(r: BacktestResult) -> None:
         t.add_row(*cells)
         for o in records(multi.loc[multi["last"] == month]):
             agg = [f"{o['first']}..{o['last']} total"]
-            for partner in ("World", "USA"):
+            for partner in partners:
                 here = o["partner"] == partner
                 agg.append(_t(o["observed_t"]) if here else "")
                 if cal:
@@ -107,18 +108,9 @@ def _render_backtest(r: BacktestResult) -> None:
             fit = "fit" if o["fitted"] else "forecast"
             t.add_row(*agg, f"{o['partner']}: {o['basis']}", fit, style="italic")
     console.print(t)
-    m = r.mape
-    console.print(
-        f"MAPE over observed periods: World {_pct(m['World'])}, USA {_pct(m['USA'])}, "
-        f"overall {_pct(m['overall'])}",
-        highlight=False,
-    )
+    console.print("MAPE over observed periods: " + _mapes(r.mape), highlight=False)
     if r.prior_mape is not None and r.calibration is not None:
-        p = r.prior_mape
-        console.print(
-            f"prior MAPE: World {_pct(p['World'])}, USA {_pct(p['USA'])}, overall {_pct(p['overall'])}",
-            highlight=False,
-        )
+        console.print("prior MAPE: " + _mapes(r.prior_mape), highlight=False)
         _render_parameters(r.calibration)
     else:
         console.print(
@@ -143,6 +135,10 @@ def _render_backtest(r: BacktestResult) -> None:
     console.print("Sources", style="bold")
     for i, src in enumerate(r.sources(), start=1):
         console.print(f" [{i}] {src.publisher}: {src.url} ({src.id})", highlight=False, soft_wrap=True)
+
+
+def _mapes(m: dict[str, float]) -> str:
+    return ", ".join(f"{k} {_pct(v)}" for k, v in m.items())
 
 
 def _render_parameters(c: CalibrationResult) -> None:

@@ -39,8 +39,15 @@ import pandas as pd
 from critmin._version import __version__
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
+from critmin.errors import DataError
 from critmin.simulate.calibrate import DEFAULT_PARAMS, CalibrationResult, ExportModel, calibrate, mape
-from critmin.simulate.observed import Observation, baseline_reference, magnet_observations, observed_sources
+from critmin.simulate.observed import (
+    Observation,
+    baseline_reference,
+    magnet_observations,
+    observed_sources,
+    parse_period,
+)
 from critmin.simulate.params import draw
 from critmin.simulate.run import _resolve
 from critmin.simulate.scenario import Scenario, load_scenario
@@ -156,8 +163,10 @@ def _json_row(r: dict[str, Any]) -> dict[str, Any]:
     return {k: _num(v) for k, v in r.items()}
 
 
-def _observation_frame(obs: tuple[Observation, ...], months: tuple[str, ...], fit_until: str) -> pd.DataFrame:
-    inside = [o for o in obs if o.first >= months[0] and o.last <= months[-1]]
+def _observation_frame(
+    obs: tuple[Observation, ...], months: tuple[str, ...], fit_until: str, partners: tuple[str, ...]
+) -> pd.DataFrame:
+    inside = [o for o in obs if o.first >= months[0] and o.last <= months[-1] and o.partner in partners]
     return pd.DataFrame(
         {
             "partner": [o.partner for o in inside],
@@ -173,12 +182,16 @@ def _observation_frame(obs: tuple[Observation, ...], months: tuple[str, ...], fi
     )
 
 
+def _partners(mdl: ExportModel) -> tuple[str, ...]:
+    return tuple(p for p in PARTNERS if p == "World" or p in mdl.regions)
+
+
 def _modelled(mdl: ExportModel, exports: F, obs: pd.DataFrame) -> tuple[dict[str, tuple[F, F, F]], F, F, F]:
     """Per partner (p5, p50, p95) by month, and per observation (p5, p50, p95) over its period."""
     pos = {m: i for i, m in enumerate(mdl.months)}
     monthly: dict[str, tuple[F, F, F]] = {}
     per_path: dict[str, F] = {}
-    for partner in PARTNERS:
+    for partner in _partners(mdl):
         s = mdl.partner_series(exports, partner)  # [T, P]
         per_path[partner] = s
         q = np.percentile(s, [5, 50, 95], axis=1)
@@ -190,11 +203,11 @@ def _modelled(mdl: ExportModel, exports: F, obs: pd.DataFrame) -> tuple[dict[str
     return monthly, o5, o50, o95
 
 
-def _mape_by_partner(obs: pd.DataFrame, modelled: F) -> dict[str, float]:
+def _mape_by_partner(obs: pd.DataFrame, modelled: F, partners: tuple[str, ...]) -> dict[str, float]:
     o = obs["observed_t"].to_numpy(dtype=float)
     out = {
         p: mape(modelled[(obs["partner"] == p).to_numpy()], o[(obs["partner"] == p).to_numpy()])
-        for p in PARTNERS
+        for p in partners
     }
     out["overall"] = mape(modelled, o)
     return out
@@ -226,12 +239,21 @@ def backtest(
     """Compare modelled China NdFeB magnet exports (World, USA) with the observed series.
 
     See the module docstring for the definitions. ``scenario`` is a bundled name, a YAML path or
-    a :class:`Scenario`; ``paths=1`` runs at the medians (deterministic).
+    a :class:`Scenario`; ``paths=1`` runs at the medians (deterministic). With ``paths > 1`` and
+    ``calibrated``, the fitted values are fixed on every path and the other parameters sampled.
+    The USA series is left out when the scenario has no ``USA`` region.
     """
     t0 = time.perf_counter()
+    if paths < 1:
+        raise DataError("paths must be at least 1", column="paths", fix="e.g. --paths 1000")
+    if parse_period(fit_until) is None or "/" in fit_until:
+        raise DataError(f"{fit_until!r} is not a month YYYY-MM", column="fit_until", fix="e.g. 2025-05")
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     mdl = ExportModel(sc, dataset)
-    obs = _observation_frame(magnet_observations(mdl.months[0], mdl.months[-1]), mdl.months, fit_until)
+    partners = _partners(mdl)
+    obs = _observation_frame(
+        magnet_observations(mdl.months[0], mdl.months[-1]), mdl.months, fit_until, partners
+    )
     notes: list[str] = []
     if obs.empty:
         notes.append(f"no observation falls inside {mdl.months[0]}..{mdl.months[-1]}: MAPE is undefined")
@@ -254,7 +276,7 @@ def backtest(
     prior_mape: dict[str, float] | None = None
     if calibrated:
         prior_monthly, _, p50, _ = _modelled(mdl, mdl.exports(paths=paths, seed=seed), obs)
-        prior_mape = _mape_by_partner(obs, p50)
+        prior_mape = _mape_by_partner(obs, p50, partners)
         obs = obs.assign(prior_t=p50)
     obs = obs.assign(modelled_t=o50)
     if paths > 1:
@@ -268,7 +290,7 @@ def backtest(
         for r in _records(one_month)
     }
     rows = []
-    for partner in PARTNERS:
+    for partner in partners:
         p5, p50, p95 = monthly[partner]
         for t, month in enumerate(mdl.months):
             value, basis = single.get((partner, month), (math.nan, ""))
@@ -295,7 +317,7 @@ def backtest(
         parameters={**prior_values, **overrides},
         series=pd.DataFrame(rows),
         observations=obs.reset_index(drop=True),
-        mape=_mape_by_partner(obs, o50),
+        mape=_mape_by_partner(obs, o50, partners),
         baseline=baseline_check(mdl),
         prior_mape=prior_mape,
         prior_parameters=prior_values if calibrated else None,
