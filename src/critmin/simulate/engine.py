@@ -7,7 +7,9 @@ r, t; ``stock[3]`` is magnet users' inventory), licence ``backlog[k]`` per contr
 
 Each month t (equations, units and sources in docs/model.md):
 
-1. Demand  D = D0 (1+g)^(t/12) (p/p0)^(-eps) (1 - subst);  orders O = D + (cover*D - inv)^+/tau.
+1. Demand  D = D0 (1+g)^(t/12) (p/p0)^(-eps) (1 - subst);  orders O = D + (cover*D - inv)^+/tau
+   outside China and O = (D + (cover*D - inv)/tau)^+ in China (see "Restocking" below); the
+   world demand index is u = sum O / sum D0.
 2. Capacity cap_k = share_k V_k (1 + headroom) (1 + g_cap)^(t/12) + sum of started projects x ramp.
 3. Production, upstream first: mining runs at baseline x demand index u (plus the pull of
    unmet needs outside China); stage k >= 1 produces y_k = min(cap_k, want_k, stock_{k-1}
@@ -27,7 +29,11 @@ uncontrolled flows are one [P, R] x [R, R] product with the baseline shipping ma
 edges zeroed), controlled flows are [P, E] arrays on the E edges
 (:class:`~critmin.simulate.policy.StageControls`, precompiled once per regime set). No
 [P, R, R] array is built in the monthly loop; memory is O(P x R) whatever the horizon, and
-percentile bands are streamed month by month.
+percentile bands are streamed month by month. Paths are stepped in blocks of ``BLOCK_PATHS``
+(all blocks advance month by month together): a block's [P, R] temporaries (~100 kB) stay
+in cache and below glibc's mmap threshold, and the small matrix products stay below
+OpenBLAS's threading threshold. At 10,000 paths in one block, page faults and thread
+hand-offs made the same arithmetic ~3x slower.
 
 Mass balance. For every stage k, region r and month t (t units of the stage's product):
 
@@ -44,11 +50,30 @@ fast update), records the largest absolute residual per month in ``Trace.balance
 throughput or any stock, backlog or stockpile is negative. Stocks are non-negative by
 construction: inputs are drawn as min(wanted input, stock), so stock - input >= 0 exactly.
 
-Restocking and the stricter-control property. Users rebuild inventory towards ``cover x D``;
-the orders this adds raise the world demand index ``u`` and every producer's output. Stricter
-controls (a larger controlled share, a lower approval rate, a ban) can therefore raise
-*output*, but they never raise the magnets that reach users outside China (tested with
-hypothesis in ``tests/property/test_engine_properties.py``).
+Restocking and the stricter-control property. Users rebuild inventory towards ``cover x D``
+over ``tau`` months, and the orders this adds raise the world demand index ``u`` and so every
+producer's output. Until this fix the adjustment was one-sided everywhere,
+(cover*D - inv)^+: a surplus never cut orders. Under controls, the magnets China refuses or
+bans stay in China's market (mass balance), so that rule let a stricter control *raise*
+cumulative ex-China supply: the returned magnets pile up in China, China's price falls,
+China's demand and hence ``u`` rise, and with fixed shipping shares part of the extra
+Chinese output is exported. A controlled-share increase of 0.1-0.3 did this on 13-18% of the
+paths of ``controls-reimposed-2026-11``, by up to about 1% of cumulative supply. The fix, the
+least invasive found: China's orders take the stock adjustment both ways,
+O = (D + (cover*D - inv)/tau)^+ (the stock-management rule, Sterman 2000, *Business
+Dynamics*, ch. 17). Chinese producers cut output while unsold magnets pile up. Elsewhere the
+rule stays one-sided: surpluses there do not come from controls, and the no-control baseline
+barely moves (China's exports -0.04%; its summary is unchanged). With the fix, a higher
+controlled share, a lower approval rate or an added magnet-stage ban or denial never raised
+cumulative ex-China supply in about 43,000 paired paths drawn from the parameter table's
+distributions, nor in ~3,000 paths that hypothesis chose
+(``tests/property/test_engine_properties.py``). Known limits of the property, both genuine
+model behaviour rather than bookkeeping: (a) banning *intermediate* exports (oxides, metal)
+keeps material in China. If China is input-limited while the material would sit idle in an
+importer that lacks capacity, it becomes Chinese magnets, part of them exported (up to ~1e-3
+of cumulative supply). (b) With parameters far outside the table (e.g. price supply
+elasticity < 0.2, so an exponent > 5), prices oscillate and any perturbation shifts their
+phase, so the sign of the difference is arbitrary.
 """
 
 from __future__ import annotations
@@ -294,9 +319,10 @@ class _Model:
     proj_cap: F  # [Q] their capacity, t/month, in that order
     proj_first: npt.NDArray[np.intp]  # [G] first project of each occupied column
     proj_cols: npt.NDArray[np.intp]  # [G] the column k * R + r of each group
+    china_destocking: bool  # China's orders adjust stock both ways (module docstring)
 
     @classmethod
-    def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
+    def build(cls, net: Network, params: EngineParams, policy: PolicyPath, china_destocking: bool) -> _Model:
         r_n = len(net.regions)
         ex = np.ones(r_n, dtype=bool)
         ex[net.chn] = False
@@ -331,6 +357,7 @@ class _Model:
             proj["capacity_t_month"].to_numpy(dtype=np.float64)[order],
             first.astype(np.intp),
             cols.astype(np.intp),
+            china_destocking,
         )
 
 
@@ -389,7 +416,10 @@ class _Block:
         demand = m.demand0[None, :] * (self.growth1**years)[:, None] * p_reg * (1.0 - self.subst)
         target_inv = self.cover * demand
         need = target_inv + demand
-        orders = demand + np.maximum(target_inv - stock[3], 0.0) / self.restock
+        stock_gap = target_inv - stock[3]
+        orders = demand + np.maximum(stock_gap, 0.0) / self.restock
+        if m.china_destocking:  # a surplus in China's market cuts its orders (module docstring)
+            orders[:, m.c] = np.maximum(demand[:, m.c] + stock_gap[:, m.c] / self.restock[:, 0], 0.0)
         u = (orders.sum(axis=1) / m.demand0.sum())[:, None]  # world demand index
         # 2. capacity
         add_flat = np.zeros((self.n, _N_STAGES * m.r_n))
@@ -506,6 +536,7 @@ def run_engine(
     check_balance: bool = False,
     on_month: Callable[[int], object] | None = None,
     block_paths: int = BLOCK_PATHS,
+    china_destocking: bool = True,
 ) -> tuple[PathMetrics, dict[str, F], Trace | None]:
     """Simulate ``n_months`` for all paths at once. Returns (metrics, monthly bands, trace).
 
@@ -514,12 +545,14 @@ def run_engine(
     ``check_balance`` runs the per-node accounting of the module docstring (slower: dense
     flows) and raises :class:`MassBalanceError` on a violation. Paths are stepped in blocks
     of ``block_paths`` (all blocks advance month by month together); results do not depend
-    on the block size beyond rounding.
+    on the block size beyond rounding. ``china_destocking=False`` restores the one-sided
+    restocking rule in China's market too, as before the fix in the module docstring; it is
+    kept for regression comparisons only.
     """
     n_paths = _check_inputs(net, params, policy, n_months)
     if block_paths < 1:
         raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
-    model = _Model.build(net, params, policy)
+    model = _Model.build(net, params, policy, china_destocking)
     blocks = [
         _Block(model, params, slice(lo, min(lo + block_paths, n_paths)), check_balance)
         for lo in range(0, n_paths, block_paths)

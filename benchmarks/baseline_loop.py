@@ -1,0 +1,258 @@
+"""Baseline for ``bench_simulate.py``: the disruption engine as a plain per-path Python loop.
+
+The same equations as :func:`critmin.simulate.engine.run_engine` (see its module docstring),
+written the straightforward way. It loops over paths, then months, then stages, then every
+exporter x destination pair, with Python floats (arrays are turned into lists first, so no
+NumPy scalar arithmetic). It reads the policy's regimes directly rather than the engine's
+precompiled edges, so it also checks the policy compilation independently.
+:func:`check_against_engine` asserts that both give the same metrics and bands.
+
+Usage: python benchmarks/baseline_loop.py [--paths 3] [--scenario controls-reimposed-2026-11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from critmin.simulate.engine import EngineParams, run_engine
+from critmin.simulate.network import Network
+from critmin.simulate.policy import PolicyPath
+from critmin.simulate.scenario import EventKind
+
+METRICS = ("peak_shortfall_pct", "cumulative_shortfall_t", "months_below_90pct", "peak_price_ratio")
+
+
+def _controls(
+    policy: PolicyPath, net: Network, params: EngineParams, p: int, t: int, k: int
+) -> tuple[list[list[float]], list[list[float]]]:
+    """Banned and licensed fractions [R][R] for path p, month t, stage k (policy.py semantics)."""
+    r_n = len(net.regions)
+    c = net.chn
+    ban = [[0.0] * r_n for _ in range(r_n)]
+    lic = [[0.0] * r_n for _ in range(r_n)]
+    for b in policy.bans:
+        if b.active[t] and k in b.stages:
+            frac = policy.defence_share if b.event.kind is EventKind.END_USER_DENIAL else 1.0
+            for j in range(r_n):
+                if b.dest[j] and j != c:
+                    ban[c][j] = max(ban[c][j], frac)
+    for reg in policy.licences:
+        if not (reg.active[t] and k in reg.stages):
+            continue
+        if reg.share is not None:
+            share = float(reg.share[p])
+        else:
+            share = float(params.share_magnets[p] if k == 3 else params.share_oxides[p])
+        for j in range(r_n):
+            if not reg.dest[j]:
+                continue
+            if j != c:
+                lic[c][j] = max(lic[c][j], share)
+            if reg.event.extraterritorial and k >= 2:
+                for i in range(r_n):
+                    if i != j:
+                        lic[i][j] = max(lic[i][j], share * float(net.china_origin[k][i]))
+    return ban, lic
+
+
+def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> dict[str, Any]:
+    """Simulate every path one after the other; returns per-path metrics [P, R] and bands [T]."""
+    n_paths = params.growth.shape[0]
+    r_n, c, k_n = len(net.regions), net.chn, 4
+    vol = net.volume.tolist()
+    conv = [1.0] + [vol[k] / vol[k - 1] for k in range(1, k_n)]
+    base = [[float(net.share[k][r]) * vol[k] for r in range(r_n)] for k in range(k_n)]
+    ship = net.ship.tolist()
+    d0 = net.demand0.tolist()
+    d0_sum = float(net.demand0.sum())
+    proj = [
+        (int(k), int(r), float(q))
+        for k, r, q in zip(
+            net.projects["stage"], net.projects["region"], net.projects["capacity_t_month"], strict=True
+        )
+    ]
+    out = {m: np.zeros((n_paths, r_n)) for m in METRICS}
+    series = {
+        "shortfall_pct_ex_china": np.zeros((n_months, n_paths)),
+        "price_ratio_ex_china": np.zeros((n_months, n_paths)),
+    }
+    for p in range(n_paths):
+        g, h, cg = float(params.growth[p]), float(params.headroom[p]), float(params.cap_growth[p])
+        eps, cover, restock = float(params.elasticity[p]), float(params.cover[p]), float(params.restock[p])
+        lag, se, lam = float(params.lag[p]), float(params.supply_elasticity[p]), float(params.smoothing[p])
+        s_cap, s_lag, rec = float(params.subst_cap[p]), float(params.subst_lag[p]), float(params.recycling[p])
+        rel_rate, ramp = float(params.release_rate[p]), float(params.ramp[p])
+        starts = params.project_start[p].tolist()
+        stock = [[base[k + 1][r] / conv[k + 1] for r in range(r_n)] for k in range(k_n - 1)]
+        stock.append([d0[r] * cover for r in range(r_n)])
+        backlog = [[[0.0] * r_n for _ in range(r_n)] for _ in range(k_n)]
+        stockpile = params.stockpile0[p].tolist()
+        px, pc = 1.0, 1.0
+        subst = [0.0] * r_n
+        peak, cum, below, peak_price = [0.0] * r_n, [0.0] * r_n, [0.0] * r_n, [1.0] * r_n
+        for t in range(n_months):
+            years = t / 12.0
+            demand, target, orders = [0.0] * r_n, [0.0] * r_n, [0.0] * r_n
+            for r in range(r_n):
+                price = pc if r == c else px
+                demand[r] = d0[r] * (1.0 + g) ** years * price ** (-eps) * (1.0 - subst[r])
+                target[r] = cover * demand[r]
+                if r == c:
+                    orders[r] = max(demand[r] + (target[r] - stock[3][r]) / restock, 0.0)
+                else:
+                    orders[r] = demand[r] + max(target[r] - stock[3][r], 0.0) / restock
+            u = sum(orders) / d0_sum
+            add = [[0.0] * r_n for _ in range(k_n)]
+            for q, (k, r, capacity) in enumerate(proj):
+                add[k][r] += min(max((t - starts[q]) / ramp, 0.0), 1.0) * capacity
+            cap_f = (1.0 + h) * (1.0 + cg) ** years
+            extra = [[0.0] * r_n for _ in range(k_n)]
+            for r in range(r_n):
+                if r != c:
+                    extra[3][r] = max(target[r] + demand[r] - stock[3][r], 0.0)
+                    for k in range(k_n - 1, 0, -1):
+                        extra[k - 1][r] = max(extra[k][r] / conv[k] - stock[k - 1][r], 0.0)
+            approval = float(policy.approval(t, 3, params)[p])
+            for k in range(k_n):
+                prod = [0.0] * r_n
+                for r in range(r_n):
+                    want = min(base[k][r] * cap_f + add[k][r], base[k][r] * u + extra[k][r])
+                    if k == 0:
+                        prod[r] = want
+                    else:
+                        inp = min(want / conv[k], stock[k - 1][r])
+                        prod[r] = inp * conv[k]
+                        stock[k - 1][r] -= inp
+                ban, lic = _controls(policy, net, params, p, t, k)
+                receipts = [0.0] * r_n
+                for i in range(r_n):
+                    for j in range(r_n):
+                        x = prod[i] * ship[k][i][j]
+                        home = x * ban[i][j]
+                        apply_ = (x - home) * lic[i][j]
+                        processed = backlog[k][i][j] / lag
+                        approved = processed * approval
+                        backlog[k][i][j] += apply_ - processed
+                        receipts[j] += x - home - apply_ + approved
+                        receipts[i] += home + processed - approved
+                for r in range(r_n):
+                    stock[k][r] += receipts[r]
+            sp_add = policy.stockpile_add(t)
+            need_x = have_x = short_x = demand_x = 0.0
+            use = [0.0] * r_n
+            for r in range(r_n):
+                stockpile[r] += float(sp_add[r])
+                if r != c:
+                    stock[3][r] += rec * demand[r]
+                    need_x += target[r] + demand[r]
+                    have_x += stock[3][r]
+            need_c, have_c = target[c] + demand[c], stock[3][c]
+            for r in range(r_n):
+                gap = max(demand[r] - stock[3][r], 0.0)
+                release = min(stockpile[r], rel_rate * stockpile[r], gap)
+                stockpile[r] -= release
+                avail = stock[3][r] + release
+                use[r] = min(demand[r], avail)
+                stock[3][r] = avail - use[r]
+            ratio_x = min(max(need_x / max(have_x, 1e-9), 0.2), 10.0)
+            ratio_c = min(max(need_c / max(have_c, 1e-9), 0.2), 10.0)
+            px = px**lam * (ratio_x ** (1.0 / se)) ** (1.0 - lam)
+            pc = pc**lam * (ratio_c ** (1.0 / se)) ** (1.0 - lam)
+            premium = min(max(px - 1.0, 0.0), 1.0)
+            for r in range(r_n):
+                aim = s_cap * premium if r != c else 0.0
+                subst[r] = min(max(subst[r] + (aim - subst[r]) / s_lag, 0.0), s_cap)
+                short = demand[r] - use[r]
+                peak[r] = max(peak[r], short / demand[r] if demand[r] > 0 else 0.0)
+                cum[r] += short
+                below[r] += use[r] < 0.9 * demand[r]
+                peak_price[r] = max(peak_price[r], pc if r == c else px)
+                if r != c:
+                    short_x += short
+                    demand_x += demand[r]
+            series["shortfall_pct_ex_china"][t, p] = short_x / max(demand_x, 1e-9) * 100.0
+            series["price_ratio_ex_china"][t, p] = px
+        out["peak_shortfall_pct"][p] = [100.0 * v for v in peak]
+        out["cumulative_shortfall_t"][p], out["months_below_90pct"][p] = cum, below
+        out["peak_price_ratio"][p] = peak_price
+    bands = {}
+    for name, s in series.items():
+        pct = np.percentile(s, [5, 50, 95], axis=1)
+        for i, tag in enumerate(("p5", "p50", "p95")):
+            bands[f"{name}_{tag}"] = pct[i]
+    return {"metrics": out, "bands": bands}
+
+
+def check_against_engine(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> float:
+    """Assert that the loop and the vectorised engine agree; returns the largest relative gap."""
+    loop = run_loop(net, params, policy, n_months)
+    metrics, bands, _ = run_engine(net, params, policy, n_months)
+    worst = 0.0
+    for name in METRICS:
+        a, b = getattr(metrics, name), loop["metrics"][name]
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-6, err_msg=name)
+        worst = max(worst, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))))
+    for name, b in loop["bands"].items():
+        np.testing.assert_allclose(bands[name], b, rtol=1e-8, atol=1e-8, err_msg=name)
+    return worst
+
+
+def inputs(scenario: str, paths: int, seed: int) -> tuple[Network, EngineParams, PolicyPath, int]:
+    """The engine inputs ``simulate(scenario, paths=paths, seed=seed)`` builds."""
+    from critmin.data.load import load_dataset
+    from critmin.simulate.network import build_network
+    from critmin.simulate.policy import compile_policy
+    from critmin.simulate.run import _engine_params, _median, _resolve
+    from critmin.simulate.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    values = _resolve(sc)
+    child_params, child_policy = np.random.SeedSequence(seed).spawn(2)
+    rng = None if paths == 1 else np.random.default_rng(child_params)
+    rng_pol = None if paths == 1 else np.random.default_rng(child_policy)
+    net = build_network(
+        load_dataset(),
+        sc.regions,
+        mining_t_per_year=_median(values["volume.mining_t_per_year"]),
+        magnet_t_per_year=_median(values["volume.magnet_t_per_year"]),
+        china_exports_t_per_year=_median(values["volume.china_magnet_exports_t_per_year"]),
+        us_share_of_exports=_median(values["trade.us_share_of_china_magnet_exports"]),
+    )
+    n_months = len(sc.months())
+    params = _engine_params(values, net, sc, paths, rng)
+    policy = compile_policy(
+        sc.timeline(),
+        sc.start,
+        n_months,
+        sc.regions,
+        paths,
+        rng_pol,
+        defence_share=_median(values["sector.defence_share"]),
+    )
+    return net, params, policy, n_months
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--paths", type=int, default=3)
+    ap.add_argument("--scenario", default="controls-reimposed-2026-11")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    net, params, policy, n_months = inputs(a.scenario, a.paths, a.seed)
+    t0 = time.perf_counter()
+    run_loop(net, params, policy, n_months)
+    dt = time.perf_counter() - t0
+    per = dt / (a.paths * n_months) * 1e3
+    print(f"loop: {a.paths} paths x {n_months} months in {dt:.2f} s ({per:.3f} ms per path-month)")
+    worst = check_against_engine(net, params, policy, n_months)
+    print(f"same metrics and bands as the vectorised engine (largest relative gap {worst:.1e})")
+    assert math.isfinite(worst)
+
+
+if __name__ == "__main__":
+    main()
