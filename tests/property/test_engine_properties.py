@@ -56,6 +56,7 @@ RANGES = {
     "recycling": (0.0, 0.02),
     "value_per_kg": (5000.0, 25000.0),
     "ramp": (12.0, 36.0),
+    "allied_trade": (0.0, 1.0),
 }
 
 

@@ -124,6 +124,7 @@ class EngineParams:
     project_start: F  # [P, n_projects] month index of first output
     ramp: F
     stockpile0: F  # [P, R]
+    allied_trade: F | None = None  # [P] share of ex-China intermediate surplus traded to ex-China deficits
 
 
 @dataclass
@@ -185,6 +186,8 @@ def _check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_mont
         raise DataError("need at least one path and one month", column="paths", fix="e.g. --paths 1000")
     for f in fields(params):
         a = getattr(params, f.name)
+        if a is None:  # optional inputs (allied_trade)
+            continue
         want = {"project_start": (n_paths, len(net.projects)), "stockpile0": (n_paths, r_n)}.get(
             f.name, (n_paths,)
         )
@@ -252,6 +255,7 @@ class _Balance:
             {
                 "prod": prod,
                 "inp": inp,
+                "allied": flows.get("allied_net", np.zeros_like(prod)),
                 "shipped": (deliv + home + apply_).sum(axis=2),
                 "receipts": deliv.sum(axis=1) + appr.sum(axis=1),
                 "returned": home.sum(axis=2) + refu.sum(axis=2),
@@ -278,7 +282,7 @@ class _Balance:
         recycled, release, use, demand, short = users
         for k, f in enumerate(self.flows):
             used_next = self.flows[k + 1]["inp"] if k + 1 < len(self.flows) else 0.0
-            rhs = f["prod"] - f["shipped"] + f["receipts"] + f["returned"] - used_next
+            rhs = f["prod"] - f["shipped"] + f["receipts"] + f["returned"] - used_next + f["allied"]
             scale = self.s0[k] + stock[k] + f["prod"] + f["receipts"] + f["returned"] + used_next
             if k == _N_STAGES - 1:
                 rhs = rhs + recycled + release - use
@@ -365,7 +369,14 @@ class _Block:
     """State of a block of paths and one month's step (the equations of the module docstring)."""
 
     def __init__(self, m: _Model, params: EngineParams, rows: slice, check: bool) -> None:
-        p = replace(params, **{f.name: getattr(params, f.name)[rows] for f in fields(params)})
+        p = replace(
+            params,
+            **{
+                f.name: getattr(params, f.name)[rows]
+                for f in fields(params)
+                if getattr(params, f.name) is not None
+            },
+        )
         n = p.growth.shape[0]
         self.m, self.p, self.rows, self.n = m, p, rows, n
         # Users start with their target inventory; intermediate stages with one month of input.
@@ -394,6 +405,8 @@ class _Block:
         self.subst_cap = p.subst_cap[:, None]
         self.subst_lag = p.subst_lag[:, None]
         self.recycle = p.recycling[:, None] * m.exf[None, :]
+        allied = p.allied_trade if p.allied_trade is not None else np.zeros(n)
+        self.allied = np.clip(allied, 0.0, 1.0)[:, None]
         self.release_rate = p.release_rate[:, None]
         self.usd_per_t = 1000.0 * p.value_per_kg[:, None]
         self.headroom1 = 1.0 + p.headroom
@@ -431,13 +444,16 @@ class _Block:
         # Pull: producers outside China also produce for unmet local needs (new capacity gets
         # used); computed downstream-first as the input each stage wants from the one above.
         extra = [demand] * _N_STAGES
-        extra[3] = np.maximum(need - stock[3], 0.0) * exf
+        extra[3] = np.maximum(target_inv - stock[3], 0.0) * exf  # pull when stocks fall below target
         for k in range(_N_STAGES - 1, 0, -1):
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
         appr = approval[:, None]
         inp = demand[:, :0]
+        wants = [
+            np.minimum(m.base[k] * cap_f + add[:, k, :], m.base[k] * u + extra[k]) for k in range(_N_STAGES)
+        ]
         for k, ctl in enumerate(m.ctls):
-            want = np.minimum(m.base[k] * cap_f + add[:, k, :], m.base[k] * u + extra[k])
+            want = wants[k]
             # 3. production: input drawn as min(wanted, stock), so stocks stay >= 0 exactly
             if k == 0:
                 prod = want
@@ -469,6 +485,12 @@ class _Block:
             elif k == 3 and trace is not None:
                 trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[3][m.c]
             stock[k] += receipts
+            if k < _N_STAGES - 1 and self.allied.any():
+                # Allied trade: intermediate product held outside China beyond what the local
+                # next stage wants moves to ex-China regions short of input (section 4b).
+                flows["allied_net"] = _allied_rebalance(
+                    stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied
+                )
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
         self.stockpile = self.stockpile + sp_add[None, :]
@@ -524,6 +546,25 @@ class _Block:
     def negative(self) -> bool:
         """Whether any stock or backlog is negative (never, by construction)."""
         return any((s < 0).any() for s in self.stock) or any((b < 0).any() for b in self.backlog)
+
+
+def _allied_rebalance(stock: F, required: F, exf: F, share: F) -> F:
+    """Move surplus stock among regions outside China to those short of it, in place.
+
+    surplus_j = (stock_j - required_j)^+ and deficit_j = (required_j - stock_j)^+ outside China;
+    traded T = share x min(sum surplus, sum deficit), taken from surpluses and given to deficits
+    pro rata. Returns the net change per region (sums to zero per path: mass is conserved).
+    """
+    surplus = np.maximum(stock - required, 0.0) * exf
+    deficit = np.maximum(required - stock, 0.0) * exf
+    s_tot = surplus.sum(axis=1, keepdims=True)
+    d_tot = deficit.sum(axis=1, keepdims=True)
+    traded = share * np.minimum(s_tot, d_tot)
+    give = surplus * np.divide(traded, s_tot, out=np.zeros_like(s_tot), where=s_tot > 0)
+    take = deficit * np.divide(traded, d_tot, out=np.zeros_like(d_tot), where=d_tot > 0)
+    delta = take - give
+    stock += delta
+    return delta
 
 
 def run_engine(

@@ -176,6 +176,7 @@ def _engine_params(
         project_start=project_start,
         ramp=np.maximum(d("capacity.ramp_months"), 1.0),
         stockpile0=stock0,
+        allied_trade=np.clip(d("trade.allied_rebalancing_share"), 0.0, 1.0),
     )
 
 
