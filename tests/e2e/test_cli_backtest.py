@@ -1,16 +1,11 @@
 """``critmin backtest`` and ``critmin calibrate``: the real entry point, and the Typer functions.
 
-The entry-point tests are skipped until both commands are registered in ``critmin.cli``
-(``app.command("backtest")(backtest_cmd)``, ``app.command("calibrate")(calibrate_cmd)``); the
-Typer functions are tested through a small app of their own in any case.
+The Typer functions are also tested through a small app of their own.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,32 +13,11 @@ import typer
 import typer.main
 from typer.testing import CliRunner
 
-from critmin.cli import app
 from critmin.cli.backtest import backtest_cmd, calibrate_cmd
 from critmin.errors import DataError
+from tests.e2e.cli import run_cli as run
 
-EXE = Path(sys.executable).parent / "critmin"
 SERIES = "month,value_t\n2025-01,6357\n2025-02/2025-03,8909\n2025-04,2628\n2025-05,1238\n"
-
-
-def _registered() -> bool:
-    commands = getattr(typer.main.get_command(app), "commands", {})
-    return {"backtest", "calibrate"} <= set(commands)
-
-
-registered = pytest.mark.skipif(
-    not _registered(), reason="`critmin backtest`/`calibrate` are not registered in critmin.cli yet"
-)
-
-
-def run(*args: str, home: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CRITMIN_HOME": str(home), "COLUMNS": "200"}
-    proc = subprocess.run(
-        [str(EXE), *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 @pytest.fixture
@@ -68,7 +42,6 @@ def _app() -> typer.Typer:
 # ----------------------------------------------------------------------------- entry point
 
 
-@registered
 def test_backtest_json(home: Path) -> None:
     doc = json.loads(run("backtest", "--format", "json", home=home).stdout)
     assert doc["scenario"] == "backtest-2025-04"
@@ -84,7 +57,6 @@ def test_backtest_json(home: Path) -> None:
     assert doc["calibration"] is None
 
 
-@registered
 def test_calibrate_json(home: Path, series: Path) -> None:
     doc = json.loads(
         run("calibrate", "backtest-2025-04", "--observed", str(series), "--format", "json", home=home).stdout

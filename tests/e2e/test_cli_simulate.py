@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-EXE = Path(sys.executable).parent / "critmin"
-
-
-def run(*args: str, home: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CRITMIN_HOME": str(home), "COLUMNS": "200"}
-    proc = subprocess.run(
-        [str(EXE), *args], capture_output=True, text=True, env=env, timeout=300, check=False
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from tests.e2e.cli import run_cli as run
 
 
 def test_simulate_json_document_and_seed_reproducibility(tmp_path: Path) -> None:

@@ -1,45 +1,17 @@
 """``critmin trace synth`` and ``critmin trace firms`` through the installed entry point.
 
-Skipped until ``trace_app`` is registered in ``critmin.cli`` (``app.add_typer(trace_app,
-name="trace")``); the same commands are tested through Typer's runner in
-tests/unit/test_trace_firms.py.
+The same commands are tested through Typer's runner in tests/unit/test_trace_firms.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
-import typer.main
 
-from critmin.cli import app
-
-EXE = Path(sys.executable).parent / "critmin"
-
-
-def _registered() -> bool:
-    return "trace" in getattr(typer.main.get_command(app), "commands", {})
-
-
-pytestmark = pytest.mark.skipif(
-    not _registered(), reason="`critmin trace` is not registered in critmin.cli yet"
-)
-
-
-def run(*args: str, home: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CRITMIN_HOME": str(home), "COLUMNS": "200"}
-    proc = subprocess.run(
-        [str(EXE), *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from tests.e2e.cli import run_cli as run
 
 
 def test_synth_then_trace_parquet(tmp_path: Path) -> None:
