@@ -290,3 +290,18 @@ def test_regression_pins_controls_reimposed() -> None:
     one = simulate("controls-reimposed-2026-11", paths=1, seed=0)
     for name, value in p1.items():
         assert getattr(one.metrics, name)[0, US] == pytest.approx(value, rel=1e-9)
+
+
+def test_price_floor_cost_by_hand() -> None:
+    """Truce: the DoD-MP floor ($110/kg from 2025-07) pays (110 - 55 x price ratio)^+ x 1,294 t/yr.
+
+    With the ex-China price ratio at 1 the top-up is $55/kg on 107,833 kg a month, about $5.9m a
+    month; the simulated cost must lie between 0 and that bound times the months in force
+    (2025-07..2035-12 = 126 months), and vanish without the floor event.
+    """
+    res = simulate("truce-holds", paths=1, seed=0)
+    cost = res.summary.query("metric == 'price_floor_cost_usd'")["p50"].iloc[0]
+    bound = 110.0 * 1294_000 / 12 * 126
+    assert 0 < cost < bound
+    base = simulate("baseline", paths=1, seed=0)
+    assert "price_floor_cost_usd" not in set(base.summary["metric"])

@@ -154,6 +154,7 @@ class PathMetrics:
     months_below_90pct: F
     peak_price_ratio: F
     output_at_risk_usd: F
+    price_floor_cost_usd: F | None = None  # [P] cumulative cost of price-floor top-ups
 
 
 # (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
@@ -578,6 +579,7 @@ def run_engine(
     on_month: Callable[[int], object] | None = None,
     block_paths: int = BLOCK_PATHS,
     china_destocking: bool = True,
+    floor_terms: tuple[F, F] | None = None,
 ) -> tuple[PathMetrics, dict[str, F], Trace | None]:
     """Simulate ``n_months`` for all paths at once. Returns (metrics, monthly bands, trace).
 
@@ -588,9 +590,12 @@ def run_engine(
     of ``block_paths`` (all blocks advance month by month together); results do not depend
     on the block size beyond rounding. ``china_destocking=False`` restores the one-sided
     restocking rule in China's market too, as before the fix in the module docstring; it is
-    kept for regression comparisons only.
+    kept for regression comparisons only. ``floor_terms`` = (baseline NdPr price usd/kg [P],
+    covered output kg/month [P]) turns on the price-floor cost: each month a floor f_t in force
+    pays (f_t - p0 x price_ratio_ex_china)^+ x covered output (section 5.8b of docs/model.md).
     """
     n_paths = _check_inputs(net, params, policy, n_months)
+    floor_cost = np.zeros(n_paths)
     if block_paths < 1:
         raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
     model = _Model.build(net, params, policy, china_destocking)
@@ -606,6 +611,10 @@ def run_engine(
         sp_add = policy.stockpile_add(t)
         out = [b.step(t, approval[b.rows], sp_add, trace) for b in blocks]
         series = np.stack([np.concatenate([o[i] for o in out]) for i in range(2)])
+        floor_t = policy.price_floor(t)
+        if floor_terms is not None and floor_t > 0:
+            p0, covered = floor_terms
+            floor_cost += np.maximum(floor_t - p0 * series[1], 0.0) * covered
         q = np.percentile(series, [5, 50, 95], axis=1)
         for i, name in enumerate(names):
             bands[f"{name}_p5"][t], bands[f"{name}_p50"][t], bands[f"{name}_p95"][t] = q[:, i]
@@ -614,11 +623,17 @@ def run_engine(
             trace.balance_residual[t] = np.inf if any(b.negative() for b in blocks) else resid
         if on_month is not None:
             on_month(t)
+
+    def joined(attr: str) -> F:
+        return np.concatenate([getattr(b, attr) for b in blocks])
+
     metrics = PathMetrics(
-        *(
-            np.concatenate([getattr(b, a) for b in blocks]) * (100.0 if a == "peak" else 1.0)
-            for a in ("peak", "cum", "below", "peak_price", "at_risk")
-        )
+        peak_shortfall_pct=joined("peak") * 100.0,
+        cumulative_shortfall_t=joined("cum"),
+        months_below_90pct=joined("below"),
+        peak_price_ratio=joined("peak_price"),
+        output_at_risk_usd=joined("at_risk"),
+        price_floor_cost_usd=floor_cost if floor_terms is not None else None,
     )
     return metrics, bands, trace
 

@@ -96,6 +96,7 @@ class PolicyPath:
     bans: list[_Regime] = field(default_factory=list)
     approval_override: npt.NDArray[np.float64] | None = None  # [T, P] NaN = use parameter
     stockpile: npt.NDArray[np.float64] | None = None  # [T, R]
+    floor: npt.NDArray[np.float64] | None = None  # [T] guaranteed NdPr price (usd/kg), 0 = none
     defence_share: float = 0.03
 
     def _in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -180,6 +181,10 @@ class PolicyPath:
             return params.approval
         o = self.approval_override[t]
         return np.where(np.isnan(o), params.approval, o)
+
+    def price_floor(self, t: int) -> float:
+        """Guaranteed NdPr oxide price in month t (usd/kg), 0 when no floor is in force."""
+        return 0.0 if self.floor is None else float(self.floor[t])
 
     def stockpile_add(self, t: int) -> npt.NDArray[np.float64]:
         """[R] stockpile additions in month t (t)."""
@@ -288,6 +293,11 @@ def compile_policy(
             m = max(_month_index(e.date, start), 0)
             if m < n_months:
                 stock[m, regions.index(region_of(e.region, regions))] += e.amount_t
+    floor = np.zeros(n_months)
+    for e in events:
+        if e.kind is EventKind.PRICE_FLOOR and e.price_usd_per_kg is not None:
+            floor = np.where(active[e.id], np.maximum(floor, e.price_usd_per_kg), floor)
     pol.approval_override = approval
     pol.stockpile = stock
+    pol.floor = floor
     return pol

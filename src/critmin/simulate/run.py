@@ -224,8 +224,19 @@ def simulate(
         defence_share=_median(values["sector.defence_share"]),
     )
     keep = keep_trace if keep_trace is not None else paths * len(months) * len(sc.regions) <= TRACE_LIMIT
+    floor_terms = (
+        draw(values["price.ndpr_usd_per_kg"], rng, paths),
+        draw(values["price_floor.covered_t_per_year"], rng, paths) * 1000.0 / 12.0,
+    )
     metrics, bands, trace = run_engine(
-        net, params, policy, len(months), keep_trace=keep, check_balance=check_balance, on_month=on_month
+        net,
+        params,
+        policy,
+        len(months),
+        keep_trace=keep,
+        check_balance=check_balance,
+        on_month=on_month,
+        floor_terms=floor_terms,
     )
     summary = _summarise(metrics, sc.regions)
     band_df = pd.DataFrame({"month": months, **bands})
@@ -250,6 +261,18 @@ def simulate(
 
 def _summarise(m: PathMetrics, regions: tuple[str, ...]) -> pd.DataFrame:
     rows = []
+    if m.price_floor_cost_usd is not None and m.price_floor_cost_usd.any():
+        q = np.percentile(m.price_floor_cost_usd, [5, 50, 95])
+        rows.append(
+            {
+                "region": "USA",
+                "product": "ndpr_oxide",
+                "metric": "price_floor_cost_usd",
+                "p5": float(q[0]),
+                "p50": float(q[1]),
+                "p95": float(q[2]),
+            }
+        )
     for name in METRICS:
         arr = getattr(m, name)
         q = np.percentile(arr, [5, 50, 95], axis=0)
