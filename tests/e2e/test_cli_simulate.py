@@ -19,7 +19,7 @@ def test_simulate_json_document_and_seed_reproducibility(tmp_path: Path) -> None
     assert {"scenario", "paths", "seed", "data_version", "summary"} <= set(a)
     assert a["paths"] == 40
     metrics = {r["metric"] for r in a["summary"]}
-    assert metrics == {
+    assert metrics >= {
         "peak_shortfall_pct",
         "cumulative_shortfall_t",
         "months_below_90pct",
