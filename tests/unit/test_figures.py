@@ -17,7 +17,7 @@ import pytest
 
 from critmin.data.dataset import Dataset
 from critmin.errors import CritminError, DataError
-from critmin.metrics.stages import stage_concentration
+from critmin.metrics.exposure import exposure
 from critmin.model.countries import is_country
 from critmin.report import export, figures
 from critmin.report.figures import (
@@ -119,7 +119,7 @@ def test_choropleth_without_data_says_so(ds: Dataset) -> None:
 # --------------------------------------------------------------------------- stage bars
 def test_stage_bars_one_bar_per_stage_summing_to_one(ds: Dataset) -> None:
     fig = stage_bars(ds, RE)
-    conc = stage_concentration(ds, RE)
+    conc = exposure(RE, dataset=ds).stages
     meta = fig.layout.meta
     assert meta["stages"] == conc["stage"].tolist()  # same stages, chain order, as the summary
     assert meta["years"] == [int(y) for y in conc["year"]]
