@@ -77,9 +77,11 @@ def test_fan_marks_policy_events(result: SimulationResult) -> None:
     assert len(lines) == len(marks)
     assert sorted(str(s.x0) for s in lines) == sorted(f"{m.month}-01" for m in marks)
     labels = [m.label for m in marks]
-    # History (4 events, all in 2025) + the approval event + the suspension's end in 2026-11.
-    assert len(marks) == 6
+    # History (5 events, all in 2025, incl. the DoD-MP price floor) + the approval event + the
+    # suspension's end in 2026-11.
+    assert len(marks) == 7
     assert any("mofcom-2025-18" in lab for lab in labels)
+    assert any("dod-mp-price-floor" in lab for lab in labels)
     assert any(lab.startswith("suspension-no70 ends") for lab in labels)
     dotted = [m for m in marks if m.dash == "dot"]
     assert [m.month for m in dotted] == ["2025-12"]  # the October package, dated while suspended
