@@ -252,3 +252,9 @@ TABLES: dict[str, tuple[str, type[pa.DataFrameModel]]] = {
     "end_uses": ("end_uses.csv", EndUseSchema),
     "policy_events": ("policy_events.csv", PolicyEventSchema),
 }
+
+
+def table_columns(name: str) -> list[str]:
+    """Column names of table ``name`` with ``source_id`` last (the order converters build rows in)."""
+    cols = [c for c in TABLES[name][1].to_schema().columns if c != "source_id"]
+    return [*cols, "source_id"]

@@ -39,6 +39,7 @@ import pycountry
 
 from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
+from critmin.data.schemas import table_columns
 from critmin.errors import DataError
 from critmin.model.commodities import registry
 from critmin.model.countries import is_country
@@ -65,21 +66,7 @@ BGS_FILES: dict[str, tuple[str, str, str]] = {
     ),
 }
 
-_COLUMNS = [
-    "commodity",
-    "stage",
-    "measure",
-    "country",
-    "year",
-    "value",
-    "unit",
-    "qualifier",
-    "estimated",
-    "vintage",
-    "series",
-    "note",
-    "source_id",
-]
+_COLUMNS = table_columns("production")
 
 
 def bgs_source(file_name: str) -> Source:

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from critmin.data.dataset import validate_table
+from critmin.data.schemas import table_columns
 from critmin.errors import UnknownCountryError
 from critmin.model.commodities import registry
 from critmin.model.countries import is_known_code, to_iso3
@@ -85,36 +86,8 @@ MINERALS: dict[str, str] = {
 #: Labels that name a group which is not a country code (left out, reported).
 _GROUP_LABEL = re.compile(r"(?i)\btop\s*\d|\btop3\b|nations|makers|projects|companies|producers|\(combined\)")
 
-STAGE_SHARE_COLUMNS = [
-    "commodity",
-    "stage",
-    "country",
-    "year",
-    "share",
-    "qualifier",
-    "scope",
-    "basis",
-    "is_projection",
-    "is_assumption",
-    "quality",
-    "note",
-    "source_id",
-]
-PRODUCTION_COLUMNS = [
-    "commodity",
-    "stage",
-    "measure",
-    "country",
-    "year",
-    "value",
-    "unit",
-    "qualifier",
-    "estimated",
-    "vintage",
-    "series",
-    "note",
-    "source_id",
-]
+STAGE_SHARE_COLUMNS = table_columns("stage_shares")
+PRODUCTION_COLUMNS = table_columns("production")
 
 _METALNOMIST_NOTE = (
     "superseded (AUDIT.md correction 3): based on USGS MCS 2025; on MCS 2026 figures (of "

@@ -29,6 +29,7 @@ import pandas as pd
 
 from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
+from critmin.data.schemas import table_columns
 from critmin.errors import DataError
 from critmin.model.countries import from_world_bank_code
 
@@ -54,7 +55,7 @@ WGI_SOURCE = Source(
     "Legacy World Bank codes mapped to ISO 3166 alpha-3.",
 )
 
-_COLUMNS = ["country", "year", "indicator", "estimate", "stddev", "pctrank", "source_id"]
+_COLUMNS = table_columns("wgi")
 
 
 def _number(text: str, *, path: Path, line: int, column: str, optional: bool) -> float:
