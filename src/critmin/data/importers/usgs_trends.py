@@ -98,6 +98,23 @@ def usgs_commodity_id(
         ) from exc
 
 
+def _nir_record(
+    cid: str, year: int, value: float, bound: str, printed: str, vintage: int, notes: list[str]
+) -> dict[str, Any]:
+    """One US net-import-reliance row (ImportRelianceSchema) from a USGS MCS edition."""
+    return {
+        "importer": "USA",
+        "commodity": cid,
+        "year": year,
+        "value": value,
+        "bound": bound,
+        "as_printed": printed or "NA",
+        "vintage": vintage,
+        "note": "; ".join(notes),
+        "source_id": f"usgs-mcs{vintage}",
+    }
+
+
 def parse_nir(text: str) -> tuple[float, str]:
     """Net import reliance cell -> (fraction, bound).
 
@@ -193,19 +210,7 @@ def read_nir_figure(path: str | Path) -> pd.DataFrame:
             notes.append(f"major import sources {'-'.join(span)}: {row[sources_col].strip()}")
         if row.get("Notes", "").strip():
             notes.append(row["Notes"].strip())
-        out.append(
-            {
-                "importer": "USA",
-                "commodity": cid,
-                "year": year,
-                "value": value,
-                "bound": bound,
-                "as_printed": printed or "NA",
-                "vintage": vintage,
-                "note": "; ".join(notes),
-                "source_id": f"usgs-mcs{vintage}",
-            }
-        )
+        out.append(_nir_record(cid, year, value, bound, printed, vintage, notes))
     return _validate(out, ImportRelianceSchema)
 
 
@@ -333,19 +338,7 @@ def read_critical_salient_nir(path: str | Path) -> pd.DataFrame:
         if src:
             extra = row.get("Import_source_notes", "").strip()
             notes.append(f"primary import source: {src}" + (f" ({extra})" if extra else ""))
-        out.append(
-            {
-                "importer": "USA",
-                "commodity": cid,
-                "year": year,
-                "value": value,
-                "bound": bound,
-                "as_printed": printed or "NA",
-                "vintage": vintage,
-                "note": "; ".join(notes),
-                "source_id": f"usgs-mcs{vintage}",
-            }
-        )
+        out.append(_nir_record(cid, year, value, bound, printed, vintage, notes))
     return _validate(out, ImportRelianceSchema)
 
 
