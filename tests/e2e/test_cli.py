@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.e2e.cli import run_cli as run
+
+
+def _ree_mining(home: Path, year: str) -> dict[str, Any]:
+    """`critmin data show production` for rare-earth mining in ``year``, as parsed JSON."""
+    out = run(
+        "data",
+        "show",
+        "production",
+        "--commodity",
+        "rare_earths",
+        "--stage",
+        "mining",
+        "--year",
+        year,
+        "--format",
+        "json",
+        home=home,
+    ).stdout
+    doc: dict[str, Any] = json.loads(out)
+    return doc
 
 
 @pytest.fixture
@@ -20,22 +41,7 @@ def test_version(home: Path) -> None:
 
 
 def test_show_production_json_rare_earth_mining_2024(home: Path) -> None:
-    out = json.loads(
-        run(
-            "data",
-            "show",
-            "production",
-            "--commodity",
-            "rare_earths",
-            "--stage",
-            "mining",
-            "--year",
-            "2024",
-            "--format",
-            "json",
-            home=home,
-        ).stdout
-    )
+    out = _ree_mining(home, "2024")
     assert out["year"] == 2024
     assert len(out["data_version"]) == 12
     rows = {r["country"]: r for r in out["rows"]}
@@ -94,22 +100,7 @@ def test_unknown_commodity_is_a_clear_error(home: Path) -> None:
 
 
 def test_overlay_import_changes_results_and_version(home: Path, tmp_path: Path) -> None:
-    before = json.loads(
-        run(
-            "data",
-            "show",
-            "production",
-            "--commodity",
-            "rare_earths",
-            "--stage",
-            "mining",
-            "--year",
-            "2024",
-            "--format",
-            "json",
-            home=home,
-        ).stdout
-    )
+    before = _ree_mining(home, "2024")
     ov = tmp_path / "mine.csv"
     ov.write_text(
         "commodity,stage,measure,country,year,value,unit,source_id,source_title,source_url\n"
@@ -118,22 +109,7 @@ def test_overlay_import_changes_results_and_version(home: Path, tmp_path: Path) 
     )
     assert "OK" in run("data", "validate", str(ov), home=home).stdout
     run("data", "import", "overlay", str(ov), home=home)
-    after = json.loads(
-        run(
-            "data",
-            "show",
-            "production",
-            "--commodity",
-            "rare_earths",
-            "--stage",
-            "mining",
-            "--year",
-            "2024",
-            "--format",
-            "json",
-            home=home,
-        ).stdout
-    )
+    after = _ree_mining(home, "2024")
     rows = {r["country"]: r for r in after["rows"]}
     assert rows["MMR"]["value"] == 40_000
     assert rows["MMR"]["source_id"] == "analyst-2026"
@@ -170,22 +146,7 @@ def test_import_usgs_world_csv_as_new_vintage(home: Path, tmp_path: Path) -> Non
         encoding="utf-8",
     )
     run("data", "import", "usgs-mcs", str(f), home=home)
-    out = json.loads(
-        run(
-            "data",
-            "show",
-            "production",
-            "--commodity",
-            "rare_earths",
-            "--stage",
-            "mining",
-            "--year",
-            "2026",
-            "--format",
-            "json",
-            home=home,
-        ).stdout
-    )
+    out = _ree_mining(home, "2026")
     rows = {r["country"]: r for r in out["rows"]}
     assert rows["CHN"]["value"] == 300_000
     assert rows["CHN"]["share"] == pytest.approx(300_000 / 420_000)
