@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.optimize import least_squares
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
@@ -409,6 +408,8 @@ def calibrate(
             return modelled(x)[fit_rows] - o_all[fit_rows]
 
         span = np.maximum(hi[active] - lo[active], 1e-9)
+        from scipy.optimize import least_squares  # deferred: keeps CLI start-up light
+
         sol = least_squares(
             resid,
             x0[active],

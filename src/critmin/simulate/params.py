@@ -15,7 +15,6 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-from scipy import stats
 
 
 class _Dist(BaseModel):
@@ -61,6 +60,8 @@ class Triangular(_Dist):
 
     def median(self) -> float:
         c = (self.mode - self.low) / (self.high - self.low)
+        from scipy import stats  # deferred: importing scipy.stats costs ~1 s of CLI start-up
+
         return float(stats.triang(c, loc=self.low, scale=self.high - self.low).median())
 
 
@@ -103,6 +104,8 @@ class Beta(_Dist):
         return rng.beta(self.a, self.b, n)
 
     def median(self) -> float:
+        from scipy import stats  # deferred, see Triangular.median
+
         return float(stats.beta(self.a, self.b).median())
 
 
