@@ -1,9 +1,12 @@
 """The monthly disruption engine, vectorised across Monte Carlo paths (NumPy).
 
-State per path p and region r (arrays [P, R]): ``stock[k]`` (stage-k product held in region
-r, t; ``stock[3]`` is magnet users' inventory), licence ``backlog[k]`` per controllable flow
-([P, E_k], t), the strategic ``stockpile``, prices ``price_x`` (ex-China) and ``price_c``
-(China), and ``subst`` (share of demand substituted).
+The chain has K >= 1 stages (network ``stages``; four in the rare-earth chain: mining,
+separation, metal/alloy, magnet; one or two in the single chains of
+:mod:`critmin.simulate.chains`); users consume the last stage's product. State per path p and
+region r (arrays [P, R]): ``stock[k]`` (stage-k product held in region r, t; the last one,
+``stock[K-1]``, is users' inventory), licence ``backlog[k]`` per controllable flow ([P, E_k],
+t), the strategic ``stockpile``, prices ``price_x`` (ex-China) and ``price_c`` (China), and
+``subst`` (share of demand substituted).
 
 Each month t (equations, units and sources in docs/model.md):
 
@@ -93,7 +96,6 @@ F = npt.NDArray[np.float64]
 BALANCE_RTOL = 1e-9
 #: Paths stepped together; ~1k keeps each [P, R] temporary (~100 kB) in cache and off mmap.
 BLOCK_PATHS = 1024
-_N_STAGES = 4
 
 
 class MassBalanceError(CritminError):
@@ -207,9 +209,15 @@ def _check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_mont
     if (params.stockpile0 < 0).any():
         raise DataError("negative stockpile", column="stockpile0", fix="use 0 for none")
     ship = net.ship
-    if ship.shape != (_N_STAGES, r_n, r_n) or (ship < 0).any() or not np.allclose(ship.sum(axis=2), 1.0):
+    if (
+        ship.ndim != 3
+        or ship.shape[0] < 1
+        or ship.shape[1:] != (r_n, r_n)
+        or (ship < 0).any()
+        or not np.allclose(ship.sum(axis=2), 1.0)
+    ):
         raise DataError(
-            "shipping shares must be non-negative [stage, R, R] rows summing to 1",
+            "shipping shares must be non-negative [K >= 1, R, R] rows summing to 1",
             column="ship",
             fix="normalise each exporter's row",
         )
@@ -285,7 +293,7 @@ class _Balance:
             used_next = self.flows[k + 1]["inp"] if k + 1 < len(self.flows) else 0.0
             rhs = f["prod"] - f["shipped"] + f["receipts"] + f["returned"] - used_next + f["allied"]
             scale = self.s0[k] + stock[k] + f["prod"] + f["receipts"] + f["returned"] + used_next
-            if k == _N_STAGES - 1:
+            if k == len(self.flows) - 1:
                 rhs = rhs + recycled + release - use
                 scale = scale + recycled + release + use
             self._note(np.abs(stock[k] - self.s0[k] - rhs), scale)
@@ -309,6 +317,7 @@ class _Model:
     """Path-independent arrays shared by all blocks (built once per run)."""
 
     r_n: int
+    k_n: int  # stages; the last one's product is what users consume
     c: int
     ex: npt.NDArray[np.bool_]
     exf: F
@@ -331,9 +340,10 @@ class _Model:
         r_n = len(net.regions)
         ex = np.ones(r_n, dtype=bool)
         ex[net.chn] = False
-        conv = np.ones(_N_STAGES)
+        k_n = net.ship.shape[0]
+        conv = np.ones(k_n)
         conv[1:] = net.volume[1:] / net.volume[:-1]
-        ctls = [policy.stage_controls(k, params, net) for k in range(_N_STAGES)]
+        ctls = [policy.stage_controls(k, params, net) for k in range(k_n)]
         free = []
         for k, ctl in enumerate(ctls):
             f = net.ship[k].copy()
@@ -347,6 +357,7 @@ class _Model:
         cols, first = np.unique(col[order], return_index=True)
         return cls(
             r_n,
+            k_n,
             net.chn,
             ex,
             ex.astype(np.float64),
@@ -381,7 +392,7 @@ class _Block:
         n = p.growth.shape[0]
         self.m, self.p, self.rows, self.n = m, p, rows, n
         # Users start with their target inventory; intermediate stages with one month of input.
-        self.stock = [np.tile(m.base[k + 1] / m.conv[k + 1], (n, 1)) for k in range(_N_STAGES - 1)]
+        self.stock = [np.tile(m.base[k + 1] / m.conv[k + 1], (n, 1)) for k in range(m.k_n - 1)]
         self.stock.append(m.demand0[None, :] * p.cover[:, None])
         self.backlog = [np.zeros((n, ctl.n_edges)) for ctl in m.ctls]
         self.licence = [[lic[rows] for lic in ctl.licence] for ctl in m.ctls]
@@ -419,6 +430,7 @@ class _Block:
     def step(self, t: int, approval: F, sp_add: F, trace: Trace | None) -> tuple[F, F]:
         """Advance one month; returns the ex-China shortfall (%) and price ratio per path."""
         m, p, stock, ex, exf = self.m, self.p, self.stock, self.m.ex, self.m.exf
+        last = m.k_n - 1  # users hold the last stage's product
         years = t / 12.0
         bal = self.bal
         if bal is not None:
@@ -430,29 +442,27 @@ class _Block:
         demand = m.demand0[None, :] * (self.growth1**years)[:, None] * p_reg * (1.0 - self.subst)
         target_inv = self.cover * demand
         need = target_inv + demand
-        stock_gap = target_inv - stock[3]
+        stock_gap = target_inv - stock[last]
         orders = demand + np.maximum(stock_gap, 0.0) / self.restock
         if m.china_destocking:  # a surplus in China's market cuts its orders (module docstring)
             orders[:, m.c] = np.maximum(demand[:, m.c] + stock_gap[:, m.c] / self.restock[:, 0], 0.0)
         u = (orders.sum(axis=1) / m.demand0.sum())[:, None]  # world demand index
         # 2. capacity
-        add_flat = np.zeros((self.n, _N_STAGES * m.r_n))
+        add_flat = np.zeros((self.n, m.k_n * m.r_n))
         if m.proj_cols.size:
             started = np.clip((t - self.project_start) / self.ramp, 0.0, 1.0) * m.proj_cap
             add_flat[:, m.proj_cols] = np.add.reduceat(started, m.proj_first, axis=1)
-        add = add_flat.reshape(self.n, _N_STAGES, m.r_n)
+        add = add_flat.reshape(self.n, m.k_n, m.r_n)
         cap_f = (self.headroom1 * self.cap_growth1**years)[:, None]
         # Pull: producers outside China also produce for unmet local needs (new capacity gets
         # used); computed downstream-first as the input each stage wants from the one above.
-        extra = [demand] * _N_STAGES
-        extra[3] = np.maximum(target_inv - stock[3], 0.0) * exf  # pull when stocks fall below target
-        for k in range(_N_STAGES - 1, 0, -1):
+        extra = [demand] * m.k_n
+        extra[last] = np.maximum(target_inv - stock[last], 0.0) * exf  # pull when stocks fall below target
+        for k in range(m.k_n - 1, 0, -1):
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
         appr = approval[:, None]
         inp = demand[:, :0]
-        wants = [
-            np.minimum(m.base[k] * cap_f + add[:, k, :], m.base[k] * u + extra[k]) for k in range(_N_STAGES)
-        ]
+        wants = [np.minimum(m.base[k] * cap_f + add[:, k, :], m.base[k] * u + extra[k]) for k in range(m.k_n)]
         for k, ctl in enumerate(m.ctls):
             want = wants[k]
             # 3. production: input drawn as min(wanted, stock), so stocks stay >= 0 exactly
@@ -479,14 +489,14 @@ class _Block:
                 receipts += (home + refused) @ m.to_src[k]
                 flows = {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
-                if k == 3 and trace is not None:
+                if k == last and trace is not None:
                     e = ctl.src == m.c
-                    out_c = (delivered[:, e] + approved[:, e]) @ m.to_dst[3][e]
-                    trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[3][m.c] + out_c
-            elif k == 3 and trace is not None:
-                trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[3][m.c]
+                    out_c = (delivered[:, e] + approved[:, e]) @ m.to_dst[last][e]
+                    trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[last][m.c] + out_c
+            elif k == last and trace is not None:
+                trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[last][m.c]
             stock[k] += receipts
-            if k < _N_STAGES - 1 and self.allied.any():
+            if k < m.k_n - 1 and self.allied.any():
                 # Allied trade: intermediate product held outside China beyond what the local
                 # next stage wants moves to ex-China regions short of input (section 4b).
                 flows["allied_net"] = _allied_rebalance(
@@ -497,19 +507,19 @@ class _Block:
         self.stockpile = self.stockpile + sp_add[None, :]
         # recycling adds magnets outside China
         recycled = self.recycle * demand
-        stock[3] += recycled
+        stock[last] += recycled
         # market balance before consumption: wanted (demand + target inventory) / on hand
         want_x = need[:, ex].sum(axis=1)
-        have_x = stock[3][:, ex].sum(axis=1)
+        have_x = stock[last][:, ex].sum(axis=1)
         want_c = need[:, m.c]
-        have_c = stock[3][:, m.c]
+        have_c = stock[last][:, m.c]
         # 5. consumption, stockpile release, shortfall
-        gap = np.maximum(demand - stock[3], 0.0)
+        gap = np.maximum(demand - stock[last], 0.0)
         release = np.minimum(np.minimum(self.stockpile, self.release_rate * self.stockpile), gap)
         self.stockpile = self.stockpile - release
-        avail = stock[3] + release
+        avail = stock[last] + release
         use = np.minimum(demand, avail)
-        stock[3] = avail - use
+        stock[last] = avail - use
         short = demand - use
         # 6. prices and substitution
         lam = p.smoothing
@@ -541,7 +551,7 @@ class _Block:
             trace.demand[t, s], trace.consumption[t, s], trace.shortfall[t, s] = demand, use, short
             trace.supply_ex_china[t, s] = use[:, ex].sum(axis=1)
             trace.price_x[t, s], trace.price_c[t, s] = price_x, price_c
-            trace.inventory[t, s], trace.stockpile[t, s] = stock[3], self.stockpile
+            trace.inventory[t, s], trace.stockpile[t, s] = stock[last], self.stockpile
         return ex_short, price_x
 
     def negative(self) -> bool:

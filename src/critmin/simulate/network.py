@@ -102,6 +102,14 @@ class Network:
     projects: pd.DataFrame
     source_ids: tuple[str, ...]
     assumption_ids: tuple[str, ...]
+    #: Stage names, upstream first; users consume the last stage's product.
+    stages: tuple[str, ...] = ("mining", "separation", "metal_alloy", "magnet")
+    commodity: str = "rare_earths"
+    #: Name of the product users consume (the ``product`` of summary rows).
+    product: str = "ndfeb_magnets"
+    #: First stage an extraterritorial rule reaches (Chinese-origin input processed abroad):
+    #: metal/alloy in the rare-earth chain (MOFCOM 2025 No.61 covers foreign-made items).
+    extraterritorial_from: int = 2
 
     @property
     def chn(self) -> int:

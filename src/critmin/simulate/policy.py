@@ -131,11 +131,12 @@ class PolicyPath:
         for reg in self.licences:
             if not (reg.active[t] and k in reg.stages):
                 continue
-            default = params.share_magnets if k == 3 else params.share_oxides
+            last = net.ship.shape[0] - 1
+            default = params.share_magnets if k == last else params.share_oxides
             share = reg.share if reg.share is not None else default
             row = share[:, None] * reg.dest[None, :]
             out[:, c, :] = np.maximum(out[:, c, :], row)
-            if reg.event.extraterritorial and k >= 2:
+            if reg.event.extraterritorial and k >= net.extraterritorial_from:
                 origin = net.china_origin[k][None, :, None]  # [1, R_exp, 1]
                 out = np.maximum(out, share[:, None, None] * origin * reg.dest[None, None, :])
         idx = np.arange(r)
@@ -193,10 +194,14 @@ class PolicyPath:
         return self.stockpile[t]
 
 
-def _in_force(events: tuple[Event, ...], start: dt.date, n_months: int) -> dict[str, npt.NDArray[np.bool_]]:
+def _in_force(
+    events: tuple[Event, ...], start: dt.date, n_months: int, *, known: frozenset[str] | None = None
+) -> dict[str, npt.NDArray[np.bool_]]:
     """[T] in-force mask of every event: from its month, until a lift, outside suspensions.
 
-    A suspension's own mask (so a lift or suspension of it) decides whether it bites.
+    A suspension's own mask (so a lift or suspension of it) decides whether it bites. A target
+    must be an event of ``events`` or of ``known`` (the whole timeline, when ``events`` are one
+    chain's: a suspension of several chains' events then skips the other chains' targets).
     """
     t_idx = np.arange(n_months)
     by_id = {e.id: e for e in events}
@@ -205,14 +210,14 @@ def _in_force(events: tuple[Event, ...], start: dt.date, n_months: int) -> dict[
     for e in events:
         if e.kind not in (EventKind.LIFT, EventKind.SUSPEND):
             continue
-        unknown = [tid for tid in e.targets if tid not in by_id]
+        unknown = [tid for tid in e.targets if tid not in by_id and (known is None or tid not in known)]
         if unknown:
             raise DataError(
                 f"event {e.id!r} targets unknown event(s) {unknown}",
                 column="events",
                 fix="name the id of an event in the scenario or its history",
             )
-        for tid in e.targets:
+        for tid in (t for t in e.targets if t in by_id):
             if e.kind is EventKind.LIFT:
                 base[tid] &= t_idx < _month_index(e.date, start)
             else:
@@ -239,6 +244,25 @@ def _in_force(events: tuple[Event, ...], start: dt.date, n_months: int) -> dict[
     return {e.id: resolve(e.id, ()) for e in events}
 
 
+def events_for(events: tuple[Event, ...], commodity: str) -> tuple[Event, ...]:
+    """The events of a timeline that apply to ``commodity``.
+
+    An event applies to the commodities it lists (``commodities``); a ``suspend``, ``lift`` or
+    ``approval_rate`` event with targets applies where one of its targets applies (so the
+    suspension of a rare-earth licence never reaches gallium), or by its own list where none
+    of its targets is in the timeline (the engine then reports the unknown target).
+    """
+    by_id = {e.id: e for e in events}
+
+    def applies(e: Event, seen: frozenset[str]) -> bool:
+        targets = [by_id[t] for t in e.targets if t in by_id and t not in seen]
+        if e.kind in (EventKind.SUSPEND, EventKind.LIFT, EventKind.APPROVAL_RATE) and targets:
+            return any(applies(t, seen | {e.id}) for t in targets)
+        return commodity in e.commodities
+
+    return tuple(e for e in events if applies(e, frozenset()))
+
+
 def compile_policy(
     events: tuple[Event, ...],
     start_month: str,
@@ -248,12 +272,19 @@ def compile_policy(
     rng: np.random.Generator | None,
     *,
     defence_share: float,
+    stages: tuple[str, ...] = STAGES,
+    commodity: str = "rare_earths",
 ) -> PolicyPath:
     """Turn dated events into monthly arrays (see :class:`PolicyPath`).
 
-    Random draws (controlled shares, approval rates) are taken from ``rng`` in timeline
-    order, one vector of ``n_paths`` per event, so equal seeds give equal policies.
+    Only the events that apply to ``commodity`` are compiled (:func:`events_for`); an event's
+    ``stages`` are matched by name against the chain's ``stages`` (upstream first), and stages
+    the chain lacks are ignored. Random draws (controlled shares, approval rates) are taken
+    from ``rng`` in timeline order, one vector of ``n_paths`` per event, so equal seeds give
+    equal policies.
     """
+    known = frozenset(e.id for e in events)
+    events = events_for(events, commodity)
     if "CHN" not in regions:
         raise DataError("regions must include CHN", column="regions", fix="add CHN to the regions")
     if not 0.0 <= defence_share <= 1.0:
@@ -270,20 +301,20 @@ def compile_policy(
                 fix="use exporter: CHN or drop the event",
             )
     start = dt.date.fromisoformat(start_month + "-01")
-    active = _in_force(events, start, n_months)
+    active = _in_force(events, start, n_months, known=known)
     pol = PolicyPath(n_months, regions, defence_share=defence_share)
     approval = np.full((n_months, n_paths), np.nan)
     stock = np.zeros((n_months, len(regions)))
     for e in events:
         dest = np.array([e.destinations == "all" or r in e.destinations for r in regions])
-        stages = tuple(STAGES.index(s.value) for s in e.stages if s.value in STAGES)
+        at = tuple(stages.index(s.value) for s in e.stages if s.value in stages)
         share = draw(e.controlled_share, rng, n_paths) if e.controlled_share is not None else None
         if share is not None:
             share = np.clip(share, 0.0, 1.0)
         if e.kind is EventKind.LICENCE:
-            pol.licences.append(_Regime(e, active[e.id], dest, stages, share))
+            pol.licences.append(_Regime(e, active[e.id], dest, at, share))
         elif e.kind in (EventKind.BAN, EventKind.END_USER_DENIAL):
-            pol.bans.append(_Regime(e, active[e.id], dest, stages, share))
+            pol.bans.append(_Regime(e, active[e.id], dest, at, share))
         elif e.kind is EventKind.APPROVAL_RATE and e.approval_rate is not None:
             on = active[e.id]
             approval[on] = np.clip(draw(e.approval_rate, rng, n_paths), 0.0, 1.0)[None, :]

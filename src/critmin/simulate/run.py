@@ -10,7 +10,7 @@ their medians for all paths.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ import pandas as pd
 
 from critmin._version import __version__
 from critmin.data.dataset import Dataset
+from critmin.simulate.chains import build_chain_network, chain_spec, chain_value_usd_per_kg
 from critmin.simulate.engine import EngineParams, PathMetrics, Trace, run_engine
 from critmin.simulate.network import Network, build_network
 from critmin.simulate.params import Value, draw, parameter_table
-from critmin.simulate.policy import compile_policy
+from critmin.simulate.policy import compile_policy, events_for
 from critmin.simulate.scenario import Scenario, load_scenario
 
 METRICS = (
@@ -33,7 +34,21 @@ METRICS = (
     "peak_price_ratio",
     "output_at_risk_usd",
 )
-PRODUCT = "ndfeb_magnets"
+PRODUCT = "ndfeb_magnets"  # the rare-earth chain's product
+
+
+@dataclass(frozen=True)
+class ChainRun:
+    """One commodity chain's outcome within a run (``SimulationResult.chains``)."""
+
+    commodity: str
+    product: str
+    metrics: PathMetrics
+    bands: pd.DataFrame
+    source_ids: tuple[str, ...]
+    assumption_ids: tuple[str, ...]
+
+
 #: Keep full monthly series only below this many path x month x region cells.
 TRACE_LIMIT = 2_000_000
 
@@ -42,9 +57,11 @@ TRACE_LIMIT = 2_000_000
 class SimulationResult:
     """Outcome of :func:`simulate`: summaries, monthly bands and provenance.
 
-    ``summary``: region x metric percentiles (p5/p50/p95 across paths); ``bands``: per month
-    p5/p50/p95 of the ex-China shortfall (% of demand) and price ratio; ``metrics``: per-path
-    values; ``trace``: full monthly series when small (``None`` otherwise).
+    ``summary``: region x product x metric percentiles (p5/p50/p95 across paths), one
+    ``product`` per commodity chain of the scenario; ``bands``: per month p5/p50/p95 of the
+    ex-China shortfall (% of demand) and price ratio; ``metrics``: per-path values; ``trace``:
+    full monthly series when small (``None`` otherwise). ``bands``, ``metrics`` and ``trace``
+    are those of the primary (first) chain; ``chains`` holds every chain's metrics and bands.
     """
 
     scenario: Scenario
@@ -60,6 +77,7 @@ class SimulationResult:
     assumption_ids: tuple[str, ...]
     trace: Trace | None = field(default=None, repr=False)
     package_version: str = __version__
+    chains: dict[str, ChainRun] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``critmin simulate --format json`` document."""
@@ -126,10 +144,17 @@ class SimulationResult:
         ).reset_index()
 
 
-def _resolve(scenario: Scenario) -> dict[str, Value]:
+def _resolve(scenario: Scenario, commodity: str = "rare_earths") -> dict[str, Value]:
+    """Parameter values of one chain: table defaults < scenario values < the chain's own.
+
+    A single chain's ``parameters`` in ``chains.yaml`` (US stockpile, recycling: magnet
+    quantities in parameters.yaml) win over the scenario's, which target the rare-earth chain.
+    """
     table = parameter_table()
     out: dict[str, Value] = {name: spec.default for name, spec in table.items()}
     out.update(scenario.parameters)
+    if commodity != "rare_earths":
+        out.update(chain_spec(commodity).parameters)
     return out
 
 
@@ -190,7 +215,13 @@ def simulate(
     check_balance: bool = False,
     on_month: Any = None,
 ) -> SimulationResult:
-    """Simulate ``scenario`` (a :class:`Scenario`, bundled name or YAML path) over ``paths`` paths."""
+    """Simulate ``scenario`` (a :class:`Scenario`, bundled name or YAML path) over ``paths`` paths.
+
+    Each commodity chain of the scenario (``commodities``) runs on its own network with the
+    events that apply to it. Seeds: the first chain draws from ``SeedSequence(seed).spawn(2)``
+    (parameters, policy), each further chain from the next two children, so adding a chain
+    never changes the first chain's draws.
+    """
     from critmin.data.load import load_dataset
 
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
@@ -199,47 +230,65 @@ def simulate(
         from critmin.errors import DataError
 
         raise DataError("paths must be at least 1", column="paths", fix="e.g. --paths 1000")
-    values = _resolve(sc)
     ss = np.random.SeedSequence(seed)
-    child_params, child_policy = ss.spawn(2)
-    rng = None if paths == 1 else np.random.default_rng(child_params)
-    rng_pol = None if paths == 1 else np.random.default_rng(child_policy)
-    net = build_network(
-        ds,
-        sc.regions,
-        mining_t_per_year=_median(values["volume.mining_t_per_year"]),
-        magnet_t_per_year=_median(values["volume.magnet_t_per_year"]),
-        china_exports_t_per_year=_median(values["volume.china_magnet_exports_t_per_year"]),
-        us_share_of_exports=_median(values["trade.us_share_of_china_magnet_exports"]),
-    )
     months = sc.months()
-    params = _engine_params(values, net, sc, paths, rng)
-    policy = compile_policy(
-        sc.timeline(),
-        sc.start,
-        len(months),
-        sc.regions,
-        paths,
-        rng_pol,
-        defence_share=_median(values["sector.defence_share"]),
-    )
     keep = keep_trace if keep_trace is not None else paths * len(months) * len(sc.regions) <= TRACE_LIMIT
-    floor_terms = (
-        draw(values["price.ndpr_usd_per_kg"], rng, paths),
-        draw(values["price_floor.covered_t_per_year"], rng, paths) * 1000.0 / 12.0,
-    )
-    metrics, bands, trace = run_engine(
-        net,
-        params,
-        policy,
-        len(months),
-        keep_trace=keep,
-        check_balance=check_balance,
-        on_month=on_month,
-        floor_terms=floor_terms,
-    )
-    summary = _summarise(metrics, sc.regions)
-    band_df = pd.DataFrame({"month": months, **bands})
+    runs: dict[str, ChainRun] = {}
+    frames = []
+    primary: tuple[PathMetrics, pd.DataFrame, Trace | None, dict[str, Value]] | None = None
+    for i, commodity in enumerate(sc.commodities):
+        child_params, child_policy = ss.spawn(2)
+        rng = None if paths == 1 else np.random.default_rng(child_params)
+        rng_pol = None if paths == 1 else np.random.default_rng(child_policy)
+        values = _resolve(sc, commodity)
+        net = _network(ds, sc, values, commodity)
+        params = _engine_params(values, net, sc, paths, rng)
+        if commodity != "rare_earths":
+            usd_kg, price_src = chain_value_usd_per_kg(ds, commodity)
+            params = replace(params, value_per_kg=np.full(paths, usd_kg))
+            net = replace(net, source_ids=tuple(sorted({*net.source_ids, price_src})))
+        policy = compile_policy(
+            sc.timeline(),
+            sc.start,
+            len(months),
+            sc.regions,
+            paths,
+            rng_pol,
+            defence_share=_median(values["sector.defence_share"]),
+            stages=net.stages,
+            commodity=commodity,
+        )
+        floor_terms = None
+        if commodity == "rare_earths":
+            floor_terms = (
+                draw(values["price.ndpr_usd_per_kg"], rng, paths),
+                draw(values["price_floor.covered_t_per_year"], rng, paths) * 1000.0 / 12.0,
+            )
+        metrics, bands, trace = run_engine(
+            net,
+            params,
+            policy,
+            len(months),
+            keep_trace=keep and i == 0,
+            check_balance=check_balance,
+            on_month=on_month if i == 0 else None,
+            floor_terms=floor_terms,
+        )
+        band_df = pd.DataFrame({"month": months, **bands})
+        frames.append(_summarise(metrics, sc.regions, net.product))
+        events = {e.source_id for e in events_for(sc.timeline(), commodity) if e.source_id}
+        runs[commodity] = ChainRun(
+            commodity,
+            net.product,
+            metrics,
+            band_df,
+            tuple(sorted(set(net.source_ids) | events)),
+            net.assumption_ids,
+        )
+        if primary is None:
+            primary = (metrics, band_df, trace, values)
+    assert primary is not None  # a scenario has at least one chain (validated)
+    metrics, band_df, trace, values = primary
     resolved = {
         k: (v if isinstance(v, float | int) else v.model_dump(by_alias=True)) for k, v in values.items()
     }
@@ -249,17 +298,32 @@ def simulate(
         seed,
         ds.version,
         tuple(months),
-        summary,
+        pd.concat(frames, ignore_index=True),
         band_df,
         metrics,
         resolved,
-        tuple(sorted(set(net.source_ids) | {e.source_id for e in sc.timeline() if e.source_id})),
-        net.assumption_ids,
+        tuple(sorted({s for r in runs.values() for s in r.source_ids})),
+        tuple(sorted({a for r in runs.values() for a in r.assumption_ids})),
         trace,
+        chains=runs,
     )
 
 
-def _summarise(m: PathMetrics, regions: tuple[str, ...]) -> pd.DataFrame:
+def _network(ds: Dataset, sc: Scenario, values: dict[str, Value], commodity: str) -> Network:
+    """The baseline network of one chain (network-level quantities at their medians)."""
+    if commodity != "rare_earths":
+        return build_chain_network(ds, commodity, sc.regions)
+    return build_network(
+        ds,
+        sc.regions,
+        mining_t_per_year=_median(values["volume.mining_t_per_year"]),
+        magnet_t_per_year=_median(values["volume.magnet_t_per_year"]),
+        china_exports_t_per_year=_median(values["volume.china_magnet_exports_t_per_year"]),
+        us_share_of_exports=_median(values["trade.us_share_of_china_magnet_exports"]),
+    )
+
+
+def _summarise(m: PathMetrics, regions: tuple[str, ...], product: str = PRODUCT) -> pd.DataFrame:
     rows = []
     if m.price_floor_cost_usd is not None and m.price_floor_cost_usd.any():
         q = np.percentile(m.price_floor_cost_usd, [5, 50, 95])
@@ -280,7 +344,7 @@ def _summarise(m: PathMetrics, regions: tuple[str, ...]) -> pd.DataFrame:
             rows.append(
                 {
                     "region": region,
-                    "product": PRODUCT,
+                    "product": product,
                     "metric": name,
                     "p5": float(q[0, r]),
                     "p50": float(q[1, r]),
@@ -294,7 +358,7 @@ def _summarise(m: PathMetrics, regions: tuple[str, ...]) -> pd.DataFrame:
             rows.append(
                 {
                     "region": "exCHN",
-                    "product": PRODUCT,
+                    "product": product,
                     "metric": name,
                     "p5": float(qq[0]),
                     "p50": float(qq[1]),

@@ -94,6 +94,8 @@ class Event(BaseModel):
     date: dt.date
     kind: EventKind
     exporter: str = "CHN"
+    #: Commodity chains the event applies to (``critmin simulate --list-chains``).
+    commodities: tuple[str, ...] = ("rare_earths",)
     stages: tuple[Stage, ...] = (Stage.MAGNET,)
     destinations: Literal["all"] | tuple[str, ...] = "all"
     controlled_share: Value | None = None
@@ -111,6 +113,16 @@ class Event(BaseModel):
     @classmethod
     def _dates(cls, v: Any) -> dt.date | None:
         return None if v is None else _date(v)
+
+    @field_validator("commodities")
+    @classmethod
+    def _commodities(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        from critmin.simulate.chains import CHAIN_IDS
+
+        bad = [c for c in v if c not in CHAIN_IDS]
+        if bad or not v:
+            raise ValueError(f"unknown commodity chain(s) {bad or '(none)'}; use {', '.join(CHAIN_IDS)}")
+        return v
 
     @field_validator("destinations")
     @classmethod
@@ -153,7 +165,9 @@ class Scenario(BaseModel):
     extends: str | None = None
     start: str = "2024-01"
     end: str = "2035-12"
-    commodity: Literal["rare_earths"] = "rare_earths"
+    #: Commodity chains simulated, each on its own network with the same timeline (events
+    #: apply to the chains they list); the first is the primary one (bands, trace).
+    commodities: tuple[str, ...] = ("rare_earths",)
     regions: tuple[str, ...] = DEFAULT_REGIONS
     include_history: bool = True
     parameters: dict[str, Value] = Field(default_factory=dict)
@@ -165,6 +179,19 @@ class Scenario(BaseModel):
     @classmethod
     def _months(cls, v: Any) -> str:
         return _month(v)
+
+    @field_validator("commodities", mode="before")
+    @classmethod
+    def _chains(cls, v: Any) -> Any:
+        from critmin.simulate.chains import CHAIN_IDS
+
+        v = (v,) if isinstance(v, str) else tuple(v)
+        bad = [c for c in v if c not in CHAIN_IDS]
+        if bad or not v:
+            raise ValueError(f"unknown commodity chain(s) {bad or '(none)'}; use {', '.join(CHAIN_IDS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("commodities must not repeat")
+        return v
 
     @field_validator("regions")
     @classmethod
@@ -310,11 +337,17 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 def assumption_texts() -> dict[str, dict[str, str]]:
     """Every labelled assumption the simulation can cite: id -> {title, rationale}.
 
-    From ``simulate/assumptions.yaml`` and the country-chain rules (``trace/ree_chain.yaml``);
+    From ``simulate/assumptions.yaml``, the single chains (``simulate/chains.yaml``) and the
+    country-chain rules (``trace/ree_chain.yaml``);
     assumptions behind stage shares are sources of kind ``assumption`` in the dataset.
     """
     out: dict[str, dict[str, str]] = {}
-    for pkg, fname in (("critmin.simulate", "assumptions.yaml"), ("critmin.trace", "ree_chain.yaml")):
+    files = (
+        ("critmin.simulate", "assumptions.yaml"),
+        ("critmin.simulate", "chains.yaml"),
+        ("critmin.trace", "ree_chain.yaml"),
+    )
+    for pkg, fname in files:
         raw = yaml.safe_load(resources.files(pkg).joinpath(fname).read_text("utf-8"))
         for a in raw.get("assumptions", []):
             out[a["id"]] = {"title": a["title"], "rationale": " ".join(str(a["rationale"]).split())}

@@ -119,7 +119,9 @@ def chain_rules() -> dict[str, Any]:
     return rules
 
 
-def stage_vector(ds: Dataset, stage: Stage | str, year: int) -> tuple[pd.Series, list[str], list[str]]:
+def stage_vector(
+    ds: Dataset, stage: Stage | str, year: int, commodity: str = COMMODITY
+) -> tuple[pd.Series, list[str], list[str]]:
     """Country shares at ``stage`` (latest data up to ``year``), residual pooled as ROW.
 
     Returns (shares summing to 1, source ids, assumption ids). Uses the same stage choice as
@@ -127,12 +129,12 @@ def stage_vector(ds: Dataset, stage: Stage | str, year: int) -> tuple[pd.Series,
     best published set, else the labelled assumption.
     """
     st = Stage(stage)
-    got = shares_at_stage(ds, COMMODITY, st, year)
+    got = shares_at_stage(ds, commodity, st, year)
     if got is None:
-        got = shares_at_stage(ds, COMMODITY, st, None)
+        got = shares_at_stage(ds, commodity, st, None)
     if got is None:
         raise DataError(
-            f"no country shares for rare earths at stage {st.value!r}", fix="add an overlay of shares"
+            f"no country shares for {commodity} at stage {st.value!r}", fix="add an overlay of shares"
         )
     rows = got.rows.loc[got.rows["share"].notna()]
     code = rows["country"].where(rows["country"].map(is_country), REST_OF_WORLD)

@@ -1,0 +1,284 @@
+"""Single-chain commodity models: gallium, germanium, graphite, antimony, tungsten.
+
+The engine (:mod:`critmin.simulate.engine`) runs any chain of K >= 1 stages whose last stage's
+product is consumed by users. The rare-earth chain (K = 4, magnets) is built by
+:func:`critmin.simulate.network.build_network`; the chains here are built from the same bundled
+data by :func:`build_chain_network`, on the spec in ``simulate/chains.yaml``:
+
+* ``share[k, r]``: region r's share of world output at stage k, from the production table of
+  the spec's year (:func:`critmin.trace.country.stage_vector`, the exposure stage choice), or
+  the spec's labelled ``shares`` where the dataset has none (germanium refining, antimony
+  refining);
+* ``volume[k]``: world output per month (t), the published world total / 12 (every stage of a
+  chain is counted in the same tonnes, so conversions are 1);
+* ``demand0[r]`` (t/month): world volume x demand share d_r, with d_US = USGS US primary demand /
+  world output (salient statistics), d_CHN an assumption per chain, and the rest split over the
+  other regions by the weights of ``assumption:sim-chain-demand-weights``;
+* ``ship[k]``: each region first supplies itself, min(s_r, n_r), and the surplus s_i - own_i
+  goes to the deficits n_j - own_j pro rata (:func:`balanced_shipping`), where n is the next
+  stage's input need (or, for the last stage, demand). The flows then satisfy both the output
+  and the need exactly (sum of surpluses = sum of deficits when totals are equal).
+
+Every stage-vector source, the salient rows used and the assumptions are reported with the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import yaml
+
+from critmin.data.dataset import Dataset
+from critmin.errors import DataError
+from critmin.simulate.network import EXPORT_WEIGHTS, EXPORT_WEIGHTS_ASSUMPTION, Network, _to_regions
+from critmin.simulate.params import Value
+from critmin.trace.country import stage_vector
+
+F = npt.NDArray[np.float64]
+#: Every commodity chain the simulator models (``rare_earths`` is the four-stage magnet chain).
+CHAIN_IDS = ("rare_earths", "gallium", "germanium", "graphite", "antimony", "tungsten")
+DEMAND_WEIGHTS_ASSUMPTION = "assumption:sim-chain-demand-weights"
+DYNAMICS_ASSUMPTION = "assumption:sim-chain-dynamics"
+_PROJECT_COLUMNS = ("project", "stage", "region", "capacity_t_month", "start_year", "source_id")
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """One chain of ``chains.yaml`` (see the file's header for the keys)."""
+
+    id: str
+    name: str
+    product: str
+    stages: tuple[str, ...]
+    year: int
+    us_demand: dict[str, Any]
+    price: dict[str, Any]
+    china_demand_share: float
+    china_demand_assumption: str
+    shares: dict[str, Any] | None
+    parameters: dict[str, Value]
+
+
+@cache
+def _raw() -> dict[str, Any]:
+    text = resources.files("critmin.simulate").joinpath("chains.yaml").read_text("utf-8")
+    raw: dict[str, Any] = yaml.safe_load(text)
+    return raw
+
+
+def chain_spec(commodity: str) -> ChainSpec:
+    """The spec of a single-stage-family chain (not ``rare_earths``)."""
+    chains = _raw()["chains"]
+    if commodity not in chains:
+        raise DataError(
+            f"no single-chain model for {commodity!r}",
+            column="commodities",
+            fix=f"use one of {', '.join(CHAIN_IDS)}",
+        )
+    c = chains[commodity]
+    cds = c["china_demand_share"]
+    return ChainSpec(
+        id=commodity,
+        name=str(c["name"]),
+        product=str(c["product"]),
+        stages=tuple(c["stages"]),
+        year=int(c["year"]),
+        us_demand=dict(c["us_demand"]),
+        price=dict(c["price"]),
+        china_demand_share=float(cds["value"]),
+        china_demand_assumption=str(cds["assumption"]),
+        shares=c.get("shares"),
+        parameters=dict(c.get("parameters") or {}),
+    )
+
+
+def chain_assumptions() -> list[dict[str, str]]:
+    """The labelled assumptions of ``chains.yaml`` (id, title, rationale)."""
+    return list(_raw()["assumptions"])
+
+
+def chain_product(commodity: str) -> str:
+    """Name of the product users consume in a chain (``product`` of summary rows)."""
+    return "ndfeb_magnets" if commodity == "rare_earths" else chain_spec(commodity).product
+
+
+def balanced_shipping(supply: F, need: F) -> F:
+    """[R, R] shipping shares: domestic first, then surpluses to deficits pro rata.
+
+    own_r = min(s_r, n_r); surplus S_i = s_i - own_i; deficit D_j = n_j - own_j;
+    flow_ij = own_i [i = j] + S_i D_j / sum(D). ``need`` is scaled to the total of ``supply``
+    first, so every row's flows add up to its output (rows of the result sum to 1; a region
+    without output ships to itself). Then sum_i flow_ij = n_j exactly.
+    """
+    s = np.asarray(supply, dtype=np.float64)
+    n = np.asarray(need, dtype=np.float64)
+    if (s < 0).any() or (n < 0).any() or s.sum() <= 0 or n.sum() <= 0:
+        raise DataError("supply and need must be non-negative with positive totals", column="shares")
+    n = n * (s.sum() / n.sum())
+    own = np.minimum(s, n)
+    surplus = s - own
+    deficit = n - own
+    d_tot = deficit.sum()
+    flows = np.diag(own)
+    if d_tot > 0:
+        flows = flows + np.outer(surplus, deficit / d_tot)
+    out = flows.sum(axis=1, keepdims=True)
+    return np.divide(flows, out, out=np.eye(len(s)), where=out > 0)
+
+
+def _salient(ds: Dataset, commodity: str, item: str, year: int) -> tuple[float, str, str]:
+    """One US salient figure (value, unit, source id): the latest vintage that has it."""
+    s = ds.table("salient")
+    rows = s.loc[
+        (s["commodity"] == commodity) & (s["country"] == "USA") & (s["item"] == item) & (s["year"] == year)
+    ]
+    rows = rows.loc[rows["value"].notna()].sort_values("vintage")
+    if rows.empty:
+        raise DataError(
+            f"no US salient figure {item!r} for {commodity} in {year}",
+            column="us_demand",
+            fix="change the item or year in simulate/chains.yaml",
+        )
+    r = rows.iloc[-1]
+    return float(r["value"]), str(r["unit"]), str(r["source_id"])
+
+
+def _tonnes(value: float, unit: str, what: str) -> float:
+    factor = {"t": 1.0, "kg": 1e-3}.get(unit)
+    if factor is None:
+        raise DataError(
+            f"unit {unit!r} of {what} is not a mass", column="us_demand", fix="use a t or kg item"
+        )
+    return value * factor
+
+
+def _world_and_shares(
+    ds: Dataset, spec: ChainSpec, stage: str, regions: tuple[str, ...], *, world_needed: bool
+) -> tuple[float, F, set[str], set[str]]:
+    """World output (t/yr; 0 unless ``world_needed``) and region shares at one stage, with
+    source and assumption ids."""
+    given = (spec.shares or {}).get(stage)
+    if given is not None:
+        vec = pd.Series(given["countries"], dtype=float)
+        if world_needed and "world_t_per_year" not in given:
+            raise DataError(
+                f"{spec.id}: labelled shares of the first stage need world_t_per_year",
+                column=f"shares.{stage}",
+                fix="add world_t_per_year in simulate/chains.yaml",
+            )
+        return (
+            float(given["world_t_per_year"]) if world_needed else 0.0,
+            _to_regions(vec / vec.sum(), regions),
+            set(),
+            {str(given["assumption"])},
+        )
+    vec, src, ass = stage_vector(ds, stage, spec.year, commodity=spec.id)
+    if not world_needed:
+        return 0.0, _to_regions(vec, regions), set(src), set(ass)
+    prod = ds.production(spec.id, stage, spec.year)
+    world = prod.loc[(prod["country"] == "WLD") & prod["value"].notna()]
+    if world.empty:
+        raise DataError(
+            f"no world total for {spec.id} at {stage} in {spec.year}",
+            column="year",
+            fix="pick a year with a published world total in simulate/chains.yaml",
+        )
+    row = world.iloc[0]
+    return (
+        _tonnes(float(row["value"]), str(row["unit"]), "world output"),
+        _to_regions(vec, regions),
+        set(src) | {str(row["source_id"])},
+        set(ass),
+    )
+
+
+def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -> Network:
+    """Baseline network of a single chain (see the module docstring)."""
+    spec = chain_spec(commodity)
+    r_n = len(regions)
+    if "CHN" not in regions:
+        raise DataError("regions must include CHN", column="regions", fix="add CHN to the regions")
+    c = regions.index("CHN")
+    k_n = len(spec.stages)
+    share = np.zeros((k_n, r_n))
+    sources: set[str] = set()
+    assumptions: set[str] = {
+        DEMAND_WEIGHTS_ASSUMPTION,
+        EXPORT_WEIGHTS_ASSUMPTION,
+        DYNAMICS_ASSUMPTION,
+        spec.china_demand_assumption,
+    }
+    world = 0.0  # t/yr
+    for k, st in enumerate(spec.stages):
+        # one tonnage along the chain (conversions 1): the first stage's world output
+        w_k, share[k], src, ass = _world_and_shares(ds, spec, st, regions, world_needed=k == 0)
+        sources |= src
+        assumptions |= ass
+        world = w_k if k == 0 else world
+    # US primary demand from the salient statistics.
+    year = int(spec.us_demand["year"])
+    us_t = 0.0
+    for sign, items in ((1.0, spec.us_demand.get("items", [])), (-1.0, spec.us_demand.get("minus", []))):
+        for item in items:
+            v, unit, sid = _salient(ds, commodity, item, year)
+            us_t += sign * _tonnes(v, unit, item)
+            sources.add(sid)
+    d = np.zeros(r_n)
+    d[c] = spec.china_demand_share
+    if "USA" in regions:
+        d[regions.index("USA")] = max(us_t, 0.0) / world
+    rest = 1.0 - d.sum()
+    if rest < 0:
+        raise DataError(
+            f"{commodity}: China's share plus US demand exceed world output ({1 - rest:.2f})",
+            column="china_demand_share",
+            fix="lower china_demand_share in simulate/chains.yaml",
+        )
+    w = np.array([0.0 if r in ("CHN", "USA") else EXPORT_WEIGHTS.get(r, 0.0) for r in regions])
+    if w.sum() <= 0:  # only CHN/USA (and regions without a weight): the rest goes to ROW
+        w[regions.index("ROW")] = 1.0
+    d += rest * w / w.sum()
+    ship = np.zeros((k_n, r_n, r_n))
+    for k in range(k_n):
+        need = share[k + 1] if k + 1 < k_n else d
+        ship[k] = balanced_shipping(share[k], need)
+    monthly = world / 12.0
+    volume = np.full(k_n, monthly)
+    demand0 = (share[-1] * monthly) @ ship[-1]
+    china_origin = np.zeros((k_n, r_n))
+    china_origin[0, c] = 1.0
+    for k in range(1, k_n):
+        flows = share[k - 1][:, None] * ship[k - 1]
+        inflow = flows.sum(axis=0)
+        mix = np.divide(flows, inflow, out=np.zeros_like(flows), where=inflow > 0)
+        china_origin[k] = china_origin[k - 1] @ mix
+        china_origin[k, c] = 1.0
+    projects = pd.DataFrame({col: pd.Series(dtype=float) for col in _PROJECT_COLUMNS})
+    return Network(
+        regions,
+        share,
+        ship,
+        volume,
+        demand0,
+        china_origin,
+        projects.astype({"stage": int, "region": int, "project": object, "source_id": object}),
+        tuple(sorted(sources)),
+        tuple(sorted(assumptions)),
+        stages=spec.stages,
+        commodity=commodity,
+        product=spec.product,
+        extraterritorial_from=1,
+    )
+
+
+def chain_value_usd_per_kg(ds: Dataset, commodity: str) -> tuple[float, str]:
+    """US$/kg of a chain's product (USGS salient price x the spec's factor) and its source id."""
+    spec = chain_spec(commodity)
+    v, _unit, sid = _salient(ds, commodity, str(spec.price["item"]), int(spec.price["year"]))
+    return v * float(spec.price["to_usd_per_kg"]), sid
