@@ -3,7 +3,8 @@
 :func:`fan_chart` draws the monthly p5-p95 band across Monte Carlo paths and the median of the
 ex-China magnet shortfall (% of demand) or the ex-China price ratio, from
 :attr:`SimulationResult.bands`, with the scenario's policy events as numbered vertical lines.
-:func:`tornado_chart` draws the output of :func:`critmin.simulate.sensitivity.tornado`.
+:func:`tornado_chart` draws the output of :func:`critmin.simulate.sensitivity.tornado`, and
+:func:`sobol_chart` the first- and total-order indices of :func:`critmin.simulate.sobol.sobol`.
 Both follow :mod:`critmin.report.figures`: a caption with provenance and the data version,
 written with :func:`~critmin.report.figures.write_figure`.
 """
@@ -21,9 +22,11 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 from critmin.errors import DataError
 from critmin.report.figures import _caption, _esc
 from critmin.simulate.policy import _in_force as in_force
+from critmin.simulate.policy import events_for
 from critmin.simulate.run import SimulationResult
 from critmin.simulate.scenario import Event, EventKind
 from critmin.simulate.sensitivity import describe
+from critmin.simulate.sobol import SobolResult
 
 FanMetric = Literal["shortfall_pct_ex_china", "price_ratio_ex_china"]
 
@@ -149,7 +152,8 @@ def fan_chart(result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex
             hovertemplate="%{x|%b %Y}: median %{y:.3g}<extra></extra>",
         )
     )
-    marks = policy_marks(result.scenario.timeline(), list(result.months))
+    primary = result.scenario.commodities[0]
+    marks = policy_marks(result.scenario.timeline(), list(result.months), commodity=primary)
     y_top = max([*p95, *p50, 1e-9])
     if metric == "price_ratio_ex_china":
         fig.add_hline(y=1.0, line={"color": "#999999", "width": 1, "dash": "dot"})
@@ -216,8 +220,12 @@ def fan_chart(result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex
     return fig
 
 
-def policy_marks(events: tuple[Event, ...] | list[Event], months: list[str]) -> list[PolicyMark]:
+def policy_marks(
+    events: tuple[Event, ...] | list[Event], months: list[str], *, commodity: str = "rare_earths"
+) -> list[PolicyMark]:
     """The dated policy changes inside ``months`` (``YYYY-MM``), numbered in time order.
+
+    Only the events that apply to ``commodity`` (:func:`critmin.simulate.policy.events_for`).
 
     One mark per event dated in the horizon, plus one where a suspension ends (its ``until``)
     and what it suspended comes back into force. "In force" is what the engine uses
@@ -228,7 +236,9 @@ def policy_marks(events: tuple[Event, ...] | list[Event], months: list[str]) -> 
         return []
     first, last = months[0], months[-1]
     start = dt.date.fromisoformat(first + "-01")
-    active = in_force(tuple(events), start, len(months))
+    known = frozenset(e.id for e in events)
+    events = events_for(tuple(events), commodity)
+    active = in_force(events, start, len(months), known=known)
     raw: list[tuple[str, dt.date, str, str, str]] = []
     for e in events:
         m = _month(e.date)
@@ -358,8 +368,82 @@ def tornado_chart(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
     return fig
 
 
+def sobol_chart(result: SobolResult, *, top: int = 15) -> go.Figure:
+    """Horizontal bars of each parameter's first-order (S1) and total-order (ST) Sobol' index.
+
+    ``result`` is the output of :func:`critmin.simulate.sobol.sobol`. The ``top`` parameters by
+    ST are drawn, largest at the top, with error bars at the bootstrap half-widths
+    (``S1_conf``, ``ST_conf``). The caption gives N, the model runs, the seed, the sum of S1
+    (1 minus it: the share of variance from interactions), the parameters held fixed and why,
+    and the data version.
+    """
+    t = result.indices.head(top).iloc[::-1]
+    names = [str(p) for p in t["parameter"]]
+    fig = go.Figure()
+    for col, label, colour in (
+        ("S1", "first order S1 (alone)", "#0072B2"),
+        ("ST", "total order ST (with interactions)", "#D55E00"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=t[col].astype(float).to_numpy(),
+                orientation="h",
+                name=label,
+                marker_color=colour,
+                error_x={"type": "data", "array": t[f"{col}_conf"].astype(float).to_numpy(), "width": 3},
+                customdata=t[f"{col}_conf"].astype(float).to_numpy(),
+                hovertemplate="<b>%{y}</b><br>" + col + " %{x:.3f} ± %{customdata:.3f}<extra></extra>",
+            )
+        )
+    metric = result.metric
+    fig.update_layout(
+        barmode="group",
+        title={
+            "text": _esc(
+                f"What drives {_METRIC_LABEL.get(metric, metric)} in {result.region}: "
+                f"{result.scenario.name} (Sobol' indices)"
+            ),
+            "x": 0.02,
+            "xanchor": "left",
+        },
+        xaxis={"title": {"text": "share of the outcome's variance"}, "rangemode": "tozero"},
+        yaxis={"automargin": True},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        height=max(420, 160 + 40 * len(t)),
+        width=1200,
+        meta={
+            "critmin_figure": "sobol",
+            "scenario": result.scenario.name,
+            "metric": metric,
+            "region": result.region,
+            "n": result.n,
+            "seed": result.seed,
+            "model_runs": result.model_runs,
+            "data_version": result.data_version,
+        },
+    )
+    notes = [
+        f"Variance-based (Sobol') indices, Saltelli 2010 / Jansen estimators; base sample N = {result.n}, "
+        f"{result.model_runs:,} model runs, seed {result.seed}; error bars: {result.conf_level:.0%} "
+        f"bootstrap intervals. Sum of S1 = {result.sum_s1:.2f} (1 - sum: share from interactions).",
+    ]
+    if len(result.indices) > top:
+        notes.append(f"{len(result.indices) - top} parameter(s) with smaller ST not shown.")
+    if len(result.fixed):
+        notes.append(
+            "Held at the median, no index: "
+            + "; ".join(
+                f"{p} ({r})" for p, r in zip(result.fixed["parameter"], result.fixed["reason"], strict=True)
+            )
+            + "."
+        )
+    _caption(fig, "", notes, result.data_version)
+    return fig
+
+
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-__all__ = ["FanMetric", "PolicyMark", "fan_chart", "policy_marks", "tornado_chart"]
+__all__ = ["FanMetric", "PolicyMark", "fan_chart", "policy_marks", "sobol_chart", "tornado_chart"]

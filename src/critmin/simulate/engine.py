@@ -89,7 +89,8 @@ import numpy.typing as npt
 
 from critmin.errors import CritminError, DataError
 from critmin.simulate.network import Network
-from critmin.simulate.policy import PolicyPath, StageControls
+from critmin.simulate.policy import Offtake, PolicyPath, StageControls
+from critmin.simulate.sectors import SectorAccumulator
 
 F = npt.NDArray[np.float64]
 #: Relative tolerance of the mass-balance check (residual / node throughput).
@@ -157,6 +158,8 @@ class PathMetrics:
     peak_price_ratio: F
     output_at_risk_usd: F
     price_floor_cost_usd: F | None = None  # [P] cumulative cost of price-floor top-ups
+    #: metric -> [P, R, S] per end-use sector (:mod:`critmin.simulate.sectors`), when asked for
+    by_sector: dict[str, F] | None = None
 
 
 # (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
@@ -223,6 +226,13 @@ def _check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_mont
         )
     if (net.volume <= 0).any() or (net.share < 0).any() or (net.demand0 < 0).any():
         raise DataError("volumes must be positive, shares and demand non-negative", column="network")
+    cover = policy.floor_cover
+    if cover is not None and cover.shape[1:] != (ship.shape[0], r_n):
+        raise DataError(
+            f"price-floor cover shape {cover.shape[1:]}, expected {(ship.shape[0], r_n)}",
+            column="policy",
+            fix="compile the policy with the network's stages (compile_policy(stages=net.stages))",
+        )
     if policy.regions != net.regions or policy.months < n_months:
         raise DataError(
             "policy compiled for other regions or a shorter horizon",
@@ -253,7 +263,11 @@ class _Balance:
     def stage(self, prod: F, inp: F, ship: F, ctl: StageControls, flows: dict[str, F]) -> None:
         none = np.zeros((self.p, 0))
         e = {n: flows.get(n, none) for n in ("home", "apply", "delivered", "approved", "refused")}
-        x = prod[:, :, None] * ship[None, :, :]
+        off_out = flows.get("off_out", np.zeros_like(prod))
+        off_in = flows.get("off_in", np.zeros_like(prod))
+        # An offtake moves product from seller to buyer; it conserves mass on its own.
+        self._note(np.abs(off_out.sum(axis=1) - off_in.sum(axis=1)), off_out.sum(axis=1))
+        x = (prod - off_out)[:, :, None] * ship[None, :, :]
         home, apply_ = self._dense(ctl, e["home"]), self._dense(ctl, e["apply"])
         deliv = x.copy()
         deliv[:, ctl.src, ctl.dst] = e["delivered"]
@@ -265,8 +279,8 @@ class _Balance:
                 "prod": prod,
                 "inp": inp,
                 "allied": flows.get("allied_net", np.zeros_like(prod)),
-                "shipped": (deliv + home + apply_).sum(axis=2),
-                "receipts": deliv.sum(axis=1) + appr.sum(axis=1),
+                "shipped": (deliv + home + apply_).sum(axis=2) + off_out,
+                "receipts": deliv.sum(axis=1) + appr.sum(axis=1) + off_in,
                 "returned": home.sum(axis=2) + refu.sum(axis=2),
                 "d_backlog": apply_ - appr - refu,
             }
@@ -334,6 +348,9 @@ class _Model:
     proj_first: npt.NDArray[np.intp]  # [G] first project of each occupied column
     proj_cols: npt.NDArray[np.intp]  # [G] the column k * R + r of each group
     china_destocking: bool  # China's orders adjust stock both ways (module docstring)
+    offtakes: list[list[Offtake]]  # per stage, in priority order
+    floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
+    sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath, china_destocking: bool) -> _Model:
@@ -374,6 +391,8 @@ class _Model:
             first.astype(np.intp),
             cols.astype(np.intp),
             china_destocking,
+            [[o for o in policy.offtakes if o.stage == k] for k in range(k_n)],
+            policy.floor_cover,
         )
 
 
@@ -407,6 +426,11 @@ class _Block:
         self.peak_price = np.ones((n, m.r_n))
         self.at_risk = np.zeros((n, m.r_n))
         self.bal = _Balance(n, m.r_n) if check else None
+        self.sect: SectorAccumulator | None = None
+        if m.sectors is not None:
+            shares, tiers = m.sectors
+            usd = np.repeat(1000.0 * p.value_per_kg[:, None], shares.shape[1], axis=1)  # [P, S]
+            self.sect = SectorAccumulator(shares, tiers, n, usd)
         self.resid = np.nan  # this month's largest balance residual (t), when checked
         # Loop invariants, hoisted.
         self.cover = p.cover[:, None]
@@ -462,7 +486,12 @@ class _Block:
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
         appr = approval[:, None]
         inp = demand[:, :0]
-        wants = [np.minimum(m.base[k] * cap_f + add[:, k, :], m.base[k] * u + extra[k]) for k in range(m.k_n)]
+        caps = [m.base[k] * cap_f + add[:, k, :] for k in range(m.k_n)]
+        wants = [np.minimum(caps[k], m.base[k] * u + extra[k]) for k in range(m.k_n)]
+        if m.floor_cover is not None and m.floor_cover[t].any():
+            # A price floor keeps the covered producers at full capacity (section 5.8b).
+            for kf in np.flatnonzero(m.floor_cover[t].any(axis=1)):
+                wants[kf] = np.where(m.floor_cover[t, kf][None, :], caps[kf], wants[kf])
         for k, ctl in enumerate(m.ctls):
             want = wants[k]
             # 3. production: input drawn as min(wanted, stock), so stocks stay >= 0 exactly
@@ -472,12 +501,19 @@ class _Block:
                 inp = np.minimum(want / m.conv[k], stock[k - 1])
                 prod = inp * m.conv[k]
                 stock[k - 1] -= inp
-            # 4. shipping: uncontrolled flows in one product, controlled edges apart
-            receipts = prod @ m.free[k]
+            # 4. shipping: offtakes first (section 4c), then uncontrolled flows in one
+            # product and controlled edges apart
             flows: dict[str, F] = {}
+            to_ship = prod
+            if m.offtakes[k]:
+                to_ship, off_out, off_in = _offtakes(prod, m.offtakes[k], t)
+                flows["off_out"], flows["off_in"] = off_out, off_in
+            receipts = to_ship @ m.free[k]
+            if "off_in" in flows:
+                receipts += flows["off_in"]
             if ctl.n_edges:
                 key = ctl.key[t]
-                x = prod[:, ctl.src] * ctl.weight
+                x = to_ship[:, ctl.src] * ctl.weight
                 home = x * ctl.ban[key] if self.has_ban[k][key] else np.zeros_like(x)
                 apply_ = (x - home) * self.licence[k][key]
                 delivered = x - home - apply_
@@ -519,6 +555,8 @@ class _Block:
         self.stockpile = self.stockpile - release
         avail = stock[last] + release
         use = np.minimum(demand, avail)
+        if self.sect is not None:  # split among end-use sectors by priority (sectors.allocate)
+            self.sect.update(demand, use)
         stock[last] = avail - use
         short = demand - use
         # 6. prices and substitution
@@ -559,6 +597,25 @@ class _Block:
         return any((s < 0).any() for s in self.stock) or any((b < 0).any() for b in self.backlog)
 
 
+def _offtakes(prod: F, offs: list[Offtake], t: int) -> tuple[F, F, F]:
+    """Serve the offtakes in force first: (output left to ship, taken from sellers, received).
+
+    In priority order, contract o takes min(q_o, output left at its seller) (t/month) from
+    ``o.seller`` to ``o.buyer``; what is left ships by the baseline shares.
+    """
+    left = prod.copy()
+    out = np.zeros_like(prod)
+    got = np.zeros_like(prod)
+    for o in offs:
+        if not o.active[t]:
+            continue
+        take = np.minimum(left[:, o.seller], o.t_month)
+        left[:, o.seller] -= take
+        out[:, o.seller] += take
+        got[:, o.buyer] += take
+    return left, out, got
+
+
 def _allied_rebalance(stock: F, required: F, exf: F, share: F) -> F:
     """Move surplus stock among regions outside China to those short of it, in place.
 
@@ -590,6 +647,7 @@ def run_engine(
     block_paths: int = BLOCK_PATHS,
     china_destocking: bool = True,
     floor_terms: tuple[F, F] | None = None,
+    sectors: tuple[F, npt.NDArray[np.intp]] | None = None,
 ) -> tuple[PathMetrics, dict[str, F], Trace | None]:
     """Simulate ``n_months`` for all paths at once. Returns (metrics, monthly bands, trace).
 
@@ -603,12 +661,15 @@ def run_engine(
     kept for regression comparisons only. ``floor_terms`` = (baseline NdPr price usd/kg [P],
     covered output kg/month [P]) turns on the price-floor cost: each month a floor f_t in force
     pays (f_t - p0 x price_ratio_ex_china)^+ x covered output (section 5.8b of docs/model.md).
+    ``sectors`` = ([R, S] end-use shares, [S] priority tiers) streams per-sector metrics
+    (``PathMetrics.by_sector``): each month a region's consumption is split among sectors by
+    :func:`critmin.simulate.sectors.allocate` (higher tiers served first, pro rata within one).
     """
     n_paths = _check_inputs(net, params, policy, n_months)
     floor_cost = np.zeros(n_paths)
     if block_paths < 1:
         raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
-    model = _Model.build(net, params, policy, china_destocking)
+    model = replace(_Model.build(net, params, policy, china_destocking), sectors=sectors)
     blocks = [
         _Block(model, params, slice(lo, min(lo + block_paths, n_paths)), check_balance)
         for lo in range(0, n_paths, block_paths)
@@ -644,6 +705,7 @@ def run_engine(
         peak_price_ratio=joined("peak_price"),
         output_at_risk_usd=joined("at_risk"),
         price_floor_cost_usd=floor_cost if floor_terms is not None else None,
+        by_sector=SectorAccumulator.join([b.sect for b in blocks if b.sect is not None]) if sectors else None,
     )
     return metrics, bands, trace
 

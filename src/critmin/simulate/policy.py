@@ -86,6 +86,18 @@ class StageControls:
         return int(self.src.shape[0])
 
 
+@dataclass(frozen=True)
+class Offtake:
+    """A contract: ``buyer`` takes up to ``t_month`` of ``seller``'s stage-``stage`` output first."""
+
+    id: str
+    stage: int
+    seller: int
+    buyer: int
+    t_month: float
+    active: npt.NDArray[np.bool_]  # [T]
+
+
 @dataclass
 class PolicyPath:
     """Compiled policy for one scenario, all paths (see the module docstring)."""
@@ -97,6 +109,9 @@ class PolicyPath:
     approval_override: npt.NDArray[np.float64] | None = None  # [T, P] NaN = use parameter
     stockpile: npt.NDArray[np.float64] | None = None  # [T, R]
     floor: npt.NDArray[np.float64] | None = None  # [T] guaranteed NdPr price (usd/kg), 0 = none
+    #: [T, K, R] producers a price floor keeps at full capacity (the floor event's region/stages)
+    floor_cover: npt.NDArray[np.bool_] | None = None
+    offtakes: list[Offtake] = field(default_factory=list)  # in timeline order = priority
     defence_share: float = 0.03
 
     def _in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -325,9 +340,37 @@ def compile_policy(
             if m < n_months:
                 stock[m, regions.index(region_of(e.region, regions))] += e.amount_t
     floor = np.zeros(n_months)
+    cover = np.zeros((n_months, len(stages), len(regions)), dtype=bool)
     for e in events:
         if e.kind is EventKind.PRICE_FLOOR and e.price_usd_per_kg is not None:
             floor = np.where(active[e.id], np.maximum(floor, e.price_usd_per_kg), floor)
+            if e.region is not None:
+                r = regions.index(region_of(e.region, regions))
+                for k in (stages.index(s.value) for s in e.stages if s.value in stages):
+                    cover[:, k, r] |= active[e.id]
+        elif e.kind is EventKind.OFFTAKE and e.volume_t_per_year is not None:
+            at_stage = [stages.index(s.value) for s in e.stages if s.value in stages]
+            seller = region_of(str(e.seller), regions)
+            buyer = region_of(str(e.region), regions)
+            if not at_stage or seller == buyer:  # a stage the chain lacks, or within one region
+                continue
+            if seller == "CHN":
+                raise DataError(
+                    f"offtake {e.id!r}: seller {e.seller!r} falls in region CHN",
+                    column="seller",
+                    fix="offtakes are from producers outside China",
+                )
+            pol.offtakes.append(
+                Offtake(
+                    e.id,
+                    at_stage[0],
+                    regions.index(seller),
+                    regions.index(buyer),
+                    e.volume_t_per_year / 12.0,
+                    active[e.id],
+                )
+            )
+    pol.floor_cover = cover
     pol.approval_override = approval
     pol.stockpile = stock
     pol.floor = floor

@@ -26,6 +26,7 @@ from critmin.simulate.network import Network, build_network
 from critmin.simulate.params import Value, draw, parameter_table
 from critmin.simulate.policy import compile_policy, events_for
 from critmin.simulate.scenario import Scenario, load_scenario
+from critmin.simulate.sectors import sector_shares
 
 METRICS = (
     "peak_shortfall_pct",
@@ -259,7 +260,20 @@ def simulate(
             commodity=commodity,
         )
         floor_terms = None
+        sectors = None
         if commodity == "rare_earths":
+            split = sector_shares(
+                ds,
+                sc.regions,
+                parameters={k: _median(values[k]) for k in ("sector.defence_share", "sector.ev_share")},
+            )
+            sectors = (split.shares, split.priority)
+            sector_names = split.sectors
+            net = replace(
+                net,
+                source_ids=tuple(sorted({*net.source_ids, *split.source_ids})),
+                assumption_ids=tuple(sorted({*net.assumption_ids, *split.assumption_ids})),
+            )
             floor_terms = (
                 draw(values["price.ndpr_usd_per_kg"], rng, paths),
                 draw(values["price_floor.covered_t_per_year"], rng, paths) * 1000.0 / 12.0,
@@ -273,9 +287,12 @@ def simulate(
             check_balance=check_balance,
             on_month=on_month if i == 0 else None,
             floor_terms=floor_terms,
+            sectors=sectors,
         )
         band_df = pd.DataFrame({"month": months, **bands})
         frames.append(_summarise(metrics, sc.regions, net.product))
+        if metrics.by_sector is not None:
+            frames.append(_summarise_sectors(metrics.by_sector, sc.regions, net.product, sector_names))
         events = {e.source_id for e in events_for(sc.timeline(), commodity) if e.source_id}
         runs[commodity] = ChainRun(
             commodity,
@@ -365,4 +382,32 @@ def _summarise(m: PathMetrics, regions: tuple[str, ...], product: str = PRODUCT)
                     "p95": float(qq[2]),
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def _summarise_sectors(
+    by_sector: dict[str, npt.NDArray[np.float64]],
+    regions: tuple[str, ...],
+    product: str,
+    sectors: tuple[str, ...],
+) -> pd.DataFrame:
+    """Region x sector percentiles; ``product`` is ``<product>:<sector>`` (e.g. ``ndfeb_magnets:wind``)."""
+    rows = []
+    for name in ("peak_shortfall_pct", "cumulative_shortfall_t", "months_below_90pct", "output_at_risk_usd"):
+        arr = by_sector.get(name)
+        if arr is None:
+            continue
+        q = np.percentile(arr, [5, 50, 95], axis=0)  # [3, R, S]
+        for r, region in enumerate(regions):
+            for j, sec in enumerate(sectors):
+                rows.append(
+                    {
+                        "region": region,
+                        "product": f"{product}:{sec}",
+                        "metric": name,
+                        "p5": float(q[0, r, j]),
+                        "p50": float(q[1, r, j]),
+                        "p95": float(q[2, r, j]),
+                    }
+                )
     return pd.DataFrame(rows)

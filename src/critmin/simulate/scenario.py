@@ -82,7 +82,8 @@ class EventKind(StrEnum):
     SUSPEND = "suspend"  # suspend `targets` from `date` to `until`
     LIFT = "lift"  # end `targets` from `date`
     STOCKPILE = "stockpile"  # add `amount_t` to `region`'s strategic stockpile
-    PRICE_FLOOR = "price_floor"  # guarantee `price_usd_per_kg` to ex-China producers (cost metric)
+    PRICE_FLOOR = "price_floor"  # guarantee `price_usd_per_kg` to `region`'s producers at `stages`
+    OFFTAKE = "offtake"  # `region` buys `volume_t_per_year` of `seller`'s output at `stages` first
 
 
 class Event(BaseModel):
@@ -106,6 +107,8 @@ class Event(BaseModel):
     region: str | None = None
     amount_t: float | None = Field(default=None, ge=0)
     price_usd_per_kg: float | None = Field(default=None, ge=0)
+    seller: str | None = None
+    volume_t_per_year: float | None = Field(default=None, ge=0)
     source_id: str | None = None
     note: str | None = None
 
@@ -143,6 +146,17 @@ class Event(BaseModel):
             raise ValueError("a stockpile event needs `region` and `amount_t`")
         if self.kind is EventKind.PRICE_FLOOR and self.price_usd_per_kg is None:
             raise ValueError("a price_floor event needs `price_usd_per_kg`")
+        if self.kind is EventKind.OFFTAKE:
+            if self.region is None or self.seller is None or self.volume_t_per_year is None:
+                raise ValueError("an offtake event needs `region` (buyer), `seller` and `volume_t_per_year`")
+            if len(self.stages) != 1:
+                raise ValueError("an offtake event names exactly one stage (`stages: [separation]`)")
+            if self.seller == "CHN":
+                raise ValueError("offtakes from CHN are not modelled: China's exports follow its controls")
+        for key in ("region", "seller"):
+            code = getattr(self, key)
+            if code is not None and not is_known_code(code):
+                raise ValueError(f"unknown {key} {code!r}; use an ISO3 code, EU27 or ROW")
         return self
 
 
