@@ -100,7 +100,8 @@ def _date(month: int) -> dt.date:
 
 @st.composite
 def random_events(draw: st.DrawFn, n_months: int) -> tuple[Event, ...]:
-    """A random timeline of licences, bans, denials, approval changes, suspensions, stockpiles."""
+    """A random timeline of licences, bans, denials, approval changes, suspensions, stockpiles,
+    offtakes and price floors."""
     regions = network().regions
     out: list[Event] = []
     controls: list[str] = []
@@ -115,6 +116,8 @@ def random_events(draw: st.DrawFn, n_months: int) -> tuple[Event, ...]:
                     EventKind.SUSPEND,
                     EventKind.LIFT,
                     EventKind.STOCKPILE,
+                    EventKind.OFFTAKE,
+                    EventKind.PRICE_FLOOR,
                 ]
             )
         )
@@ -137,6 +140,15 @@ def random_events(draw: st.DrawFn, n_months: int) -> tuple[Event, ...]:
             ev["targets"] = (draw(st.sampled_from(controls)),)
             if kind is EventKind.SUSPEND:
                 ev["until"] = _date(draw(st.integers(month, n_months + 12)))
+        elif kind is EventKind.OFFTAKE:
+            ev["stages"] = (draw(st.sampled_from((Stage.MINING, *STAGES))),)
+            ev["seller"] = draw(st.sampled_from(regions[1:]))
+            ev["region"] = draw(st.sampled_from(regions))
+            ev["volume_t_per_year"] = draw(st.floats(0.0, 200000.0))
+        elif kind is EventKind.PRICE_FLOOR:
+            ev["stages"] = tuple(draw(st.sets(st.sampled_from((Stage.MINING, *STAGES)), min_size=1)))
+            ev["region"] = draw(st.sampled_from(regions))
+            ev["price_usd_per_kg"] = draw(st.floats(0.0, 500.0))
         else:
             ev["region"] = draw(st.sampled_from(regions))
             ev["amount_t"] = draw(st.floats(0.0, 10000.0))

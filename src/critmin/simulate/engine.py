@@ -523,7 +523,7 @@ class _Block:
                 self.backlog[k] = self.backlog[k] + apply_ - processed
                 receipts += (delivered + approved) @ m.to_dst[k]
                 receipts += (home + refused) @ m.to_src[k]
-                flows = {"home": home, "apply": apply_, "delivered": delivered}
+                flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
                 if k == last and trace is not None:
                     e = ctl.src == m.c
