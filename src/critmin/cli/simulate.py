@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json
 from critmin.data.load import load_dataset
+from critmin.errors import DataError
+from critmin.simulate.chains import CHAIN_IDS
 from critmin.simulate.run import SimulationResult, simulate
 from critmin.simulate.scenario import bundled_scenarios, load_scenario
 
@@ -29,11 +32,31 @@ def simulate_cmd(
         None,
         help="Write the fan chart of the ex-China shortfall to PLOT (.html, with a .png beside it, or .png).",
     ),
+    commodity: list[str] | None = typer.Option(
+        None,
+        "--commodity",
+        "-c",
+        help="Commodity chain(s) to simulate instead of the scenario's (repeatable): "
+        + ", ".join(CHAIN_IDS)
+        + ".",
+    ),
 ) -> None:
     """Simulate a scenario month by month; print p5/p50/p95 of shortfall, price and output at risk."""
     sc = load_scenario(scenario, variant=variant)
-    if start or end:
-        sc = type(sc).model_validate({**sc.model_dump(), "start": start or sc.start, "end": end or sc.end})
+    if start or end or commodity:
+        try:
+            sc = type(sc).model_validate(
+                {
+                    **sc.model_dump(),
+                    "start": start or sc.start,
+                    "end": end or sc.end,
+                    "commodities": tuple(commodity) if commodity else sc.commodities,
+                }
+            )
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(x) for x in err["loc"])
+            raise DataError(err["msg"], column=key, fix="see critmin simulate --help") from None
     ds = load_dataset()
     n = len(sc.months())
     with Progress(
@@ -67,6 +90,16 @@ def simulate_cmd(
         _render(result)
 
 
+_PRODUCT_TITLES = {
+    "ndfeb_magnets": "NdFeB magnets",
+    "gallium_metal": "Gallium metal",
+    "germanium_metal": "Germanium metal",
+    "processed_graphite": "Processed (anode-grade) graphite",
+    "refined_antimony": "Refined antimony",
+    "tungsten": "Tungsten",
+}
+
+
 def _render(r: SimulationResult) -> None:
     s = r.summary
     console.print(
@@ -75,38 +108,70 @@ def _render(r: SimulationResult) -> None:
     )
     if r.scenario.description:
         console.print(r.scenario.description.strip(), style="dim")
-    t = Table(title="NdFeB magnets: p50 \\[p5-p95] across paths", title_justify="left")
     cols = [
         ("peak_shortfall_pct", "peak shortfall %", "{:.0f}"),
         ("months_below_90pct", "months <90%", "{:.0f}"),
         ("cumulative_shortfall_t", "cumulative shortfall t", "{:,.0f}"),
         ("peak_price_ratio", "peak price x", "{:.2f}"),
-        ("output_at_risk_usd", "output at risk $bn", "{:,.1f}"),
+        ("output_at_risk_usd", "value at risk $bn", "{:,.2f}"),
     ]
-    t.add_column("region")
-    for _, label, _ in cols:
-        t.add_column(label, justify="right")
-    order = [x for x in [*r.scenario.regions, "exCHN"] if x in set(s["region"])]
     values = {
-        (str(reg), str(met)): (float(a), float(b), float(c))
-        for reg, met, a, b, c in zip(s["region"], s["metric"], s["p5"], s["p50"], s["p95"], strict=True)
+        (str(reg), str(prod), str(met)): (float(a), float(b), float(c))
+        for reg, prod, met, a, b, c in zip(
+            s["region"], s["product"], s["metric"], s["p5"], s["p50"], s["p95"], strict=True
+        )
     }
-    for region in order:
-        cells = []
-        for metric, _, fmt in cols:
-            if (region, metric) not in values:
-                cells.append("-")
-                continue
-            scale = 1e-9 if metric == "output_at_risk_usd" else 1.0
-            p5, p50, p95 = (v * scale for v in values[(region, metric)])
-            cells.append(
-                f"{fmt.format(p50)} [{fmt.format(p5)}-{fmt.format(p95)}]" if r.paths > 1 else fmt.format(p50)
+
+    def cell(key: tuple[str, str, str], fmt: str, scale: float = 1.0) -> str:
+        if key not in values:
+            return "-"
+        p5, p50, p95 = (v * scale for v in values[key])
+        return f"{fmt.format(p50)} [{fmt.format(p5)}-{fmt.format(p95)}]" if r.paths > 1 else fmt.format(p50)
+
+    for chain in r.chains.values():
+        product = chain.product
+        title = _PRODUCT_TITLES.get(product, product)
+        t = Table(title=f"{title}: p50 \\[p5-p95] across paths", title_justify="left")
+        t.add_column("region")
+        for _, label, _ in cols:
+            t.add_column(label, justify="right")
+        regions = {reg for reg, prod, _ in values if prod == product}
+        for region in [x for x in [*r.scenario.regions, "exCHN"] if x in regions]:
+            t.add_row(
+                region,
+                *(
+                    cell((region, product, m), f, 1e-9 if m == "output_at_risk_usd" else 1.0)
+                    for m, _, f in cols
+                ),
             )
-        t.add_row(region, *cells)
-    console.print(t)
+        console.print(t)
+        sectors = sorted(
+            {prod.split(":", 1)[1] for _, prod, _ in values if prod.startswith(product + ":")},
+            key=lambda x: (x == "other", x),
+        )
+        if sectors:
+            st = Table(
+                title=f"{title} by end-use sector: peak shortfall % p50 \\[p5-p95]", title_justify="left"
+            )
+            st.add_column("region")
+            for sec in sectors:
+                st.add_column(sec.replace("_", " "), justify="right")
+            for region in [x for x in r.scenario.regions if x != "CHN"]:
+                st.add_row(
+                    region,
+                    *(cell((region, f"{product}:{sec}", "peak_shortfall_pct"), "{:.0f}") for sec in sectors),
+                )
+            console.print(st)
+    if ("USA", "ndpr_oxide", "price_floor_cost_usd") in values:
+        console.print(
+            "price-floor cost to the US taxpayer, $bn: "
+            + cell(("USA", "ndpr_oxide", "price_floor_cost_usd"), "{:,.2f}", 1e-9),
+            highlight=False,
+        )
     console.print(
         "peak shortfall: largest monthly unmet demand as % of demand; price x: ex-China (China for CHN) "
-        "price relative to the start; output at risk: end-product value that could not be made. "
+        "price relative to the start; value at risk: for magnets the end-product value that could not be "
+        "made, for the other chains the material's USGS price (a lower bound). "
         f"Assumptions: {', '.join(r.assumption_ids)}.",
         style="dim",
         highlight=False,

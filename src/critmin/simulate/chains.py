@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
+from pydantic import TypeAdapter
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
@@ -45,6 +46,8 @@ F = npt.NDArray[np.float64]
 CHAIN_IDS = ("rare_earths", "gallium", "germanium", "graphite", "antimony", "tungsten")
 DEMAND_WEIGHTS_ASSUMPTION = "assumption:sim-chain-demand-weights"
 DYNAMICS_ASSUMPTION = "assumption:sim-chain-dynamics"
+APPROVAL_ASSUMPTION = "assumption:sim-chain-approval"
+_PARAMS: TypeAdapter[dict[str, Value]] = TypeAdapter(dict[str, Value])
 _PROJECT_COLUMNS = ("project", "stage", "region", "capacity_t_month", "start_year", "source_id")
 
 
@@ -94,7 +97,7 @@ def chain_spec(commodity: str) -> ChainSpec:
         china_demand_share=float(cds["value"]),
         china_demand_assumption=str(cds["assumption"]),
         shares=c.get("shares"),
-        parameters=dict(c.get("parameters") or {}),
+        parameters=_PARAMS.validate_python(c.get("parameters") or {}),
     )
 
 
@@ -212,6 +215,7 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
         DEMAND_WEIGHTS_ASSUMPTION,
         EXPORT_WEIGHTS_ASSUMPTION,
         DYNAMICS_ASSUMPTION,
+        APPROVAL_ASSUMPTION,
         spec.china_demand_assumption,
     }
     world = 0.0  # t/yr
