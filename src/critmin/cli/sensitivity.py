@@ -1,7 +1,12 @@
-"""``critmin sensitivity``: which uncertain parameters drive a scenario's outcome (a tornado)."""
+"""``critmin sensitivity``: which uncertain parameters drive a scenario's outcome.
+
+``--method tornado`` (default): one at a time, :func:`critmin.simulate.sensitivity.tornado`.
+``--method sobol``: variance-based indices, :func:`critmin.simulate.sobol.sobol`.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +20,7 @@ from critmin.data.load import load_dataset
 from critmin.simulate.run import METRICS
 from critmin.simulate.scenario import load_scenario
 from critmin.simulate.sensitivity import EX_CHINA, tornado, tornado_to_dict
+from critmin.simulate.sobol import SOBOL_N, SobolResult, SobolStatus, sobol
 
 _FMT = {
     "peak_shortfall_pct": "{:,.1f}",
@@ -23,6 +29,13 @@ _FMT = {
     "peak_price_ratio": "{:,.2f}",
     "output_at_risk_usd": "{:,.3g}",
 }
+
+
+class SensitivityMethod(StrEnum):
+    """How ``critmin sensitivity`` varies the parameters."""
+
+    TORNADO = "tornado"
+    SOBOL = "sobol"
 
 
 def sensitivity_cmd(
@@ -35,12 +48,43 @@ def sensitivity_cmd(
     paths: int = typer.Option(
         1, help="Paths per case: 1 = others at their medians; more = others sampled, mean outcome."
     ),
-    seed: int = typer.Option(0, help="Random seed (used when --paths > 1)."),
+    seed: int = typer.Option(
+        0, help="Random seed (tornado: used when --paths > 1; sobol: sequence scrambling and bootstrap)."
+    ),
     fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
-    plot: Path | None = typer.Option(None, help="Write the tornado chart to PLOT (.html or .png)."),
+    plot: Path | None = typer.Option(
+        None, help="Write the chart (tornado, or S1/ST bars) to PLOT (.html or .png)."
+    ),
     top: int = typer.Option(15, help="Rows shown in the table view and the chart (all rows in csv/json)."),
+    method: SensitivityMethod = typer.Option(
+        SensitivityMethod.TORNADO,
+        "--method",
+        help="tornado: one at a time around the medians; sobol: variance-based S1/ST indices.",
+    ),
+    n: int = typer.Option(
+        SOBOL_N,
+        "--n",
+        help="Sobol base sample N, a power of two; cost N x (parameters + 2) model runs.",
+    ),
 ) -> None:
-    """One-at-a-time sensitivity: each uncertain parameter at its p5 and p95, the others at medians."""
+    """Which uncertain parameters drive the outcome: a one-at-a-time tornado or Sobol' indices.
+
+    tornado: each uncertain parameter at its p5 and p95, the others at their medians.
+
+    sobol: all drawn together; S1 = share of the variance explained alone, ST = with interactions.
+    """
+    if method is SensitivityMethod.SOBOL:
+        if n < 2 or n & (n - 1):
+            lower = 2 ** max(1, n.bit_length() - 1)
+            raise typer.BadParameter(
+                f"{n} is not a power of two of at least 2 (Sobol' sequences need one); "
+                f"use e.g. {lower} or {2 * lower}",
+                param_hint="--n",
+            )
+        if paths != 1:
+            raise typer.BadParameter("applies to --method tornado only", param_hint="--paths")
+        _sobol(scenario, metric, region, variant, seed, fmt, plot, top, n)
+        return
     sc = load_scenario(scenario, variant=variant)
     ds = load_dataset()
     with Progress(
@@ -123,6 +167,101 @@ def _render(t: pd.DataFrame, top: int) -> None:
     console.print(
         "One at a time: interactions between parameters are not shown; parameters given as plain "
         "numbers (not distributions) are not varied. See docs/model.md.",
+        style="dim",
+        highlight=False,
+    )
+
+
+# --------------------------------------------------------------------------- sobol
+def _sobol(
+    scenario: str,
+    metric: str,
+    region: str,
+    variant: str | None,
+    seed: int,
+    fmt: Format,
+    plot: Path | None,
+    top: int,
+    n: int,
+) -> None:
+    sc = load_scenario(scenario, variant=variant)
+    ds = load_dataset()
+    with Progress(
+        TextColumn(f"Sobol' indices of {metric} ({region}) in {sc.name}, N = {n}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=fmt is not Format.TABLE,
+    ) as progress:
+        progress.add_task("run", total=None)
+        result = sobol(sc, metric, region, n=n, seed=seed, dataset=ds)
+    if plot is not None:
+        from critmin.report.fan import sobol_chart
+        from critmin.report.figures import write_figure
+
+        written = write_figure(sobol_chart(result, top=top), plot)
+        if fmt is Format.TABLE:
+            console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    if fmt is Format.JSON:
+        emit_json(result.to_dict())
+    elif fmt is Format.CSV:
+        print(result.indices.to_csv(index=False), end="")
+    else:
+        _render_sobol(result, top)
+
+
+def _render_sobol(r: SobolResult, top: int) -> None:
+    fmt = _FMT.get(r.metric, "{:,.4g}")
+    console.print(
+        f"[bold]{r.scenario.name}[/]: {r.metric} in {r.region}, mean {fmt.format(r.outcome_mean)}, "
+        f"sd {fmt.format(r.outcome_sd)} over the sampled inputs; N = {r.n}, {r.model_runs:,} model runs, "
+        f"seed {r.seed}, data_version {r.data_version}",
+        highlight=False,
+    )
+    table = Table(
+        title=f"Sobol' indices (± {r.conf_level:.0%} bootstrap half-width), largest total order first",
+        title_justify="left",
+    )
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("#", "right"),
+        ("parameter", "left"),
+        ("distribution", "left"),
+        ("S1", "right"),
+        ("±", "right"),
+        ("ST", "right"),
+        ("±", "right"),
+    )
+    for col, just in columns:
+        table.add_column(col, justify=just, overflow="fold")
+    for i, row in enumerate(r.indices.head(top).to_dict(orient="records"), start=1):
+        table.add_row(
+            str(i),
+            str(row["parameter"]),
+            str(row["distribution"]),
+            f"{float(row['S1']):.3f}",
+            f"{float(row['S1_conf']):.3f}",
+            f"{float(row['ST']):.3f}",
+            f"{float(row['ST_conf']):.3f}",
+        )
+    console.print(table)
+    if len(r.indices) > top:
+        console.print(
+            f"... {len(r.indices) - top} more parameters: use --top or --format csv/json.", style="dim"
+        )
+    for p, why in zip(r.fixed["parameter"], r.fixed["reason"], strict=True):
+        console.print(f"not varied: {p}: {why}", style="dim", highlight=False)
+    if r.status is SobolStatus.CONSTANT_OUTCOME:
+        console.print("The outcome is the same on every run: no parameter moves it.", highlight=False)
+    if r.sum_s1 > 1.05 or bool((r.indices["ST"] > 1.05).any()):
+        console.print(
+            f"Estimates above 1: N = {r.n} is too small for this outcome; try --n {4 * r.n}.",
+            style="yellow",
+            highlight=False,
+        )
+    console.print(
+        f"S1: share of the variance a parameter explains alone; ST: including its interactions. "
+        f"Sum of S1 = {r.sum_s1:.2f} (status {r.status}). See critmin.simulate.sobol.",
         style="dim",
         highlight=False,
     )

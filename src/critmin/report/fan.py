@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,9 @@ from critmin.simulate.policy import events_for
 from critmin.simulate.run import SimulationResult
 from critmin.simulate.scenario import Event, EventKind
 from critmin.simulate.sensitivity import describe
-from critmin.simulate.sobol import SobolResult
+
+if TYPE_CHECKING:  # keeps importing this module from importing the Sobol machinery
+    from critmin.simulate.sobol import SobolResult
 
 FanMetric = Literal["shortfall_pct_ex_china", "price_ratio_ex_china"]
 

@@ -87,22 +87,34 @@ def quantile(value: Value, q: float) -> float:
     """
     if not 0.0 <= q <= 1.0 or math.isnan(q):
         raise DataError(f"quantile {q!r} is outside [0, 1]", column="q", fix="use e.g. 0.05 or 0.95")
+    return float(quantiles(value, np.array([q], dtype=float))[0])
+
+
+def quantiles(value: Value, q: npt.ArrayLike) -> F:
+    """:func:`quantile` for an array of probabilities at once (the Sobol design maps columns).
+
+    Same closed forms; every ``q`` must lie in [0, 1].
+    """
+    qa = np.asarray(q, dtype=float)
+    if qa.size and not bool(((qa >= 0.0) & (qa <= 1.0)).all()):
+        bad = qa[~((qa >= 0.0) & (qa <= 1.0))][0]
+        raise DataError(f"quantile {float(bad)!r} is outside [0, 1]", column="q", fix="use values in [0, 1]")
     if isinstance(value, int | float):
-        return float(value)
+        return np.full(qa.shape, float(value))
     if isinstance(value, Uniform):
-        return value.low + q * (value.high - value.low)
+        return value.low + qa * (value.high - value.low)
     if isinstance(value, Triangular):
         lo, mode, hi = value.low, value.mode, value.high
         width = hi - lo
-        if q <= (mode - lo) / width:
-            return lo + math.sqrt(q * width * (mode - lo))
-        return hi - math.sqrt((1.0 - q) * width * (hi - mode))
+        left = lo + np.sqrt(qa * width * (mode - lo))
+        right = hi - np.sqrt((1.0 - qa) * width * (hi - mode))
+        return np.where(qa <= (mode - lo) / width, left, right)
     if isinstance(value, Normal):
-        return value.mean + value.sd * float(special.ndtri(q))
+        return value.mean + value.sd * special.ndtri(qa)
     if isinstance(value, LogNormal):
-        return value.median_ * math.exp(value.sigma * float(special.ndtri(q)))
+        return value.median_ * np.exp(value.sigma * special.ndtri(qa))
     if isinstance(value, Beta):
-        return float(special.betaincinv(value.a, value.b, q))
+        return np.asarray(special.betaincinv(value.a, value.b, qa), dtype=float)
     raise DataError(f"no quantile for {type(value).__name__}", fix="use one of the five distribution types")
 
 
@@ -366,14 +378,7 @@ def _base_samples(specs: Sequence[UncertainParameter], paths: int, seed: int) ->
 
 
 def _check(sc: Scenario, metric: str, region: str, paths: int, low: float, high: float, method: str) -> None:
-    if metric not in METRICS:
-        raise DataError(f"unknown metric {metric!r}", column="metric", fix=f"use one of {', '.join(METRICS)}")
-    if region != EX_CHINA and region not in sc.regions:
-        raise DataError(
-            f"region {region!r} is not in scenario {sc.name!r}",
-            column="region",
-            fix=f"use {EX_CHINA} or one of {', '.join(sc.regions)}",
-        )
+    check_outcome(sc, metric, region)
     if paths < 1:
         raise DataError("paths must be at least 1", column="paths", fix="use 1 (medians) or more")
     if not 0.0 < low < high < 1.0:
@@ -384,6 +389,18 @@ def _check(sc: Scenario, metric: str, region: str, paths: int, low: float, high:
         )
     if method not in ("batch", "serial"):
         raise DataError(f"unknown method {method!r}", column="method", fix="use batch or serial")
+
+
+def check_outcome(sc: Scenario, metric: str, region: str) -> None:
+    """Raise :class:`DataError` unless ``metric`` is a known metric and ``region`` one of ``sc``'s."""
+    if metric not in METRICS:
+        raise DataError(f"unknown metric {metric!r}", column="metric", fix=f"use one of {', '.join(METRICS)}")
+    if region != EX_CHINA and region not in sc.regions:
+        raise DataError(
+            f"region {region!r} is not in scenario {sc.name!r}",
+            column="region",
+            fix=f"use {EX_CHINA} or one of {', '.join(sc.regions)}",
+        )
 
 
 def tornado_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
@@ -455,9 +472,11 @@ __all__ = [
     "PARAMETER_TABLE_END",
     "PARAMETER_TABLE_START",
     "UncertainParameter",
+    "check_outcome",
     "describe",
     "parameter_table_markdown",
     "quantile",
+    "quantiles",
     "replace_parameter_table",
     "tornado",
     "tornado_to_dict",
