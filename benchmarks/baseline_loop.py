@@ -87,6 +87,7 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
         lag, se, lam = float(params.lag[p]), float(params.supply_elasticity[p]), float(params.smoothing[p])
         s_cap, s_lag, rec = float(params.subst_cap[p]), float(params.subst_lag[p]), float(params.recycling[p])
         rel_rate, ramp = float(params.release_rate[p]), float(params.ramp[p])
+        allied = 0.0 if params.allied_trade is None else min(max(float(params.allied_trade[p]), 0.0), 1.0)
         starts = params.project_start[p].tolist()
         stock = [[base[k + 1][r] / conv[k + 1] for r in range(r_n)] for k in range(k_n - 1)]
         stock.append([d0[r] * cover for r in range(r_n)])
@@ -114,14 +115,21 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
             extra = [[0.0] * r_n for _ in range(k_n)]
             for r in range(r_n):
                 if r != c:
-                    extra[3][r] = max(target[r] + demand[r] - stock[3][r], 0.0)
+                    extra[3][r] = max(target[r] - stock[3][r], 0.0)  # the inventory gap (engine 5.3)
                     for k in range(k_n - 1, 0, -1):
                         extra[k - 1][r] = max(extra[k][r] / conv[k] - stock[k - 1][r], 0.0)
             approval = float(policy.approval(t, 3, params)[p])
+            wants = [[0.0] * r_n for _ in range(k_n)]
+            for k in range(k_n):
+                for r in range(r_n):
+                    cap = base[k][r] * cap_f + add[k][r]
+                    wants[k][r] = min(cap, base[k][r] * u + extra[k][r])
+                    if policy.floor_cover is not None and policy.floor_cover[t, k, r]:
+                        wants[k][r] = cap  # a price floor keeps covered producers at capacity
             for k in range(k_n):
                 prod = [0.0] * r_n
                 for r in range(r_n):
-                    want = min(base[k][r] * cap_f + add[k][r], base[k][r] * u + extra[k][r])
+                    want = wants[k][r]
                     if k == 0:
                         prod[r] = want
                     else:
@@ -142,6 +150,17 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                         receipts[i] += home + processed - approved
                 for r in range(r_n):
                     stock[k][r] += receipts[r]
+                if k < k_n - 1 and allied > 0:
+                    # allied trade: ex-China surplus of stage-k product to ex-China deficits
+                    req = [wants[k + 1][r] / conv[k + 1] for r in range(r_n)]
+                    sur = [max(stock[k][r] - req[r], 0.0) if r != c else 0.0 for r in range(r_n)]
+                    def_ = [max(req[r] - stock[k][r], 0.0) if r != c else 0.0 for r in range(r_n)]
+                    s_tot, d_tot = sum(sur), sum(def_)
+                    traded = allied * min(s_tot, d_tot)
+                    for r in range(r_n):
+                        give = sur[r] * traded / s_tot if s_tot > 0 else 0.0
+                        take = def_[r] * traded / d_tot if d_tot > 0 else 0.0
+                        stock[k][r] += take - give
             sp_add = policy.stockpile_add(t)
             need_x = have_x = short_x = demand_x = 0.0
             use = [0.0] * r_n
