@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from critmin.errors import DataError
 from critmin.model.stages import Stage
@@ -184,15 +185,14 @@ def test_floor_without_region_changes_no_supply() -> None:
 )
 def test_bad_offtake_events_name_the_problem(tmp_path: Path, extra: dict[str, object], message: str) -> None:
     ev_yaml = {"id": "deal", "date": "2027-01-01", "kind": "offtake", "stages": ["separation"], **extra}
-    import yaml
-
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump({"name": "bad", "events": [ev_yaml]}), encoding="utf-8")
     with pytest.raises(DataError) as err:
         Scenario.from_yaml(p)
     text = str(err.value)
     assert message in text
-    assert "bad.yaml" in text and "events" in text
+    assert "bad.yaml" in text
+    assert "events" in text
 
 
 def test_offtake_within_one_region_is_skipped() -> None:
