@@ -121,8 +121,14 @@ def balanced_shipping(supply: F, need: F) -> F:
     """
     s = np.asarray(supply, dtype=np.float64)
     n = np.asarray(need, dtype=np.float64)
+    if s.shape != n.shape or s.ndim != 1:
+        raise DataError(f"supply {s.shape} and need {n.shape} must be vectors of one length", column="shares")
+    if not (np.isfinite(s).all() and np.isfinite(n).all()):
+        raise DataError("supply and need must be finite", column="shares", fix="replace NaN/inf shares")
     if (s < 0).any() or (n < 0).any() or s.sum() <= 0 or n.sum() <= 0:
         raise DataError("supply and need must be non-negative with positive totals", column="shares")
+    if not np.isfinite(s.sum() / n.sum()):
+        raise DataError("supply and need totals differ too much to rescale", column="shares")
     n = n * (s.sum() / n.sum())
     own = np.minimum(s, n)
     surplus = s - own

@@ -299,7 +299,24 @@ def compile_policy(
     equal policies.
     """
     known = frozenset(e.id for e in events)
+    for e in events:  # unknown targets are an error in every chain, not only the listed ones
+        unknown = [t for t in e.targets if t not in known]
+        if e.kind in (EventKind.SUSPEND, EventKind.LIFT) and unknown:
+            raise DataError(
+                f"event {e.id!r} targets unknown event(s) {unknown}",
+                column="events",
+                fix="name the id of an event in the scenario or its history",
+            )
     events = events_for(events, commodity)
+    staged = (EventKind.LICENCE, EventKind.BAN, EventKind.END_USER_DENIAL, EventKind.OFFTAKE)
+    for e in events:
+        if e.kind in staged and not any(st.value in stages for st in e.stages):
+            raise DataError(
+                f"event {e.id!r} acts at {[st.value for st in e.stages]} but the {commodity} chain has "
+                f"stages {list(stages)}",
+                column="stages",
+                fix=f"give the event `stages:` from {list(stages)}",
+            )
     if "CHN" not in regions:
         raise DataError("regions must include CHN", column="regions", fix="add CHN to the regions")
     if not 0.0 <= defence_share <= 1.0:

@@ -72,6 +72,22 @@ def _date(text: Any) -> dt.date:
         raise ValueError(f"{s!r} is not a date YYYY-MM-DD") from None
 
 
+def _chain_list(v: Any) -> tuple[str, ...]:
+    """Validate a list of commodity chains (a single name is accepted as a list of one)."""
+    from critmin.simulate.chains import CHAIN_IDS
+
+    if isinstance(v, str):
+        v = (v,)
+    if not isinstance(v, list | tuple) or not v or not all(isinstance(c, str) for c in v):
+        raise ValueError(f"give a list of commodity chains from {', '.join(CHAIN_IDS)}")
+    bad = [c for c in v if c not in CHAIN_IDS]
+    if bad:
+        raise ValueError(f"unknown commodity chain(s) {bad}; use {', '.join(CHAIN_IDS)}")
+    if len(set(v)) != len(v):
+        raise ValueError("commodities must not repeat")
+    return tuple(v)
+
+
 class EventKind(StrEnum):
     """What a policy event does."""
 
@@ -117,15 +133,10 @@ class Event(BaseModel):
     def _dates(cls, v: Any) -> dt.date | None:
         return None if v is None else _date(v)
 
-    @field_validator("commodities")
+    @field_validator("commodities", mode="before")
     @classmethod
-    def _commodities(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        from critmin.simulate.chains import CHAIN_IDS
-
-        bad = [c for c in v if c not in CHAIN_IDS]
-        if bad or not v:
-            raise ValueError(f"unknown commodity chain(s) {bad or '(none)'}; use {', '.join(CHAIN_IDS)}")
-        return v
+    def _commodities(cls, v: Any) -> tuple[str, ...]:
+        return _chain_list(v)
 
     @field_validator("destinations")
     @classmethod
@@ -196,16 +207,8 @@ class Scenario(BaseModel):
 
     @field_validator("commodities", mode="before")
     @classmethod
-    def _chains(cls, v: Any) -> Any:
-        from critmin.simulate.chains import CHAIN_IDS
-
-        v = (v,) if isinstance(v, str) else tuple(v)
-        bad = [c for c in v if c not in CHAIN_IDS]
-        if bad or not v:
-            raise ValueError(f"unknown commodity chain(s) {bad or '(none)'}; use {', '.join(CHAIN_IDS)}")
-        if len(set(v)) != len(v):
-            raise ValueError("commodities must not repeat")
-        return v
+    def _chains(cls, v: Any) -> tuple[str, ...]:
+        return _chain_list(v)
 
     @field_validator("regions")
     @classmethod
