@@ -232,12 +232,12 @@ def test_engine_rejects_parameters_that_break_the_invariants() -> None:
 
 def test_balance_check_catches_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """A deliberately leaky accounting (production overstated by 1%) must be caught."""
-    original = engine._Balance.stage
+    original = engine.Balance.stage
 
-    def leaky(self: engine._Balance, prod: np.ndarray, *a: Any, **kw: Any) -> None:
+    def leaky(self: engine.Balance, prod: np.ndarray, *a: Any, **kw: Any) -> None:
         original(self, prod * 1.01, *a, **kw)
 
-    monkeypatch.setattr(engine._Balance, "stage", leaky)
+    monkeypatch.setattr(engine.Balance, "stage", leaky)
     with pytest.raises(MassBalanceError):
         run_toy([], toy_params())
 
