@@ -37,7 +37,13 @@ from pydantic import TypeAdapter
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.network import EXPORT_WEIGHTS, EXPORT_WEIGHTS_ASSUMPTION, Network, _to_regions
+from critmin.simulate.network import (
+    EXPORT_WEIGHTS,
+    EXPORT_WEIGHTS_ASSUMPTION,
+    Network,
+    china_origin_shares,
+    to_regions,
+)
 from critmin.simulate.params import Value
 from critmin.trace.country import stage_vector
 
@@ -183,13 +189,13 @@ def _world_and_shares(
             )
         return (
             float(given["world_t_per_year"]) if world_needed else 0.0,
-            _to_regions(vec / vec.sum(), regions),
+            to_regions(vec / vec.sum(), regions),
             set(),
             {str(given["assumption"])},
         )
     vec, src, ass = stage_vector(ds, stage, spec.year, commodity=spec.id)
     if not world_needed:
-        return 0.0, _to_regions(vec, regions), set(src), set(ass)
+        return 0.0, to_regions(vec, regions), set(src), set(ass)
     prod = ds.production(spec.id, stage, spec.year)
     world = prod.loc[(prod["country"] == "WLD") & prod["value"].notna()]
     if world.empty:
@@ -201,7 +207,7 @@ def _world_and_shares(
     row = world.iloc[0]
     return (
         _tonnes(float(row["value"]), str(row["unit"]), "world output"),
-        _to_regions(vec, regions),
+        to_regions(vec, regions),
         set(src) | {str(row["source_id"])},
         set(ass),
     )
@@ -261,14 +267,6 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
     monthly = world / 12.0
     volume = np.full(k_n, monthly)
     demand0 = (share[-1] * monthly) @ ship[-1]
-    china_origin = np.zeros((k_n, r_n))
-    china_origin[0, c] = 1.0
-    for k in range(1, k_n):
-        flows = share[k - 1][:, None] * ship[k - 1]
-        inflow = flows.sum(axis=0)
-        mix = np.divide(flows, inflow, out=np.zeros_like(flows), where=inflow > 0)
-        china_origin[k] = china_origin[k - 1] @ mix
-        china_origin[k, c] = 1.0
     projects = pd.DataFrame({col: pd.Series(dtype=float) for col in _PROJECT_COLUMNS})
     return Network(
         regions,
@@ -276,7 +274,7 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
         ship,
         volume,
         demand0,
-        china_origin,
+        china_origin_shares(share, ship, c),
         projects.astype({"stage": int, "region": int, "project": object, "source_id": object}),
         tuple(sorted(sources)),
         tuple(sorted(assumptions)),

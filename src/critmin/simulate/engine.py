@@ -459,7 +459,7 @@ class _Block:
         avail = stock[last] + release
         use = np.minimum(demand, avail)
         if self.sect is not None:  # split among end-use sectors by priority (sectors.allocate)
-            self.sect.update(demand, use)
+            self.sect.update(demand, use, check=False)  # use = min(demand, avail) >= 0
         stock[last] = avail - use
         short = demand - use
         # 6. prices and substitution

@@ -117,10 +117,30 @@ class Network:
         return self.regions.index("CHN")
 
 
-def _to_regions(vec: pd.Series, regions: tuple[str, ...]) -> npt.NDArray[np.float64]:
+def to_regions(vec: pd.Series, regions: tuple[str, ...]) -> npt.NDArray[np.float64]:
     out = np.zeros(len(regions))
     for code, v in vec.items():
         out[regions.index(region_of(str(code), regions))] += float(v)
+    return out
+
+
+def china_origin_shares(
+    share: npt.NDArray[np.float64], ship: npt.NDArray[np.float64], chn: int
+) -> npt.NDArray[np.float64]:
+    """[K, R] share of each region's stage-k output that is Chinese-origin material.
+
+    Stage 0: China's output only. Stage k: each region's input mix from stage k-1
+    (share x ship, normalised by what arrives) times the origin shares of stage k-1; China's own
+    output counts as Chinese-origin whatever its inputs (the extraterritorial rule's view).
+    """
+    out = np.zeros(share.shape)
+    out[0, chn] = 1.0
+    for k in range(1, share.shape[0]):
+        flows = share[k - 1][:, None] * ship[k - 1]
+        inflow = flows.sum(axis=0)
+        mix = np.divide(flows, inflow, out=np.zeros_like(flows), where=inflow > 0)
+        out[k] = out[k - 1] @ mix
+        out[k, chn] = 1.0
     return out
 
 
@@ -142,7 +162,7 @@ def build_network(
     assumptions: set[str] = {EXPORT_WEIGHTS_ASSUMPTION, "assumption:sim-project-capacity-units"}
     for k, st in enumerate(CHAIN):
         vec, src, ass = stage_vector(ds, st, year)
-        share[k] = _to_regions(vec, regions)
+        share[k] = to_regions(vec, regions)
         sources |= set(src)
         assumptions |= set(ass)
     ship = np.zeros((len(CHAIN), n, n))
@@ -176,21 +196,13 @@ def build_network(
     demand0 = (share[3] * volume[3]) @ ship[3]
     # Share of each region's stage output that is Chinese-origin material (for the
     # extraterritorial rule): origin matrix from mining to each stage, China's row.
-    china_origin = np.zeros((len(CHAIN), n))
-    china_origin[0, c] = 1.0
-    for k in range(1, len(CHAIN)):
-        flows = share[k - 1][:, None] * ship[k - 1]
-        inflow = flows.sum(axis=0)
-        mix = np.divide(flows, inflow, out=np.zeros_like(flows), where=inflow > 0)
-        china_origin[k] = china_origin[k - 1] @ mix
-        china_origin[k, c] = 1.0
     return Network(
         regions,
         share,
         ship,
         volume,
         demand0,
-        china_origin,
+        china_origin_shares(share, ship, c),
         _projects(ds, regions),
         tuple(sorted(sources)),
         tuple(sorted(assumptions)),

@@ -237,6 +237,7 @@ def simulate(
     runs: dict[str, ChainRun] = {}
     frames = []
     primary: tuple[PathMetrics, pd.DataFrame, Trace | None, dict[str, Value]] | None = None
+    timeline = sc.timeline()
     for i, commodity in enumerate(sc.commodities):
         child_params, child_policy = ss.spawn(2)
         rng = None if paths == 1 else np.random.default_rng(child_params)
@@ -249,7 +250,7 @@ def simulate(
             params = replace(params, value_per_kg=np.full(paths, usd_kg))
             net = replace(net, source_ids=tuple(sorted({*net.source_ids, price_src})))
         policy = compile_policy(
-            sc.timeline(),
+            timeline,
             sc.start,
             len(months),
             sc.regions,
@@ -293,7 +294,7 @@ def simulate(
         frames.append(_summarise(metrics, sc.regions, net.product))
         if metrics.by_sector is not None:
             frames.append(_summarise_sectors(metrics.by_sector, sc.regions, net.product, sector_names))
-        events = {e.source_id for e in events_for(sc.timeline(), commodity) if e.source_id}
+        events = {e.source_id for e in events_for(timeline, commodity) if e.source_id}
         runs[commodity] = ChainRun(
             commodity,
             net.product,

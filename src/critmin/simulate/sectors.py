@@ -473,15 +473,18 @@ class SectorAccumulator:
             self.value = np.ascontiguousarray(np.broadcast_to(v, self.shape).transpose(2, 0, 1))
             self.at_risk = np.zeros(inner)
 
-    def update(self, demand: F, use: F) -> None:
+    def update(self, demand: F, use: F, *, check: bool = True) -> None:
         """Add one month of the block's ``demand`` and ``use`` [P, R] (t/month).
 
         Works in preallocated [S, P, R] buffers: fresh arrays of this size would cost a page
-        fault per call (see the engine's note on block size).
+        fault per call (see the engine's note on block size). ``check=False`` skips the input
+        validation, for a caller that guarantees finite flows with 0 <= use <= demand (the
+        engine: use = min(demand, available) of non-negative stocks).
         """
         demand = np.asarray(demand, dtype=np.float64)
         use = np.asarray(use, dtype=np.float64)
-        _check_flows(demand, use, self.shape[1])
+        if check:
+            _check_flows(demand, use, self.shape[1])
         if demand.shape[0] != self.shape[0]:
             raise DataError(
                 f"{demand.shape[0]} paths given to an accumulator of {self.shape[0]}", column="demand"
