@@ -20,7 +20,6 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from critmin.errors import DataError
@@ -30,6 +29,7 @@ from critmin.simulate.engine import EngineParams, MassBalanceError, Trace, run_e
 from critmin.simulate.network import Network
 from critmin.simulate.policy import compile_policy
 from critmin.simulate.scenario import Event, EventKind
+from tests.unit.helpers import frozen_params, no_projects
 
 REGIONS = ("CHN", "USA")
 US = 1
@@ -42,49 +42,15 @@ def toy_network() -> Network:
     ship = np.stack([np.eye(2)] * 4)
     ship[3, 0] = [0.0, 1.0]
     volume = np.full(4, 100.0)
-    projects = pd.DataFrame(
-        {
-            "project": pd.Series([], dtype=object),
-            "stage": pd.Series([], dtype=int),
-            "region": pd.Series([], dtype=int),
-            "capacity_t_month": pd.Series([], dtype=float),
-            "start_year": pd.Series([], dtype=float),
-            "source_id": pd.Series([], dtype=object),
-        }
-    )
+    projects = no_projects()
     demand0 = (share[3] * volume[3]) @ ship[3]
     return Network(REGIONS, share, ship, volume, demand0, np.array([[1.0, 0.0]] * 4), projects, (), ())
 
 
 def toy_params(n: int = 1, *, stockpile_us: float = 0.0, **over: float) -> EngineParams:
-    values = {
-        "headroom": 0.0,
-        "cap_growth": 0.0,
-        "growth": 0.0,
-        "elasticity": 0.0,
-        "subst_cap": 0.0,
-        "subst_lag": 12.0,
-        "cover": 2.0,
-        "restock": 4.0,
-        "release_rate": 0.0,
-        "approval": 0.5,
-        "lag": 1.0,
-        "share_magnets": 0.5,
-        "share_oxides": 0.0,
-        "supply_elasticity": 0.3,
-        "smoothing": 0.5,
-        "recycling": 0.0,
-        "value_per_kg": 10.0,
-        "ramp": 24.0,
-    }
-    values.update(over)
     stock0 = np.zeros((n, 2))
     stock0[:, US] = stockpile_us
-    return EngineParams(
-        **{k: np.full(n, float(v)) for k, v in values.items()},
-        project_start=np.zeros((n, 0)),
-        stockpile0=stock0,
-    )
+    return frozen_params(n, 2, stockpile0=stock0, **over)
 
 
 def event(kind: EventKind, month: int, **kw: object) -> Event:

@@ -13,7 +13,6 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
@@ -23,6 +22,7 @@ from critmin.simulate.engine import EngineParams, run_engine
 from critmin.simulate.network import Network
 from critmin.simulate.policy import compile_policy
 from critmin.simulate.scenario import Event, EventKind, Scenario
+from tests.unit.helpers import frozen_params, no_projects
 
 REGIONS = ("CHN", "AUS", "JPN", "USA")
 CHN, AUS, JPN, USA = range(4)
@@ -38,16 +38,7 @@ def network() -> Network:
     ship[0, JPN, JPN] = 1.0
     ship[0, USA, USA] = 1.0
     volume = np.array([100.0])
-    projects = pd.DataFrame(
-        {
-            "project": pd.Series([], dtype=object),
-            "stage": pd.Series([], dtype=int),
-            "region": pd.Series([], dtype=int),
-            "capacity_t_month": pd.Series([], dtype=float),
-            "start_year": pd.Series([], dtype=float),
-            "source_id": pd.Series([], dtype=object),
-        }
-    )
+    projects = no_projects()
     demand0 = (share[0] * volume[0]) @ ship[0]
     origin = np.array([[1.0, 0.0, 0.0, 0.0]])
     return Network(
@@ -56,32 +47,8 @@ def network() -> Network:
 
 
 def params(n: int = 1, **over: float) -> EngineParams:
-    values = {
-        "headroom": 0.0,
-        "cap_growth": 0.0,
-        "growth": 0.0,
-        "elasticity": 0.0,
-        "subst_cap": 0.0,
-        "subst_lag": 12.0,
-        "cover": 2.0,
-        "restock": 4.0,
-        "release_rate": 0.0,
-        "approval": 0.5,
-        "lag": 1.0,
-        "share_magnets": 1.0,
-        "share_oxides": 1.0,
-        "supply_elasticity": 0.3,
-        "smoothing": 0.5,
-        "recycling": 0.0,
-        "value_per_kg": 10.0,
-        "ramp": 24.0,
-    }
-    values.update(over)
-    return EngineParams(
-        **{k: np.full(n, float(v)) for k, v in values.items()},
-        project_start=np.zeros((n, 0)),
-        stockpile0=np.zeros((n, 4)),
-    )
+    """Frozen toy parameters; every exported tonne is under a licence regime when one is in force."""
+    return frozen_params(n, 4, **{"share_magnets": 1.0, "share_oxides": 1.0, **over})
 
 
 def ev(kind: EventKind, month: int, ident: str, **kw: object) -> Event:

@@ -29,6 +29,7 @@ from critmin.simulate.sensitivity import (
     tornado,
     uncertain_parameters,
 )
+from tests.unit.helpers import small_scenario
 
 MODEL_DOC = Path(__file__).resolve().parents[2] / "docs" / "model.md"
 QS = [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0]
@@ -102,35 +103,7 @@ VARIED = (
 
 
 def _small(varied: tuple[str, ...] = VARIED) -> Scenario:
-    pinned = {
-        name: spec.default.median()
-        for name, spec in parameter_table().items()
-        if not isinstance(spec.default, int | float) and name not in varied
-    }
-    return Scenario.model_validate(
-        {
-            "name": "small-tornado",
-            "start": "2026-06",
-            "end": "2027-12",
-            "parameters": pinned,
-            "events": [
-                {
-                    "id": "approvals-tighten",
-                    "date": "2026-11-10",
-                    "kind": "approval_rate",
-                    "approval_rate": {"dist": "beta", "a": 4, "b": 6},
-                },
-                {
-                    "id": "package-returns",
-                    "date": "2026-11-10",
-                    "kind": "licence",
-                    "stages": ["separation", "metal_alloy", "magnet"],
-                    "extraterritorial": True,
-                    "controlled_share": 0.95,
-                },
-            ],
-        }
-    )
+    return small_scenario("small-tornado", varied)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from critmin.simulate.sobol import (
     sobol,
     sobol_indices,
 )
+from tests.unit.helpers import small_scenario
 
 F = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -174,35 +175,7 @@ APPROVAL = "event:approvals-tighten.approval_rate"
 
 
 def _small() -> Scenario:
-    pinned = {
-        name: spec.default.median()
-        for name, spec in parameter_table().items()
-        if not isinstance(spec.default, int | float) and name not in VARIED
-    }
-    return Scenario.model_validate(
-        {
-            "name": "small-sobol",
-            "start": "2026-06",
-            "end": "2027-12",
-            "parameters": pinned,
-            "events": [
-                {
-                    "id": "approvals-tighten",
-                    "date": "2026-11-10",
-                    "kind": "approval_rate",
-                    "approval_rate": {"dist": "beta", "a": 4, "b": 6},
-                },
-                {
-                    "id": "package-returns",
-                    "date": "2026-11-10",
-                    "kind": "licence",
-                    "stages": ["separation", "metal_alloy", "magnet"],
-                    "extraterritorial": True,
-                    "controlled_share": 0.95,
-                },
-            ],
-        }
-    )
+    return small_scenario("small-sobol", VARIED)
 
 
 @pytest.fixture(scope="module")
