@@ -27,8 +27,9 @@ def test_us_embargo_json_has_every_chain(tmp_path: Path) -> None:
     assert doc["paths"] == 20
     assert doc["seed"] == 0
     rows = doc["summary"]
-    # sector rows ("ndfeb_magnets:<sector>") and the price-floor row ("ndpr_oxide") aside
-    assert {r["product"].split(":")[0] for r in rows} == PRODUCTS | {"ndpr_oxide"}
+    # sector rows ("ndfeb_magnets:<sector>"), the price-floor row ("ndpr_oxide") and the
+    # magnet makers' Dy + Tb feed ("dy_tb_oxide") aside
+    assert {r["product"].split(":")[0] for r in rows} == PRODUCTS | {"ndpr_oxide", "dy_tb_oxide"}
     for product in PRODUCTS:
         usa = {r["metric"]: r for r in rows if r["product"] == product and r["region"] == "USA"}
         assert set(usa) == METRICS, product

@@ -26,7 +26,7 @@ def test_simulate_json_document_and_seed_reproducibility(tmp_path: Path) -> None
         "peak_price_ratio",
         "output_at_risk_usd",
     }
-    usa = {r["metric"]: r for r in a["summary"] if r["region"] == "USA"}
+    usa = {r["metric"]: r for r in a["summary"] if r["region"] == "USA" and r["product"] == "ndfeb_magnets"}
     assert (
         usa["peak_shortfall_pct"]["p5"]
         <= usa["peak_shortfall_pct"]["p50"]

@@ -617,14 +617,16 @@ def embargo() -> SimulationResult:
 def test_us_embargo_runs_every_chain(embargo: SimulationResult) -> None:
     order = ["rare_earths", "gallium", "germanium", "antimony"]
     assert list(embargo.scenario.commodities) == order
-    assert list(embargo.chains) == order
-    products = {"ndfeb_magnets", "gallium_metal", "germanium_metal", "refined_antimony"}
+    # the magnet makers' Dy + Tb feed runs inside the rare-earth chain and reports after it
+    assert list(embargo.chains) == ["rare_earths", "dy_tb", *order[1:]]
+    products = {"ndfeb_magnets", "dy_tb_oxide", "gallium_metal", "germanium_metal", "refined_antimony"}
     # "ndfeb_magnets:<sector>" rows split the magnet chain by end use; "ndpr_oxide" is the
     # price-floor cost row of the rare-earth chain
     base = set(embargo.summary["product"].str.split(":").str[0])
     assert base == products | {"ndpr_oxide"}
     assert {c: run.product for c, run in embargo.chains.items()} == {
         "rare_earths": "ndfeb_magnets",
+        "dy_tb": "dy_tb_oxide",
         "gallium": "gallium_metal",
         "germanium": "germanium_metal",
         "antimony": "refined_antimony",

@@ -228,33 +228,54 @@ def test_block_size_does_not_change_results() -> None:
 # --------------------------------------------------------------------------- regression pins
 # controls-reimposed-2026-11, seed 0, 200 paths. Reset when allied trade of intermediate
 # products and the inventory-gap pull were added; p5 moved by 1e-5 when the DoD-MP price floor
-# began keeping US mining and separation at capacity (earlier pins are in the git history).
+# began keeping US mining and separation at capacity; reset again when the Dy + Tb feed of the
+# magnet stage was added and its five plants left the NdPr separation pipeline (ex-China
+# cumulative shortfall p50 247,227 -> 242,877 t; earlier pins are in the git history).
 CURRENT = {
-    ("exCHN", "cumulative_shortfall_t"): (133453.62818211247, 247227.39723223393, 344480.4729519065),
-    ("USA", "peak_shortfall_pct"): (23.07236538085223, 50.05994151087336, 72.33843718147229),
-    ("USA", "peak_price_ratio"): (2.4123422443435625, 4.232883822147004, 15.245849466495072),
-    ("exCHN", "output_at_risk_usd"): (1352904653799.2405, 3172252665588.964, 5986301848487.489),
+    ("ndfeb_magnets", "exCHN", "cumulative_shortfall_t"): (
+        131563.65104981576,
+        242876.61684160074,
+        355189.15922735987,
+    ),
+    ("ndfeb_magnets", "USA", "peak_shortfall_pct"): (
+        20.942680227381494,
+        50.55764930174817,
+        73.84437946890208,
+    ),
+    ("ndfeb_magnets", "USA", "peak_price_ratio"): (2.4855063506540342, 4.3373784240213205, 13.08331452506796),
+    ("ndfeb_magnets", "exCHN", "output_at_risk_usd"): (
+        1608700478180.389,
+        3045148121571.245,
+        5665337298029.15,
+    ),
+    ("dy_tb_oxide", "exCHN", "cumulative_shortfall_t"): (
+        0.028263220627238822,
+        14.277121993481355,
+        87.22847947733803,
+    ),
+    ("dy_tb_oxide", "ROW", "peak_price_ratio"): (3.5589065156128825, 7.2759091158710065, 18.59280462453563),
 }
 CURRENT_BANDS = {
-    ("shortfall_pct_ex_china_p50", 40): 27.34458471337674,
-    ("price_ratio_ex_china_p50", 60): 3.409603880947167,
+    ("shortfall_pct_ex_china_p50", 40): 27.123360556045878,
+    ("price_ratio_ex_china_p50", 60): 3.1888213410659256,
 }
-CURRENT_P1 = {"cumulative_shortfall_t": 6859.531163549941, "peak_shortfall_pct": 51.19597624281745}
+CURRENT_FEED_BANDS = {("price_ratio_ex_china_p50", 18): 4.1646539917988985}
+CURRENT_P1 = {"cumulative_shortfall_t": 6854.709854222248, "peak_shortfall_pct": 50.94609735346008}
 
 
 def test_regression_pins_controls_reimposed() -> None:
     pins, bands, p1 = CURRENT, CURRENT_BANDS, CURRENT_P1
     res = simulate("controls-reimposed-2026-11", paths=200, seed=0, check_balance=True)
     table = res.summary
-    for (region, metric), expected in pins.items():
-        row = table[
-            (table["region"] == region) & (table["metric"] == metric) & (table["product"] == "ndfeb_magnets")
-        ]
+    for (product, region, metric), expected in pins.items():
+        row = table[(table["region"] == region) & (table["metric"] == metric) & (table["product"] == product)]
         got = row[["p5", "p50", "p95"]].to_numpy(dtype=float)
         assert got.shape == (1, 3)
         assert tuple(got[0]) == pytest.approx(expected, rel=1e-9)
     for (col, month), value in bands.items():
         assert res.bands[col].iloc[month] == pytest.approx(value, rel=1e-9)
+    for (col, month), value in CURRENT_FEED_BANDS.items():
+        assert res.chains["dy_tb"].bands[col].iloc[month] == pytest.approx(value, rel=1e-9)
     one = simulate("controls-reimposed-2026-11", paths=1, seed=0)
     for name, value in p1.items():
         assert getattr(one.metrics, name)[0, US] == pytest.approx(value, rel=1e-9)

@@ -49,7 +49,7 @@ from critmin.simulate.network import Network, build_network
 from critmin.simulate.observed import month_range, parse_period
 from critmin.simulate.params import Value, draw, parameter_table
 from critmin.simulate.policy import compile_policy
-from critmin.simulate.run import _engine_params, _resolve
+from critmin.simulate.run import _engine_params, _feed, _resolve
 from critmin.simulate.scenario import Scenario, load_scenario
 
 F = npt.NDArray[np.float64]
@@ -162,7 +162,8 @@ class ExportModel:
             rng_pol,
             defence_share=_median(values["sector.defence_share"]),
         )
-        _, _, trace = run_engine(net, params, policy, len(months), keep_trace=True)
+        feed = _feed(self.dataset, sc, net, values, sc.timeline(), paths, child_policy)
+        _, _, trace = run_engine(net, params, policy, len(months), keep_trace=True, feed=feed)
         assert trace is not None  # keep_trace=True
         self.runs += 1
         return trace.exports_chn

@@ -16,7 +16,9 @@ Each month t (equations, units and sources in docs/model.md):
 2. Capacity cap_k = share_k V_k (1 + headroom) (1 + g_cap)^(t/12) + sum of started projects x ramp.
 3. Production, upstream first: mining runs at baseline x demand index u (plus the pull of
    unmet needs outside China); stage k >= 1 produces y_k = min(cap_k, want_k, stock_{k-1}
-   conv_k) and consumes y_k / conv_k of its input.
+   conv_k) and consumes y_k / conv_k of its input. A stage with a :class:`Feed` (the magnet
+   stage and its Dy + Tb, :mod:`critmin.simulate.heavy`) first steps the feed chain one month
+   with demand h q y_k and then makes y_k (1 - h (1 - a)), a the share of that need met.
 4. Shipping X_k[i, j] = y_k[i] ship_k[i, j]. Controls on exports from China (and, under the
    extraterritorial rule, on the Chinese-origin part of other exporters' shipments) move the
    controlled part to a licence backlog (licence regime) or keep it at home (ban).
@@ -147,6 +149,27 @@ class PathMetrics:
     price_floor_cost_usd: F | None = None  # [P] cumulative cost of price-floor top-ups
     #: metric -> [P, R, S] per end-use sector (:mod:`critmin.simulate.sectors`), when asked for
     by_sector: dict[str, F] | None = None
+    #: the feed chain's own metrics (its users are the fed stage's makers), when there is one
+    feed: PathMetrics | None = None
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A chain whose product one stage of the main chain needs (:mod:`critmin.simulate.heavy`).
+
+    Stage ``stage``'s makers are the feed chain's users. Each month, with F_r what they can
+    make from their main input, they need ``grade_share`` x ``intensity`` x F_r of the feed
+    (before the feed's thrifting); with a_r the share of that need met they make
+    F_r (1 - grade_share (1 - a_r)). ``net``, ``params`` and ``policy`` are the feed chain's,
+    on the main chain's regions and paths.
+    """
+
+    net: Network
+    params: EngineParams
+    policy: PolicyPath
+    stage: int
+    grade_share: float
+    intensity: float
 
 
 # (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
@@ -302,7 +325,14 @@ class _Model:
 class _Block:
     """State of a block of paths and one month's step (the equations of the module docstring)."""
 
-    def __init__(self, m: _Model, params: EngineParams, rows: slice, check: bool) -> None:
+    def __init__(
+        self,
+        m: _Model,
+        params: EngineParams,
+        rows: slice,
+        check: bool,
+        feed: tuple[_Block, Feed] | None = None,
+    ) -> None:
         p = replace(
             params,
             **{
@@ -335,6 +365,13 @@ class _Block:
             usd = np.repeat(1000.0 * p.value_per_kg[:, None], shares.shape[1], axis=1)  # [P, S]
             self.sect = SectorAccumulator(shares, tiers, n, usd)
         self.resid = np.nan  # this month's largest balance residual (t), when checked
+        # The feed chain's block (same paths) and the coupling of section 3.8 of docs/model.md.
+        self.feed = feed[0] if feed is not None else None
+        self.feed_stage = feed[1].stage if feed is not None else -1
+        self.feed_h = feed[1].grade_share if feed is not None else 0.0
+        self.feed_need = feed[1].grade_share * feed[1].intensity if feed is not None else 0.0
+        self.met = np.ones((n, m.r_n))  # share of a demand-driven block's need met this month
+        self.series: tuple[F, F] = (np.zeros(n), np.ones(n))  # last month's ex-China shortfall %, price
         # Loop invariants, hoisted.
         self.cover = p.cover[:, None]
         self.restock = p.restock[:, None]
@@ -354,8 +391,22 @@ class _Block:
         self.ramp = p.ramp[:, None]
         self.project_start = p.project_start[:, m.proj_order]
 
-    def step(self, t: int, approval: F, sp_add: F, trace: Trace | None) -> tuple[F, F]:
-        """Advance one month; returns the ex-China shortfall (%) and price ratio per path."""
+    def step(
+        self,
+        t: int,
+        approval: F,
+        sp_add: F,
+        trace: Trace | None,
+        feed_in: tuple[F, F] | None = None,
+        demand_base: F | None = None,
+    ) -> tuple[F, F]:
+        """Advance one month; returns the ex-China shortfall (%) and price ratio per path.
+
+        ``feed_in`` = (approval [P], stockpile additions [R]) of the feed chain this month.
+        ``demand_base`` ([P, R], t) makes the block demand-driven (a feed chain): demand is
+        ``demand_base`` x price response x (1 - substitution) instead of the growth path, and
+        ``self.met`` is left holding use / demand.
+        """
         m, p, stock, ex, exf = self.m, self.p, self.stock, self.m.ex, self.m.exf
         last = m.k_n - 1  # users hold the last stage's product
         years = t / 12.0
@@ -366,7 +417,10 @@ class _Block:
         p_reg = np.where(
             ex[None, :], (self.price_x**self.neg_eps)[:, None], (self.price_c**self.neg_eps)[:, None]
         )
-        demand = m.demand0[None, :] * (self.growth1**years)[:, None] * p_reg * (1.0 - self.subst)
+        if demand_base is None:
+            demand = m.demand0[None, :] * (self.growth1**years)[:, None] * p_reg * (1.0 - self.subst)
+        else:
+            demand = demand_base * p_reg * (1.0 - self.subst)
         target_inv = self.cover * demand
         need = target_inv + demand
         stock_gap = target_inv - stock[last]
@@ -383,13 +437,20 @@ class _Block:
         cap_f = (self.headroom1 * self.cap_growth1**years)[:, None]
         # Pull: producers outside China also produce for unmet local needs (new capacity gets
         # used); computed downstream-first as the input each stage wants from the one above.
+        caps = [m.base[k] * cap_f + add[:, k, :] for k in range(m.k_n)]
         extra = [demand] * m.k_n
         extra[last] = np.maximum(target_inv - stock[last], 0.0) * exf  # pull when stocks fall below target
+        if demand_base is not None:
+            # A feed's producers outside China serve the pooled ex-China gap, in proportion to
+            # their capacity (allied trade then moves it to the makers short of it).
+            w = caps[last] * exf
+            w_tot = w.sum(axis=1, keepdims=True)
+            gap = extra[last].sum(axis=1, keepdims=True)
+            extra[last] = w * np.divide(gap, w_tot, out=np.zeros_like(gap), where=w_tot > 0)
         for k in range(m.k_n - 1, 0, -1):
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
         appr = approval[:, None]
         inp = demand[:, :0]
-        caps = [m.base[k] * cap_f + add[:, k, :] for k in range(m.k_n)]
         wants = [np.minimum(caps[k], m.base[k] * u + extra[k]) for k in range(m.k_n)]
         if m.floor_cover is not None and m.floor_cover[t].any():
             # A price floor keeps the covered producers at full capacity (section 5.8b).
@@ -397,6 +458,13 @@ class _Block:
                 wants[kf] = np.where(m.floor_cover[t, kf][None, :], caps[kf], wants[kf])
         for k, ctl in enumerate(m.ctls):
             want = wants[k]
+            if self.feed is not None and k == self.feed_stage:
+                # Makers can turn out F from their input; the feed chain serves their need for
+                # it (h q F) this month; the Dy-free grades are made in full, the rest pro rata.
+                feasible = want if k == 0 else np.minimum(want, stock[k - 1] * m.conv[k])
+                assert feed_in is not None
+                self.feed.step(t, feed_in[0], feed_in[1], None, demand_base=feasible * self.feed_need)
+                want = feasible * (1.0 - self.feed_h * (1.0 - self.feed.met))
             # 3. production: input drawn as min(wanted, stock), so stocks stay >= 0 exactly
             if k == 0:
                 prod = want
@@ -441,6 +509,10 @@ class _Block:
                 flows["allied_net"] = _allied_rebalance(
                     stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied
                 )
+            elif demand_base is not None and self.allied.any():
+                # A feed's users are makers: feed held outside China beyond a maker's need
+                # (demand + target inventory) is traded to makers short of it (section 3.8).
+                flows["allied_net"] = _allied_rebalance(stock[k], need, exf, self.allied)
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
         self.stockpile = self.stockpile + sp_add[None, :]
@@ -462,6 +534,8 @@ class _Block:
             self.sect.update(demand, use, check=False)  # use = min(demand, avail) >= 0
         stock[last] = avail - use
         short = demand - use
+        if demand_base is not None:
+            self.met = np.divide(use, demand, out=np.ones_like(use), where=demand > 0)
         # 6. prices and substitution
         lam = p.smoothing
         ratio_x = np.clip(want_x / np.maximum(have_x, 1e-9), 0.2, 10.0)
@@ -487,17 +561,21 @@ class _Block:
             self.resid = bal.close(
                 t, stock, self.backlog, m.ctls, self.stockpile, (sp_add[None, :], release), users
             )
+            if self.feed is not None:
+                self.resid = max(self.resid, self.feed.resid)
         if trace is not None:
             s = self.rows
             trace.demand[t, s], trace.consumption[t, s], trace.shortfall[t, s] = demand, use, short
             trace.supply_ex_china[t, s] = use[:, ex].sum(axis=1)
             trace.price_x[t, s], trace.price_c[t, s] = price_x, price_c
             trace.inventory[t, s], trace.stockpile[t, s] = stock[last], self.stockpile
+        self.series = (ex_short, price_x)
         return ex_short, price_x
 
     def negative(self) -> bool:
         """Whether any stock or backlog is negative (never, by construction)."""
-        return any((s < 0).any() for s in self.stock) or any((b < 0).any() for b in self.backlog)
+        own = any((s < 0).any() for s in self.stock) or any((b < 0).any() for b in self.backlog)
+        return own or (self.feed is not None and self.feed.negative())
 
 
 def _offtakes(prod: F, offs: list[Offtake], t: int) -> tuple[F, F, F]:
@@ -551,6 +629,7 @@ def run_engine(
     china_destocking: bool = True,
     floor_terms: tuple[F, F] | None = None,
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None,
+    feed: Feed | None = None,
 ) -> tuple[PathMetrics, dict[str, F], Trace | None]:
     """Simulate ``n_months`` for all paths at once. Returns (metrics, monthly bands, trace).
 
@@ -567,24 +646,43 @@ def run_engine(
     ``sectors`` = ([R, S] end-use shares, [S] priority tiers) streams per-sector metrics
     (``PathMetrics.by_sector``): each month a region's consumption is split among sectors by
     :func:`critmin.simulate.sectors.allocate` (higher tiers served first, pro rata within one).
+    ``feed`` couples a feed chain to one stage (:class:`Feed`); its metrics are returned in
+    ``PathMetrics.feed`` and its bands with the prefix ``feed_``.
     """
     n_paths = _check_inputs(net, params, policy, n_months)
+    if feed is not None:
+        _check_feed(net, feed, n_paths, n_months)
     floor_cost = np.zeros(n_paths)
     if block_paths < 1:
         raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
     model = replace(_Model.build(net, params, policy, china_destocking), sectors=sectors)
-    blocks = [
-        _Block(model, params, slice(lo, min(lo + block_paths, n_paths)), check_balance)
-        for lo in range(0, n_paths, block_paths)
-    ]
-    names = ("shortfall_pct_ex_china", "price_ratio_ex_china")
+    feed_model = _Model.build(feed.net, feed.params, feed.policy, china_destocking) if feed else None
+
+    def block(rows: slice) -> _Block:
+        fed = None
+        if feed is not None and feed_model is not None:
+            fed = (_Block(feed_model, feed.params, rows, check_balance), feed)
+        return _Block(model, params, rows, check_balance, fed)
+
+    blocks = [block(slice(lo, min(lo + block_paths, n_paths))) for lo in range(0, n_paths, block_paths)]
+    names: tuple[str, ...] = ("shortfall_pct_ex_china", "price_ratio_ex_china")
+    if feed is not None:
+        names += ("feed_shortfall_pct_ex_china", "feed_price_ratio_ex_china")
     bands = {f"{m}_{q}": np.zeros(n_months) for m in names for q in ("p5", "p50", "p95")}
     trace = _empty_trace(n_months, n_paths, model.r_n) if keep_trace else None
     for t in range(n_months):
         approval = policy.approval(t, 3, params)
         sp_add = policy.stockpile_add(t)
-        out = [b.step(t, approval[b.rows], sp_add, trace) for b in blocks]
+        if feed is not None:
+            f_appr, f_sp = feed.policy.approval(t, 0, feed.params), feed.policy.stockpile_add(t)
+            out = [b.step(t, approval[b.rows], sp_add, trace, (f_appr[b.rows], f_sp)) for b in blocks]
+        else:
+            out = [b.step(t, approval[b.rows], sp_add, trace) for b in blocks]
         series = np.stack([np.concatenate([o[i] for o in out]) for i in range(2)])
+        if feed is not None:
+            fed = [b.feed.series for b in blocks if b.feed is not None]
+            fed_series = np.stack([np.concatenate([f[i] for f in fed]) for i in range(2)])
+            series = np.concatenate([series, fed_series])
         floor_t = policy.price_floor(t)
         if floor_terms is not None and floor_t > 0:
             p0, covered = floor_terms
@@ -598,19 +696,46 @@ def run_engine(
         if on_month is not None:
             on_month(t)
 
+    metrics = replace(
+        _joined_metrics(blocks),
+        price_floor_cost_usd=floor_cost if floor_terms is not None else None,
+        by_sector=SectorAccumulator.join([b.sect for b in blocks if b.sect is not None]) if sectors else None,
+        feed=_joined_metrics([b.feed for b in blocks if b.feed is not None]) if feed is not None else None,
+    )
+    return metrics, bands, trace
+
+
+def _joined_metrics(blocks: list[_Block]) -> PathMetrics:
+    """The streamed per-path metrics of ``blocks``, in path order."""
+
     def joined(attr: str) -> F:
         return np.concatenate([getattr(b, attr) for b in blocks])
 
-    metrics = PathMetrics(
+    return PathMetrics(
         peak_shortfall_pct=joined("peak") * 100.0,
         cumulative_shortfall_t=joined("cum"),
         months_below_90pct=joined("below"),
         peak_price_ratio=joined("peak_price"),
         output_at_risk_usd=joined("at_risk"),
-        price_floor_cost_usd=floor_cost if floor_terms is not None else None,
-        by_sector=SectorAccumulator.join([b.sect for b in blocks if b.sect is not None]) if sectors else None,
     )
-    return metrics, bands, trace
+
+
+def _check_feed(net: Network, feed: Feed, n_paths: int, n_months: int) -> None:
+    """The feed chain must share the main chain's regions and paths and feed one of its stages."""
+    if _check_inputs(feed.net, feed.params, feed.policy, n_months) != n_paths:
+        raise DataError(
+            "the feed chain has another number of paths", column="feed", fix="draw one value per path"
+        )
+    if feed.net.regions != net.regions:
+        raise DataError("the feed chain has other regions", column="feed", fix="build it on the main network")
+    if not 0 <= feed.stage < net.ship.shape[0]:
+        raise DataError(f"feed stage {feed.stage} outside the chain", column="feed.stage")
+    if not (0.0 <= feed.grade_share <= 1.0 and np.isfinite(feed.intensity) and feed.intensity > 0):
+        raise DataError(
+            "feed grade share must be in [0, 1] and intensity positive",
+            column="feed",
+            fix="see heavy.grade_share in parameters.yaml",
+        )
 
 
 def _empty_trace(t_n: int, p_n: int, r_n: int) -> Trace:

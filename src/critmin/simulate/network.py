@@ -217,10 +217,15 @@ def _projects(ds: Dataset, regions: tuple[str, ...]) -> pd.DataFrame:
 
     Capacities are taken as published (t/yr of the stage's product: NdPr oxide, metal, magnets)
     and divided by 12: an assumption (``assumption:sim-project-capacity-units``), since NdPr is
-    only part of a separation plant's REO output.
+    only part of a separation plant's REO output. Dy + Tb separation plants are not NdPr
+    capacity and belong to the heavy rare-earth feed (:func:`critmin.simulate.heavy.is_heavy_project`).
     """
+    from critmin.simulate.heavy import is_heavy_project
+
     p = ds.table("projects")
     p = p.loc[p["stage"].isin(list(_STAGE_INDEX)) & p["capacity"].notna() & (p["country"] != "CHN")]
+    heavy = [is_heavy_project(str(s), prod) for s, prod in zip(p["stage"], p["product"], strict=True)]
+    p = p.loc[~np.array(heavy, dtype=bool)]  # Dy + Tb plants feed the magnet stage (heavy.py)
     p = p.loc[~p["status"].fillna("").str.contains("operating", case=False)]
     out = pd.DataFrame(
         {

@@ -21,7 +21,14 @@ import pandas as pd
 from critmin._version import __version__
 from critmin.data.dataset import Dataset
 from critmin.simulate.chains import build_chain_network, chain_spec, chain_value_usd_per_kg
-from critmin.simulate.engine import EngineParams, PathMetrics, Trace, run_engine
+from critmin.simulate.engine import EngineParams, Feed, PathMetrics, Trace, run_engine
+from critmin.simulate.heavy import (
+    FEED_ID,
+    build_feed_network,
+    feed_parameters,
+    feed_timeline,
+    feed_value_usd_per_kg,
+)
 from critmin.simulate.network import Network, build_network
 from critmin.simulate.params import Value, draw, parameter_table
 from critmin.simulate.policy import compile_policy, events_for
@@ -176,7 +183,7 @@ def _engine_params(
     announced = (proj["start_year"].to_numpy() - start_year) * 12 - (start_m - 1)
     delay = np.stack([d("capacity.project_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
     mine_extra = np.stack([d("capacity.mine_extra_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
-    is_mine = (proj["stage"].to_numpy() == 0)[None, :]
+    is_mine = np.array([net.stages[k] == "mining" for k in proj["stage"]], dtype=bool)[None, :]
     project_start = announced[None, :] + delay + mine_extra * is_mine
     stock0 = np.zeros((n, len(scenario.regions)))
     if "USA" in scenario.regions:
@@ -262,7 +269,9 @@ def simulate(
         )
         floor_terms = None
         sectors = None
+        feed = None
         if commodity == "rare_earths":
+            feed = _feed(ds, sc, net, values, timeline, paths, child_policy)
             split = sector_shares(
                 ds,
                 sc.regions,
@@ -289,8 +298,12 @@ def simulate(
             on_month=on_month if i == 0 else None,
             floor_terms=floor_terms,
             sectors=sectors,
+            feed=feed,
         )
-        band_df = pd.DataFrame({"month": months, **bands})
+        feed_bands = {k[len("feed_") :]: v for k, v in bands.items() if k.startswith("feed_")}
+        band_df = pd.DataFrame(
+            {"month": months, **{k: v for k, v in bands.items() if not k.startswith("feed_")}}
+        )
         frames.append(_summarise(metrics, sc.regions, net.product))
         if metrics.by_sector is not None:
             frames.append(_summarise_sectors(metrics.by_sector, sc.regions, net.product, sector_names))
@@ -303,6 +316,17 @@ def simulate(
             tuple(sorted(set(net.source_ids) | events)),
             net.assumption_ids,
         )
+        if feed is not None and metrics.feed is not None:
+            frames.append(_summarise(metrics.feed, sc.regions, feed.net.product))
+            f_events = {e.source_id for e in events_for(feed_timeline(timeline), FEED_ID) if e.source_id}
+            runs[FEED_ID] = ChainRun(
+                FEED_ID,
+                feed.net.product,
+                metrics.feed,
+                pd.DataFrame({"month": months, **feed_bands}),
+                tuple(sorted(set(feed.net.source_ids) | f_events)),
+                feed.net.assumption_ids,
+            )
         if primary is None:
             primary = (metrics, band_df, trace, values)
     assert primary is not None  # a scenario has at least one chain (validated)
@@ -325,6 +349,48 @@ def simulate(
         trace,
         chains=runs,
     )
+
+
+def _feed(
+    ds: Dataset,
+    sc: Scenario,
+    net: Network,
+    values: dict[str, Value],
+    timeline: tuple[Any, ...],
+    paths: int,
+    parent: np.random.SeedSequence,
+) -> Feed | None:
+    """The heavy rare-earth (Dy + Tb) feed of the magnet stage, or None when turned off.
+
+    Its draws come from two children of the rare-earth chain's policy seed, so the feed never
+    shifts the seeds of the chains after it. Parameters: the rare-earth chain's values with
+    the feed's own (``heavy.yaml``) on top.
+    """
+    h = _median(values["heavy.grade_share"])
+    if h <= 0.0:
+        return None
+    fnet = build_feed_network(
+        ds, net, dy_tb_t_per_year=_median(values["heavy.dy_tb_t_per_year"]), grade_share=h
+    )
+    fvalues = {**values, **feed_parameters()}
+    ss_params, ss_policy = parent.spawn(2)
+    rng = None if paths == 1 else np.random.default_rng(ss_params)
+    rng_pol = None if paths == 1 else np.random.default_rng(ss_policy)
+    params = _engine_params(fvalues, fnet.net, sc, paths, rng)
+    usd_kg, _src = feed_value_usd_per_kg(ds)
+    params = replace(params, value_per_kg=np.full(paths, usd_kg))
+    policy = compile_policy(
+        feed_timeline(timeline),
+        sc.start,
+        len(sc.months()),
+        sc.regions,
+        paths,
+        rng_pol,
+        defence_share=_median(values["sector.defence_share"]),
+        stages=fnet.net.stages,
+        commodity=FEED_ID,
+    )
+    return Feed(fnet.net, params, policy, fnet.stage, fnet.grade_share, fnet.intensity)
 
 
 def _network(ds: Dataset, sc: Scenario, values: dict[str, Value], commodity: str) -> Network:

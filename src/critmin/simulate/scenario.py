@@ -72,17 +72,24 @@ def _date(text: Any) -> dt.date:
         raise ValueError(f"{s!r} is not a date YYYY-MM-DD") from None
 
 
-def _chain_list(v: Any) -> tuple[str, ...]:
-    """Validate a list of commodity chains (a single name is accepted as a list of one)."""
-    from critmin.simulate.chains import CHAIN_IDS
+def _chain_list(v: Any, *, feed: bool = False) -> tuple[str, ...]:
+    """Validate a list of commodity chains (a single name is accepted as a list of one).
 
+    ``feed``: the heavy rare-earth feed (``dy_tb``) is allowed too, as it is for events; it is
+    not a chain a scenario runs on its own (it runs inside ``rare_earths``).
+    """
+    from critmin.simulate.chains import CHAIN_IDS
+    from critmin.simulate.heavy import FEED_ID
+
+    allowed = (*CHAIN_IDS, FEED_ID) if feed else CHAIN_IDS
     if isinstance(v, str):
         v = (v,)
     if not isinstance(v, list | tuple) or not v or not all(isinstance(c, str) for c in v):
-        raise ValueError(f"give a list of commodity chains from {', '.join(CHAIN_IDS)}")
-    bad = [c for c in v if c not in CHAIN_IDS]
+        raise ValueError(f"give a list of commodity chains from {', '.join(allowed)}")
+    bad = [c for c in v if c not in allowed]
     if bad:
-        raise ValueError(f"unknown commodity chain(s) {bad}; use {', '.join(CHAIN_IDS)}")
+        hint = " (dy_tb runs inside rare_earths)" if FEED_ID in bad else ""
+        raise ValueError(f"unknown commodity chain(s) {bad}; use {', '.join(allowed)}{hint}")
     if len(set(v)) != len(v):
         raise ValueError("commodities must not repeat")
     return tuple(v)
@@ -136,7 +143,7 @@ class Event(BaseModel):
     @field_validator("commodities", mode="before")
     @classmethod
     def _commodities(cls, v: Any) -> tuple[str, ...]:
-        return _chain_list(v)
+        return _chain_list(v, feed=True)
 
     @field_validator("destinations")
     @classmethod
@@ -354,7 +361,8 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 def assumption_texts() -> dict[str, dict[str, str]]:
     """Every labelled assumption the simulation can cite: id -> {title, rationale}.
 
-    From ``simulate/assumptions.yaml``, the single chains (``simulate/chains.yaml``) and the
+    From ``simulate/assumptions.yaml``, the single chains (``simulate/chains.yaml``), the heavy
+    rare-earth feed (``simulate/heavy.yaml``) and the
     country-chain rules (``trace/ree_chain.yaml``);
     assumptions behind stage shares are sources of kind ``assumption`` in the dataset.
     """
@@ -362,6 +370,7 @@ def assumption_texts() -> dict[str, dict[str, str]]:
     files = (
         ("critmin.simulate", "assumptions.yaml"),
         ("critmin.simulate", "chains.yaml"),
+        ("critmin.simulate", "heavy.yaml"),
         ("critmin.trace", "ree_chain.yaml"),
     )
     for pkg, fname in files:
