@@ -183,11 +183,18 @@ def test_mass_balance_and_non_negative_stocks(data: st.DataObject, n_months: int
 
 
 # ------------------------------------------------------------------ stricter controls
+def _allied(params: EngineParams) -> EngineParams:
+    """Full allied trade, the parameter table's value: below it the stricter-control property
+    has a known exception (limit (c) of the engine docstring, pinned in
+    ``test_known_limit_partial_allied_trade``)."""
+    return dataclasses.replace(params, allied_trade=np.ones_like(params.growth))
+
+
 def _base(data: st.DataObject) -> tuple[EngineParams, PolicyPath, int]:
     """A bundled scenario's policy over its whole horizon, with 4 random parameter paths."""
     sc = load_scenario(data.draw(st.sampled_from(SCENARIOS)))
     n_months = len(sc.months())
-    return data.draw(engine_params(4)), _compile(sc.timeline(), n_months, 4), n_months
+    return _allied(data.draw(engine_params(4))), _compile(sc.timeline(), n_months, 4), n_months
 
 
 def _supply(params: EngineParams, pol: PolicyPath, n_months: int) -> np.ndarray:
@@ -229,7 +236,7 @@ def test_added_magnet_ban_never_raises_ex_china_supply(
 ) -> None:
     sc = load_scenario(data.draw(st.sampled_from(SCENARIOS)))
     n_months = len(sc.months())
-    params = data.draw(engine_params(4))
+    params = _allied(data.draw(engine_params(4)))
     ban = Event.model_validate(
         {
             "id": "added-ban",
@@ -242,6 +249,59 @@ def test_added_magnet_ban_never_raises_ex_china_supply(
     strict_events = tuple(sorted((*sc.timeline(), ban), key=lambda e: (e.date, e.id)))
     base = _supply(params, _compile(sc.timeline(), n_months, 4), n_months)
     _assert_not_more(_supply(params, _compile(strict_events, n_months, 4), n_months), base)
+
+
+def test_known_limit_partial_allied_trade() -> None:
+    """Limit (c) of the engine docstring, found by hypothesis: with no allied trade, a US
+    end-user denial from the first month of ``baseline`` raises cumulative ex-China supply by
+    about 0.5% (the US restocking orders lift the world demand index, and China's extra output
+    is shipped by baseline shares to every destination). With full allied trade it does not."""
+    sc = load_scenario("baseline")
+    n_months = len(sc.months())
+    net = network()
+    announced = (net.projects["start_year"].to_numpy() - 2024) * 12
+    found = {  # the example hypothesis found (projects start as announced)
+        "headroom": 0.125,
+        "cap_growth": 0.0625,
+        "growth": 0.0625,
+        "elasticity": 0.125,
+        "subst_cap": 0.125,
+        "subst_lag": 12.0,
+        "cover": 2.0,
+        "restock": 3.0,
+        "release_rate": 0.0,
+        "approval": 0.0,
+        "lag": 1.0,
+        "share_magnets": 0.75,
+        "share_oxides": 0.25,
+        "supply_elasticity": 0.5,
+        "smoothing": 0.5,
+        "recycling": 0.0,
+        "value_per_kg": 5000.0,
+        "ramp": 12.0,
+    }
+    mid = {k: np.full(4, v) for k, v in found.items()}
+    denial = Event.model_validate(
+        {
+            "id": "added-ban",
+            "date": _date(0),
+            "kind": EventKind.END_USER_DENIAL,
+            "stages": (Stage.MAGNET,),
+            "destinations": ("USA",),
+        }
+    )
+    strict_pol = _compile(tuple(sorted((*sc.timeline(), denial), key=lambda e: (e.date, e.id))), n_months, 4)
+    change = {}
+    for allied in (0.0, 1.0):
+        params = EngineParams(
+            **(mid | {"allied_trade": np.full(4, allied)}),
+            project_start=np.tile(announced, (4, 1)).astype(float),
+            stockpile0=np.zeros((4, len(net.regions))),
+        )
+        base = _supply(params, _compile(sc.timeline(), n_months, 4), n_months)
+        change[allied] = float(((_supply(params, strict_pol, n_months) - base) / base).max())
+    assert 0.0 < change[0.0] < 0.02
+    assert change[1.0] <= 1e-9
 
 
 # ------------------------------------------------------------------------------ determinism

@@ -70,7 +70,13 @@ keeps material in China. If China is input-limited while the material would sit 
 importer that lacks capacity, it becomes Chinese magnets, part of them exported (up to ~1e-3
 of cumulative supply). (b) With parameters far outside the table (e.g. price supply
 elasticity < 0.2, so an exponent > 5), prices oscillate and any perturbation shifts their
-phase, so the sign of the difference is arbitrary.
+phase, so the sign of the difference is arbitrary. (c) With allied trade below its default of
+1, a destination control at the magnet stage can raise cumulative ex-China supply slightly
+(about 0.5% for a US end-user denial from 2024-01 in ``baseline`` with no allied trade): the
+short region's restocking orders lift the world demand index u, and China's extra output is
+shipped by the baseline shares to every destination, not to the region that ordered it, while
+that region's own plants lack feed to make up the gap. The property tests hold allied trade at
+1 and pin this case (``test_known_limit_partial_allied_trade``).
 """
 
 from __future__ import annotations
