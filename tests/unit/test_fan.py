@@ -100,6 +100,22 @@ def test_fan_caption_has_provenance(result: SimulationResult) -> None:
         assert aid in flat.replace("<br>", " ")
 
 
+def test_fan_of_the_dy_tb_feed(result: SimulationResult) -> None:
+    """``chain="dy_tb"``: the feed's own bands, title and the controls that reach it."""
+    fig = fan_chart(result, metric="price_ratio_ex_china", chain="dy_tb")
+    b = result.chains["dy_tb"].bands
+    np.testing.assert_allclose(
+        np.asarray(_trace(fig, "median (p50)").y, dtype=float), b["price_ratio_ex_china_p50"]
+    )
+    assert "Dy + Tb oxide" in fig.layout.title.text
+    assert fig.layout.meta["chain"] == "dy_tb"
+    labels = fig.layout.meta["events"]
+    assert any("mofcom-2025-18" in lab for lab in labels)  # No.18 lists Dy and Tb
+    assert not any("dod-mp-price-floor" in lab for lab in labels)  # a floor on NdPr, not Dy/Tb
+    with pytest.raises(DataError, match="no chain"):
+        fan_chart(result, chain="gallium")
+
+
 def test_fan_rejects_unknown_metric(result: SimulationResult) -> None:
     with pytest.raises(DataError, match="unknown fan-chart metric"):
         fan_chart(result, metric="nope")  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from critmin.errors import DataError
 from critmin.report.figures import _caption, _esc
+from critmin.simulate.heavy import FEED_ID, feed_timeline
 from critmin.simulate.policy import _in_force as in_force
 from critmin.simulate.policy import events_for
 from critmin.simulate.run import SimulationResult
@@ -74,7 +75,20 @@ class PolicyMark:
     dash: str
 
 
-def fan_chart(result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex_china") -> go.Figure:
+#: Product names in fan-chart titles (the rare-earth chain's are the titles of ``_FAN``).
+_PRODUCT_NAME = {
+    "dy_tb_oxide": "Dy + Tb oxide (magnet makers' feed)",
+    "gallium_metal": "Gallium metal",
+    "germanium_metal": "Germanium metal",
+    "processed_graphite": "Processed graphite",
+    "refined_antimony": "Refined antimony",
+    "tungsten": "Tungsten",
+}
+
+
+def fan_chart(
+    result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex_china", chain: str | None = None
+) -> go.Figure:
     """Monthly p5-p95 band (shaded) and median (line) of ``metric`` across the run's paths.
 
     ``metric`` is ``shortfall_pct_ex_china`` (unmet demand outside China as % of its demand,
@@ -84,14 +98,29 @@ def fan_chart(result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex
     controls start or return; green: suspended; grey: approval-rate changes, stockpiles and
     events the engine does not act on), listed in the caption; a regime dated while suspended is
     dotted and comes back as a line when the suspension ends. The caption gives the scenario,
-    paths, seed, data version, sources and assumption ids.
+    paths, seed, data version, sources and assumption ids. ``chain`` picks another chain of the
+    run than the first (``result.chains``, e.g. ``dy_tb``, the magnet makers' Dy + Tb feed).
     """
     if metric not in _FAN:
         raise DataError(
             f"unknown fan-chart metric {metric!r}", column="metric", fix=f"use one of {list(_FAN)}"
         )
     title, y_title, band_colour, line_colour = _FAN[metric]
+    primary = result.scenario.commodities[0]
+    chain = primary if chain is None else chain
+    if chain != primary and chain not in result.chains:
+        raise DataError(
+            f"the run has no chain {chain!r}", column="chain", fix=f"use one of {list(result.chains)}"
+        )
     bands = result.bands
+    timeline = result.scenario.timeline()
+    if chain != primary or primary != "rare_earths":
+        product = result.chains[chain].product
+        name = _PRODUCT_NAME.get(product, product)
+        title = title.replace("NdFeB magnet", name)
+        bands = result.chains[chain].bands
+    if chain == FEED_ID:
+        timeline = feed_timeline(timeline)
     cols = [f"{metric}_{q}" for q in ("p5", "p50", "p95")]
     missing = [c for c in ["month", *cols] if c not in bands.columns]
     if missing:
@@ -154,8 +183,7 @@ def fan_chart(result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex
             hovertemplate="%{x|%b %Y}: median %{y:.3g}<extra></extra>",
         )
     )
-    primary = result.scenario.commodities[0]
-    marks = policy_marks(result.scenario.timeline(), list(result.months), commodity=primary)
+    marks = policy_marks(timeline, list(result.months), commodity=chain)
     y_top = max([*p95, *p50, 1e-9])
     if metric == "price_ratio_ex_china":
         fig.add_hline(y=1.0, line={"color": "#999999", "width": 1, "dash": "dot"})
@@ -195,6 +223,7 @@ def fan_chart(result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex
         meta={
             "critmin_figure": "fan_chart",
             "metric": metric,
+            "chain": chain,
             "scenario": result.scenario.name,
             "paths": result.paths,
             "seed": result.seed,
