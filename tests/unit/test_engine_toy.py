@@ -230,37 +230,33 @@ def test_block_size_does_not_change_results() -> None:
 # products and the inventory-gap pull were added; p5 moved by 1e-5 when the DoD-MP price floor
 # began keeping US mining and separation at capacity; reset again when the Dy + Tb feed of the
 # magnet stage was added and its five plants left the NdPr separation pipeline (ex-China
-# cumulative shortfall p50 247,227 -> 242,877 t; earlier pins are in the git history).
+# cumulative shortfall p50 247,227 -> 242,867 t; earlier pins are in the git history).
 CURRENT = {
     ("ndfeb_magnets", "exCHN", "cumulative_shortfall_t"): (
-        131563.65104981576,
-        242876.61684160074,
-        355189.15922735987,
+        131562.62974370623,
+        242867.0050601324,
+        355182.92007198406,
     ),
-    ("ndfeb_magnets", "USA", "peak_shortfall_pct"): (
-        20.942680227381494,
-        50.55764930174817,
-        73.84437946890208,
-    ),
-    ("ndfeb_magnets", "USA", "peak_price_ratio"): (2.4855063506540342, 4.3373784240213205, 13.08331452506796),
+    ("ndfeb_magnets", "USA", "peak_shortfall_pct"): (20.881096196053328, 50.5563472015661, 73.84376192258658),
+    ("ndfeb_magnets", "USA", "peak_price_ratio"): (2.487474120041473, 4.337370834891447, 13.083228263071174),
     ("ndfeb_magnets", "exCHN", "output_at_risk_usd"): (
-        1608700478180.389,
-        3045148121571.245,
-        5665337298029.15,
+        1608699138889.1763,
+        3045071204711.25,
+        5665281052056.099,
     ),
     ("dy_tb_oxide", "exCHN", "cumulative_shortfall_t"): (
-        0.028263220627238822,
-        14.277121993481355,
-        87.22847947733803,
+        0.01777607602772951,
+        14.399076356089157,
+        87.41587590067273,
     ),
-    ("dy_tb_oxide", "ROW", "peak_price_ratio"): (3.5589065156128825, 7.2759091158710065, 18.59280462453563),
+    ("dy_tb_oxide", "ROW", "peak_price_ratio"): (3.5890009682129813, 7.325831626353397, 18.59069375142826),
 }
 CURRENT_BANDS = {
-    ("shortfall_pct_ex_china_p50", 40): 27.123360556045878,
-    ("price_ratio_ex_china_p50", 60): 3.1888213410659256,
+    ("shortfall_pct_ex_china_p50", 40): 27.123169094477788,
+    ("price_ratio_ex_china_p50", 60): 3.1887902149851843,
 }
-CURRENT_FEED_BANDS = {("price_ratio_ex_china_p50", 18): 4.1646539917988985}
-CURRENT_P1 = {"cumulative_shortfall_t": 6854.709854222248, "peak_shortfall_pct": 50.94609735346008}
+CURRENT_FEED_BANDS = {("price_ratio_ex_china_p50", 18): 4.2067406090882695}
+CURRENT_P1 = {"cumulative_shortfall_t": 6854.7081082953155, "peak_shortfall_pct": 50.94573317994321}
 
 
 def test_regression_pins_controls_reimposed() -> None:

@@ -96,8 +96,12 @@ def test_fan_caption_has_provenance(result: SimulationResult) -> None:
     assert "40 paths" in flat
     assert "seed 3" in flat
     assert result.data_version in flat
-    for aid in result.assumption_ids:
+    # the chain's own provenance: the rare-earth chain's, not the Dy + Tb feed's
+    for aid in result.chains["rare_earths"].assumption_ids:
         assert aid in flat.replace("<br>", " ")
+    assert "assumption:sim-heavy-grade-share" not in flat
+    feed = " ".join(_caption(fan_chart(result, chain="dy_tb")).split("<br>"))
+    assert "assumption:sim-heavy-grade-share" in feed
 
 
 def test_fan_of_the_dy_tb_feed(result: SimulationResult) -> None:

@@ -242,9 +242,15 @@ def fan_chart(
         "Events (drawn at the start of the month from which the model applies them): "
         + "; ".join(f"[{m.number}] {m.date.isoformat()} {m.label}" for m in marks)
         + ".",
-        "Assumptions: " + ", ".join(result.assumption_ids) + ".",
+        "Assumptions: "
+        + ", ".join(
+            run.assumption_ids if (run := result.chains.get(chain)) is not None else result.assumption_ids
+        )
+        + ".",
     ]
-    sources = "Sources: " + ", ".join(s for s in result.source_ids if not s.startswith("assumption:")) + "."
+    run = result.chains.get(chain)
+    source_ids = run.source_ids if run is not None else result.source_ids
+    sources = "Sources: " + ", ".join(s for s in source_ids if not s.startswith("assumption:")) + "."
     _caption(fig, sources, notes, result.data_version)
     top = fig.layout.margin.t or 90
     fig.update_layout(margin={"t": max(top, 110)})

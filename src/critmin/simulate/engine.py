@@ -377,6 +377,8 @@ class _Block:
         self.feed_h = feed[1].grade_share if feed is not None else 0.0
         self.feed_need = feed[1].grade_share * feed[1].intensity if feed is not None else 0.0
         self.met = np.ones((n, m.r_n))  # share of a demand-driven block's need met this month
+        # what users outside China received from China last month (a feed's pull expects it)
+        self.china_in = np.tile(m.base[-1][m.c] * m.ship[-1][m.c] * m.exf, (n, 1))
         self.series: tuple[F, F] = (np.zeros(n), np.ones(n))  # last month's ex-China shortfall %, price
         # Loop invariants, hoisted.
         self.cover = p.cover[:, None]
@@ -447,11 +449,14 @@ class _Block:
         extra = [demand] * m.k_n
         extra[last] = np.maximum(target_inv - stock[last], 0.0) * exf  # pull when stocks fall below target
         if demand_base is not None:
-            # A feed's producers outside China serve the pooled ex-China gap, in proportion to
-            # their capacity (allied trade then moves it to the makers short of it).
+            # A feed's producers outside China serve the pooled ex-China gap to this month's
+            # need (use + target inventory), in proportion to their capacity (allied trade then
+            # moves it to the makers short of it); section 3.8.
             w = caps[last] * exf
             w_tot = w.sum(axis=1, keepdims=True)
-            gap = extra[last].sum(axis=1, keepdims=True)
+            # Expected receipts: from China as last month, and the region's own baseline output.
+            expected = stock[last] + self.china_in + m.base[last] * u
+            gap = (np.maximum(need - expected, 0.0) * exf).sum(axis=1, keepdims=True)
             extra[last] = w * np.divide(gap, w_tot, out=np.zeros_like(gap), where=w_tot > 0)
         for k in range(m.k_n - 1, 0, -1):
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
@@ -502,12 +507,18 @@ class _Block:
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
-                if k == last and trace is not None:
+                if k == last and (trace is not None or demand_base is not None):
                     e = ctl.src == m.c
                     out_c = (delivered[:, e] + approved[:, e]) @ m.to_dst[last][e]
-                    trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[last][m.c] + out_c
-            elif k == last and trace is not None:
-                trace.exports_chn[t, self.rows] = prod[:, m.c, None] * m.free[last][m.c]
+                    from_c = prod[:, m.c, None] * m.free[last][m.c] + out_c
+                    if trace is not None:
+                        trace.exports_chn[t, self.rows] = from_c
+                    self.china_in = from_c * exf
+            elif k == last and (trace is not None or demand_base is not None):
+                from_c = prod[:, m.c, None] * m.free[last][m.c]
+                if trace is not None:
+                    trace.exports_chn[t, self.rows] = from_c
+                self.china_in = from_c * exf
             stock[k] += receipts
             if k < m.k_n - 1 and self.allied.any():
                 # Allied trade: intermediate product held outside China beyond what the local
