@@ -13,7 +13,10 @@ both printed because the machine may be shared.
 Baseline, measured in the same run: ``benchmarks/baseline_loop.py``, the same engine as a
 per-path loop over months, stages and exporter x destination pairs in Python floats. It is
 timed on ``--baseline-paths`` paths and extrapolated per path-month. Before timing, it is
-checked to give the same metrics and bands as the vectorised engine on 3 paths.
+checked to give the same metrics and bands as the vectorised engine on 3 paths. The loop
+runs the rare-earth chain alone; the timed ``simulate`` call also steps the Dy + Tb feed of
+the magnet stage (``critmin.simulate.heavy``, about 30% of the engine time), so the printed
+ratios understate the speed-up for the same work.
 
 Usage: python benchmarks/bench_simulate.py [--paths 10000] [--baseline-paths 20]
 """
