@@ -7,7 +7,7 @@
   rate, or an added magnet-stage ban or end-user denial. Parameters are drawn over the ranges
   of the parameter table (``parameters.yaml``) and base policies from the bundled scenarios.
   Bans on intermediate stages are excluded on purpose: they can raise ex-China magnet supply
-  when China is input-limited (see the engine docstring, "Restocking").
+  when China is input-limited (docs/model.md section 5.10, "Stricter controls").
 * Equal seeds give equal results; ``paths=1`` is deterministic (medians, seed irrelevant).
 """
 
@@ -185,7 +185,7 @@ def test_mass_balance_and_non_negative_stocks(data: st.DataObject, n_months: int
 # ------------------------------------------------------------------ stricter controls
 def _allied(params: EngineParams) -> EngineParams:
     """Full allied trade, the parameter table's value: below it the stricter-control property
-    has a known exception (limit (c) of the engine docstring, pinned in
+    has a known exception (limit (c) of docs/model.md section 5.10, pinned in
     ``test_known_limit_partial_allied_trade``)."""
     return dataclasses.replace(params, allied_trade=np.ones_like(params.growth))
 
@@ -252,7 +252,7 @@ def test_added_magnet_ban_never_raises_ex_china_supply(
 
 
 def test_known_limit_partial_allied_trade() -> None:
-    """Limit (c) of the engine docstring, found by hypothesis: with no allied trade, a US
+    """Limit (c) of docs/model.md section 5.10, found by hypothesis: with no allied trade, a US
     end-user denial from the first month of ``baseline`` raises cumulative ex-China supply by
     about 0.5% (the US restocking orders lift the world demand index, and China's extra output
     is shipped by baseline shares to every destination). With full allied trade it does not."""

@@ -48,35 +48,12 @@ any stock, backlog or stockpile is negative. Stocks are non-negative by construc
 are drawn as min(wanted input, stock), so stock - input >= 0 exactly.
 
 Restocking and the stricter-control property. Users rebuild inventory towards ``cover x D``
-over ``tau`` months, and the orders this adds raise the world demand index ``u`` and so every
-producer's output. Until this fix the adjustment was one-sided everywhere,
-(cover*D - inv)^+: a surplus never cut orders. Under controls, the magnets China refuses or
-bans stay in China's market (mass balance), so that rule let a stricter control *raise*
-cumulative ex-China supply: the returned magnets pile up in China, China's price falls,
-China's demand and hence ``u`` rise, and with fixed shipping shares part of the extra
-Chinese output is exported. A controlled-share increase of 0.1-0.3 did this on 13-18% of the
-paths of ``controls-reimposed-2026-11``, by up to about 1% of cumulative supply. The fix, the
-least invasive found: China's orders take the stock adjustment both ways,
-O = (D + (cover*D - inv)/tau)^+ (the stock-management rule, Sterman 2000, *Business
-Dynamics*, ch. 17). Chinese producers cut output while unsold magnets pile up. Elsewhere the
-rule stays one-sided: surpluses there do not come from controls, and the no-control baseline
-barely moves (China's exports -0.04%; its summary is unchanged). With the fix, a higher
-controlled share, a lower approval rate or an added magnet-stage ban or denial never raised
-cumulative ex-China supply in about 43,000 paired paths drawn from the parameter table's
-distributions, nor in ~3,000 paths that hypothesis chose
-(``tests/property/test_engine_properties.py``). Known limits of the property, both genuine
-model behaviour rather than bookkeeping: (a) banning *intermediate* exports (oxides, metal)
-keeps material in China. If China is input-limited while the material would sit idle in an
-importer that lacks capacity, it becomes Chinese magnets, part of them exported (up to ~1e-3
-of cumulative supply). (b) With parameters far outside the table (e.g. price supply
-elasticity < 0.2, so an exponent > 5), prices oscillate and any perturbation shifts their
-phase, so the sign of the difference is arbitrary. (c) With allied trade below its default of
-1, a destination control at the magnet stage can raise cumulative ex-China supply slightly
-(about 0.5% for a US end-user denial from 2024-01 in ``baseline`` with no allied trade): the
-short region's restocking orders lift the world demand index u, and China's extra output is
-shipped by the baseline shares to every destination, not to the region that ordered it, while
-that region's own plants lack feed to make up the gap. The property tests hold allied trade at
-1 and pin this case (``test_known_limit_partial_allied_trade``).
+over ``tau`` months, and the orders this adds raise the world demand index ``u``. China's
+orders take the stock adjustment both ways, O = (D + (cover*D - inv)/tau)^+ (the
+stock-management rule, Sterman 2000, ch. 17), so Chinese producers cut output while refused
+or banned magnets pile up at home; elsewhere the rule is one-sided. Why, and the three known
+limits (a)-(c) of "a stricter control never raises ex-China supply", are in docs/model.md
+section 5.10 (``tests/property/test_engine_properties.py`` checks the property).
 """
 
 from __future__ import annotations
@@ -92,6 +69,7 @@ from critmin.simulate.balance import BALANCE_RTOL, Balance, MassBalanceError  # 
 from critmin.simulate.network import Network
 from critmin.simulate.policy import Offtake, PolicyPath, StageControls
 from critmin.simulate.sectors import SectorAccumulator
+from critmin.simulate.trade import allied_rebalance, serve_offtakes
 
 F = npt.NDArray[np.float64]
 #: Paths stepped together; ~1k keeps each [P, R] temporary (~100 kB) in cache and off mmap.
@@ -488,7 +466,7 @@ class _Block:
             flows: dict[str, F] = {}
             to_ship = prod
             if m.offtakes[k]:
-                to_ship, off_out, off_in = _offtakes(prod, m.offtakes[k], t)
+                to_ship, off_out, off_in = serve_offtakes(prod, m.offtakes[k], t)
                 flows["off_out"], flows["off_in"] = off_out, off_in
             receipts = to_ship @ m.free[k]
             if "off_in" in flows:
@@ -523,13 +501,13 @@ class _Block:
             if k < m.k_n - 1 and self.allied.any():
                 # Allied trade: intermediate product held outside China beyond what the local
                 # next stage wants moves to ex-China regions short of input (section 4b).
-                flows["allied_net"] = _allied_rebalance(
+                flows["allied_net"] = allied_rebalance(
                     stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied
                 )
             elif demand_base is not None and self.allied.any():
                 # A feed's users are makers: feed held outside China beyond a maker's need
                 # (demand + target inventory) is traded to makers short of it (section 3.8).
-                flows["allied_net"] = _allied_rebalance(stock[k], need, exf, self.allied)
+                flows["allied_net"] = allied_rebalance(stock[k], need, exf, self.allied)
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
         self.stockpile = self.stockpile + sp_add[None, :]
@@ -593,44 +571,6 @@ class _Block:
         """Whether any stock or backlog is negative (never, by construction)."""
         own = any((s < 0).any() for s in self.stock) or any((b < 0).any() for b in self.backlog)
         return own or (self.feed is not None and self.feed.negative())
-
-
-def _offtakes(prod: F, offs: list[Offtake], t: int) -> tuple[F, F, F]:
-    """Serve the offtakes in force first: (output left to ship, taken from sellers, received).
-
-    In priority order, contract o takes min(q_o, output left at its seller) (t/month) from
-    ``o.seller`` to ``o.buyer``; what is left ships by the baseline shares.
-    """
-    left = prod.copy()
-    out = np.zeros_like(prod)
-    got = np.zeros_like(prod)
-    for o in offs:
-        if not o.active[t]:
-            continue
-        take = np.minimum(left[:, o.seller], o.t_month)
-        left[:, o.seller] -= take
-        out[:, o.seller] += take
-        got[:, o.buyer] += take
-    return left, out, got
-
-
-def _allied_rebalance(stock: F, required: F, exf: F, share: F) -> F:
-    """Move surplus stock among regions outside China to those short of it, in place.
-
-    surplus_j = (stock_j - required_j)^+ and deficit_j = (required_j - stock_j)^+ outside China;
-    traded T = share x min(sum surplus, sum deficit), taken from surpluses and given to deficits
-    pro rata. Returns the net change per region (sums to zero per path: mass is conserved).
-    """
-    surplus = np.maximum(stock - required, 0.0) * exf
-    deficit = np.maximum(required - stock, 0.0) * exf
-    s_tot = surplus.sum(axis=1, keepdims=True)
-    d_tot = deficit.sum(axis=1, keepdims=True)
-    traded = share * np.minimum(s_tot, d_tot)
-    give = surplus * np.divide(traded, s_tot, out=np.zeros_like(s_tot), where=s_tot > 0)
-    take = deficit * np.divide(traded, d_tot, out=np.zeros_like(d_tot), where=d_tot > 0)
-    delta = take - give
-    stock += delta
-    return delta
 
 
 def run_engine(
