@@ -186,6 +186,14 @@ def test_simulate_cli_writes_the_fan_chart(tmp_path: Path, monkeypatch: pytest.M
     assert "cli-fan" in text
     assert text.startswith("<!DOCTYPE html>")
     assert not out.with_suffix(".png").exists()
+    feed = tmp_path / "dy.html"
+    args = [str(path), "--paths", "5", "--plot", str(feed), "--plot-chain", "dy_tb", "--format", "json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "Dy + Tb oxide" in feed.read_text("utf-8")
+    res = CliRunner().invoke(app, [*args[:4], str(tmp_path / "x.html"), "--plot-chain", "tin"])
+    assert isinstance(res.exception, DataError)
+    assert "no chain 'tin'" in str(res.exception)
 
 
 def test_write_fan_html(result: SimulationResult, tmp_path: Path) -> None:

@@ -386,3 +386,28 @@ def test_feed_price_parameter_is_the_best_of_its_grid(ds) -> None:  # type: igno
     fitted = err(None)
     assert fitted < err(0.45)
     assert fitted < err(0.70)
+
+
+def test_feed_events_without_the_feed_are_an_error(ds) -> None:  # type: ignore[no-untyped-def]
+    sc = load_scenario("heavy-ban-2026-12")
+    off = sc.model_copy(update={"parameters": {**sc.parameters, "heavy.grade_share": 0.0}})
+    with pytest.raises(DataError, match=r"heavy-ree-ban-2026-12.*Dy \+ Tb feed"):
+        simulate(off, paths=2, dataset=ds)
+    ga = sc.model_copy(update={"commodities": ("gallium",)})
+    with pytest.raises(DataError, match="include rare_earths"):
+        simulate(ga, paths=2, dataset=ds)
+
+
+def test_feed_event_at_a_stage_the_feed_lacks_is_an_error(ds) -> None:  # type: ignore[no-untyped-def]
+    bad = Event.model_validate(
+        {
+            "id": "dy-magnet",
+            "date": "2026-12-01",
+            "kind": "ban",
+            "commodities": [FEED_ID],
+            "stages": ["magnet"],
+        }
+    )
+    sc = load_scenario("baseline").model_copy(update={"events": (bad,)})
+    with pytest.raises(DataError, match=r"dy_tb chain has stages \['separation'\]"):
+        simulate(sc, paths=2, dataset=ds)

@@ -32,6 +32,11 @@ def simulate_cmd(
         None,
         help="Write the fan chart of the ex-China shortfall to PLOT (.html, with a .png beside it, or .png).",
     ),
+    plot_chain: str | None = typer.Option(
+        None,
+        "--plot-chain",
+        help="Chain of the fan chart (default the first; dy_tb: the magnet makers' Dy + Tb feed).",
+    ),
     commodity: list[str] | None = typer.Option(
         None,
         "--commodity",
@@ -79,7 +84,7 @@ def simulate_cmd(
         from critmin.report.fan import fan_chart
         from critmin.report.figures import write_figure
 
-        written = write_figure(fan_chart(result), plot)
+        written = write_figure(fan_chart(result, chain=plot_chain), plot)
         if fmt is Format.TABLE:
             console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     if fmt is Format.JSON:
@@ -97,6 +102,7 @@ _PRODUCT_TITLES = {
     "processed_graphite": "Processed (anode-grade) graphite",
     "refined_antimony": "Refined antimony",
     "tungsten": "Tungsten",
+    "dy_tb_oxide": "Dy + Tb oxide for magnet makers (heavy rare-earth feed)",
 }
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from critmin._version import __version__
 from critmin.data.dataset import Dataset
+from critmin.errors import DataError
 from critmin.simulate.chains import build_chain_network, chain_spec, chain_value_usd_per_kg
 from critmin.simulate.engine import EngineParams, Feed, PathMetrics, Trace, run_engine
 from critmin.simulate.heavy import (
@@ -235,9 +236,15 @@ def simulate(
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     ds = dataset if dataset is not None else load_dataset()
     if paths < 1:
-        from critmin.errors import DataError
-
         raise DataError("paths must be at least 1", column="paths", fix="e.g. --paths 1000")
+    feed_on = "rare_earths" in sc.commodities and _median(_resolve(sc)["heavy.grade_share"]) > 0
+    orphans = [e.id for e in sc.events if FEED_ID in e.commodities and not feed_on]
+    if orphans:
+        raise DataError(
+            f"event(s) {orphans} act on the Dy + Tb feed, which this run does not simulate",
+            column="commodities",
+            fix="include rare_earths in the scenario's commodities and keep heavy.grade_share above 0",
+        )
     ss = np.random.SeedSequence(seed)
     months = sc.months()
     keep = keep_trace if keep_trace is not None else paths * len(months) * len(sc.regions) <= TRACE_LIMIT
