@@ -261,6 +261,7 @@ class _Model:
     offtakes: list[list[Offtake]]  # per stage, in priority order
     floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
+    sector_growth: F | None = None  # [T, S] relative growth of each sector's demand (sectors.py)
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath, china_destocking: bool) -> _Model:
@@ -405,6 +406,13 @@ class _Block:
         )
         if demand_base is None:
             demand = m.demand0[None, :] * (self.growth1**years)[:, None] * p_reg * (1.0 - self.subst)
+            if m.sector_growth is not None and m.sectors is not None:
+                # Sectors grow at their own rates: the level and the mix of demand shift.
+                mix = m.sectors[0] * m.sector_growth[t][None, :]
+                level = mix.sum(axis=1)
+                demand = demand * level[None, :]
+                if self.sect is not None:
+                    self.sect.set_shares(mix / level[:, None])
         else:
             demand = demand_base * p_reg * (1.0 - self.subst)
         target_inv = self.cover * demand
@@ -587,6 +595,7 @@ def run_engine(
     floor_terms: tuple[F, F] | None = None,
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None,
     feed: Feed | None = None,
+    sector_growth: F | None = None,
 ) -> tuple[PathMetrics, dict[str, F], Trace | None]:
     """Simulate ``n_months`` for all paths at once. Returns (metrics, monthly bands, trace).
 
@@ -603,6 +612,9 @@ def run_engine(
     ``sectors`` = ([R, S] end-use shares, [S] priority tiers) streams per-sector metrics
     (``PathMetrics.by_sector``): each month a region's consumption is split among sectors by
     :func:`critmin.simulate.sectors.allocate` (higher tiers served first, pro rata within one).
+    ``sector_growth`` ([T, S], with ``sectors``: :func:`critmin.simulate.sectors.growth_factors`)
+    lets sectors grow at their own rates: region r's demand is multiplied by
+    sum_s a[r, s] m_s(t) and its sector shares become a[r, s] m_s(t) / that sum.
     ``feed`` couples a feed chain to one stage (:class:`Feed`); its metrics are returned in
     ``PathMetrics.feed`` and its bands with the prefix ``feed_``.
     """
@@ -612,7 +624,19 @@ def run_engine(
     floor_cost = np.zeros(n_paths)
     if block_paths < 1:
         raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
-    model = replace(_Model.build(net, params, policy, china_destocking), sectors=sectors)
+    if sector_growth is not None:
+        if sectors is None:
+            raise DataError("sector growth needs the sector shares", column="sector_growth")
+        if sector_growth.shape != (n_months, sectors[0].shape[1]) or not (sector_growth > 0).all():
+            raise DataError(
+                f"sector growth of shape {sector_growth.shape}, expected positive [{n_months}, "
+                f"{sectors[0].shape[1]}]",
+                column="sector_growth",
+                fix="use critmin.simulate.sectors.growth_factors",
+            )
+    model = replace(
+        _Model.build(net, params, policy, china_destocking), sectors=sectors, sector_growth=sector_growth
+    )
     feed_model = _Model.build(feed.net, feed.params, feed.policy, china_destocking) if feed else None
 
     def block(rows: slice) -> _Block:

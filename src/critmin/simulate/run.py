@@ -34,7 +34,7 @@ from critmin.simulate.network import Network, build_network
 from critmin.simulate.params import Value, draw, parameter_table
 from critmin.simulate.policy import compile_policy, events_for
 from critmin.simulate.scenario import Scenario, load_scenario
-from critmin.simulate.sectors import sector_shares
+from critmin.simulate.sectors import growth_factors, sector_shares
 
 METRICS = (
     "peak_shortfall_pct",
@@ -277,6 +277,7 @@ def simulate(
         floor_terms = None
         sectors = None
         feed = None
+        sector_growth = None
         if commodity == "rare_earths":
             feed = _feed(ds, sc, net, values, timeline, paths, child_policy)
             split = sector_shares(
@@ -286,6 +287,11 @@ def simulate(
             )
             sectors = (split.shares, split.priority)
             sector_names = split.sectors
+            sector_growth = growth_factors(
+                split.sectors,
+                {f"sector_growth.{s}": _median(values[f"sector_growth.{s}"]) for s in split.sectors},
+                len(months),
+            )
             net = replace(
                 net,
                 source_ids=tuple(sorted({*net.source_ids, *split.source_ids})),
@@ -306,6 +312,7 @@ def simulate(
             floor_terms=floor_terms,
             sectors=sectors,
             feed=feed,
+            sector_growth=sector_growth,
         )
         feed_bands = {k[len("feed_") :]: v for k, v in bands.items() if k.startswith("feed_")}
         band_df = pd.DataFrame(

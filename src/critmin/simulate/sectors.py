@@ -392,6 +392,28 @@ class _Tiers:
         return np.take(f, self.tier_of, axis=0, out=out)
 
 
+def growth_factors(sectors: Sequence[str], parameters: Mapping[str, float], n_months: int) -> F | None:
+    """[T, S] relative growth of each sector's demand, m_s(t) = (1 + x_s)^(t / 12).
+
+    ``x_s`` is parameter ``sector_growth.<sector id>`` (fraction per year; the sector's demand
+    grows at (1 + g)(1 + x_s) - 1 with g = ``demand.growth_per_year``). Returns ``None`` when
+    every x_s is 0 (all sectors grow alike, the default). Raises :class:`DataError` for an x_s
+    at or below -1.
+    """
+    x = np.array([float(parameters.get(f"sector_growth.{s}", 0.0)) for s in sectors])
+    if not np.isfinite(x).all() or (x <= -1.0).any():
+        bad = [s for s, v in zip(sectors, x, strict=True) if not (np.isfinite(v) and v > -1.0)]
+        raise DataError(
+            f"sector growth of {bad} must be finite and above -1",
+            column=f"sector_growth.{bad[0]}",
+            fix="give a yearly rate relative to demand.growth_per_year, e.g. 0.05",
+        )
+    if not x.any():
+        return None
+    years = np.arange(n_months)[:, None] / 12.0
+    return np.asarray((1.0 + x[None, :]) ** years, dtype=np.float64)
+
+
 def allocate(demand: F, use: F, shares: F, priority: npt.ArrayLike) -> F:
     """Share each region's consumption among sectors: ``use_by_sector[p, r, s]`` (t).
 
@@ -440,7 +462,8 @@ class SectorAccumulator:
     ) -> None:
         self.shares = np.asarray(shares, dtype=np.float64)
         _check_shares(self.shares)
-        self.tiers = _Tiers.of(self.shares, priority)
+        self.priority = np.asarray(priority)
+        self.tiers = _Tiers.of(self.shares, self.priority)
         if n_paths < 1:
             raise DataError(f"n_paths must be at least 1, got {n_paths}", column="n_paths")
         n_r, n_s = self.shares.shape
@@ -472,6 +495,16 @@ class SectorAccumulator:
                 )
             self.value = np.ascontiguousarray(np.broadcast_to(v, self.shape).transpose(2, 0, 1))
             self.at_risk = np.zeros(inner)
+
+    def set_shares(self, shares: F) -> None:
+        """Replace the [R, S] sector shares from this month on (sectors growing at their own
+        rates, :func:`growth_factors`); rows must sum to 1 and the regions and sectors stay."""
+        shares = np.asarray(shares, dtype=np.float64)
+        if shares.shape != self.shares.shape:
+            raise DataError(f"shares {shares.shape}, expected {self.shares.shape}", column="shares")
+        _check_shares(shares)
+        self.shares = shares
+        self.tiers = _Tiers.of(shares, self.priority)
 
     def update(self, demand: F, use: F, *, check: bool = True) -> None:
         """Add one month of the block's ``demand`` and ``use`` [P, R] (t/month).
@@ -542,6 +575,7 @@ __all__ = [
     "SectorShares",
     "SectorsFile",
     "allocate",
+    "growth_factors",
     "load_sectors",
     "sector_shares",
 ]

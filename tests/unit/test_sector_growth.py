@@ -1,0 +1,127 @@
+"""Sectors growing at their own rates (``sector_growth.*``; critmin.simulate.sectors.growth_factors).
+
+Toy engine: one region pair (CHN supplies only itself, the USA only itself), one stage, demand
+frozen (growth 0, elasticities 0). The USA's 50 t/month of magnet demand is split 50/50
+between two sectors; the first grows 10%/yr faster than the other (x = 0.1, 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critmin.errors import DataError
+from critmin.simulate.engine import run_engine
+from critmin.simulate.network import Network
+from critmin.simulate.policy import compile_policy
+from critmin.simulate.run import simulate
+from critmin.simulate.scenario import load_scenario
+from critmin.simulate.sectors import SectorAccumulator, growth_factors
+from tests.unit.helpers import frozen_params, no_projects
+
+REGIONS = ("CHN", "USA")
+T = 13
+
+
+def net() -> Network:
+    return Network(
+        REGIONS,
+        np.array([[0.5, 0.5]]),
+        np.eye(2)[None, :, :],
+        np.array([100.0]),
+        np.array([50.0, 50.0]),
+        np.array([[1.0, 0.0]]),
+        no_projects(),
+        (),
+        (),
+        stages=("magnet",),
+    )
+
+
+def test_growth_factors_by_hand() -> None:
+    g = growth_factors(("a", "b"), {"sector_growth.a": 0.1}, T)
+    assert g is not None
+    np.testing.assert_allclose(g[:, 1], 1.0)
+    assert g[12, 0] == pytest.approx(1.1)
+    assert g[6, 0] == pytest.approx(1.1**0.5)
+    assert growth_factors(("a", "b"), {"sector_growth.a": 0.0}, T) is None  # all alike
+    with pytest.raises(DataError, match=r"sector_growth\.b"):
+        growth_factors(("a", "b"), {"sector_growth.b": -1.0}, T)
+
+
+def test_demand_level_and_mix_shift_by_hand() -> None:
+    """Month 12: US demand 50 (0.5 x 1.1 + 0.5) = 52.5 t, the first sector 27.5 t (52.4%)."""
+    shares = np.array([[0.5, 0.5], [0.5, 0.5]])
+    pol = compile_policy((), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=("magnet",))
+    growth = growth_factors(("a", "b"), {"sector_growth.a": 0.1}, T)
+    params = frozen_params(1, 2, headroom=0.5)  # spare capacity: no shortfall from the growth
+    m, _, tr = run_engine(
+        net(),
+        params,
+        pol,
+        T,
+        keep_trace=True,
+        check_balance=True,
+        sectors=(shares, np.array([1, 1])),
+        sector_growth=growth,
+    )
+    assert tr is not None
+    assert tr.demand[12, 0, 1] == pytest.approx(52.5)
+    assert tr.demand[0, 0, 1] == pytest.approx(50.0)
+    assert m.by_sector is not None
+    d = m.by_sector["cumulative_demand_t"][0, 1]
+    want = sum(50 * 0.5 * np.array([1.1 ** (t / 12), 1.0]) for t in range(T))
+    np.testing.assert_allclose(d, want)
+    np.testing.assert_allclose(d.sum(), tr.demand[:, 0, 1].sum())
+    # without the growth nothing moves
+    _, _, tr0 = run_engine(
+        net(), params, pol, T, keep_trace=True, sectors=(shares, np.array([1, 1])), sector_growth=None
+    )
+    assert tr0 is not None
+    np.testing.assert_allclose(tr0.demand[:, 0, 1], 50.0)
+    with pytest.raises(DataError, match="sector growth"):
+        run_engine(net(), params, pol, T, sectors=(shares, np.array([1, 1])), sector_growth=growth[:3])
+    with pytest.raises(DataError, match="needs the sector shares"):
+        run_engine(net(), params, pol, T, sector_growth=growth)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    a=st.floats(0.01, 0.99),
+    x=st.floats(-0.5, 1.0),
+    demand=st.floats(0.0, 1e4),
+    frac=st.floats(0.0, 1.0),
+)
+def test_set_shares_keeps_totals(a: float, x: float, demand: float, frac: float) -> None:
+    """After a mix shift the sector demands still add up to the region's, and the shortfalls too."""
+    acc = SectorAccumulator(np.array([[a, 1 - a]]), [0, 1], 1)
+    mix = np.array([[a * (1 + x), 1 - a]])
+    acc.set_shares(mix / mix.sum(axis=1, keepdims=True))
+    acc.update(np.array([[demand]]), np.array([[demand * frac]]))
+    got = acc.metrics()
+    np.testing.assert_allclose(got["cumulative_demand_t"].sum(), demand, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got["cumulative_shortfall_t"].sum(), demand * (1 - frac), rtol=1e-9, atol=1e-6)
+    with pytest.raises(DataError):
+        acc.set_shares(np.array([[0.2, 0.2]]))
+
+
+def test_bundled_run_with_faster_ev_growth() -> None:
+    """controls-reimposed-2026-11 with EV traction growing 5.6%/yr faster: the EV share of US
+    demand over the horizon rises from 0.33 and the US shortfall grows; defence keeps 0."""
+    sc = load_scenario("controls-reimposed-2026-11")
+    fast = sc.model_copy(update={"parameters": {**sc.parameters, "sector_growth.ev_traction": 0.056}})
+    base = simulate(sc, paths=30, seed=0)
+    r = simulate(fast, paths=30, seed=0)
+    assert r.metrics.by_sector is not None
+    assert base.metrics.by_sector is not None
+    us = REGIONS.index("USA")  # same index in the default regions
+    d = r.metrics.by_sector["cumulative_demand_t"][:, us, :].sum(axis=0)
+    d0 = base.metrics.by_sector["cumulative_demand_t"][:, us, :].sum(axis=0)
+    assert d[0] / d.sum() > 0.36 > 0.331 > d0[0] / d0.sum() > 0.329
+    assert np.median(r.metrics.cumulative_shortfall_t[:, us]) > np.median(
+        base.metrics.cumulative_shortfall_t[:, us]
+    )
+    defence = 4  # sectors.yaml order: ev_traction, wind, industrial, electronics, defence, other
+    assert r.metrics.by_sector["cumulative_shortfall_t"][:, us, defence].max() == pytest.approx(0.0, abs=1e-6)
