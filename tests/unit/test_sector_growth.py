@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.errors import DataError
-from critmin.simulate.engine import run_engine
+from critmin.simulate.engine import Feed, run_engine
 from critmin.simulate.network import Network
 from critmin.simulate.policy import compile_policy
 from critmin.simulate.run import simulate
 from critmin.simulate.scenario import load_scenario
-from critmin.simulate.sectors import SectorAccumulator, growth_factors
+from critmin.simulate.sectors import SectorAccumulator, growth_factors, heavy_grade_path, sector_shares
 from tests.unit.helpers import frozen_params, no_projects
 
 REGIONS = ("CHN", "USA")
@@ -125,3 +125,67 @@ def test_bundled_run_with_faster_ev_growth() -> None:
     )
     defence = 4  # sectors.yaml order: ev_traction, wind, industrial, electronics, defence, other
     assert r.metrics.by_sector["cumulative_shortfall_t"][:, us, defence].max() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_heavy_grade_path_by_hand() -> None:
+    """Shares 0.5/0.5, the heavy-grade sector growing 10%/yr faster: at month 12 its share is
+    0.55 / 1.05, so the Dy + Tb grade share is 1.1 / 1.05 = 1.0476 times its start value."""
+    shares = np.array([[0.5, 0.5], [0.5, 0.5]])
+    heavy = np.array([True, False])
+    growth = growth_factors(("a", "b"), {"sector_growth.a": 0.1}, T)
+    path = heavy_grade_path(shares, np.array([0.3, 0.7]), heavy, growth, T)
+    assert path[0] == pytest.approx(1.0)
+    assert path[12] == pytest.approx(1.1 / 1.05)
+    assert (np.diff(path) > 0).all()
+    np.testing.assert_array_equal(heavy_grade_path(shares, np.array([0.3, 0.7]), heavy, None, T), np.ones(T))
+
+
+def test_grade_share_default_is_the_heavy_grade_sectors_share() -> None:
+    """heavy.grade_share (0.58) must equal the bundled shares of the sectors flagged heavy_grade."""
+    from critmin.data.load import load_dataset
+    from critmin.simulate.params import parameter_table
+
+    split = sector_shares(load_dataset(), ("CHN", "USA"))
+    assert list(np.array(split.sectors)[split.heavy_grade]) == [
+        "ev_traction",
+        "wind",
+        "industrial_motors",
+        "defence",
+    ]
+    assert split.shares[0, split.heavy_grade].sum() == pytest.approx(
+        parameter_table()["heavy.grade_share"].default
+    )
+
+
+def test_feed_grade_path_zero_lifts_the_dy_constraint() -> None:
+    """The heavy-feed toy of test_heavy with a grade path of 0: no Dy-bearing output, so a Dy
+    ban leaves US magnets untouched; a path of ones is the constant grade share exactly."""
+    from tests.unit import test_heavy as th
+
+    pol = compile_policy((), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=("magnet",))
+    f_pol = compile_policy(
+        (th.ban(3, ["USA"]),),
+        "2024-01",
+        T,
+        REGIONS,
+        1,
+        None,
+        defence_share=0.03,
+        stages=("separation",),
+        commodity="dy_tb",
+    )
+    fp = frozen_params(1, 2, share_magnets=1.0, share_oxides=1.0)
+
+    def us_short(path: np.ndarray | None) -> np.ndarray:
+        feed = Feed(th.feed_net(), fp, f_pol, 0, 0.5, 0.2, grade_path=path)
+        _, _, tr = run_engine(
+            th.main_net(), frozen_params(1, 2), pol, T, keep_trace=True, check_balance=True, feed=feed
+        )
+        assert tr is not None
+        return tr.shortfall[:, 0, 1]
+
+    np.testing.assert_allclose(us_short(np.zeros(T)), 0.0, atol=1e-9)
+    np.testing.assert_array_equal(us_short(np.ones(T)), us_short(None))
+    np.testing.assert_allclose(us_short(None), [0.0] * 9 + [25.0] * 4, atol=1e-9)  # T = 13 months
+    with pytest.raises(DataError, match="grade path"):
+        us_short(np.full(T, 3.0))  # h x path above 1

@@ -154,6 +154,9 @@ class Feed:
     stage: int
     grade_share: float
     intensity: float
+    #: [T] multiplier of ``grade_share`` by month (the heavy-grade sectors' share of demand
+    #: moving with their growth paths, :func:`critmin.simulate.sectors.heavy_grade_path`)
+    grade_path: F | None = None
 
 
 # (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
@@ -354,7 +357,8 @@ class _Block:
         self.feed = feed[0] if feed is not None else None
         self.feed_stage = feed[1].stage if feed is not None else -1
         self.feed_h = feed[1].grade_share if feed is not None else 0.0
-        self.feed_need = feed[1].grade_share * feed[1].intensity if feed is not None else 0.0
+        self.feed_q = feed[1].intensity if feed is not None else 0.0
+        self.feed_path = feed[1].grade_path if feed is not None else None
         self.met = np.ones((n, m.r_n))  # share of a demand-driven block's need met this month
         # what users outside China received from China last month (a feed's pull expects it)
         self.china_in = np.tile(m.base[-1][m.c] * m.ship[-1][m.c] * m.exf, (n, 1))
@@ -460,8 +464,9 @@ class _Block:
                 # it (h q F) this month; the Dy-free grades are made in full, the rest pro rata.
                 feasible = want if k == 0 else np.minimum(want, stock[k - 1] * m.conv[k])
                 assert feed_in is not None
-                self.feed.step(t, feed_in[0], feed_in[1], None, demand_base=feasible * self.feed_need)
-                want = feasible * (1.0 - self.feed_h * (1.0 - self.feed.met))
+                h = self.feed_h if self.feed_path is None else self.feed_h * float(self.feed_path[t])
+                self.feed.step(t, feed_in[0], feed_in[1], None, demand_base=feasible * (h * self.feed_q))
+                want = feasible * (1.0 - h * (1.0 - self.feed.met))
             # 3. production: input drawn as min(wanted, stock), so stocks stay >= 0 exactly
             if k == 0:
                 prod = want
@@ -716,6 +721,18 @@ def _check_feed(net: Network, feed: Feed, n_paths: int, n_months: int) -> None:
             "feed grade share must be in [0, 1] and intensity positive",
             column="feed",
             fix="see heavy.grade_share in parameters.yaml",
+        )
+    path = feed.grade_path
+    if path is not None and (
+        path.shape != (n_months,)
+        or not np.isfinite(path).all()
+        or (path < 0).any()
+        or (feed.grade_share * path > 1.0 + 1e-12).any()
+    ):
+        raise DataError(
+            f"feed grade path of shape {path.shape} must be [{n_months}] with 0 <= h x path <= 1",
+            column="feed.grade_path",
+            fix="use critmin.simulate.sectors.heavy_grade_path",
         )
 
 

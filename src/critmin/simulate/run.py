@@ -34,7 +34,7 @@ from critmin.simulate.network import Network, build_network
 from critmin.simulate.params import Value, draw, parameter_table
 from critmin.simulate.policy import compile_policy, events_for
 from critmin.simulate.scenario import Scenario, load_scenario
-from critmin.simulate.sectors import growth_factors, sector_shares
+from critmin.simulate.sectors import growth_factors, heavy_grade_path, sector_shares
 
 METRICS = (
     "peak_shortfall_pct",
@@ -292,6 +292,10 @@ def simulate(
                 {f"sector_growth.{s}": _median(values[f"sector_growth.{s}"]) for s in split.sectors},
                 len(months),
             )
+            if feed is not None and sector_growth is not None:
+                weights = net.demand0 / net.demand0.sum()
+                path = heavy_grade_path(split.shares, weights, split.heavy_grade, sector_growth, len(months))
+                feed = replace(feed, grade_path=np.minimum(path, 1.0 / feed.grade_share))
             net = replace(
                 net,
                 source_ids=tuple(sorted({*net.source_ids, *split.source_ids})),

@@ -27,7 +27,7 @@ demand, optionally output at risk in USD) from one ``update(demand, use)`` per m
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -96,6 +96,8 @@ class SectorSpec(_Model):
     label: str
     priority: int = Field(ge=0)
     share: ShareSpec
+    #: the sector's magnets are high-coercivity grades that need Dy or Tb (critmin.simulate.heavy)
+    heavy_grade: bool = False
 
 
 class RegionOverride(_Model):
@@ -174,6 +176,8 @@ class SectorShares:
     priority: Idx
     source_ids: tuple[str, ...]
     assumption_ids: tuple[str, ...]
+    #: [S] whether the sector's magnets need Dy or Tb (``heavy_grade`` in sectors.yaml)
+    heavy_grade: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def index(self, sector: str) -> int:
         """Position of ``sector`` on the sector axis."""
@@ -306,6 +310,7 @@ def sector_shares(
         priority=np.array([s.priority for s in cfg.sectors], dtype=np.intp),
         source_ids=tuple(sorted(sources)),
         assumption_ids=tuple(sorted(assumptions)),
+        heavy_grade=np.array([s.heavy_grade for s in cfg.sectors], dtype=bool),
     )
 
 
@@ -412,6 +417,24 @@ def growth_factors(sectors: Sequence[str], parameters: Mapping[str, float], n_mo
         return None
     years = np.arange(n_months)[:, None] / 12.0
     return np.asarray((1.0 + x[None, :]) ** years, dtype=np.float64)
+
+
+def heavy_grade_path(
+    shares: F, weights: F, heavy: npt.NDArray[np.bool_], growth: F | None, n_months: int
+) -> F:
+    """[T] the heavy-grade share of magnet demand relative to its start value.
+
+    With world shares a_s = sum_r w_r a[r, s] (``weights`` w: each region's share of baseline
+    demand), H(t) = sum_{s heavy} a_s m_s(t) / sum_s a_s m_s(t) and the path is H(t) / H(0): 1
+    throughout when ``growth`` is None (all sectors grow alike). The Dy + Tb feed scales its
+    grade share h by it, so faster-growing EV demand raises the need for Dy + Tb.
+    """
+    a = np.asarray(weights, dtype=np.float64) @ np.asarray(shares, dtype=np.float64)
+    if growth is None or not heavy.any():
+        return np.ones(n_months)
+    mix = a[None, :] * growth
+    h = mix[:, heavy].sum(axis=1) / mix.sum(axis=1)
+    return np.asarray(h / h[0], dtype=np.float64)
 
 
 def allocate(demand: F, use: F, shares: F, priority: npt.ArrayLike) -> F:
@@ -576,6 +599,7 @@ __all__ = [
     "SectorsFile",
     "allocate",
     "growth_factors",
+    "heavy_grade_path",
     "load_sectors",
     "sector_shares",
 ]
