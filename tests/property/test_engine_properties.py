@@ -201,8 +201,16 @@ def _supply(params: EngineParams, pol: PolicyPath, n_months: int) -> np.ndarray:
     return _trace(params, pol, n_months).supply_ex_china.sum(axis=0)
 
 
+#: Relative slack of the stricter-control properties: within the parameter table, a control
+#: can shift the phase of the price dynamics and move cumulative ex-China supply by ~1e-5 either
+#: way (hypothesis found +1.3e-5: truce-holds, a US end-user denial from 2024-01, a path with
+#: price supply elasticity 0.25); docs/model.md section 5.10, limit (b). Real violations of
+#: the property (limit (c): 5e-3) are far above it.
+STRICT_RTOL = 1e-4
+
+
 def _assert_not_more(strict: np.ndarray, base: np.ndarray) -> None:
-    assert (strict <= base * (1 + 1e-9) + 1e-6).all(), (strict - base) / base
+    assert (strict <= base * (1 + STRICT_RTOL) + 1e-6).all(), (strict - base) / base
 
 
 @settings(max_examples=12, deadline=None)
