@@ -4,10 +4,12 @@
   otherwise), the recorded residual is tiny, and no stock, stockpile or shortfall is negative.
 * A stricter control never raises cumulative ex-China magnet supply (consumption outside
   China, summed over the horizon), path by path: a higher controlled share, a lower approval
-  rate, or an added magnet-stage ban or end-user denial. Parameters are drawn over the ranges
-  of the parameter table (``parameters.yaml``) and base policies from the bundled scenarios.
+  rate, or an added magnet-stage ban or end-user denial, up to ``STRICT_RTOL`` (1e-4) of
+  price-phase noise. Parameters are drawn over the ranges of the parameter table
+  (``parameters.yaml``), with full allied trade, and base policies from the bundled scenarios.
   Bans on intermediate stages are excluded on purpose: they can raise ex-China magnet supply
-  when China is input-limited (docs/model.md section 5.10, "Stricter controls").
+  when China is input-limited; with partial allied trade a destination control can too (pinned
+  by ``test_known_limit_partial_allied_trade``). See docs/model.md section 5.10.
 * Equal seeds give equal results; ``paths=1`` is deterministic (medians, seed irrelevant).
 """
 
