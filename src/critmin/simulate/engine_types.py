@@ -1,0 +1,213 @@
+"""The engine's inputs and outputs (:mod:`critmin.simulate.engine`) and their validation.
+
+``EngineParams`` (per-path parameter vectors), ``Feed`` (a chain feeding one stage),
+``PathMetrics`` (streamed per-path summaries) and ``Trace`` (full monthly series), with the
+checks :func:`~critmin.simulate.engine.run_engine` runs once before its monthly loop. All are
+re-exported by :mod:`critmin.simulate.engine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+
+from critmin.errors import DataError
+from critmin.simulate.network import Network
+from critmin.simulate.policy import PolicyPath
+
+F = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Per-path parameter vectors (shape [P]) the engine reads."""
+
+    headroom: F
+    cap_growth: F
+    growth: F
+    elasticity: F
+    subst_cap: F
+    subst_lag: F
+    cover: F
+    restock: F
+    release_rate: F
+    approval: F
+    lag: F
+    share_magnets: F
+    share_oxides: F
+    supply_elasticity: F
+    smoothing: F
+    recycling: F
+    value_per_kg: F
+    project_start: F  # [P, n_projects] month index of first output
+    ramp: F
+    stockpile0: F  # [P, R]
+    allied_trade: F | None = None  # [P] share of ex-China intermediate surplus traded to ex-China deficits
+
+
+@dataclass
+class Trace:
+    """Full monthly series (only kept when small enough), arrays [T, P, R] unless noted."""
+
+    demand: F
+    consumption: F
+    shortfall: F
+    supply_ex_china: F  # [T, P] magnets received by users outside China
+    price_x: F  # [T, P]
+    price_c: F  # [T, P]
+    inventory: F
+    stockpile: F
+    #: [T] largest absolute mass-balance residual over nodes and paths (t); NaN when the run
+    #: was not checked (``check_balance=False``), inf where a stock went negative.
+    balance_residual: F
+    exports_chn: F  # [T, P, R] magnets leaving China for each destination (delivered + approved)
+
+
+@dataclass(frozen=True)
+class PathMetrics:
+    """Per-path, per-region summaries (arrays [P, R]), accumulated while simulating."""
+
+    peak_shortfall_pct: F
+    cumulative_shortfall_t: F
+    months_below_90pct: F
+    peak_price_ratio: F
+    output_at_risk_usd: F
+    price_floor_cost_usd: F | None = None  # [P] cumulative cost of price-floor top-ups
+    #: metric -> [P, R, S] per end-use sector (:mod:`critmin.simulate.sectors`), when asked for
+    by_sector: dict[str, F] | None = None
+    #: the feed chain's own metrics (its users are the fed stage's makers), when there is one
+    feed: PathMetrics | None = None
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A chain whose product one stage of the main chain needs (:mod:`critmin.simulate.heavy`).
+
+    Stage ``stage``'s makers are the feed chain's users. Each month, with F_r what they can
+    make from their main input, they need ``grade_share`` x ``intensity`` x F_r of the feed
+    (before the feed's thrifting); with a_r the share of that need met they make
+    F_r (1 - grade_share (1 - a_r)). ``net``, ``params`` and ``policy`` are the feed chain's,
+    on the main chain's regions and paths.
+    """
+
+    net: Network
+    params: EngineParams
+    policy: PolicyPath
+    stage: int
+    grade_share: float
+    intensity: float
+    #: [T] multiplier of ``grade_share`` by month (the heavy-grade sectors' share of demand
+    #: moving with their growth paths, :func:`critmin.simulate.sectors.heavy_grade_path`)
+    grade_path: F | None = None
+
+
+# (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
+# (demand, capacity and stocks non-negative, backlog and stockpile draining at most fully).
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "headroom": (-1.0, np.inf, True),
+    "cap_growth": (-1.0, np.inf, True),
+    "growth": (-1.0, np.inf, True),
+    "subst_cap": (0.0, 1.0, False),
+    "subst_lag": (1.0, np.inf, False),
+    "cover": (0.0, np.inf, False),
+    "restock": (0.0, np.inf, True),
+    "release_rate": (0.0, 1.0, False),
+    "approval": (0.0, 1.0, False),
+    "lag": (1.0, np.inf, False),
+    "share_magnets": (0.0, 1.0, False),
+    "share_oxides": (0.0, 1.0, False),
+    "supply_elasticity": (0.0, np.inf, True),
+    "smoothing": (0.0, 1.0, False),
+    "recycling": (0.0, 1.0, False),
+    "ramp": (0.0, np.inf, True),
+}
+
+
+def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> int:
+    """Validate shapes and ranges once, before the loop; returns the number of paths."""
+    n_paths = params.growth.shape[0]
+    r_n = len(net.regions)
+    if n_paths < 1 or n_months < 1:
+        raise DataError("need at least one path and one month", column="paths", fix="e.g. --paths 1000")
+    for f in fields(params):
+        a = getattr(params, f.name)
+        if a is None:  # optional inputs (allied_trade)
+            continue
+        want = {"project_start": (n_paths, len(net.projects)), "stockpile0": (n_paths, r_n)}.get(
+            f.name, (n_paths,)
+        )
+        if a.shape != want:
+            raise DataError(f"shape {a.shape}, expected {want}", column=f.name, fix="one value per path")
+        if f.name != "project_start" and not np.isfinite(a).all():
+            raise DataError("non-finite value", column=f.name, fix="use finite numbers")
+        if f.name in _RANGES:
+            lo, hi, open_lo = _RANGES[f.name]
+            bad = (a <= lo) if open_lo else (a < lo)
+            if bad.any() or (a > hi).any():
+                side = "(" if open_lo else "["
+                raise DataError(
+                    f"value outside {side}{lo}, {hi}]", column=f.name, fix="see parameters.yaml for its range"
+                )
+    if (params.stockpile0 < 0).any():
+        raise DataError("negative stockpile", column="stockpile0", fix="use 0 for none")
+    ship = net.ship
+    if (
+        ship.ndim != 3
+        or ship.shape[0] < 1
+        or ship.shape[1:] != (r_n, r_n)
+        or (ship < 0).any()
+        or not np.allclose(ship.sum(axis=2), 1.0)
+    ):
+        raise DataError(
+            "shipping shares must be non-negative [K >= 1, R, R] rows summing to 1",
+            column="ship",
+            fix="normalise each exporter's row",
+        )
+    if (net.volume <= 0).any() or (net.share < 0).any() or (net.demand0 < 0).any():
+        raise DataError("volumes must be positive, shares and demand non-negative", column="network")
+    cover = policy.floor_cover
+    if cover is not None and cover.shape[1:] != (ship.shape[0], r_n):
+        raise DataError(
+            f"price-floor cover shape {cover.shape[1:]}, expected {(ship.shape[0], r_n)}",
+            column="policy",
+            fix="compile the policy with the network's stages (compile_policy(stages=net.stages))",
+        )
+    if policy.regions != net.regions or policy.months < n_months:
+        raise DataError(
+            "policy compiled for other regions or a shorter horizon",
+            column="policy",
+            fix="compile the policy with the network's regions and at least n_months months",
+        )
+    return n_paths
+
+
+def check_feed(net: Network, feed: Feed, n_paths: int, n_months: int) -> None:
+    """The feed chain must share the main chain's regions and paths and feed one of its stages."""
+    if check_inputs(feed.net, feed.params, feed.policy, n_months) != n_paths:
+        raise DataError(
+            "the feed chain has another number of paths", column="feed", fix="draw one value per path"
+        )
+    if feed.net.regions != net.regions:
+        raise DataError("the feed chain has other regions", column="feed", fix="build it on the main network")
+    if not 0 <= feed.stage < net.ship.shape[0]:
+        raise DataError(f"feed stage {feed.stage} outside the chain", column="feed.stage")
+    if not (0.0 <= feed.grade_share <= 1.0 and np.isfinite(feed.intensity) and feed.intensity > 0):
+        raise DataError(
+            "feed grade share must be in [0, 1] and intensity positive",
+            column="feed",
+            fix="see heavy.grade_share in parameters.yaml",
+        )
+    path = feed.grade_path
+    if path is not None and (
+        path.shape != (n_months,)
+        or not np.isfinite(path).all()
+        or (path < 0).any()
+        or (feed.grade_share * path > 1.0 + 1e-12).any()
+    ):
+        raise DataError(
+            f"feed grade path of shape {path.shape} must be [{n_months}] with 0 <= h x path <= 1",
+            column="feed.grade_path",
+            fix="use critmin.simulate.sectors.heavy_grade_path",
+        )
