@@ -45,11 +45,12 @@ import pandas as pd
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.simulate.engine import run_engine
+from critmin.simulate.heavy import FeedNetwork
 from critmin.simulate.network import Network, build_network
 from critmin.simulate.observed import month_range, parse_period
 from critmin.simulate.params import Value, draw, parameter_table
 from critmin.simulate.policy import compile_policy
-from critmin.simulate.run import _engine_params, _feed, _resolve
+from critmin.simulate.run import _engine_params, _feed, _resolve, feed_network
 from critmin.simulate.scenario import Scenario, load_scenario
 
 F = npt.NDArray[np.float64]
@@ -118,6 +119,7 @@ class ExportModel:
         self.months: tuple[str, ...] = tuple(self.scenario.months())
         self.regions = self.scenario.regions
         self._networks: dict[tuple[Any, ...], Network] = {}
+        self._feeds: dict[tuple[Any, ...], FeedNetwork | None] = {}
         self.runs = 0
 
     def _network(self, values: dict[str, Value], sc: Scenario) -> Network:
@@ -162,7 +164,17 @@ class ExportModel:
             rng_pol,
             defence_share=_median(values["sector.defence_share"]),
         )
-        feed = _feed(self.dataset, sc, net, values, sc.timeline(), paths, child_policy)
+        fkey = (
+            self.dataset.version,
+            sc.regions,
+            *(_median(values[k]) for k in (*_NETWORK_PARAMS, "heavy.grade_share", "heavy.dy_tb_t_per_year")),
+        )
+        if fkey not in self._feeds:
+            self._feeds[fkey] = feed_network(self.dataset, net, values)
+        fnet = self._feeds[fkey]
+        feed = None
+        if fnet is not None:
+            feed = _feed(self.dataset, sc, net, values, sc.timeline(), paths, child_policy, fnet)
         _, _, trace = run_engine(net, params, policy, len(months), keep_trace=True, feed=feed)
         assert trace is not None  # keep_trace=True
         self.runs += 1

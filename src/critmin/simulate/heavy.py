@@ -133,6 +133,8 @@ class FeedNetwork:
     grade_share: float
     #: q, t of feed per t of those grades
     intensity: float
+    #: US$/kg of the feed (:func:`feed_value_usd_per_kg`), for its output at risk
+    usd_per_kg: float = 0.0
 
 
 def build_feed_network(
@@ -169,7 +171,7 @@ def build_feed_network(
     from critmin.simulate.chains import balanced_shipping
 
     ship = balanced_shipping(share * v_month, demand0)[None, :, :]
-    _usd_kg, price_src = feed_value_usd_per_kg(ds)
+    usd_kg, price_src = feed_value_usd_per_kg(ds)
     projects = heavy_projects(ds, regions)
     ids = {str(a["id"]) for a in feed_assumptions()}
     sources = set(projects["source_id"]) | {price_src}
@@ -188,7 +190,7 @@ def build_feed_network(
         product=str(spec["product"]),
         extraterritorial_from=1,  # the 0.1% rule acts on the magnets, in the rare-earth chain
     )
-    return FeedNetwork(net, k, grade_share, dy_tb_t_per_year / (grade_share * makers.sum() * 12.0))
+    return FeedNetwork(net, k, grade_share, dy_tb_t_per_year / (grade_share * makers.sum() * 12.0), usd_kg)
 
 
 def feed_value_usd_per_kg(ds: Dataset) -> tuple[float, str]:

@@ -25,10 +25,10 @@ from critmin.simulate.chains import build_chain_network, chain_spec, chain_value
 from critmin.simulate.engine import EngineParams, Feed, PathMetrics, Trace, run_engine
 from critmin.simulate.heavy import (
     FEED_ID,
+    FeedNetwork,
     build_feed_network,
     feed_parameters,
     feed_timeline,
-    feed_value_usd_per_kg,
 )
 from critmin.simulate.network import Network, build_network
 from critmin.simulate.params import Value, draw, parameter_table
@@ -377,26 +377,26 @@ def _feed(
     timeline: tuple[Any, ...],
     paths: int,
     parent: np.random.SeedSequence,
+    fnet: FeedNetwork | None = None,
 ) -> Feed | None:
     """The heavy rare-earth (Dy + Tb) feed of the magnet stage, or None when turned off.
 
     Its draws come from two children of the rare-earth chain's policy seed, so the feed never
     shifts the seeds of the chains after it. Parameters: the rare-earth chain's values with
-    the feed's own (``heavy.yaml``) on top.
+    the feed's own (``heavy.yaml``) on top. ``fnet``: the feed network, when the caller has
+    built it already (:func:`feed_network`; :class:`~critmin.simulate.calibrate.ExportModel`
+    caches it across runs).
     """
-    h = _median(values["heavy.grade_share"])
-    if h <= 0.0:
+    if fnet is None:
+        fnet = feed_network(ds, net, values)
+    if fnet is None:
         return None
-    fnet = build_feed_network(
-        ds, net, dy_tb_t_per_year=_median(values["heavy.dy_tb_t_per_year"]), grade_share=h
-    )
     fvalues = {**values, **feed_parameters()}
     ss_params, ss_policy = parent.spawn(2)
     rng = None if paths == 1 else np.random.default_rng(ss_params)
     rng_pol = None if paths == 1 else np.random.default_rng(ss_policy)
     params = _engine_params(fvalues, fnet.net, sc, paths, rng)
-    usd_kg, _src = feed_value_usd_per_kg(ds)
-    params = replace(params, value_per_kg=np.full(paths, usd_kg))
+    params = replace(params, value_per_kg=np.full(paths, fnet.usd_per_kg))
     policy = compile_policy(
         feed_timeline(timeline),
         sc.start,
@@ -409,6 +409,16 @@ def _feed(
         commodity=FEED_ID,
     )
     return Feed(fnet.net, params, policy, fnet.stage, fnet.grade_share, fnet.intensity)
+
+
+def feed_network(ds: Dataset, net: Network, values: dict[str, Value]) -> FeedNetwork | None:
+    """The Dy + Tb feed network of ``net`` at the parameters' medians (None when turned off)."""
+    h = _median(values["heavy.grade_share"])
+    if h <= 0.0:
+        return None
+    return build_feed_network(
+        ds, net, dy_tb_t_per_year=_median(values["heavy.dy_tb_t_per_year"]), grade_share=h
+    )
 
 
 def _network(ds: Dataset, sc: Scenario, values: dict[str, Value], commodity: str) -> Network:
