@@ -13,7 +13,7 @@ from critmin.cli._output import Format, console, emit_json
 from critmin.data.load import load_dataset
 from critmin.errors import DataError
 from critmin.simulate.chains import CHAIN_IDS
-from critmin.simulate.run import SimulationResult, simulate
+from critmin.simulate.run import PRODUCT_TITLES, SimulationResult, simulate
 from critmin.simulate.scenario import bundled_scenarios, load_scenario
 
 
@@ -95,17 +95,6 @@ def simulate_cmd(
         _render(result)
 
 
-_PRODUCT_TITLES = {
-    "ndfeb_magnets": "NdFeB magnets",
-    "gallium_metal": "Gallium metal",
-    "germanium_metal": "Germanium metal",
-    "processed_graphite": "Processed (anode-grade) graphite",
-    "refined_antimony": "Refined antimony",
-    "tungsten": "Tungsten",
-    "dy_tb_oxide": "Dy + Tb oxide for magnet makers (heavy rare-earth feed)",
-}
-
-
 def _render(r: SimulationResult) -> None:
     s = r.summary
     console.print(
@@ -136,7 +125,7 @@ def _render(r: SimulationResult) -> None:
 
     for chain in r.chains.values():
         product = chain.product
-        title = _PRODUCT_TITLES.get(product, product)
+        title = PRODUCT_TITLES.get(product, product)
         t = Table(title=f"{title}: p50 \\[p5-p95] across paths", title_justify="left")
         t.add_column("region")
         for _, label, _ in cols:

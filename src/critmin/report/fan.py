@@ -24,7 +24,7 @@ from critmin.report.figures import _caption, _esc
 from critmin.simulate.heavy import FEED_ID, feed_timeline
 from critmin.simulate.policy import _in_force as in_force
 from critmin.simulate.policy import events_for
-from critmin.simulate.run import SimulationResult
+from critmin.simulate.run import PRODUCT_TITLES, SimulationResult
 from critmin.simulate.scenario import Event, EventKind
 from critmin.simulate.sensitivity import describe
 
@@ -75,17 +75,6 @@ class PolicyMark:
     dash: str
 
 
-#: Product names in fan-chart titles (the rare-earth chain's are the titles of ``_FAN``).
-_PRODUCT_NAME = {
-    "dy_tb_oxide": "Dy + Tb oxide (magnet makers' feed)",
-    "gallium_metal": "Gallium metal",
-    "germanium_metal": "Germanium metal",
-    "processed_graphite": "Processed graphite",
-    "refined_antimony": "Refined antimony",
-    "tungsten": "Tungsten",
-}
-
-
 def fan_chart(
     result: SimulationResult, *, metric: FanMetric = "shortfall_pct_ex_china", chain: str | None = None
 ) -> go.Figure:
@@ -116,7 +105,7 @@ def fan_chart(
     timeline = result.scenario.timeline()
     if chain != primary or primary != "rare_earths":
         product = result.chains[chain].product
-        name = _PRODUCT_NAME.get(product, product)
+        name = PRODUCT_TITLES.get(product, product)
         title = title.replace("NdFeB magnet", name)
         bands = result.chains[chain].bands
     if chain == FEED_ID:

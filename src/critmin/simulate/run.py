@@ -44,6 +44,16 @@ METRICS = (
     "output_at_risk_usd",
 )
 PRODUCT = "ndfeb_magnets"  # the rare-earth chain's product
+#: Display names of the summary rows' products (tables, figure titles).
+PRODUCT_TITLES = {
+    "ndfeb_magnets": "NdFeB magnets",
+    "gallium_metal": "Gallium metal",
+    "germanium_metal": "Germanium metal",
+    "processed_graphite": "Processed (anode-grade) graphite",
+    "refined_antimony": "Refined antimony",
+    "tungsten": "Tungsten",
+    "dy_tb_oxide": "Dy + Tb oxide for magnet makers (heavy rare-earth feed)",
+}
 
 
 @dataclass(frozen=True)
