@@ -14,30 +14,16 @@ from hypothesis import strategies as st
 
 from critmin.errors import DataError
 from critmin.simulate.engine import Feed, run_engine
-from critmin.simulate.network import Network
 from critmin.simulate.policy import compile_policy
 from critmin.simulate.run import simulate
 from critmin.simulate.scenario import load_scenario
 from critmin.simulate.sectors import SectorAccumulator, growth_factors, heavy_grade_path, sector_shares
-from tests.unit.helpers import frozen_params, no_projects
+from tests.unit import test_heavy as th
+from tests.unit.helpers import frozen_params
 
 REGIONS = ("CHN", "USA")
 T = 13
-
-
-def net() -> Network:
-    return Network(
-        REGIONS,
-        np.array([[0.5, 0.5]]),
-        np.eye(2)[None, :, :],
-        np.array([100.0]),
-        np.array([50.0, 50.0]),
-        np.array([[1.0, 0.0]]),
-        no_projects(),
-        (),
-        (),
-        stages=("magnet",),
-    )
+net = th.main_net  # CHN and USA each make 50 t/month for their own users
 
 
 def test_growth_factors_by_hand() -> None:
@@ -160,8 +146,6 @@ def test_grade_share_default_is_the_heavy_grade_sectors_share() -> None:
 def test_feed_grade_path_zero_lifts_the_dy_constraint() -> None:
     """The heavy-feed toy of test_heavy with a grade path of 0: no Dy-bearing output, so a Dy
     ban leaves US magnets untouched; a path of ones is the constant grade share exactly."""
-    from tests.unit import test_heavy as th
-
     pol = compile_policy((), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=("magnet",))
     f_pol = compile_policy(
         (th.ban(3, ["USA"]),),

@@ -354,18 +354,16 @@ class _Block:
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
-                if k == last and (trace is not None or demand_base is not None):
-                    e = ctl.src == m.c
-                    out_c = (delivered[:, e] + approved[:, e]) @ m.to_dst[last][e]
-                    from_c = prod[:, m.c, None] * m.free[last][m.c] + out_c
-                    if trace is not None:
-                        trace.exports_chn[t, self.rows] = from_c
-                    self.china_in = from_c * exf
-            elif k == last and (trace is not None or demand_base is not None):
+            if k == last and (trace is not None or demand_base is not None):
+                # What leaves China for each destination (delivered + approved; CHN: kept home).
                 from_c = prod[:, m.c, None] * m.free[last][m.c]
+                if ctl.n_edges:
+                    e = ctl.src == m.c
+                    from_c = from_c + (flows["delivered"][:, e] + flows["approved"][:, e]) @ m.to_dst[last][e]
                 if trace is not None:
                     trace.exports_chn[t, self.rows] = from_c
-                self.china_in = from_c * exf
+                if demand_base is not None:
+                    self.china_in = from_c * exf
             stock[k] += receipts
             if k < m.k_n - 1 and self.allied.any():
                 # Allied trade: intermediate product held outside China beyond what the local

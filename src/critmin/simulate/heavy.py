@@ -81,10 +81,11 @@ def feed_assumptions() -> list[dict[str, str]]:
 
 def is_heavy_project(stage: str, product: object) -> bool:
     """Whether a projects-table row adds Dy + Tb separation capacity (and so belongs here)."""
-    pr = feed_spec()["projects"]
+    spec = feed_spec()
+    pr = spec["projects"]
     text = "" if product is None or (isinstance(product, float) and np.isnan(product)) else str(product)
     return (
-        stage == feed_spec()["stage"]
+        stage == spec["stage"]
         and re.search(pr["product_pattern"], text) is not None
         and re.search(pr["exclude_pattern"], text) is None
     )
