@@ -1,7 +1,7 @@
 """``critmin sensitivity``: which uncertain parameters drive a scenario's outcome.
 
-``--method tornado`` (default): one at a time, :func:`critmin.simulate.sensitivity.tornado`.
-``--method sobol``: variance-based indices, :func:`critmin.simulate.sobol.sobol`.
+``--method tornado`` (default): one at a time, :func:`critmin.simulate.analysis.sensitivity.tornado`.
+``--method sobol``: variance-based indices, :func:`critmin.simulate.analysis.sobol.sobol`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json
 from critmin.data.load import load_dataset
-from critmin.simulate.run import METRICS
-from critmin.simulate.scenario import load_scenario
-from critmin.simulate.sensitivity import EX_CHINA, tornado, tornado_to_dict
-from critmin.simulate.sobol import SOBOL_N, SobolResult, SobolStatus, sobol
+from critmin.simulate.analysis.sensitivity import EX_CHINA, tornado, tornado_to_dict
+from critmin.simulate.analysis.sobol import SOBOL_N, SobolResult, SobolStatus, sobol
+from critmin.simulate.inputs.scenario import load_scenario
+from critmin.simulate.result import METRICS
 
 _FMT = {
     "peak_shortfall_pct": "{:,.1f}",
@@ -261,7 +261,7 @@ def _render_sobol(r: SobolResult, top: int) -> None:
         )
     console.print(
         f"S1: share of the variance a parameter explains alone; ST: including its interactions. "
-        f"Sum of S1 = {r.sum_s1:.2f} (status {r.status}). See critmin.simulate.sobol.",
+        f"Sum of S1 = {r.sum_s1:.2f} (status {r.status}). See critmin.simulate.analysis.sobol.",
         style="dim",
         highlight=False,
     )

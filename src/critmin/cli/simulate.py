@@ -6,19 +6,22 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json
 from critmin.data.load import load_dataset
 from critmin.errors import DataError
-from critmin.simulate.chains import CHAIN_IDS
-from critmin.simulate.run import PRODUCT_TITLES, SimulationResult, simulate
-from critmin.simulate.scenario import bundled_scenarios, load_scenario
+from critmin.simulate.chains.registry import CHAIN_IDS, product_title
+from critmin.simulate.executors import SCHEDULER_ENV, executor_for
+from critmin.simulate.inputs.scenario import bundled_scenarios, load_scenario
+from critmin.simulate.result import SimulationResult
+from critmin.simulate.run import simulate
 
 
 def simulate_cmd(
-    scenario: str = typer.Argument(..., help="Bundled scenario name or a YAML path."),
+    scenario: str | None = typer.Argument(None, help="Bundled scenario name or a YAML path."),
     paths: int = typer.Option(1000, help="Monte Carlo paths (1 = deterministic at the medians)."),
     seed: int = typer.Option(0, help="Random seed (equal seeds give equal results)."),
     variant: str | None = typer.Option(None, help="A named variant from the scenario's `scenarios:`."),
@@ -45,8 +48,26 @@ def simulate_cmd(
         + ", ".join(CHAIN_IDS)
         + ".",
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Run path blocks on a local Dask cluster of N worker processes."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help=f"Send path blocks to an existing Dask cluster (tcp://HOST:PORT; or ${SCHEDULER_ENV}).",
+    ),
+    list_parameters: bool = typer.Option(
+        False, "--list-parameters", help="Print the parameter table (name, unit, bounds, default) and exit."
+    ),
 ) -> None:
     """Simulate a scenario month by month; print p5/p50/p95 of shortfall, price and output at risk."""
+    if list_parameters:
+        _print_parameters(fmt)
+        return
+    if scenario is None:
+        raise DataError(
+            "give a scenario (a bundled name or a YAML path)", fix="e.g. critmin simulate baseline"
+        )
     sc = load_scenario(scenario, variant=variant)
     if start or end or commodity:
         try:
@@ -63,20 +84,30 @@ def simulate_cmd(
             key = ".".join(str(x) for x in err["loc"])
             raise DataError(err["msg"], column=key, fix="see critmin simulate --help") from None
     ds = load_dataset()
-    n = len(sc.months())
+    executor = executor_for(workers, scheduler)
     with Progress(
         TextColumn(f"simulating {sc.name} ({paths} paths)"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} months"),
+        TextColumn("{task.completed}/{task.total} blocks of paths"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
         disable=fmt is not Format.TABLE,
     ) as progress:
-        task = progress.add_task("run", total=n)
-        result = simulate(
-            sc, paths=paths, seed=seed, dataset=ds, on_month=lambda t: progress.update(task, completed=t + 1)
-        )
+        task = progress.add_task("run", total=None)
+        try:
+            result = simulate(
+                sc,
+                paths=paths,
+                seed=seed,
+                dataset=ds,
+                executor=executor,
+                on_block=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        finally:
+            close = getattr(executor, "close", None)
+            if close is not None:
+                close()
     if out is not None:
         result.write(out)
         console.print(f"wrote {out}", highlight=False) if fmt is Format.TABLE else None
@@ -125,7 +156,7 @@ def _render(r: SimulationResult) -> None:
 
     for chain in r.chains.values():
         product = chain.product
-        title = PRODUCT_TITLES.get(product, product)
+        title = product_title(product)
         t = Table(title=f"{title}: p50 \\[p5-p95] across paths", title_justify="left")
         t.add_column("region")
         for _, label, _ in cols:
@@ -176,3 +207,22 @@ def _render(r: SimulationResult) -> None:
 def list_scenarios() -> list[str]:
     """Names of the bundled scenarios."""
     return list(bundled_scenarios())
+
+
+def _print_parameters(fmt: Format) -> None:
+    """The parameter table (``parameters.yaml``): what a scenario's ``parameters`` may set."""
+    from critmin.simulate.inputs.params import parameter_frame
+
+    frame = parameter_frame()
+    if fmt is Format.JSON:
+        emit_json({"parameters": frame.to_dict(orient="records")})
+        return
+    if fmt is Format.CSV:
+        print(frame.to_csv(index=False), end="")
+        return
+    t = Table(title="Model parameters (scenario `parameters:` keys)", title_justify="left")
+    for col in ("name", "unit", "bounds", "default", "sets"):
+        t.add_column(col, overflow="fold")
+    for r in frame.to_dict(orient="records"):
+        t.add_row(*(escape(str(r[c])) for c in ("name", "unit", "bounds", "default", "sets")))
+    console.print(t)

@@ -22,6 +22,7 @@ import pandas as pd
 from critmin._version import __version__
 from critmin.data.dataset import SECTION_KEY, Dataset, with_shares
 from critmin.errors import DataError
+from critmin.jsonsafe import json_safe
 from critmin.metrics.concentration import hhi, n_minus_1_coverage, n_to_reach, top_share
 from critmin.metrics.governance import wgi_scaled
 from critmin.metrics.reliance import NIRFigure, best_nir
@@ -56,13 +57,33 @@ STAGE_COLUMNS = [
 
 
 @dataclass(frozen=True)
+class StageGap:
+    """Why a stage of a commodity has no country shares (see :func:`stage_gap`).
+
+    ``reason`` says what the bundled tables hold instead (``"the bundled production table
+    covers 2018-2024 for it"``); ``try_year`` is the nearest year that has shares, if any.
+    """
+
+    stage: str
+    reason: str
+    try_year: int | None = None
+
+    def describe(self, commodity: str, year: int | None = None) -> str:
+        """One line: ``no mining data for germanium in 1990: <reason>; try --year 2023``."""
+        when = f" in {year}" if year is not None else ""
+        tail = f"; try --year {self.try_year}" if self.try_year is not None else ""
+        return f"no {self.stage} data for {commodity}{when}: {self.reason}{tail}"
+
+
+@dataclass(frozen=True)
 class ExposureReport:
     """Result of :func:`exposure`: one row per stage plus import reliance and provenance.
 
     ``stages`` is a tidy DataFrame (columns :data:`STAGE_COLUMNS`, shares as fractions);
     ``shares`` the country rows behind each stage; ``chokepoint`` the stage with the highest
     HHI; ``nir`` the importer's net import reliance (computed from salient statistics where
-    possible, else as published with its bound).
+    possible, else as published with its bound); ``gaps`` the stages of the chain left out, each
+    with the reason (:class:`StageGap`).
     """
 
     commodity: str
@@ -75,12 +96,16 @@ class ExposureReport:
     chokepoint: str | None
     sources: Mapping[str, str] = field(default_factory=dict)
     package_version: str = __version__
+    gaps: tuple[StageGap, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was computed: no stage has shares and there is no NIR figure."""
+        return self.stages.empty and self.nir is None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the ``critmin exposure --format json`` document)."""
-        stages = []
-        for r in self.stages.to_dict(orient="records"):
-            stages.append({k: _json(v) for k, v in r.items()})
+        stages = json_safe(self.stages.to_dict(orient="records"))
         return {
             "commodity": self.commodity,
             "year": self.year,
@@ -90,18 +115,11 @@ class ExposureReport:
             "chokepoint": self.chokepoint,
             "stages": stages,
             "net_import_reliance": self.nir.to_dict() if self.nir else None,
+            "missing_stages": [
+                {"stage": g.stage, "reason": g.reason, "try_year": g.try_year} for g in self.gaps
+            ],
             "sources": dict(self.sources),
         }
-
-
-def _json(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return None if np.isnan(v) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 def _stage_row(
@@ -224,9 +242,11 @@ def exposure(
     wgi = wgi_scaled(ds)
     rows: list[dict[str, Any]] = []
     share_rows: list[pd.DataFrame] = []
+    gaps: list[StageGap] = []
     for stage in c.stages:
         got = shares_at_stage(ds, c.id, stage, year)
         if got is None:
+            gaps.append(stage_gap(ds, c.id, stage, year))
             continue
         total = unit = None
         if got.basis_kind == "tonnage":
@@ -250,7 +270,66 @@ def exposure(
     used |= set(ds.table("wgi")["source_id"].unique())
     sources = {sid: _cite(ds, sid) for sid in sorted(used)}
     report_year = year if year is not None else (int(stages["year"].max()) if len(stages) else None)
-    return ExposureReport(c.id, report_year, importer, ds.version, stages, shares, nir, choke, sources)
+    return ExposureReport(
+        c.id, report_year, importer, ds.version, stages, shares, nir, choke, sources, gaps=tuple(gaps)
+    )
+
+
+#: Stages for which no bundled table gives country shares (end-use *demand* shares are in
+#: the ``end_uses`` table, which says what a commodity is used for, not who supplies it).
+_NO_SHARE_TABLE = {
+    Stage.COMPONENT.value: "no country shares of component making are bundled",
+    Stage.END_USE.value: "country shares are not bundled for end use (demand by end use is in "
+    "`critmin data show end_uses`)",
+}
+
+
+def stage_gap(ds: Dataset, commodity: str, stage: Stage | str, year: int | None = None) -> StageGap:
+    """Why :func:`shares_at_stage` finds nothing at ``stage`` (and ``year``), from the data.
+
+    Looks at what the bundled tables do hold: the years of the production table (with and
+    without figures: USGS withholds some, e.g. germanium refinery output), lone-country
+    figures that define no world share, and the years of published share sets. ``try_year``
+    is the nearest year (the later one on a tie) at which :func:`shares_at_stage` succeeds.
+    """
+    c = registry().get(commodity)
+    st = Stage(stage)
+    prod = ds.production(c.id, st, None, "production")
+    prod = prod.loc[prod["country"] != WORLD].assign(year=lambda f: f["year"].astype(int))
+    valued = prod.loc[prod["value"].notna()]
+    pub = ds.table("stage_shares")
+    pub = pub.loc[(pub["commodity"] == c.id) & (pub["stage"] == st.value) & ~pub["is_projection"]]
+    pub_years = sorted({int(y) for y in pub["year"]})
+    val_years = sorted(set(valued["year"]))
+    parts: list[str] = []
+    if val_years:
+        parts.append(f"the bundled production table covers {_span(val_years)} for it")
+    elif len(prod):
+        quals = ", ".join(sorted({str(q).replace("_", " ") for q in prod["qualifier"].dropna()}))
+        parts.append(
+            f"the bundled production table has rows for {_span(sorted(set(prod['year'])))} but no "
+            f"figures (as printed: {quals or 'blank'})"
+        )
+    if pub_years:
+        parts.append(f"published shares cover {_span(pub_years)}")
+    if year is None and val_years and not pub_years:
+        lone = valued.groupby("year")["country"].nunique()
+        if bool((lone <= 1).all()):
+            who = ", ".join(sorted(set(valued["country"])))
+            parts = [f"the bundled production table has one country's figure only ({who}): no world share"]
+    if not parts:
+        parts.append(_NO_SHARE_TABLE.get(st.value, "no production table and no published shares are bundled"))
+    try_year = None
+    if year is not None:
+        for y in sorted(set(val_years) | set(pub_years), key=lambda y: (abs(y - year), -y)):
+            if y != year and shares_at_stage(ds, c.id, st, y) is not None:
+                try_year = y
+                break
+    return StageGap(st.value, "; ".join(parts), try_year)
+
+
+def _span(years: list[int]) -> str:
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
 
 
 def _cite(ds: Dataset, sid: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from critmin.data.dataset import Dataset
+from critmin.jsonsafe import json_safe
 from critmin.model.commodities import registry
 
 
@@ -42,8 +43,9 @@ class NIRFigure:
     published_bound: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (NaN -> None)."""
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+        """JSON-ready dict (NaN -> None): :func:`critmin.jsonsafe.json_safe`."""
+        out: dict[str, Any] = json_safe(asdict(self))
+        return out
 
 
 def net_import_reliance(

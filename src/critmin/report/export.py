@@ -6,7 +6,6 @@ browser handling.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import importlib.metadata
 import json
@@ -14,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from critmin._version import __version__
+from critmin.atomic import atomic_write_bytes
 from critmin.errors import CritminError
 
 # One definition of "which shares describe a stage" lives in critmin.metrics.exposure.
@@ -111,7 +110,7 @@ def to_html(fig: go.Figure) -> str:
         f"<title>{html.escape(' '.join(html.unescape(title).split()))}</title>",
         "<style>html, body { height: 100%; margin: 0; } body > div { height: 100%; }</style>",
     ]
-    if _uses_geo(fig):
+    if uses_geo(fig):
         head.append(_geo_assets_script())
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n'
@@ -147,7 +146,7 @@ def to_png(
         "height": int(height or fig.layout.height or PNG_HEIGHT),
         "scale": scale,
     }
-    page = _OfflinePage(_geo_assets_script() if _uses_geo(fig) else "")
+    page = _OfflinePage(_geo_assets_script() if uses_geo(fig) else "")
     try:
         data = kaleido.calc_fig_sync(
             fig.to_dict(), opts=opts, kopts={"page_generator": page, "timeout": PNG_TIMEOUT_S}
@@ -232,7 +231,7 @@ def _find_browser() -> str | None:
     return str(found) if found and Path(found).is_file() else None
 
 
-def _uses_geo(fig: go.Figure) -> bool:
+def uses_geo(fig: go.Figure) -> bool:
     return any(getattr(t, "type", None) in _GEO_TRACES for t in fig.data)
 
 
@@ -256,30 +255,18 @@ def _geo_assets_script() -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+
+    Missing parent folders are created; the file gets the mode ``open()`` would give (the
+    user's umask, or the bits of the file it replaces): :func:`critmin.atomic.atomic_path`.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise CritminError(
             f"{path}: cannot write ({exc.strerror or exc}). Fix: choose a writable folder"
         ) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise CritminError(
-                f"{path}: cannot write ({exc.strerror or exc}). Fix: check the folder and free disk space"
-            ) from exc
-        raise
+    atomic_write_bytes(path, data)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,8 +3,8 @@
 :func:`fan_chart` draws the monthly p5-p95 band across Monte Carlo paths and the median of the
 ex-China magnet shortfall (% of demand) or the ex-China price ratio, from
 :attr:`SimulationResult.bands`, with the scenario's policy events as numbered vertical lines.
-:func:`tornado_chart` draws the output of :func:`critmin.simulate.sensitivity.tornado`, and
-:func:`sobol_chart` the first- and total-order indices of :func:`critmin.simulate.sobol.sobol`.
+:func:`tornado_chart` draws the output of :func:`critmin.simulate.analysis.sensitivity.tornado`, and
+:func:`sobol_chart` the first- and total-order indices of :func:`critmin.simulate.analysis.sobol.sobol`.
 Both follow :mod:`critmin.report.figures`: a caption with provenance and the data version,
 written with :func:`~critmin.report.figures.write_figure`.
 """
@@ -16,20 +16,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from critmin.errors import DataError
-from critmin.report.figures import _caption, _esc
-from critmin.simulate.heavy import FEED_ID, feed_timeline
-from critmin.simulate.policy import _in_force as in_force
-from critmin.simulate.policy import events_for
-from critmin.simulate.run import PRODUCT_TITLES, SimulationResult
-from critmin.simulate.scenario import Event, EventKind
-from critmin.simulate.sensitivity import describe
+from critmin.report.figures import caption, esc
+from critmin.simulate.analysis.sensitivity import describe
+from critmin.simulate.inputs.policy import events_for, in_force
+from critmin.simulate.inputs.scenario import Event, EventKind
+from critmin.simulate.result import SimulationResult
 
 if TYPE_CHECKING:  # keeps importing this module from importing the Sobol machinery
-    from critmin.simulate.sobol import SobolResult
+    from critmin.simulate.analysis.sobol import SobolResult
 
 FanMetric = Literal["shortfall_pct_ex_china", "price_ratio_ex_china"]
 
@@ -84,8 +83,8 @@ def fan_chart(
     summed over the regions outside China) or ``price_ratio_ex_china`` (the ex-China market
     price relative to the first month). Policy events of ``result.scenario.timeline()`` that
     fall in the horizon are numbered vertical lines at the month the model applies them (red:
-    controls start or return; green: suspended; grey: approval-rate changes, stockpiles and
-    events the engine does not act on), listed in the caption; a regime dated while suspended is
+    controls start or return; green: suspensions, price floors and offtakes; grey: approval-rate
+    changes, lifts and stockpiles), listed in the caption; a regime dated while suspended is
     dotted and comes back as a line when the suspension ends. The caption gives the scenario,
     paths, seed, data version, sources and assumption ids. ``chain`` picks another chain of the
     run than the first (``result.chains``, e.g. ``dy_tb``, the magnet makers' Dy + Tb feed).
@@ -101,15 +100,9 @@ def fan_chart(
         raise DataError(
             f"the run has no chain {chain!r}", column="chain", fix=f"use one of {list(result.chains)}"
         )
-    bands = result.bands
-    timeline = result.scenario.timeline()
-    if chain != primary or primary != "rare_earths":
-        product = result.chains[chain].product
-        name = PRODUCT_TITLES.get(product, product)
-        title = title.replace("NdFeB magnet", name)
-        bands = result.chains[chain].bands
-    if chain == FEED_ID:
-        timeline = feed_timeline(timeline)
+    run_ = result.chains[chain]
+    bands = run_.bands
+    title = title.replace("NdFeB magnet", run_.title) if run_.title != "NdFeB magnets" else title
     cols = [f"{metric}_{q}" for q in ("p5", "p50", "p95")]
     missing = [c for c in ["month", *cols] if c not in bands.columns]
     if missing:
@@ -172,7 +165,7 @@ def fan_chart(
             hovertemplate="%{x|%b %Y}: median %{y:.3g}<extra></extra>",
         )
     )
-    marks = policy_marks(timeline, list(result.months), commodity=chain)
+    marks = marks_in(run_.events, run_.in_force, list(result.months))
     y_top = max([*p95, *p50, 1e-9])
     if metric == "price_ratio_ex_china":
         fig.add_hline(y=1.0, line={"color": "#999999", "width": 1, "dash": "dot"})
@@ -192,13 +185,13 @@ def fan_chart(
             text=f"<b>{mark.number}</b>",
             showarrow=False,
             font={"size": 11, "color": mark.colour},
-            hovertext=_esc(f"{mark.date.isoformat()}: {mark.label}"),
+            hovertext=esc(f"{mark.date.isoformat()}: {mark.label}"),
             name=f"event {mark.number}",
         )
         previous = mark
     fig.update_layout(
         title={
-            "text": _esc(f"{title}: {result.scenario.name}"),
+            "text": esc(f"{title}: {result.scenario.name}"),
             "x": 0.02,
             "xanchor": "left",
             "y": 0.97,
@@ -240,7 +233,7 @@ def fan_chart(
     run = result.chains.get(chain)
     source_ids = run.source_ids if run is not None else result.source_ids
     sources = "Sources: " + ", ".join(s for s in source_ids if not s.startswith("assumption:")) + "."
-    _caption(fig, sources, notes, result.data_version)
+    caption(fig, sources, notes, result.data_version)
     top = fig.layout.margin.t or 90
     fig.update_layout(margin={"t": max(top, 110)})
     return fig
@@ -251,20 +244,30 @@ def policy_marks(
 ) -> list[PolicyMark]:
     """The dated policy changes inside ``months`` (``YYYY-MM``), numbered in time order.
 
-    Only the events that apply to ``commodity`` (:func:`critmin.simulate.policy.events_for`).
+    Only the events that apply to ``commodity`` (:func:`critmin.simulate.inputs.policy.events_for`).
 
     One mark per event dated in the horizon, plus one where a suspension ends (its ``until``)
     and what it suspended comes back into force. "In force" is what the engine uses
-    (:mod:`critmin.simulate.policy`): from the month containing the event's date until a
+    (:mod:`critmin.simulate.inputs.policy`): from the month containing the event's date until a
     ``lift`` of it, and not while a suspension that is itself in force covers the month.
     """
     if not months:
         return []
-    first, last = months[0], months[-1]
-    start = dt.date.fromisoformat(first + "-01")
+    start = dt.date.fromisoformat(months[0] + "-01")
     known = frozenset(e.id for e in events)
-    events = events_for(tuple(events), commodity)
-    active = in_force(events, start, len(months), known=known)
+    applied = events_for(tuple(events), commodity)
+    return marks_in(applied, in_force(applied, start, len(months), known=known), months)
+
+
+def marks_in(
+    events: tuple[Event, ...], active: dict[str, npt.NDArray[np.bool_]], months: list[str]
+) -> list[PolicyMark]:
+    """The marks of ``events`` with their in-force masks ``active`` (a
+    :class:`~critmin.simulate.result.ChainRun`'s ``events`` and ``in_force``), as
+    :func:`policy_marks` describes."""
+    if not months:
+        return []
+    first, last = months[0], months[-1]
     raw: list[tuple[str, dt.date, str, str, str]] = []
     for e in events:
         m = _month(e.date)
@@ -307,7 +310,12 @@ def _event_label(e: Event) -> tuple[str, str]:
         return f"{', '.join(e.targets)} lifted ({e.id})", _NEUTRAL
     if e.kind is EventKind.STOCKPILE:
         return f"stockpile +{e.amount_t or 0:,.0f} t in {e.region} ({e.id})", _NEUTRAL
-    return f"{e.kind.value} ({e.id}; not simulated)", _NEUTRAL
+    if e.kind is EventKind.PRICE_FLOOR:
+        return f"price floor US${e.price_usd_per_kg:,.0f}/kg paid by {e.region} ({e.id})", _EASE
+    if e.kind is EventKind.OFFTAKE:
+        vol = e.volume_t_per_year or 0
+        return f"offtake {e.region} <- {e.seller} {vol:,.0f} t/yr ({e.id})", _EASE
+    return f"{e.kind.value} ({e.id})", _NEUTRAL
 
 
 def _month(d: dt.date) -> str:
@@ -321,7 +329,7 @@ def _months_between(a: str, b: str) -> int:
 def tornado_chart(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
     """Horizontal bars from the outcome at each parameter's low to its high quantile.
 
-    ``table`` is the output of :func:`critmin.simulate.sensitivity.tornado` (its ``attrs`` give
+    ``table`` is the output of :func:`critmin.simulate.analysis.sensitivity.tornado` (its ``attrs`` give
     the title and caption). The ``top`` largest swings are drawn, largest at the top, around a
     vertical line at the base outcome (every parameter at its median); the bar colour says
     which end of the parameter's range gives the higher outcome.
@@ -332,7 +340,7 @@ def tornado_chart(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
         raise DataError(
             f"tornado table lacks column(s) {', '.join(missing)}",
             column=missing[0],
-            fix="pass the output of critmin.simulate.sensitivity.tornado",
+            fix="pass the output of critmin.simulate.analysis.sensitivity.tornado",
         )
     a = table.attrs
     t = table.head(top).iloc[::-1]
@@ -367,13 +375,13 @@ def tornado_chart(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
     fig.update_layout(
         barmode="overlay",
         title={
-            "text": _esc(
+            "text": esc(
                 f"What drives {_METRIC_LABEL.get(metric, metric)} in {region}: {a.get('scenario', '')}"
             ),
             "x": 0.02,
             "xanchor": "left",
         },
-        xaxis={"title": {"text": _esc(_METRIC_LABEL.get(metric, metric))}},
+        xaxis={"title": {"text": esc(_METRIC_LABEL.get(metric, metric))}},
         yaxis={"automargin": True},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         height=max(420, 160 + 34 * len(t)),
@@ -390,14 +398,14 @@ def tornado_chart(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
     ]
     if len(table) > top:
         notes.append(f"{len(table) - top} parameter(s) with smaller swings not shown.")
-    _caption(fig, "", notes, str(a["data_version"]) if "data_version" in a else None)
+    caption(fig, "", notes, str(a["data_version"]) if "data_version" in a else None)
     return fig
 
 
 def sobol_chart(result: SobolResult, *, top: int = 15) -> go.Figure:
     """Horizontal bars of each parameter's first-order (S1) and total-order (ST) Sobol' index.
 
-    ``result`` is the output of :func:`critmin.simulate.sobol.sobol`. The ``top`` parameters by
+    ``result`` is the output of :func:`critmin.simulate.analysis.sobol.sobol`. The ``top`` parameters by
     ST are drawn, largest at the top, with error bars at the bootstrap half-widths
     (``S1_conf``, ``ST_conf``). The caption gives N, the model runs, the seed, the sum of S1
     (1 minus it: the share of variance from interactions), the parameters held fixed and why,
@@ -426,7 +434,7 @@ def sobol_chart(result: SobolResult, *, top: int = 15) -> go.Figure:
     fig.update_layout(
         barmode="group",
         title={
-            "text": _esc(
+            "text": esc(
                 f"What drives {_METRIC_LABEL.get(metric, metric)} in {result.region}: "
                 f"{result.scenario.name} (Sobol' indices)"
             ),
@@ -464,7 +472,7 @@ def sobol_chart(result: SobolResult, *, top: int = 15) -> go.Figure:
             )
             + "."
         )
-    _caption(fig, "", notes, result.data_version)
+    caption(fig, "", notes, result.data_version)
     return fig
 
 

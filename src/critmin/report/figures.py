@@ -47,11 +47,11 @@ from critmin.report.export import (  # noqa: F401 - the writing API is re-export
     PNG_SCALE,
     PNG_SIGNATURE,
     PNG_WIDTH,
-    _uses_geo,
     png_export_available,
     png_export_problem,
     to_html,
     to_png,
+    uses_geo,
     write_figure,
 )
 
@@ -129,7 +129,7 @@ def choropleth(ds: Dataset, commodity: str, stage: Stage | str, year: int | None
     )
     fig = go.Figure(trace)
     what = "share of world production" if data.basis_kind == "tonnage" else "share by country"
-    title = _esc(f"{c.name}: {_stage_label(data.stage)}, {data.year} ({what})")
+    title = esc(f"{c.name}: {_stage_label(data.stage)}, {data.year} ({what})")
     notes = [f"Basis: {_BASIS_TEXT.get(data.basis_kind, data.basis_kind)}."]
     if len(unmapped):
         parts = [f"{country_name(str(r['country']))} {_pct(r['share'])}" for _, r in unmapped.iterrows()]
@@ -162,13 +162,13 @@ def choropleth(ds: Dataset, commodity: str, stage: Stage | str, year: int | None
             "data_version": ds.version,
         },
     )
-    _caption(fig, _sources_text(ds, data.source_ids), notes, ds.version)
+    caption(fig, _sources_text(ds, data.source_ids), notes, ds.version)
     return fig
 
 
 def _hover_text(row: Mapping[Any, Any], basis_kind: str) -> str:
     code = str(row["country"])
-    lines = [f"<b>{_esc(country_name(code))}</b> ({code})"]
+    lines = [f"<b>{esc(country_name(code))}</b> ({code})"]
     value = row.get("value")
     if basis_kind == "tonnage" and value is not None and not pd.isna(value):
         lines.append(f"{_num(float(value))} {row.get('unit') or ''}".rstrip())
@@ -176,7 +176,7 @@ def _hover_text(row: Mapping[Any, Any], basis_kind: str) -> str:
     q = f"{qual} " if isinstance(qual, str) and qual not in {"exact", "computed", ""} else ""
     label = "share of world" if basis_kind == "tonnage" else f"{basis_kind}:"
     lines.append(f"{label} {q}{_pct(row['share'])}")
-    lines.append(f"source: {_esc(str(row['source_id']))}")
+    lines.append(f"source: {esc(str(row['source_id']))}")
     return "<br>".join(lines)
 
 
@@ -220,7 +220,7 @@ def stage_bars(ds: Dataset, commodity: str, year: int | None = None, *, top_n: i
                 legendgroup=code,
                 marker_color=_PALETTE[i % len(_PALETTE)],
                 meta=code,
-                hovertemplate=f"<b>{_esc(country_name(code))}</b> ({code})<br>%{{y}}<br>"
+                hovertemplate=f"<b>{esc(country_name(code))}</b> ({code})<br>%{{y}}<br>"
                 "%{x:.1%}<extra></extra>",
             )
         )
@@ -237,7 +237,7 @@ def stage_bars(ds: Dataset, commodity: str, year: int | None = None, *, top_n: i
             bits.append(f"other countries / rest of world as published {_pct(seg.residual_listed)}")
         if seg.unlisted > 0:
             bits.append(f"not itemised by the source {_pct(seg.unlisted)}")
-        other_text.append(_esc("; ".join(bits)) if bits else "none")
+        other_text.append(esc("; ".join(bits)) if bits else "none")
     fig.add_trace(
         go.Bar(
             y=labels,
@@ -253,7 +253,7 @@ def stage_bars(ds: Dataset, commodity: str, year: int | None = None, *, top_n: i
     width = max(1.0, *(sum(seg.named.values()) + seg.residual_listed + seg.unlisted for seg in segments))
     fig.update_layout(
         barmode="stack",
-        title={"text": _esc(f"{c.name}: who supplies each stage"), "x": 0.02, "xanchor": "left"},
+        title={"text": esc(f"{c.name}: who supplies each stage"), "x": 0.02, "xanchor": "left"},
         xaxis={"title": {"text": "share of world supply"}, "tickformat": ".0%", "range": [0, width]},
         yaxis={"categoryorder": "array", "categoryarray": labels, "autorange": "reversed"},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "traceorder": "normal"},
@@ -271,7 +271,7 @@ def stage_bars(ds: Dataset, commodity: str, year: int | None = None, *, top_n: i
     lines = [f"{_stage_label(s.stage)} {s.year} ({s.basis_kind}): {', '.join(s.source_ids)}" for s in stages]
     flagged = [f"{_stage_label(s.stage)} ({s.basis_kind})" for s in stages if s.basis_kind != "tonnage"]
     notes = ["Published shares or assumptions, not tonnage: " + ", ".join(flagged) + "."] if flagged else []
-    _caption(fig, "Sources: " + "; ".join(lines), notes, ds.version)
+    caption(fig, "Sources: " + "; ".join(lines), notes, ds.version)
     return fig
 
 
@@ -300,7 +300,7 @@ def _segments(data: StageShares) -> _Segments:
 
 
 def _bar_label(s: StageShares) -> str:
-    return f"<b>{_esc(_stage_label(s.stage))}</b><br>{s.year} · {s.basis_kind}"
+    return f"<b>{esc(_stage_label(s.stage))}</b><br>{s.year} · {s.basis_kind}"
 
 
 # --------------------------------------------------------------------------- criticality matrix
@@ -345,12 +345,12 @@ def criticality_matrix(table: pd.DataFrame, *, title: str | None = None) -> go.F
                 x=part["ei"].astype(float).tolist(),
                 y=part["sr"].astype(float).tolist(),
                 mode="markers+text",
-                text=[_esc(x) for x in labels],
+                text=[esc(x) for x in labels],
                 textposition="top center",
                 textfont={"size": 11 if flag else 10, "color": colour},
                 name=name,
                 marker={"color": colour, "size": size, "line": {"color": "#FFFFFF", "width": 1}},
-                customdata=[_esc(n) for n in names],
+                customdata=[esc(n) for n in names],
                 hovertemplate="<b>%{customdata}</b><br>EI %{x:.2f}<br>SR %{y:.2f}<br>"
                 + name
                 + "<extra></extra>",
@@ -430,7 +430,7 @@ def criticality_matrix(table: pd.DataFrame, *, title: str | None = None) -> go.F
         ids = sorted({str(i) for v in scored["source_ids"] for i in _as_list(v)})
         if ids:
             sources = "Sources: " + ", ".join(ids)
-    _caption(fig, sources, notes, None)
+    caption(fig, sources, notes, None)
     return fig
 
 
@@ -454,7 +454,7 @@ def _require(ds: Dataset, c: Commodity, stage: Stage | str, year: int | None) ->
     return data
 
 
-def _caption(fig: go.Figure, sources: str, notes: list[str], version: str | None) -> None:
+def caption(fig: go.Figure, sources: str, notes: list[str], version: str | None) -> None:
     """Add the caption (sources, notes, data version) under the plot, wrapped."""
     parts = [p for p in (sources, *notes) if p]
     if version:
@@ -462,8 +462,8 @@ def _caption(fig: go.Figure, sources: str, notes: list[str], version: str | None
     lines: list[str] = []
     for p in parts:
         lines.extend(textwrap.wrap(p, width=150, break_on_hyphens=False) or [""])
-    text = "<br>".join(_esc(line) for line in lines)
-    gap = 10 if _uses_geo(fig) else 62  # below the x-axis title where there is one
+    text = "<br>".join(esc(line) for line in lines)
+    gap = 10 if uses_geo(fig) else 62  # below the x-axis title where there is one
     fig.add_annotation(
         text=text,
         xref="paper",
@@ -497,7 +497,7 @@ def _sources_text(ds: Dataset, ids: list[str]) -> str:
     return ("Source: " if len(out) == 1 else "Sources: ") + "; ".join(out) + "."
 
 
-def _esc(text: str) -> str:
+def esc(text: str) -> str:
     """Escape ``text`` for plotly's HTML-like labels (quotes kept: names like Cote d'Ivoire)."""
     return html.escape(text, quote=False)
 

@@ -1,9 +1,9 @@
 """Single-chain commodity models: gallium, germanium, graphite, antimony, tungsten.
 
-The engine (:mod:`critmin.simulate.engine`) runs any chain of K >= 1 stages whose last stage's
+The engine (:mod:`critmin.simulate.engine.step`) runs any chain of K >= 1 stages whose last stage's
 product is consumed by users. The rare-earth chain (K = 4, magnets) is built by
-:func:`critmin.simulate.network.build_network`; the chains here are built from the same bundled
-data by :func:`build_chain_network`, on the spec in ``simulate/chains.yaml``:
+:func:`critmin.simulate.chains.network.build_network`; the chains here are built from the same bundled
+data by :func:`build_chain_network`, on the spec in ``simulate/chains/chains.yaml``:
 
 * ``share[k, r]``: region r's share of world output at stage k, from the production table of
   the spec's year (:func:`critmin.trace.country.stage_vector`, the exposure stage choice), or
@@ -24,6 +24,7 @@ Every stage-vector source, the salient rows used and the assumptions are reporte
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,19 +38,18 @@ from pydantic import TypeAdapter
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.network import (
+from critmin.simulate.chains.network import (
     EXPORT_WEIGHTS,
     EXPORT_WEIGHTS_ASSUMPTION,
+    ChainBuild,
     Network,
     china_origin_shares,
     to_regions,
 )
-from critmin.simulate.params import Value
+from critmin.simulate.inputs.params import Value
 from critmin.trace.country import stage_vector
 
 F = npt.NDArray[np.float64]
-#: Every commodity chain the simulator models (``rare_earths`` is the four-stage magnet chain).
-CHAIN_IDS = ("rare_earths", "gallium", "germanium", "graphite", "antimony", "tungsten")
 DEMAND_WEIGHTS_ASSUMPTION = "assumption:sim-chain-demand-weights"
 DYNAMICS_ASSUMPTION = "assumption:sim-chain-dynamics"
 APPROVAL_ASSUMPTION = "assumption:sim-chain-approval"
@@ -76,7 +76,7 @@ class ChainSpec:
 
 @cache
 def _raw() -> dict[str, Any]:
-    text = resources.files("critmin.simulate").joinpath("chains.yaml").read_text("utf-8")
+    text = resources.files("critmin.simulate.chains").joinpath("chains.yaml").read_text("utf-8")
     raw: dict[str, Any] = yaml.safe_load(text)
     return raw
 
@@ -88,7 +88,7 @@ def chain_spec(commodity: str) -> ChainSpec:
         raise DataError(
             f"no single-chain model for {commodity!r}",
             column="commodities",
-            fix=f"use one of {', '.join(CHAIN_IDS)}",
+            fix=f"use one of {', '.join(chains)}",
         )
     c = chains[commodity]
     cds = c["china_demand_share"]
@@ -110,11 +110,6 @@ def chain_spec(commodity: str) -> ChainSpec:
 def chain_assumptions() -> list[dict[str, str]]:
     """The labelled assumptions of ``chains.yaml`` (id, title, rationale)."""
     return list(_raw()["assumptions"])
-
-
-def chain_product(commodity: str) -> str:
-    """Name of the product users consume in a chain (``product`` of summary rows)."""
-    return "ndfeb_magnets" if commodity == "rare_earths" else chain_spec(commodity).product
 
 
 def balanced_shipping(supply: F, need: F) -> F:
@@ -147,7 +142,7 @@ def balanced_shipping(supply: F, need: F) -> F:
     return np.divide(flows, out, out=np.eye(len(s)), where=out > 0)
 
 
-def _salient(ds: Dataset, commodity: str, item: str, year: int) -> tuple[float, str, str]:
+def us_salient(ds: Dataset, commodity: str, item: str, year: int) -> tuple[float, str, str]:
     """One US salient figure (value, unit, source id): the latest vintage that has it."""
     s = ds.table("salient")
     rows = s.loc[
@@ -158,7 +153,7 @@ def _salient(ds: Dataset, commodity: str, item: str, year: int) -> tuple[float, 
         raise DataError(
             f"no US salient figure {item!r} for {commodity} in {year}",
             column="us_demand",
-            fix="change the item or year in simulate/chains.yaml",
+            fix="change the item or year in simulate/chains/chains.yaml",
         )
     r = rows.iloc[-1]
     return float(r["value"]), str(r["unit"]), str(r["source_id"])
@@ -185,7 +180,7 @@ def _world_and_shares(
             raise DataError(
                 f"{spec.id}: labelled shares of the first stage need world_t_per_year",
                 column=f"shares.{stage}",
-                fix="add world_t_per_year in simulate/chains.yaml",
+                fix="add world_t_per_year in simulate/chains/chains.yaml",
             )
         return (
             float(given["world_t_per_year"]) if world_needed else 0.0,
@@ -202,7 +197,7 @@ def _world_and_shares(
         raise DataError(
             f"no world total for {spec.id} at {stage} in {spec.year}",
             column="year",
-            fix="pick a year with a published world total in simulate/chains.yaml",
+            fix="pick a year with a published world total in simulate/chains/chains.yaml",
         )
     row = world.iloc[0]
     return (
@@ -210,6 +205,16 @@ def _world_and_shares(
         to_regions(vec, regions),
         set(src) | {str(row["source_id"])},
         set(ass),
+    )
+
+
+def build(ds: Dataset, chain_id: str, regions: tuple[str, ...], values: Mapping[str, Value]) -> ChainBuild:
+    """The registry's builder: the chain's network, valued at its USGS price (``values`` are
+    not used: a single chain's network depends on the data only)."""
+    del values
+    usd_kg, price_src = chain_value_usd_per_kg(ds, chain_id)
+    return ChainBuild(
+        network=build_chain_network(ds, chain_id, regions), usd_per_kg=usd_kg, source_ids=(price_src,)
     )
 
 
@@ -242,7 +247,7 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
     us_t = 0.0
     for sign, items in ((1.0, spec.us_demand.get("items", [])), (-1.0, spec.us_demand.get("minus", []))):
         for item in items:
-            v, unit, sid = _salient(ds, commodity, item, year)
+            v, unit, sid = us_salient(ds, commodity, item, year)
             us_t += sign * _tonnes(v, unit, item)
             sources.add(sid)
     d = np.zeros(r_n)
@@ -254,7 +259,7 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
         raise DataError(
             f"{commodity}: China's share plus US demand exceed world output ({1 - rest:.2f})",
             column="china_demand_share",
-            fix="lower china_demand_share in simulate/chains.yaml",
+            fix="lower china_demand_share in simulate/chains/chains.yaml",
         )
     w = np.array([0.0 if r in ("CHN", "USA") else EXPORT_WEIGHTS.get(r, 0.0) for r in regions])
     if w.sum() <= 0:  # only CHN/USA (and regions without a weight): the rest goes to ROW
@@ -269,15 +274,15 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
     demand0 = (share[-1] * monthly) @ ship[-1]
     projects = pd.DataFrame({col: pd.Series(dtype=float) for col in _PROJECT_COLUMNS})
     return Network(
-        regions,
-        share,
-        ship,
-        volume,
-        demand0,
-        china_origin_shares(share, ship, c),
-        projects.astype({"stage": int, "region": int, "project": object, "source_id": object}),
-        tuple(sorted(sources)),
-        tuple(sorted(assumptions)),
+        regions=regions,
+        share=share,
+        ship=ship,
+        volume=volume,
+        demand0=demand0,
+        china_origin=china_origin_shares(share, ship, c),
+        projects=projects.astype({"stage": int, "region": int, "project": object, "source_id": object}),
+        source_ids=tuple(sorted(sources)),
+        assumption_ids=tuple(sorted(assumptions)),
         stages=spec.stages,
         commodity=commodity,
         product=spec.product,
@@ -288,5 +293,5 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
 def chain_value_usd_per_kg(ds: Dataset, commodity: str) -> tuple[float, str]:
     """US$/kg of a chain's product (USGS salient price x the spec's factor) and its source id."""
     spec = chain_spec(commodity)
-    v, _unit, sid = _salient(ds, commodity, str(spec.price["item"]), int(spec.price["year"]))
+    v, _unit, sid = us_salient(ds, commodity, str(spec.price["item"]), int(spec.price["year"]))
     return v * float(spec.price["to_usd_per_kg"]), sid

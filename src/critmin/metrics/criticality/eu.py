@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validato
 
 from critmin.data.dataset import Dataset
 from critmin.metrics.concentration import hhi_wgi
-from critmin.metrics.criticality import (
+from critmin.metrics.criticality.common import (
     BASIS_DATA,
     BASIS_DEFAULT,
     BASIS_PUBLISHED,

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from critmin.errors import CritminError
-from critmin.simulate.policy import StageControls
+from critmin.simulate.inputs.policy import StageControls
 
 F = npt.NDArray[np.float64]
 #: Relative tolerance of the mass-balance check (residual / node throughput).

@@ -4,7 +4,7 @@ A region's NdFeB demand ``D[p, r]`` (t/month) is split among sectors s by fixed 
 
     D_s[p, r, s] = D[p, r] * a[r, s],        sum_s a[r, s] = 1,
 
-with ``a`` from :func:`sector_shares` (``simulate/sectors.yaml``: bundled ``end_uses`` rows,
+with ``a`` from :func:`sector_shares` (``simulate/engine/sectors.yaml``: bundled ``end_uses`` rows,
 parameter medians and labelled assumptions; see that file for each figure and its source).
 The region's consumption ``U[p, r] <= D[p, r]`` is then shared among sectors by
 :func:`allocate`: sectors are grouped in priority tiers (tier 0 first); tier k receives
@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.params import parameter_table
+from critmin.simulate.inputs.params import parameter_table
 
 F = npt.NDArray[np.float64]
 Idx = npt.NDArray[np.intp]
@@ -96,7 +96,7 @@ class SectorSpec(_Model):
     label: str
     priority: int = Field(ge=0)
     share: ShareSpec
-    #: the sector's magnets are high-coercivity grades that need Dy or Tb (critmin.simulate.heavy)
+    #: the sector's magnets are high-coercivity grades that need Dy or Tb (critmin.simulate.chains.heavy)
     heavy_grade: bool = False
 
 
@@ -140,10 +140,10 @@ class SectorsFile(_Model):
 
 
 def load_sectors(path: Path | str | None = None) -> SectorsFile:
-    """Read and validate a sectors file (default: the packaged ``simulate/sectors.yaml``)."""
+    """Read and validate a sectors file (default: the packaged ``simulate/engine/sectors.yaml``)."""
     if path is None:
         where: str | Path = f"critmin/simulate/{SECTORS_FILE}"
-        text = resources.files("critmin.simulate").joinpath(SECTORS_FILE).read_text("utf-8")
+        text = resources.files("critmin.simulate.engine").joinpath(SECTORS_FILE).read_text("utf-8")
     else:
         where = Path(path)
         text = where.read_text("utf-8")
@@ -166,7 +166,7 @@ class SectorShares:
     ``shares[r, s]`` is the fraction (t/t) of region ``regions[r]``'s magnet demand in sector
     ``sectors[s]``; rows sum to 1. ``priority[s]`` is the sector's tier under shortage (0 served
     first, see :func:`allocate`). ``source_ids`` are dataset sources, ``assumption_ids`` labelled
-    assumptions (``simulate/assumptions.yaml``) behind the figures.
+    assumptions (``simulate/inputs/assumptions.yaml``) behind the figures.
     """
 
     sectors: tuple[str, ...]
@@ -232,7 +232,7 @@ def sector_shares(
     spec: SectorsFile | Path | str | None = None,
     parameters: Mapping[str, float] | None = None,
 ) -> SectorShares:
-    """The sector split of every region's NdFeB demand (see ``simulate/sectors.yaml``).
+    """The sector split of every region's NdFeB demand (see ``simulate/engine/sectors.yaml``).
 
     World shares: a sector's ``end_use`` row share (its ``source_id`` cited), a parameter's
     median (``parameters`` overrides it, e.g. a scenario's value), a stated value, or for the

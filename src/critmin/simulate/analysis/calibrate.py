@@ -18,7 +18,7 @@ rank-deficient (the data cannot tell the parameters apart), the parameters are t
 given and those that add no rank are held at their prior medians (``held``) and the rest refitted,
 so the answer does not depend on the optimiser's path along a flat valley.
 
-Engine mechanics that matter (see :mod:`critmin.simulate.engine`): in the first month of a
+Engine mechanics that matter (see :mod:`critmin.simulate.engine.step`): in the first month of a
 licence regime the controlled share ``s`` of exports goes to the backlog and none is processed;
 from the next month a fraction 1/L of the backlog is processed and ``a`` of it approved. So a
 single post-control month identifies only the ratio a/L; later months (backlog clearing) are
@@ -43,35 +43,25 @@ import numpy.typing as npt
 import pandas as pd
 
 from critmin.data.dataset import Dataset
+from critmin.data.observed import OBSERVED_PRODUCT, month_range, parse_period
 from critmin.errors import DataError
-from critmin.simulate.engine import run_engine
-from critmin.simulate.heavy import FeedNetwork
-from critmin.simulate.network import Network, build_network
-from critmin.simulate.observed import month_range, parse_period
-from critmin.simulate.params import Value, draw, parameter_table
-from critmin.simulate.policy import compile_policy
-from critmin.simulate.run import _engine_params, _feed, _resolve, feed_network
-from critmin.simulate.scenario import Scenario, load_scenario
+from critmin.simulate.assemble import NetworkCache, RunInputs, resolve_values
+from critmin.simulate.chains.registry import chain_info, product_title
+from critmin.simulate.inputs.params import median, parameter_table
+from critmin.simulate.inputs.scenario import Scenario, load_scenario
+from critmin.simulate.run import run
 
 F = npt.NDArray[np.float64]
 DEFAULT_PARAMS = ("licence.approval_rate", "licence.mean_lag_months")
 #: Bounds of the parameters :func:`calibrate` can fit without explicit ``bounds``.
-DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
-    "licence.approval_rate": (0.0, 1.0),
-    "licence.mean_lag_months": (1.0, 12.0),
-    "licence.controlled_share_magnets": (0.0, 1.0),
-    "trade.us_share_of_china_magnet_exports": (0.0, 1.0),
-}
-_NETWORK_PARAMS = (
-    "volume.mining_t_per_year",
-    "volume.magnet_t_per_year",
-    "volume.china_magnet_exports_t_per_year",
+#: Parameters calibration may fit; their bounds are the parameter table's.
+CALIBRATABLE = (
+    "licence.approval_rate",
+    "licence.mean_lag_months",
+    "licence.controlled_share_magnets",
     "trade.us_share_of_china_magnet_exports",
 )
-
-
-def _median(v: Value) -> float:
-    return float(draw(v, None, 1)[0])
+DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {n: parameter_table()[n].bounds for n in CALIBRATABLE}
 
 
 def mape(modelled: Sequence[float] | F, observed: Sequence[float] | F) -> float:
@@ -105,36 +95,31 @@ def with_parameters(scenario: Scenario, parameters: Mapping[str, float]) -> Scen
 class ExportModel:
     """China's modelled magnet exports by destination for one scenario, fast to re-run.
 
-    Runs the same pipeline as :func:`critmin.simulate.simulate` (parameter resolution, seeding,
-    policy compilation, :func:`~critmin.simulate.engine.run_engine`) but builds the network once
-    per set of network-level medians, so repeated runs with other licence parameters cost only
-    the engine. ``exports`` equals ``simulate(...).trace.exports_chn`` (checked in the tests).
+    Runs the run-assembly layer (:meth:`~critmin.simulate.assemble.RunInputs.build` and
+    :func:`~critmin.simulate.run.run`) on the scenario's primary chain, which must be the chain
+    whose product the customs series observe (NdFeB magnets), with a :class:`NetworkCache`
+    kept across runs, so repeated runs with other licence parameters cost only the engine.
+    ``exports`` equals ``simulate(...).trace.exports_chn`` (checked in the tests).
     """
 
     def __init__(self, scenario: Scenario | str, dataset: Dataset | None = None) -> None:
         from critmin.data.load import load_dataset
 
-        self.scenario = load_scenario(scenario) if isinstance(scenario, str) else scenario
+        sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
+        primary = chain_info(sc.commodities[0])
+        if primary.product != OBSERVED_PRODUCT:
+            raise DataError(
+                f"scenario {sc.name!r} simulates {primary.title} first, but the bundled customs "
+                f"series observe {product_title(OBSERVED_PRODUCT)}",
+                column="commodities",
+                fix="calibrate a scenario whose first commodity chain makes NdFeB magnets (rare_earths)",
+            )
+        self.scenario = sc.model_copy(update={"commodities": (primary.id,)})
         self.dataset = dataset if dataset is not None else load_dataset()
         self.months: tuple[str, ...] = tuple(self.scenario.months())
         self.regions = self.scenario.regions
-        self._networks: dict[tuple[Any, ...], Network] = {}
-        self._feeds: dict[tuple[Any, ...], FeedNetwork | None] = {}
+        self.cache = NetworkCache()
         self.runs = 0
-
-    def _network(self, values: dict[str, Value], sc: Scenario) -> Network:
-        med = tuple(_median(values[k]) for k in _NETWORK_PARAMS)
-        key = (self.dataset.version, sc.regions, med)
-        if key not in self._networks:
-            self._networks[key] = build_network(
-                self.dataset,
-                sc.regions,
-                mining_t_per_year=med[0],
-                magnet_t_per_year=med[1],
-                china_exports_t_per_year=med[2],
-                us_share_of_exports=med[3],
-            )
-        return self._networks[key]
 
     def exports(
         self,
@@ -148,34 +133,8 @@ class ExportModel:
         sc = scenario if scenario is not None else self.scenario
         if parameters:
             sc = with_parameters(sc, parameters)
-        values = _resolve(sc)
-        child_params, child_policy = np.random.SeedSequence(seed).spawn(2)
-        rng = None if paths == 1 else np.random.default_rng(child_params)
-        rng_pol = None if paths == 1 else np.random.default_rng(child_policy)
-        net = self._network(values, sc)
-        months = sc.months()
-        params = _engine_params(values, net, sc, paths, rng)
-        policy = compile_policy(
-            sc.timeline(),
-            sc.start,
-            len(months),
-            sc.regions,
-            paths,
-            rng_pol,
-            defence_share=_median(values["sector.defence_share"]),
-        )
-        fkey = (
-            self.dataset.version,
-            sc.regions,
-            *(_median(values[k]) for k in (*_NETWORK_PARAMS, "heavy.grade_share", "heavy.dy_tb_t_per_year")),
-        )
-        if fkey not in self._feeds:
-            self._feeds[fkey] = feed_network(self.dataset, net, values)
-        fnet = self._feeds[fkey]
-        feed = None
-        if fnet is not None:
-            feed = _feed(self.dataset, sc, net, values, sc.timeline(), paths, child_policy, fnet)
-        _, _, trace = run_engine(net, params, policy, len(months), keep_trace=True, feed=feed)
+        inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache)
+        trace = run(inputs, keep_trace=True).trace
         assert trace is not None  # keep_trace=True
         self.runs += 1
         return trace.exports_chn
@@ -397,10 +356,10 @@ def calibrate(
             column="month",
             fix="give observations in the scenario's window, or a later --fit-until",
         )
-    values = _resolve(mdl.scenario)
+    values = resolve_values(mdl.scenario, chain_info(mdl.scenario.commodities[0]))
     lo = np.array([b[0] for b in bnds])
     hi = np.array([b[1] for b in bnds])
-    x0 = np.clip(np.array([_median(values[n]) for n in names]), lo, hi)
+    x0 = np.clip(np.array([median(values[n]) for n in names]), lo, hi)
     o_all = np.array([o[2] for o in obs])
     idx = [o[3] for o in obs]
     runs_before = mdl.runs

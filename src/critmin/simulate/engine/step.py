@@ -2,7 +2,7 @@
 
 The chain has K >= 1 stages (network ``stages``; four in the rare-earth chain: mining,
 separation, metal/alloy, magnet; one or two in the single chains of
-:mod:`critmin.simulate.chains`); users consume the last stage's product. State per path p and
+:mod:`critmin.simulate.chains.single`); users consume the last stage's product. State per path p and
 region r (arrays [P, R]): ``stock[k]`` (stage-k product held in region r, t; the last one,
 ``stock[K-1]``, is users' inventory), licence ``backlog[k]`` per controllable flow ([P, E_k],
 t), the strategic ``stockpile``, prices ``price_x`` (ex-China) and ``price_c`` (China), and
@@ -17,7 +17,7 @@ Each month t (equations, units and sources in docs/model.md):
 3. Production, upstream first: mining runs at baseline x demand index u (plus the pull of
    unmet needs outside China); stage k >= 1 produces y_k = min(cap_k, want_k, stock_{k-1}
    conv_k) and consumes y_k / conv_k of its input. A stage with a :class:`Feed` (the magnet
-   stage and its Dy + Tb, :mod:`critmin.simulate.heavy`) first steps the feed chain one month
+   stage and its Dy + Tb, :mod:`critmin.simulate.chains.heavy`) first steps the feed chain one month
    with demand h q y_k and then makes y_k (1 - h (1 - a)), a the share of that need met.
 4. Shipping X_k[i, j] = y_k[i] ship_k[i, j]. Controls on exports from China (and, under the
    extraterritorial rule, on the Chinese-origin part of other exporters' shipments) move the
@@ -32,7 +32,7 @@ Implementation. Controls touch few flows (China's row and, under the extraterrit
 the rows of regions processing Chinese-origin material), so shipping is split:
 uncontrolled flows are one [P, R] x [R, R] product with the baseline shipping matrix (control
 edges zeroed), controlled flows are [P, E] arrays on the E edges
-(:class:`~critmin.simulate.policy.StageControls`, precompiled once per regime set). No
+(:class:`~critmin.simulate.inputs.policy.StageControls`, precompiled once per regime set). No
 [P, R, R] array is built in the monthly loop; memory is O(P x R) whatever the horizon, and
 percentile bands are streamed month by month. Paths are stepped in blocks of ``BLOCK_PATHS``
 (all blocks advance month by month together): a block's [P, R] temporaries (~100 kB) stay
@@ -41,7 +41,7 @@ OpenBLAS's threading threshold. At 10,000 paths in one block, page faults and th
 hand-offs made the same arithmetic ~3x slower.
 
 Mass balance. ``check_balance=True`` recomputes every node's accounts from dense [P, R, R]
-flows (:mod:`critmin.simulate.balance`, independently of the fast update), records the largest
+flows (:mod:`critmin.simulate.engine.balance`, independently of the fast update), records the largest
 absolute residual per month in ``Trace.balance_residual`` (t) and raises
 :class:`MassBalanceError` when a residual exceeds ``BALANCE_RTOL`` of the node's throughput or
 any stock, backlog or stockpile is negative. Stocks are non-negative by construction: inputs
@@ -65,31 +65,25 @@ import numpy as np
 import numpy.typing as npt
 
 from critmin.errors import DataError
-from critmin.simulate.balance import BALANCE_RTOL, Balance, MassBalanceError
-from critmin.simulate.engine_types import (  # re-exported: the engine's public types
+from critmin.simulate.chains.network import Network
+from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
+from critmin.simulate.engine.sectors import SectorAccumulator
+from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
+from critmin.simulate.engine.types import (
+    SERIES,
+    EngineInputs,
     EngineParams,
+    EngineResult,
     Feed,
     PathMetrics,
     Trace,
     check_feed,
     check_inputs,
 )
-from critmin.simulate.network import Network
-from critmin.simulate.policy import Offtake, PolicyPath, StageControls
-from critmin.simulate.sectors import SectorAccumulator
-from critmin.simulate.trade import allied_rebalance, serve_offtakes
+from critmin.simulate.inputs.policy import Offtake, PolicyPath, StageControls
 
 F = npt.NDArray[np.float64]
-__all__ = [
-    "BALANCE_RTOL",
-    "BLOCK_PATHS",
-    "EngineParams",
-    "Feed",
-    "MassBalanceError",
-    "PathMetrics",
-    "Trace",
-    "run_engine",
-]
+__all__ = ["BALANCE_RTOL", "BLOCK_PATHS", "MassBalanceError", "run_engine"]
 
 #: Paths stepped together; ~1k keeps each [P, R] temporary (~100 kB) in cache and off mmap.
 BLOCK_PATHS = 1024
@@ -116,14 +110,13 @@ class _Model:
     proj_cap: F  # [Q] their capacity, t/month, in that order
     proj_first: npt.NDArray[np.intp]  # [G] first project of each occupied column
     proj_cols: npt.NDArray[np.intp]  # [G] the column k * R + r of each group
-    china_destocking: bool  # China's orders adjust stock both ways (module docstring)
     offtakes: list[list[Offtake]]  # per stage, in priority order
     floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
     sector_growth: F | None = None  # [T, S] relative growth of each sector's demand (sectors.py)
 
     @classmethod
-    def build(cls, net: Network, params: EngineParams, policy: PolicyPath, china_destocking: bool) -> _Model:
+    def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
         r_n = len(net.regions)
         ex = np.ones(r_n, dtype=bool)
         ex[net.chn] = False
@@ -160,7 +153,6 @@ class _Model:
             proj["capacity_t_month"].to_numpy(dtype=np.float64)[order],
             first.astype(np.intp),
             cols.astype(np.intp),
-            china_destocking,
             [[o for o in policy.offtakes if o.stage == k] for k in range(k_n)],
             policy.floor_cover,
         )
@@ -215,6 +207,10 @@ class _Block:
         self.feed_h = feed[1].grade_share if feed is not None else 0.0
         self.feed_q = feed[1].intensity if feed is not None else 0.0
         self.feed_path = feed[1].grade_path if feed is not None else None
+        #: a feed chain's block: its users are the host's makers, demand comes from their output
+        self.is_feed = False
+        if self.feed is not None:
+            self.feed.is_feed = True
         self.met = np.ones((n, m.r_n))  # share of a demand-driven block's need met this month
         # what users outside China received from China last month (a feed's pull expects it)
         self.china_in = np.tile(m.base[-1][m.c] * m.ship[-1][m.c] * m.exf, (n, 1))
@@ -264,7 +260,7 @@ class _Block:
         p_reg = np.where(
             ex[None, :], (self.price_x**self.neg_eps)[:, None], (self.price_c**self.neg_eps)[:, None]
         )
-        if demand_base is None:
+        if not self.is_feed:
             demand = m.demand0[None, :] * (self.growth1**years)[:, None] * p_reg * (1.0 - self.subst)
             if m.sector_growth is not None and m.sectors is not None:
                 # Sectors grow at their own rates: the level and the mix of demand shift.
@@ -274,13 +270,14 @@ class _Block:
                 if self.sect is not None:
                     self.sect.set_shares(mix / level[:, None])
         else:
+            assert demand_base is not None  # a feed block is stepped with its makers' need
             demand = demand_base * p_reg * (1.0 - self.subst)
         target_inv = self.cover * demand
         need = target_inv + demand
         stock_gap = target_inv - stock[last]
         orders = demand + np.maximum(stock_gap, 0.0) / self.restock
-        if m.china_destocking:  # a surplus in China's market cuts its orders (module docstring)
-            orders[:, m.c] = np.maximum(demand[:, m.c] + stock_gap[:, m.c] / self.restock[:, 0], 0.0)
+        # a surplus in China's market cuts its orders (module docstring)
+        orders[:, m.c] = np.maximum(demand[:, m.c] + stock_gap[:, m.c] / self.restock[:, 0], 0.0)
         u = (orders.sum(axis=1) / m.demand0.sum())[:, None]  # world demand index
         # 2. capacity
         add_flat = np.zeros((self.n, m.k_n * m.r_n))
@@ -294,7 +291,7 @@ class _Block:
         caps = [m.base[k] * cap_f + add[:, k, :] for k in range(m.k_n)]
         extra = [demand] * m.k_n
         extra[last] = np.maximum(target_inv - stock[last], 0.0) * exf  # pull when stocks fall below target
-        if demand_base is not None:
+        if self.is_feed:
             # A feed's producers outside China serve the pooled ex-China gap to this month's
             # need (use + target inventory), in proportion to their capacity (allied trade then
             # moves it to the makers short of it); section 3.8.
@@ -354,7 +351,7 @@ class _Block:
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
-            if k == last and (trace is not None or demand_base is not None):
+            if k == last and (trace is not None or self.is_feed):
                 # What leaves China for each destination (delivered + approved; CHN: kept home).
                 from_c = prod[:, m.c, None] * m.free[last][m.c]
                 if ctl.n_edges:
@@ -362,7 +359,7 @@ class _Block:
                     from_c = from_c + (flows["delivered"][:, e] + flows["approved"][:, e]) @ m.to_dst[last][e]
                 if trace is not None:
                     trace.exports_chn[t, self.rows] = from_c
-                if demand_base is not None:
+                if self.is_feed:
                     self.china_in = from_c * exf
             stock[k] += receipts
             if k < m.k_n - 1 and self.allied.any():
@@ -371,7 +368,7 @@ class _Block:
                 flows["allied_net"] = allied_rebalance(
                     stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied
                 )
-            elif demand_base is not None and self.allied.any():
+            elif self.is_feed and self.allied.any():
                 # A feed's users are makers: feed held outside China beyond a maker's need
                 # (demand + target inventory) is traded to makers short of it (section 3.8).
                 flows["allied_net"] = allied_rebalance(stock[k], need, exf, self.allied)
@@ -396,7 +393,7 @@ class _Block:
             self.sect.update(demand, use, check=False)  # use = min(demand, avail) >= 0
         stock[last] = avail - use
         short = demand - use
-        if demand_base is not None:
+        if self.is_feed:
             self.met = np.divide(use, demand, out=np.ones_like(use), where=demand > 0)
         # 6. prices and substitution
         lam = p.smoothing
@@ -441,62 +438,52 @@ class _Block:
 
 
 def run_engine(
-    net: Network,
-    params: EngineParams,
-    policy: PolicyPath,
-    n_months: int,
+    inputs: EngineInputs,
     *,
     keep_trace: bool = False,
     check_balance: bool = False,
-    on_month: Callable[[int], object] | None = None,
     block_paths: int = BLOCK_PATHS,
-    china_destocking: bool = True,
-    floor_terms: tuple[F, F] | None = None,
-    sectors: tuple[F, npt.NDArray[np.intp]] | None = None,
-    feed: Feed | None = None,
-    sector_growth: F | None = None,
-) -> tuple[PathMetrics, dict[str, F], Trace | None]:
-    """Simulate ``n_months`` for all paths at once. Returns (metrics, monthly bands, trace).
+    on_month: Callable[[int], object] | None = None,
+) -> EngineResult:
+    """Simulate ``inputs.n_months`` for all paths (see the module docstring).
 
-    ``bands`` holds p5/p50/p95 across paths per month of the ex-China shortfall (% of demand)
-    and the ex-China price ratio: streamed, so memory is O(P x R) whatever the horizon.
-    ``check_balance`` runs the per-node accounting of the module docstring (slower: dense
-    flows) and raises :class:`MassBalanceError` on a violation. Paths are stepped in blocks
-    of ``block_paths`` (all blocks advance month by month together); results do not depend
-    on the block size beyond rounding. ``china_destocking=False`` restores the one-sided
-    restocking rule in China's market too, as before the fix in the module docstring; it is
-    kept for regression comparisons only. ``floor_terms`` = (baseline NdPr price usd/kg [P],
-    covered output kg/month [P]) turns on the price-floor cost: each month a floor f_t in force
-    pays (f_t - p0 x price_ratio_ex_china)^+ x covered output (section 5.8b of docs/model.md).
-    ``sectors`` = ([R, S] end-use shares, [S] priority tiers) streams per-sector metrics
-    (``PathMetrics.by_sector``): each month a region's consumption is split among sectors by
-    :func:`critmin.simulate.sectors.allocate` (higher tiers served first, pro rata within one).
-    ``sector_growth`` ([T, S], with ``sectors``: :func:`critmin.simulate.sectors.growth_factors`)
-    lets sectors grow at their own rates: region r's demand is multiplied by
-    sum_s a[r, s] m_s(t) and its sector shares become a[r, s] m_s(t) / that sum.
-    ``feed`` couples a feed chain to one stage (:class:`Feed`); its metrics are returned in
-    ``PathMetrics.feed`` and its bands with the prefix ``feed_``.
+    Returns the streamed per-path metrics, the per-path monthly ex-China series (shortfall %
+    and price ratio; the feed's with the prefix ``feed_``) and, with ``keep_trace``, the full
+    monthly series. ``check_balance`` runs the per-node accounting of the module docstring
+    (slower: dense flows) and raises :class:`MassBalanceError` on a violation. Paths are stepped
+    in blocks of ``block_paths`` (all blocks advance month by month together); results do not
+    depend on the block size beyond rounding. Optional parts (:class:`EngineInputs`):
+    ``sectors`` streams per-sector metrics (``PathMetrics.by_sector``): each month a region's
+    consumption is split among sectors by :func:`critmin.simulate.engine.sectors.allocate`;
+    ``floor`` turns on the price-floor cost, charged to each floor's payer; ``feed`` couples a
+    feed chain to one stage, its metrics in ``PathMetrics.feed``. ``on_month(t)`` is called
+    after each month (progress).
     """
+    net, params, policy, n_months = inputs.network, inputs.params, inputs.policy, inputs.n_months
+    feed, sectors = inputs.feed, inputs.sectors
     n_paths = check_inputs(net, params, policy, n_months)
     if feed is not None:
         check_feed(net, feed, n_paths, n_months)
-    floor_cost = np.zeros(n_paths)
     if block_paths < 1:
         raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
-    if sector_growth is not None:
-        if sectors is None:
-            raise DataError("sector growth needs the sector shares", column="sector_growth")
-        if sector_growth.shape != (n_months, sectors[0].shape[1]) or not (sector_growth > 0).all():
-            raise DataError(
-                f"sector growth of shape {sector_growth.shape}, expected positive [{n_months}, "
-                f"{sectors[0].shape[1]}]",
-                column="sector_growth",
-                fix="use critmin.simulate.sectors.growth_factors",
-            )
+    growth = sectors.growth if sectors is not None else None
+    if (
+        sectors is not None
+        and growth is not None
+        and (growth.shape != (n_months, sectors.shares.shape[1]) or not (growth > 0).all())
+    ):
+        raise DataError(
+            f"sector growth of shape {growth.shape}, expected positive "
+            f"[{n_months}, {sectors.shares.shape[1]}]",
+            column="sector_growth",
+            fix="use critmin.simulate.engine.sectors.growth_factors",
+        )
     model = replace(
-        _Model.build(net, params, policy, china_destocking), sectors=sectors, sector_growth=sector_growth
+        _Model.build(net, params, policy),
+        sectors=(sectors.shares, sectors.priority) if sectors is not None else None,
+        sector_growth=growth,
     )
-    feed_model = _Model.build(feed.net, feed.params, feed.policy, china_destocking) if feed else None
+    feed_model = _Model.build(feed.net, feed.params, feed.policy) if feed else None
 
     def block(rows: slice) -> _Block:
         fed = None
@@ -505,44 +492,48 @@ def run_engine(
         return _Block(model, params, rows, check_balance, fed)
 
     blocks = [block(slice(lo, min(lo + block_paths, n_paths))) for lo in range(0, n_paths, block_paths)]
-    names: tuple[str, ...] = ("shortfall_pct_ex_china", "price_ratio_ex_china")
-    if feed is not None:
-        names += ("feed_shortfall_pct_ex_china", "feed_price_ratio_ex_china")
-    bands = {f"{m}_{q}": np.zeros(n_months) for m in names for q in ("p5", "p50", "p95")}
+    names: tuple[str, ...] = SERIES + (tuple(f"feed_{s}" for s in SERIES) if feed is not None else ())
+    series = {name: np.zeros((n_months, n_paths)) for name in names}
     trace = _empty_trace(n_months, n_paths, model.r_n) if keep_trace else None
+    floors = policy.floors if inputs.floor is not None else []
+    floor_cost = {f.id: np.zeros(n_paths) for f in floors}
     for t in range(n_months):
-        approval = policy.approval(t, 3, params)
+        approval = policy.approval(t, params)
         sp_add = policy.stockpile_add(t)
         if feed is not None:
-            f_appr, f_sp = feed.policy.approval(t, 0, feed.params), feed.policy.stockpile_add(t)
+            f_appr, f_sp = feed.policy.approval(t, feed.params), feed.policy.stockpile_add(t)
             out = [b.step(t, approval[b.rows], sp_add, trace, (f_appr[b.rows], f_sp)) for b in blocks]
         else:
             out = [b.step(t, approval[b.rows], sp_add, trace) for b in blocks]
-        series = np.stack([np.concatenate([o[i] for o in out]) for i in range(2)])
+        for i, name in enumerate(SERIES):
+            series[name][t] = np.concatenate([o[i] for o in out])
         if feed is not None:
-            fed = [b.feed.series for b in blocks if b.feed is not None]
-            fed_series = np.stack([np.concatenate([f[i] for f in fed]) for i in range(2)])
-            series = np.concatenate([series, fed_series])
-        floor_t = policy.price_floor(t)
-        if floor_terms is not None and floor_t > 0:
-            p0, covered = floor_terms
-            floor_cost += np.maximum(floor_t - p0 * series[1], 0.0) * covered
-        q = np.percentile(series, [5, 50, 95], axis=1)
-        for i, name in enumerate(names):
-            bands[f"{name}_p5"][t], bands[f"{name}_p50"][t], bands[f"{name}_p95"][t] = q[:, i]
+            for i, name in enumerate(SERIES):
+                series[f"feed_{name}"][t] = np.concatenate([b.feed.series[i] for b in blocks if b.feed])
+        if floors and inputs.floor is not None:
+            p0, covered = inputs.floor.baseline_usd_per_kg, inputs.floor.covered_kg_per_month
+            for fl in floors:
+                if fl.active[t]:
+                    floor_cost[fl.id] += np.maximum(fl.usd_per_kg - p0 * series[SERIES[1]][t], 0.0) * covered
         if trace is not None:
             resid = max(b.resid for b in blocks) if check_balance else np.nan
             trace.balance_residual[t] = np.inf if any(b.negative() for b in blocks) else resid
         if on_month is not None:
             on_month(t)
 
+    by_payer = None
+    if inputs.floor is not None:
+        by_payer = np.zeros((n_paths, model.r_n))
+        for fl in floors:
+            by_payer[:, fl.payer] += floor_cost[fl.id]
     metrics = replace(
         _joined_metrics(blocks),
-        price_floor_cost_usd=floor_cost if floor_terms is not None else None,
+        price_floor_cost_usd=by_payer,
+        price_floor_cost_by_floor=floor_cost if inputs.floor is not None else None,
         by_sector=SectorAccumulator.join([b.sect for b in blocks if b.sect is not None]) if sectors else None,
         feed=_joined_metrics([b.feed for b in blocks if b.feed is not None]) if feed is not None else None,
     )
-    return metrics, bands, trace
+    return EngineResult(metrics=metrics, series=series, trace=trace)
 
 
 def _joined_metrics(blocks: list[_Block]) -> PathMetrics:

@@ -43,6 +43,8 @@ from critmin.data.catalogue import Source
 from critmin.errors import DataError
 
 OBSERVED_CSV = "observed_china_exports.csv"
+#: The simulated product the magnet series observe (a chain's ``product`` in the registry).
+OBSERVED_PRODUCT = "ndfeb_magnets"
 MAGNETS = "RE permanent magnets (HS 8505.11)"
 MAGNETS_AND_ALLOYS = "RE permanent magnets + magnet alloys (nearly all NdFeB)"
 WEB_LICENCE = "Facts cited from a public web page (no text reproduced)"
@@ -66,7 +68,7 @@ def first_url(text: str) -> str:
 
 @cache
 def _table() -> pd.DataFrame:
-    path = resources.files("critmin.simulate").joinpath(OBSERVED_CSV)
+    path = resources.files("critmin.data").joinpath(OBSERVED_CSV)
     with path.open("r", encoding="utf-8") as fh:
         frame = pd.read_csv(fh, dtype=str, keep_default_na=False)
     frame["value"] = pd.to_numeric(frame["value"].replace("", None), errors="raise").astype(float)

@@ -2,10 +2,10 @@
 
 NdFeB grades that must keep their coercivity at motor temperatures carry dysprosium or
 terbium, the elements MOFCOM 2025 No.18 put under licence on 4 April 2025 and that the
-November 2025 suspension left in force. The rare-earth chain of :mod:`critmin.simulate.network`
+November 2025 suspension left in force. The rare-earth chain of :mod:`critmin.simulate.chains.network`
 tracks the bulk (NdPr-limited) flow; this module builds a second, one-stage chain for the Dy + Tb
 oxide magnet makers need, which the engine steps in the same month loop
-(:class:`critmin.simulate.engine.Feed`). Per month, with F_r the magnet output region r can
+(:class:`critmin.simulate.engine.step.Feed`). Per month, with F_r the magnet output region r can
 make from its alloy (t), h the share of output in Dy/Tb-bearing grades (``heavy.grade_share``)
 and q the Dy + Tb per tonne of those grades:
 
@@ -26,7 +26,7 @@ separates 99% (labelled); pipeline plants outside China come from the bundled pr
 heavy-RE feed are converted with the Mountain Pass yield, 200 / 3,000). Those rows are left
 out of the rare-earth chain's pipeline (:func:`is_heavy_project`), where they would count as
 NdPr capacity. Shipping: each region supplies itself first, surplus China output goes to the
-other makers pro rata (:func:`critmin.simulate.chains.balanced_shipping`).
+other makers pro rata (:func:`critmin.simulate.chains.single.balanced_shipping`).
 
 Policy: every rare-earth export control acting at the separation stage (licence, ban,
 end-user denial) also acts on the feed, with all Dy + Tb trade listed (controlled share 1);
@@ -38,6 +38,7 @@ offtake events reach the feed only when they list ``dy_tb`` in ``commodities``
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -50,16 +51,19 @@ from pydantic import TypeAdapter
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.network import Network, china_origin_shares, region_of, to_regions
-from critmin.simulate.params import Value
+from critmin.simulate.chains.network import Network, china_origin_shares, region_of, to_regions
+from critmin.simulate.chains.registry import FEED_ID
+from critmin.simulate.chains.single import balanced_shipping, us_salient
+from critmin.simulate.inputs.params import Value, median
+from critmin.simulate.inputs.policy import events_for
+from critmin.simulate.inputs.scenario import EventKind
 
-FEED_ID = "dy_tb"
 _PARAMS: TypeAdapter[dict[str, Value]] = TypeAdapter(dict[str, Value])
 
 
 @cache
 def _raw() -> dict[str, Any]:
-    text = resources.files("critmin.simulate").joinpath("heavy.yaml").read_text("utf-8")
+    text = resources.files("critmin.simulate.chains").joinpath("heavy.yaml").read_text("utf-8")
     raw: dict[str, Any] = yaml.safe_load(text)
     return raw
 
@@ -169,23 +173,21 @@ def build_feed_network(
     sh = spec["shares"]
     vec = pd.Series(sh["countries"], dtype=float)
     share = to_regions(vec / vec.sum(), regions)
-    from critmin.simulate.chains import balanced_shipping
-
     ship = balanced_shipping(share * v_month, demand0)[None, :, :]
     usd_kg, price_src = feed_value_usd_per_kg(ds)
     projects = heavy_projects(ds, regions)
     ids = {str(a["id"]) for a in feed_assumptions()}
     sources = set(projects["source_id"]) | {price_src}
     net = Network(
-        regions,
-        share[None, :],
-        ship,
-        np.array([v_month]),
-        demand0,
-        china_origin_shares(share[None, :], ship, regions.index("CHN")),
-        projects,
-        tuple(sorted(sources)),
-        tuple(sorted(ids)),
+        regions=regions,
+        share=share[None, :],
+        ship=ship,
+        volume=np.array([v_month]),
+        demand0=demand0,
+        china_origin=china_origin_shares(share[None, :], ship, regions.index("CHN")),
+        projects=projects,
+        source_ids=tuple(sorted(sources)),
+        assumption_ids=tuple(sorted(ids)),
         stages=(str(spec["stage"]),),
         commodity=FEED_ID,
         product=str(spec["product"]),
@@ -194,14 +196,26 @@ def build_feed_network(
     return FeedNetwork(net, k, grade_share, dy_tb_t_per_year / (grade_share * makers.sum() * 12.0), usd_kg)
 
 
+def build(
+    ds: Dataset, chain_id: str, regions: tuple[str, ...], values: Mapping[str, Value], *, host: Network
+) -> FeedNetwork:
+    """The registry's builder: the feed network of ``host`` at the medians of the feed's volume
+    and grade share."""
+    del chain_id, regions  # one feed, on the host's regions
+    return build_feed_network(
+        ds,
+        host,
+        dy_tb_t_per_year=median(values["heavy.dy_tb_t_per_year"]),
+        grade_share=median(values["heavy.grade_share"]),
+    )
+
+
 def feed_value_usd_per_kg(ds: Dataset) -> tuple[float, str]:
     """US$/kg of Dy + Tb oxide: the spec's weights over USGS salient prices, and the source."""
-    from critmin.simulate.chains import _salient
-
     pr = feed_spec()["price"]
     total, src = 0.0, ""
     for item, w in pr["items"].items():
-        v, unit, src = _salient(ds, str(pr["commodity"]), str(item), int(pr["year"]))
+        v, unit, src = us_salient(ds, str(pr["commodity"]), str(item), int(pr["year"]))
         if unit != "usd_per_kg":
             raise DataError(
                 f"price {item} is in {unit}, not usd_per_kg", column="price", fix="see heavy.yaml"
@@ -214,12 +228,9 @@ def feed_timeline(timeline: tuple[Any, ...]) -> tuple[Any, ...]:
     """The scenario timeline with the events that reach the feed marked ``dy_tb``.
 
     Rare-earth controls acting at the separation stage reach it; approval-rate, suspension and
-    lift events too (they then follow their targets, :func:`critmin.simulate.policy.events_for`).
+    lift events too (they then follow their targets, :func:`critmin.simulate.inputs.policy.events_for`).
     Other events reach it only when they list ``dy_tb``.
     """
-    from critmin.simulate.policy import events_for
-    from critmin.simulate.scenario import EventKind
-
     stage = feed_spec()["stage"]
     controls = (EventKind.LICENCE, EventKind.BAN, EventKind.END_USER_DENIAL)
     follow = (EventKind.APPROVAL_RATE, EventKind.SUSPEND, EventKind.LIFT)

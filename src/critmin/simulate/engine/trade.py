@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from critmin.simulate.policy import Offtake
+from critmin.simulate.inputs.policy import Offtake
 
 F = npt.NDArray[np.float64]
 

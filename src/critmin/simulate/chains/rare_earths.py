@@ -1,10 +1,6 @@
-"""The baseline network the engine starts from, built from the bundled data.
+"""The rare-earth chain's baseline network (mining, separation, metal/alloy, magnet).
 
-Model regions (a scenario's ``regions``; default CHN, USA, EU27, JPN, KOR, IND, AUS, MYS, VNM,
-BRA, MMR, ROW) aggregate countries: a listed ISO3 code is its own region, EU member states form
-``EU27`` when it is listed, every other country is ``ROW``.
-
-For the four stages (mining, separation, metal/alloy, magnet) the network holds:
+For the four stages the network (:class:`~critmin.simulate.chains.network.Network`) holds:
 
 * ``share[k, r]``: region r's share of world output at stage k (from
   :func:`critmin.trace.country.stage_vector`, the same stage choice as exposure);
@@ -21,127 +17,40 @@ For the four stages (mining, separation, metal/alloy, magnet) the network holds:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.model.countries import REST_OF_WORLD
+from critmin.simulate.chains.heavy import is_heavy_project
+from critmin.simulate.chains.network import (
+    EXPORT_WEIGHTS,
+    EXPORT_WEIGHTS_ASSUMPTION,
+    ChainBuild,
+    Network,
+    china_origin_shares,
+    region_of,
+    to_regions,
+)
+from critmin.simulate.inputs.params import Value, median
 from critmin.trace.country import CHAIN, allocation_matrices, stage_vector
 
-EU27 = [
-    "AUT",
-    "BEL",
-    "BGR",
-    "HRV",
-    "CYP",
-    "CZE",
-    "DNK",
-    "EST",
-    "FIN",
-    "FRA",
-    "DEU",
-    "GRC",
-    "HUN",
-    "IRL",
-    "ITA",
-    "LVA",
-    "LTU",
-    "LUX",
-    "MLT",
-    "NLD",
-    "POL",
-    "PRT",
-    "ROU",
-    "SVK",
-    "SVN",
-    "ESP",
-    "SWE",
-]
 
-#: Destination weights of China's magnet exports outside the US (an assumption: the largest
-#: importers named by Adamas for 2024 are Germany, Korea, Vietnam, Japan and the US; no partner
-#: table is bundled). Normalised over the regions present.
-EXPORT_WEIGHTS: dict[str, float] = {
-    "EU27": 0.30,
-    "KOR": 0.15,
-    "VNM": 0.12,
-    "JPN": 0.10,
-    "IND": 0.08,
-    "MYS": 0.02,
-    "BRA": 0.03,
-    "AUS": 0.01,
-    "MMR": 0.0,
-    "ROW": 0.19,
-}
-EXPORT_WEIGHTS_ASSUMPTION = "assumption:sim-magnet-export-destinations"
-
-
-def region_of(code: str, regions: tuple[str, ...]) -> str:
-    """Model region of an ISO3 (or aggregate) code."""
-    if code in regions:
-        return code
-    if code in EU27 and "EU27" in regions:
-        return "EU27"
-    return REST_OF_WORLD
-
-
-@dataclass(frozen=True)
-class Network:
-    """Baseline structure (see the module docstring). Arrays are indexed [stage, region(, region)]."""
-
-    regions: tuple[str, ...]
-    share: npt.NDArray[np.float64]
-    ship: npt.NDArray[np.float64]
-    volume: npt.NDArray[np.float64]
-    demand0: npt.NDArray[np.float64]
-    china_origin: npt.NDArray[np.float64]
-    projects: pd.DataFrame
-    source_ids: tuple[str, ...]
-    assumption_ids: tuple[str, ...]
-    #: Stage names, upstream first; users consume the last stage's product.
-    stages: tuple[str, ...] = ("mining", "separation", "metal_alloy", "magnet")
-    commodity: str = "rare_earths"
-    #: Name of the product users consume (the ``product`` of summary rows).
-    product: str = "ndfeb_magnets"
-    #: First stage an extraterritorial rule reaches (Chinese-origin input processed abroad):
-    #: metal/alloy in the rare-earth chain (MOFCOM 2025 No.61 covers foreign-made items).
-    extraterritorial_from: int = 2
-
-    @property
-    def chn(self) -> int:
-        """Index of China."""
-        return self.regions.index("CHN")
-
-
-def to_regions(vec: pd.Series, regions: tuple[str, ...]) -> npt.NDArray[np.float64]:
-    out = np.zeros(len(regions))
-    for code, v in vec.items():
-        out[regions.index(region_of(str(code), regions))] += float(v)
-    return out
-
-
-def china_origin_shares(
-    share: npt.NDArray[np.float64], ship: npt.NDArray[np.float64], chn: int
-) -> npt.NDArray[np.float64]:
-    """[K, R] share of each region's stage-k output that is Chinese-origin material.
-
-    Stage 0: China's output only. Stage k: each region's input mix from stage k-1
-    (share x ship, normalised by what arrives) times the origin shares of stage k-1; China's own
-    output counts as Chinese-origin whatever its inputs (the extraterritorial rule's view).
-    """
-    out = np.zeros(share.shape)
-    out[0, chn] = 1.0
-    for k in range(1, share.shape[0]):
-        flows = share[k - 1][:, None] * ship[k - 1]
-        inflow = flows.sum(axis=0)
-        mix = np.divide(flows, inflow, out=np.zeros_like(flows), where=inflow > 0)
-        out[k] = out[k - 1] @ mix
-        out[k, chn] = 1.0
-    return out
+def build(ds: Dataset, chain_id: str, regions: tuple[str, ...], values: Mapping[str, Value]) -> ChainBuild:
+    """The registry's builder: :func:`build_network` at the medians of the volume parameters."""
+    del chain_id  # one rare-earth chain
+    return ChainBuild(
+        network=build_network(
+            ds,
+            regions,
+            mining_t_per_year=median(values["volume.mining_t_per_year"]),
+            magnet_t_per_year=median(values["volume.magnet_t_per_year"]),
+            china_exports_t_per_year=median(values["volume.china_magnet_exports_t_per_year"]),
+            us_share_of_exports=median(values["trade.us_share_of_china_magnet_exports"]),
+        )
+    )
 
 
 def build_network(
@@ -197,15 +106,19 @@ def build_network(
     # Share of each region's stage output that is Chinese-origin material (for the
     # extraterritorial rule): origin matrix from mining to each stage, China's row.
     return Network(
-        regions,
-        share,
-        ship,
-        volume,
-        demand0,
-        china_origin_shares(share, ship, c),
-        _projects(ds, regions),
-        tuple(sorted(sources)),
-        tuple(sorted(assumptions)),
+        regions=regions,
+        share=share,
+        ship=ship,
+        volume=volume,
+        demand0=demand0,
+        china_origin=china_origin_shares(share, ship, c),
+        projects=_projects(ds, regions),
+        source_ids=tuple(sorted(sources)),
+        assumption_ids=tuple(sorted(assumptions)),
+        stages=tuple(st.value for st in CHAIN),
+        commodity="rare_earths",
+        product="ndfeb_magnets",
+        extraterritorial_from=2,
     )
 
 
@@ -218,10 +131,8 @@ def _projects(ds: Dataset, regions: tuple[str, ...]) -> pd.DataFrame:
     Capacities are taken as published (t/yr of the stage's product: NdPr oxide, metal, magnets)
     and divided by 12: an assumption (``assumption:sim-project-capacity-units``), since NdPr is
     only part of a separation plant's REO output. Dy + Tb separation plants are not NdPr
-    capacity and belong to the heavy rare-earth feed (:func:`critmin.simulate.heavy.is_heavy_project`).
+    capacity and belong to the heavy rare-earth feed (:func:`critmin.simulate.chains.heavy.is_heavy_project`).
     """
-    from critmin.simulate.heavy import is_heavy_project
-
     p = ds.table("projects")
     p = p.loc[p["stage"].isin(list(_STAGE_INDEX)) & p["capacity"].notna() & (p["country"] != "CHN")]
     heavy = [is_heavy_project(str(s), prod) for s, prod in zip(p["stage"], p["product"], strict=True)]

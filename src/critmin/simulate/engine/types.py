@@ -1,9 +1,9 @@
-"""The engine's inputs and outputs (:mod:`critmin.simulate.engine`) and their validation.
+"""The engine's inputs and outputs (:mod:`critmin.simulate.engine.step`) and their validation.
 
 ``EngineParams`` (per-path parameter vectors), ``Feed`` (a chain feeding one stage),
 ``PathMetrics`` (streamed per-path summaries) and ``Trace`` (full monthly series), with the
-checks :func:`~critmin.simulate.engine.run_engine` runs once before its monthly loop. All are
-re-exported by :mod:`critmin.simulate.engine`.
+checks :func:`~critmin.simulate.engine.step.run_engine` runs once before its monthly loop. All are
+re-exported by :mod:`critmin.simulate.engine.step`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from critmin.errors import DataError
-from critmin.simulate.network import Network
-from critmin.simulate.policy import PolicyPath
+from critmin.simulate.chains.network import Network
+from critmin.simulate.inputs.policy import PolicyPath
 
 F = npt.NDArray[np.float64]
 
@@ -74,16 +74,44 @@ class PathMetrics:
     months_below_90pct: F
     peak_price_ratio: F
     output_at_risk_usd: F
-    price_floor_cost_usd: F | None = None  # [P] cumulative cost of price-floor top-ups
-    #: metric -> [P, R, S] per end-use sector (:mod:`critmin.simulate.sectors`), when asked for
+    #: [P, R] cumulative cost of price-floor top-ups, charged to each floor's payer region
+    price_floor_cost_usd: F | None = None
+    #: floor event id -> [P] cumulative cost of that floor's top-ups
+    price_floor_cost_by_floor: dict[str, F] | None = None
+    #: metric -> [P, R, S] per end-use sector (:mod:`critmin.simulate.engine.sectors`), when asked for
     by_sector: dict[str, F] | None = None
     #: the feed chain's own metrics (its users are the fed stage's makers), when there is one
     feed: PathMetrics | None = None
 
 
 @dataclass(frozen=True)
+class SectorInputs:
+    """End-use sectors of users' demand (:mod:`critmin.simulate.engine.sectors`).
+
+    ``shares`` [R, S] split each region's demand, ``priority`` [S] tiers (higher served first,
+    pro rata within one), ``growth`` [T, S] optional relative growth of each sector's demand
+    (:func:`~critmin.simulate.engine.sectors.growth_factors`): region r's demand is then
+    multiplied by sum_s shares[r, s] growth[t, s] and its shares follow.
+    """
+
+    shares: F
+    priority: npt.NDArray[np.intp]
+    growth: F | None = None
+
+
+@dataclass(frozen=True)
+class FloorTerms:
+    """What a price floor's cost needs, per path: baseline NdPr price (US$/kg) and covered
+    output (kg/month). Each month a floor f in force pays (f - p0 x price ratio)^+ x covered
+    (section 5.8b of docs/model.md), charged to its payer."""
+
+    baseline_usd_per_kg: F
+    covered_kg_per_month: F
+
+
+@dataclass(frozen=True)
 class Feed:
-    """A chain whose product one stage of the main chain needs (:mod:`critmin.simulate.heavy`).
+    """A chain whose product one stage of the main chain needs (:mod:`critmin.simulate.chains.heavy`).
 
     Stage ``stage``'s makers are the feed chain's users. Each month, with F_r what they can
     make from their main input, they need ``grade_share`` x ``intensity`` x F_r of the feed
@@ -99,8 +127,55 @@ class Feed:
     grade_share: float
     intensity: float
     #: [T] multiplier of ``grade_share`` by month (the heavy-grade sectors' share of demand
-    #: moving with their growth paths, :func:`critmin.simulate.sectors.heavy_grade_path`)
+    #: moving with their growth paths, :func:`critmin.simulate.engine.sectors.heavy_grade_path`)
     grade_path: F | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineInputs:
+    """Everything one engine run reads: a chain's network, per-path parameters and compiled
+    policy over ``n_months``, and its optional parts (a feed chain coupled to one stage,
+    end-use sectors, price-floor costing)."""
+
+    network: Network
+    params: EngineParams
+    policy: PolicyPath
+    n_months: int
+    feed: Feed | None = None
+    sectors: SectorInputs | None = None
+    floor: FloorTerms | None = None
+
+
+#: Names of the per-path monthly series the engine returns (ex-China aggregates).
+SERIES = ("shortfall_pct_ex_china", "price_ratio_ex_china")
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """Outcome of :func:`~critmin.simulate.engine.step.run_engine`.
+
+    ``series``: name -> [T, P] per-path monthly ex-China shortfall (% of demand) and price
+    ratio (the feed's with the prefix ``feed_``), from which :meth:`bands` takes percentiles;
+    ``trace``: the full monthly series when asked for.
+    """
+
+    metrics: PathMetrics
+    series: dict[str, F]
+    trace: Trace | None = None
+
+    def bands(self) -> dict[str, F]:
+        """Per month p5/p50/p95 across paths of each series (``<name>_p5`` ...)."""
+        return bands_of(self.series)
+
+
+def bands_of(series: dict[str, F]) -> dict[str, F]:
+    """Per month p5/p50/p95 across paths ([T, P] arrays) of each series."""
+    out: dict[str, F] = {}
+    for name, arr in series.items():
+        q = np.percentile(arr, [5, 50, 95], axis=1)
+        for i, lab in enumerate(("p5", "p50", "p95")):
+            out[f"{name}_{lab}"] = q[i]
+    return out
 
 
 # (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
@@ -209,5 +284,5 @@ def check_feed(net: Network, feed: Feed, n_paths: int, n_months: int) -> None:
         raise DataError(
             f"feed grade path of shape {path.shape} must be [{n_months}] with 0 <= h x path <= 1",
             column="feed.grade_path",
-            fix="use critmin.simulate.sectors.heavy_grade_path",
+            fix="use critmin.simulate.engine.sectors.heavy_grade_path",
         )

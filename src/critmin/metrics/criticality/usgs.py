@@ -33,7 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from critmin.data.dataset import Dataset
-from critmin.metrics.criticality import (
+from critmin.metrics.criticality.common import (
     BASIS_DATA,
     BASIS_DEFAULT,
     BASIS_USER,

@@ -1,6 +1,6 @@
 """Which uncertain parameters drive a scenario's outcome: global variance-based (Sobol') indices.
 
-The tornado of :mod:`critmin.simulate.sensitivity` moves one parameter at a time around the
+The tornado of :mod:`critmin.simulate.analysis.sensitivity` moves one parameter at a time around the
 medians. :func:`sobol` moves all of them at once over their whole distributions and splits the
 variance of the outcome Y among them (Sobol' 2001; Saltelli et al. 2008, *Global Sensitivity
 Analysis: The Primer*, ch. 4). For an input X_i, with the inputs independent:
@@ -30,7 +30,7 @@ Cost: N (D + 2) model runs (A, B and the D matrices A_B^(i); no second-order ind
 estimates are noisy: small indices can come out slightly negative and S1 slightly above ST.
 
 **Mapping and runs.** Column i of the unit-hypercube design goes through the inverse CDF of
-X_i's distribution (:func:`~critmin.simulate.sensitivity.quantiles`), so the rows are draws of
+X_i's distribution (:func:`~critmin.simulate.analysis.sensitivity.quantiles`), so the rows are draws of
 the real inputs. All N (D + 2) rows run as paths of *one*
 :func:`~critmin.simulate.run.simulate` call through the tornado's per-path designs (path r
 gets row r); the outcome of a path depends on that path's inputs alone, so this equals one
@@ -70,21 +70,20 @@ import pandas as pd
 from critmin._version import __version__
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.params import Value
-from critmin.simulate.run import simulate
-from critmin.simulate.scenario import Scenario, load_scenario
-from critmin.simulate.sensitivity import (
+from critmin.simulate.analysis.sensitivity import (
     ADDITIVE,
     EX_CHINA,
     UncertainParameter,
-    _assign,
-    _outcome,
-    _PerPath,
+    assign,
     check_outcome,
     describe,
+    outcome,
     quantiles,
     uncertain_parameters,
 )
+from critmin.simulate.inputs.params import PathValues, Value
+from critmin.simulate.inputs.scenario import Scenario, load_scenario
+from critmin.simulate.run import simulate
 
 F = npt.NDArray[np.float64]
 
@@ -314,7 +313,7 @@ def sobol(
     """First- and total-order Sobol' indices of ``metric`` in ``region`` for every uncertain parameter.
 
     The parameters are those of the tornado
-    (:func:`~critmin.simulate.sensitivity.uncertain_parameters`), and ``metric`` / ``region``
+    (:func:`~critmin.simulate.analysis.sensitivity.uncertain_parameters`), and ``metric`` / ``region``
     are as there (``exCHN``: the total outside China). ``n`` is the base sample N, a power of
     two; the cost is N (D + 2) paths of one ``simulate`` call, D the uncertain parameters not
     excluded (e.g. N = 256 and D = 15: 4,352 paths). Parameters ``simulate`` takes at their
@@ -335,7 +334,7 @@ def sobol(
         raise DataError(
             f"cannot exclude {', '.join(map(repr, unknown))}: not an uncertain parameter of {sc.name!r}",
             column="exclude",
-            fix="use names from critmin.simulate.sensitivity.uncertain_parameters(scenario)",
+            fix="use names from critmin.simulate.analysis.sensitivity.uncertain_parameters(scenario)",
         )
     held = [s for s in specs if s.name in set(exclude)]
     varied = [s for s in specs if s.name not in set(exclude)]
@@ -347,17 +346,17 @@ def sobol(
     design = pd.DataFrame()
     if varied:
         _, x = saltelli_design([s.value for s in varied], n, ss_design)
-        designs = [_PerPath(x[:, j].copy(), s.value.median()) for j, s in enumerate(varied)]
+        designs = [PathValues(x[:, j].copy(), s.value.median()) for j, s in enumerate(varied)]
         medians: list[Any] = [s.value.median() for s in held]
         needs_trace = region == EX_CHINA and metric not in ADDITIVE and metric != "peak_price_ratio"
         res = simulate(
-            _assign(sc, [*varied, *held], [*designs, *medians]),
+            assign(sc, [*varied, *held], [*designs, *medians]),
             paths=len(x),
             seed=seed,
             dataset=ds,
             keep_trace=needs_trace,
         )
-        y = _outcome(res, metric, region)
+        y = outcome(res, metric, region)
         runs = len(x)
         for s, dsg in zip(varied, designs, strict=True):
             if dsg.median_used:

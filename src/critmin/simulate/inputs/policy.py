@@ -35,13 +35,13 @@ import numpy as np
 import numpy.typing as npt
 
 from critmin.errors import DataError
-from critmin.simulate.network import region_of
-from critmin.simulate.params import draw
-from critmin.simulate.scenario import Event, EventKind
+from critmin.simulate.chains.network import region_of
+from critmin.simulate.inputs.params import draw
+from critmin.simulate.inputs.scenario import Event, EventKind
 
 if TYPE_CHECKING:
-    from critmin.simulate.engine import EngineParams
-    from critmin.simulate.network import Network
+    from critmin.simulate.chains.network import Network
+    from critmin.simulate.engine.step import EngineParams
 
 STAGES = ("mining", "separation", "metal_alloy", "magnet")
 _CONTROLS = (EventKind.LICENCE, EventKind.BAN, EventKind.END_USER_DENIAL)
@@ -98,6 +98,16 @@ class Offtake:
     active: npt.NDArray[np.bool_]  # [T]
 
 
+@dataclass(frozen=True)
+class PriceFloor:
+    """A price floor in force: ``payer`` tops covered producers' revenue up to ``usd_per_kg``."""
+
+    id: str
+    payer: int  # region index of the floor's owner (the event's ``region``)
+    usd_per_kg: float
+    active: npt.NDArray[np.bool_]  # [T]
+
+
 @dataclass
 class PolicyPath:
     """Compiled policy for one scenario, all paths (see the module docstring)."""
@@ -109,12 +119,13 @@ class PolicyPath:
     approval_override: npt.NDArray[np.float64] | None = None  # [T, P] NaN = use parameter
     stockpile: npt.NDArray[np.float64] | None = None  # [T, R]
     floor: npt.NDArray[np.float64] | None = None  # [T] guaranteed NdPr price (usd/kg), 0 = none
+    floors: list[PriceFloor] = field(default_factory=list)  # each floor, for its payer's cost
     #: [T, K, R] producers a price floor keeps at full capacity (the floor event's region/stages)
     floor_cover: npt.NDArray[np.bool_] | None = None
     offtakes: list[Offtake] = field(default_factory=list)  # in timeline order = priority
     defence_share: float = 0.03
 
-    def _in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    def regimes_in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Indices of the licence regimes and bans in force at stage k in month t."""
         lic = tuple(i for i, reg in enumerate(self.licences) if reg.active[t] and k in reg.stages)
         ban = tuple(i for i, b in enumerate(self.bans) if b.active[t] and k in b.stages)
@@ -168,7 +179,7 @@ class PolicyPath:
         key = np.zeros(self.months, dtype=np.intp)
         first: list[int] = []
         for t in range(self.months):
-            s = self._in_force(t, k)
+            s = self.regimes_in_force(t, k)
             if s not in keys:
                 keys[s] = len(keys)
                 first.append(t)
@@ -191,7 +202,7 @@ class PolicyPath:
             licence=tuple(np.ascontiguousarray(lic[:, src, dst]) for lic in lics),
         )
 
-    def approval(self, t: int, k: int, params: EngineParams) -> npt.NDArray[np.float64]:
+    def approval(self, t: int, params: EngineParams) -> npt.NDArray[np.float64]:
         """[P] approval rate of applications processed in month t (the same at every stage)."""
         if self.approval_override is None:
             return params.approval
@@ -209,7 +220,7 @@ class PolicyPath:
         return self.stockpile[t]
 
 
-def _in_force(
+def in_force(
     events: tuple[Event, ...], start: dt.date, n_months: int, *, known: frozenset[str] | None = None
 ) -> dict[str, npt.NDArray[np.bool_]]:
     """[T] in-force mask of every event: from its month, until a lift, outside suspensions.
@@ -289,6 +300,7 @@ def compile_policy(
     defence_share: float,
     stages: tuple[str, ...] = STAGES,
     commodity: str = "rare_earths",
+    rows: slice | None = None,
 ) -> PolicyPath:
     """Turn dated events into monthly arrays (see :class:`PolicyPath`).
 
@@ -296,7 +308,7 @@ def compile_policy(
     ``stages`` are matched by name against the chain's ``stages`` (upstream first), and stages
     the chain lacks are ignored. Random draws (controlled shares, approval rates) are taken
     from ``rng`` in timeline order, one vector of ``n_paths`` per event, so equal seeds give
-    equal policies.
+    equal policies; ``rows`` are the paths of the run they are (for per-path designs).
     """
     known = frozenset(e.id for e in events)
     for e in events:  # unknown targets are an error in every chain, not only the listed ones
@@ -333,14 +345,14 @@ def compile_policy(
                 fix="use exporter: CHN or drop the event",
             )
     start = dt.date.fromisoformat(start_month + "-01")
-    active = _in_force(events, start, n_months, known=known)
+    active = in_force(events, start, n_months, known=known)
     pol = PolicyPath(n_months, regions, defence_share=defence_share)
     approval = np.full((n_months, n_paths), np.nan)
     stock = np.zeros((n_months, len(regions)))
     for e in events:
         dest = np.array([e.destinations == "all" or r in e.destinations for r in regions])
         at = tuple(stages.index(s.value) for s in e.stages if s.value in stages)
-        share = draw(e.controlled_share, rng, n_paths) if e.controlled_share is not None else None
+        share = draw(e.controlled_share, rng, n_paths, rows=rows) if e.controlled_share is not None else None
         if share is not None:
             share = np.clip(share, 0.0, 1.0)
         if e.kind is EventKind.LICENCE:
@@ -349,7 +361,7 @@ def compile_policy(
             pol.bans.append(_Regime(e, active[e.id], dest, at, share))
         elif e.kind is EventKind.APPROVAL_RATE and e.approval_rate is not None:
             on = active[e.id]
-            approval[on] = np.clip(draw(e.approval_rate, rng, n_paths), 0.0, 1.0)[None, :]
+            approval[on] = np.clip(draw(e.approval_rate, rng, n_paths, rows=rows), 0.0, 1.0)[None, :]
         elif e.kind is EventKind.STOCKPILE and e.region is not None and e.amount_t is not None:
             # A stockpile built before the start is there at the start; a country that is not
             # a model region adds to its region (EU member -> EU27, others -> ROW).
@@ -361,6 +373,8 @@ def compile_policy(
     for e in events:
         if e.kind is EventKind.PRICE_FLOOR and e.price_usd_per_kg is not None:
             floor = np.where(active[e.id], np.maximum(floor, e.price_usd_per_kg), floor)
+            payer = regions.index(region_of(e.region or "USA", regions))
+            pol.floors.append(PriceFloor(e.id, payer, float(e.price_usd_per_kg), active[e.id]))
             if e.region is not None:
                 r = regions.index(region_of(e.region, regions))
                 for k in (stages.index(s.value) for s in e.stages if s.value in stages):

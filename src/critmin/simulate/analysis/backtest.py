@@ -9,7 +9,7 @@ the June 2025 London framework; 2025-01 to 2026-06) is run at the parameter medi
 
 (``exports_chn`` is what leaves China: delivered plus licences approved; its CHN column is the
 part kept at home and is not an export.) Observations come from
-:func:`critmin.simulate.observed.magnet_observations` (reported, or derived and labelled so); an
+:func:`critmin.data.observed.magnet_observations` (reported, or derived and labelled so); an
 observation over several months is compared with the modelled sum over those months. Over the
 observations i with o_i > 0, per partner and overall:
 
@@ -22,7 +22,7 @@ World observations ending by ``fit_until``; both the prior and the calibrated MA
 
 The pre-control reference: the model's 2024-equivalent monthly export (the first month of the
 scenario run without any control, growth index 1) against the printed 2024 figures
-(:func:`critmin.simulate.observed.baseline_reference`).
+(:func:`critmin.data.observed.baseline_reference`).
 """
 
 from __future__ import annotations
@@ -39,18 +39,25 @@ import pandas as pd
 from critmin._version import __version__
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
-from critmin.errors import DataError
-from critmin.simulate.calibrate import DEFAULT_PARAMS, CalibrationResult, ExportModel, calibrate, mape
-from critmin.simulate.observed import (
+from critmin.data.observed import (
     Observation,
     baseline_reference,
     magnet_observations,
     observed_sources,
     parse_period,
 )
-from critmin.simulate.params import draw
-from critmin.simulate.run import _resolve
-from critmin.simulate.scenario import Scenario, load_scenario
+from critmin.errors import DataError
+from critmin.simulate.analysis.calibrate import (
+    DEFAULT_PARAMS,
+    CalibrationResult,
+    ExportModel,
+    calibrate,
+    mape,
+)
+from critmin.simulate.assemble import resolve_values
+from critmin.simulate.chains.registry import chain_info
+from critmin.simulate.inputs.params import median
+from critmin.simulate.inputs.scenario import Scenario, load_scenario
 
 F = npt.NDArray[np.float64]
 DEFAULT_SCENARIO = "backtest-2025-04"
@@ -62,7 +69,7 @@ PARTNERS = ("World", "USA")
 class BaselineCheck:
     """The model's pre-control monthly export against the printed 2024 references.
 
-    ``references``: :func:`~critmin.simulate.observed.baseline_reference` plus ``model_ratio`` =
+    ``references``: :func:`~critmin.data.observed.baseline_reference` plus ``model_ratio`` =
     model_t_per_month / t_per_month.
     """
 
@@ -214,8 +221,8 @@ def _mape_by_partner(obs: pd.DataFrame, modelled: F, partners: tuple[str, ...]) 
 
 
 def _licence_values(sc: Scenario, names: tuple[str, ...]) -> dict[str, float]:
-    values = _resolve(sc)
-    return {n: float(draw(values[n], None, 1)[0]) for n in names}
+    values = resolve_values(sc, chain_info(sc.commodities[0]))
+    return {n: median(values[n]) for n in names}
 
 
 def baseline_check(mdl: ExportModel) -> BaselineCheck:

@@ -9,7 +9,7 @@ and the swing |outcome(p95) - outcome(p5)|, largest first (a tornado diagram; Sa
 cannot show: they miss interactions, and they say nothing about parameters held fixed).
 
 Percentiles come from :func:`quantile`, the inverse CDF of each of the five distribution
-types of :mod:`critmin.simulate.params` (``params.py`` has samplers and medians only):
+types of :mod:`critmin.simulate.inputs.params` (``params.py`` has samplers and medians only):
 
 ==========  =====================================================================
 uniform     low + q (high - low)
@@ -50,30 +50,28 @@ from scipy import special
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.params import (
+from critmin.simulate.inputs.params import (
     Beta,
     Distribution,
     LogNormal,
     Normal,
+    PathValues,
     Triangular,
     Uniform,
     Value,
     parameter_table,
 )
-from critmin.simulate.run import METRICS, SimulationResult, simulate
-from critmin.simulate.scenario import Event, Scenario, load_scenario
+from critmin.simulate.inputs.scenario import Event, Scenario, load_scenario
+from critmin.simulate.result import ADDITIVE, EX_CHINA, METRICS, SimulationResult
+from critmin.simulate.run import simulate
 
 F = npt.NDArray[np.float64]
 
-#: Region label of the total over every region but China.
-EX_CHINA = "exCHN"
 #: Default percentiles of the two ends of each bar.
 LOW_Q = 0.05
 HIGH_Q = 0.95
 #: Event fields that may hold a distribution.
 EVENT_FIELDS = ("approval_rate", "controlled_share")
-#: Metrics summed over regions for ``exCHN`` (the others are recomputed on the ex-China total).
-ADDITIVE = frozenset({"cumulative_shortfall_t", "output_at_risk_usd"})
 
 Method = Literal["batch", "serial"]
 
@@ -176,38 +174,7 @@ def uncertain_parameters(scenario: Scenario) -> list[UncertainParameter]:
 
 
 # --------------------------------------------------------------------------- per-path designs
-class _PerPath:
-    """Stands in for a distribution in one batched run: path i gets ``values[i]``.
-
-    :func:`~critmin.simulate.run.simulate` asks a distribution for ``sample(rng, n)`` (one value
-    per path) or, for quantities it holds equal across paths, for ``median()``; this object
-    records which, so :func:`tornado` can rerun the latter separately.
-    """
-
-    def __init__(self, values: F, median: float) -> None:
-        self.values = values
-        self._median = median
-        self.sampled = False
-        self.median_used = False
-
-    def sample(self, rng: np.random.Generator, n: int) -> F:
-        if n != len(self.values):
-            raise DataError(
-                f"a per-path design of {len(self.values)} paths was asked for {n}",
-                fix="report this: critmin.simulate.run.simulate changed how it draws parameters",
-            )
-        self.sampled = True
-        return self.values.copy()
-
-    def median(self) -> float:
-        self.median_used = True
-        return self._median
-
-    def model_dump(self, **_: Any) -> dict[str, Any]:
-        return {"dist": "per_path_design", "paths": len(self.values)}
-
-
-def _assign(scenario: Scenario, specs: Sequence[UncertainParameter], values: Sequence[Any]) -> Scenario:
+def assign(scenario: Scenario, specs: Sequence[UncertainParameter], values: Sequence[Any]) -> Scenario:
     """``scenario`` with each uncertain input replaced (by a number or a per-path design).
 
     The replacement skips pydantic validation on purpose (a design is not a distribution); the
@@ -226,7 +193,7 @@ def _assign(scenario: Scenario, specs: Sequence[UncertainParameter], values: Seq
     )
 
 
-def _outcome(result: SimulationResult, metric: str, region: str) -> F:
+def outcome(result: SimulationResult, metric: str, region: str) -> F:
     """Per-path value of ``metric`` in ``region`` (``exCHN``: the total outside China)."""
     m: F = getattr(result.metrics, metric)
     regions = result.scenario.regions
@@ -303,9 +270,9 @@ def tornado(
             col = np.tile(base[i], cases)
             col[(1 + 2 * i) * paths : (2 + 2 * i) * paths] = lo_v[i]
             col[(2 + 2 * i) * paths : (3 + 2 * i) * paths] = hi_v[i]
-            designs.append(_PerPath(col, s.value.median()))
-        res = run(_assign(sc, specs, designs), cases * paths)
-        per_case = _outcome(res, metric, region).reshape(cases, paths).mean(axis=1)
+            designs.append(PathValues(col, s.value.median()))
+        res = run(assign(sc, specs, designs), cases * paths)
+        per_case = outcome(res, metric, region).reshape(cases, paths).mean(axis=1)
         base_out = float(per_case[0])
         outcome_lo[:] = per_case[1::2]
         outcome_hi[:] = per_case[2::2]
@@ -315,8 +282,8 @@ def tornado(
         if progress is not None:
             progress(done, total)
     else:
-        res = run(_assign(sc, specs, [_fixed(b, s) for b, s in zip(base, specs, strict=True)]), paths)
-        base_out = float(_outcome(res, metric, region).mean())
+        res = run(assign(sc, specs, [_fixed(b, s) for b, s in zip(base, specs, strict=True)]), paths)
+        base_out = float(outcome(res, metric, region).mean())
         done = 1
         if progress is not None:
             progress(done, total)
@@ -324,8 +291,8 @@ def tornado(
         for q_v, target in ((lo_v[i], outcome_lo), (hi_v[i], outcome_hi)):
             vals: list[Any] = [_fixed(b, s) for b, s in zip(base, specs, strict=True)]
             vals[i] = q_v
-            r = run(_assign(sc, specs, vals), paths)
-            target[i] = float(_outcome(r, metric, region).mean())
+            r = run(assign(sc, specs, vals), paths)
+            target[i] = float(outcome(r, metric, region).mean())
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -366,7 +333,7 @@ def tornado(
 
 def _fixed(samples: F, spec: UncertainParameter) -> Any:
     """The base value of one input for a separate run: its median, or the per-path samples."""
-    return float(samples[0]) if len(samples) == 1 else _PerPath(samples.copy(), spec.value.median())
+    return float(samples[0]) if len(samples) == 1 else PathValues(samples.copy(), spec.value.median())
 
 
 def _base_samples(specs: Sequence[UncertainParameter], paths: int, seed: int) -> list[F]:

@@ -1,28 +1,5 @@
-"""Criticality assessments on the bundled data: the EU CRM method and the USGS 2022 method.
-
-Two published methods place each commodity on a risk scale:
-
-* **EU CRM** (Blengini et al. 2017, EUR 28654, used for the 2020 and 2023 EU lists):
-  supply risk SR and economic importance EI; critical when SR >= 1 and EI >= 2.8. See
-  :mod:`critmin.metrics.criticality_eu` (:func:`eu_crm`, :func:`eu_supply_risk`,
-  :func:`eu_economic_importance`).
-* **USGS 2022** (Nassar & Fortier 2021, USGS OFR 2021-1045): supply risk = disruption potential
-  x trade exposure x economic vulnerability, ranked. See :mod:`critmin.metrics.criticality_usgs`
-  (:func:`usgs_2022`, :func:`usgs_supply_risk`).
-
-Both take what the bundled dataset holds (country production shares, WGI, US net import
-reliance, the export-control timeline) and read every other input from
-``critmin/data/criticality_defaults.yaml``, where each number has a rationale and a source.
-Every output row names the inputs that were not computed from the bundled data
-(``assumed_inputs``), how each input was obtained (``input_basis``) and the sources used
-(``source_ids``: dataset source ids, plus ``criticality_defaults:<key>`` for sources cited in the
-defaults file). Commodities whose data do not allow an assessment stay in the table with
-``status == "insufficient data"`` and a ``reason``.
-
-This module holds what both methods share: :class:`CriticalityMethod`,
-:class:`CriticalityResult`, the :func:`criticality` dispatcher (exported as
-``critmin.criticality``), the defaults loader and the supply cross-section used by both.
-"""
+"""What the EU and USGS criticality methods share: the result type, the defaults loader and the
+supply cross-section (see :mod:`critmin.metrics.criticality` for the methods)."""
 
 from __future__ import annotations
 
@@ -34,7 +11,7 @@ from datetime import date
 from enum import Enum, StrEnum
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,15 +22,6 @@ from critmin.errors import DataError
 from critmin.model.commodities import registry
 from critmin.model.countries import is_country
 from critmin.model.stages import Stage
-
-if TYPE_CHECKING:
-    from critmin.metrics.criticality_eu import (
-        EUParams,
-        eu_crm,
-        eu_economic_importance,
-        eu_supply_risk,
-    )
-    from critmin.metrics.criticality_usgs import USGSParams, usgs_2022, usgs_supply_risk
 
 DEFAULTS_FILE = "criticality_defaults.yaml"
 #: Prefix of ``source_ids`` entries that point at a source cited in the defaults file.
@@ -137,7 +105,7 @@ def _load_defaults_cached() -> dict[str, Any]:
     raw = yaml.safe_load(path.read_text("utf-8"))
     if not isinstance(raw, dict):
         raise DataError("criticality defaults must be a YAML mapping", path=DEFAULTS_FILE)
-    _validate_defaults(raw)
+    validate_defaults(raw)
     return raw
 
 
@@ -150,7 +118,7 @@ def load_defaults() -> dict[str, Any]:
     return copy.deepcopy(_load_defaults_cached())
 
 
-def _validate_defaults(raw: Mapping[str, Any]) -> None:
+def validate_defaults(raw: Mapping[str, Any]) -> None:
     sources = raw.get("sources") or {}
 
     def walk(node: Any, where: str) -> None:
@@ -439,64 +407,3 @@ def assumed_from_basis(basis: Mapping[str, str], extra: Iterable[str] = ()) -> l
         if e not in out:
             out.append(e)
     return out
-
-
-# ---------------------------------------------------------------------------------- dispatch
-def criticality(method: str | CriticalityMethod = "eu", **kw: Any) -> CriticalityResult:
-    """Run a criticality method: ``"eu"`` (:func:`eu_crm`) or ``"usgs"`` (:func:`usgs_2022`).
-
-    Keyword arguments go to the method (``ds``, ``year``, ``params``, ``commodities``).
-    """
-    try:
-        m = CriticalityMethod(str(method).strip().lower())
-    except ValueError:
-        raise DataError(
-            f"unknown criticality method {method!r}",
-            column="method",
-            fix=f"use one of {', '.join(x.value for x in CriticalityMethod)}",
-        ) from None
-    if m is CriticalityMethod.EU:
-        from critmin.metrics.criticality_eu import eu_crm as run_eu
-
-        return run_eu(**kw)
-    from critmin.metrics.criticality_usgs import usgs_2022 as run_usgs
-
-    return run_usgs(**kw)
-
-
-_LAZY = {
-    "EUParams": "critmin.metrics.criticality_eu",
-    "eu_crm": "critmin.metrics.criticality_eu",
-    "eu_supply_risk": "critmin.metrics.criticality_eu",
-    "eu_economic_importance": "critmin.metrics.criticality_eu",
-    "USGSParams": "critmin.metrics.criticality_usgs",
-    "usgs_2022": "critmin.metrics.criticality_usgs",
-    "usgs_supply_risk": "critmin.metrics.criticality_usgs",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Re-export the method modules' public names without an import cycle (PEP 562)."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)
-
-
-__all__ = [
-    "STATUS_INSUFFICIENT",
-    "STATUS_OK",
-    "CriticalityMethod",
-    "CriticalityResult",
-    "EUParams",
-    "USGSParams",
-    "criticality",
-    "eu_crm",
-    "eu_economic_importance",
-    "eu_supply_risk",
-    "load_defaults",
-    "usgs_2022",
-    "usgs_supply_risk",
-]

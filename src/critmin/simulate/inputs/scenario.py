@@ -36,7 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from critmin.errors import DataError
 from critmin.model.countries import is_known_code
 from critmin.model.stages import Stage
-from critmin.simulate.params import Value, parameter_table
+from critmin.simulate.chains.registry import CHAIN_IDS, EVENT_CHAIN_IDS, host_of
+from critmin.simulate.inputs.params import Value, parameter_table
 
 DEFAULT_REGIONS = ("CHN", "USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
 
@@ -78,17 +79,15 @@ def _chain_list(v: Any, *, feed: bool = False) -> tuple[str, ...]:
     ``feed``: the heavy rare-earth feed (``dy_tb``) is allowed too, as it is for events; it is
     not a chain a scenario runs on its own (it runs inside ``rare_earths``).
     """
-    from critmin.simulate.chains import CHAIN_IDS
-    from critmin.simulate.heavy import FEED_ID
-
-    allowed = (*CHAIN_IDS, FEED_ID) if feed else CHAIN_IDS
+    allowed = EVENT_CHAIN_IDS if feed else CHAIN_IDS
     if isinstance(v, str):
         v = (v,)
     if not isinstance(v, list | tuple) or not v or not all(isinstance(c, str) for c in v):
         raise ValueError(f"give a list of commodity chains from {', '.join(allowed)}")
     bad = [c for c in v if c not in allowed]
     if bad:
-        hint = " (dy_tb runs inside rare_earths)" if FEED_ID in bad else ""
+        hosts = {c: h.id for c in bad if (h := host_of(c)) is not None}
+        hint = "".join(f" ({c} runs inside {h})" for c, h in hosts.items())
         raise ValueError(f"unknown commodity chain(s) {bad}; use {', '.join(allowed)}{hint}")
     if len(set(v)) != len(v):
         raise ValueError("commodities must not repeat")
@@ -230,11 +229,7 @@ class Scenario(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _known_params(cls, v: dict[str, Value]) -> dict[str, Value]:
-        known = parameter_table()
-        bad = sorted(set(v) - set(known))
-        if bad:
-            raise ValueError(f"unknown parameter(s) {bad}; see `critmin simulate --list-parameters`")
-        return v
+        return check_parameters(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -325,6 +320,23 @@ class Scenario(BaseModel):
         return out
 
 
+def check_parameters(values: dict[str, Value]) -> dict[str, Value]:
+    """``values`` if every name is in the parameter table and every value within its bounds.
+
+    Raises ``ValueError`` (pydantic turns it into the file:line error) naming the parameter,
+    the value and the bounds; ``critmin simulate --list-parameters`` prints the table.
+    """
+    known = parameter_table()
+    bad = sorted(set(values) - set(known))
+    if bad:
+        raise ValueError(f"unknown parameter(s) {bad}; see `critmin simulate --list-parameters`")
+    for name, value in values.items():
+        problem = known[name].check(value)
+        if problem:
+            raise ValueError(f"{name} {problem}; see `critmin simulate --list-parameters`")
+    return values
+
+
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in top.items():
@@ -361,16 +373,16 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 def assumption_texts() -> dict[str, dict[str, str]]:
     """Every labelled assumption the simulation can cite: id -> {title, rationale}.
 
-    From ``simulate/assumptions.yaml``, the single chains (``simulate/chains.yaml``), the heavy
-    rare-earth feed (``simulate/heavy.yaml``) and the
+    From ``simulate/inputs/assumptions.yaml``, the single chains (``simulate/chains/chains.yaml``), the heavy
+    rare-earth feed (``simulate/chains/heavy.yaml``) and the
     country-chain rules (``trace/ree_chain.yaml``);
     assumptions behind stage shares are sources of kind ``assumption`` in the dataset.
     """
     out: dict[str, dict[str, str]] = {}
     files = (
-        ("critmin.simulate", "assumptions.yaml"),
-        ("critmin.simulate", "chains.yaml"),
-        ("critmin.simulate", "heavy.yaml"),
+        ("critmin.simulate.inputs", "assumptions.yaml"),
+        ("critmin.simulate.chains", "chains.yaml"),
+        ("critmin.simulate.chains", "heavy.yaml"),
         ("critmin.trace", "ree_chain.yaml"),
     )
     for pkg, fname in files:
@@ -382,14 +394,14 @@ def assumption_texts() -> dict[str, dict[str, str]]:
 
 @cache
 def history_events() -> tuple[Event, ...]:
-    """The bundled 2023-2025 rare-earth control history (``simulate/history.yaml``)."""
-    text = resources.files("critmin.simulate").joinpath("history.yaml").read_text("utf-8")
+    """The bundled 2023-2025 rare-earth control history (``simulate/inputs/history.yaml``)."""
+    text = resources.files("critmin.simulate.inputs").joinpath("history.yaml").read_text("utf-8")
     return tuple(Event.model_validate(e) for e in yaml.safe_load(text)["events"])
 
 
 def bundled_scenarios() -> dict[str, Path]:
     """Bundled scenario names -> files (``scenarios/`` in the repository, or the package copy)."""
-    root = resources.files("critmin.simulate").joinpath("scenarios")
+    root = resources.files("critmin.simulate.inputs").joinpath("scenarios")
     files = {Path(str(f)).stem: Path(str(f)) for f in root.iterdir() if str(f).endswith(".yaml")}
     return dict(sorted(files.items()))
 
