@@ -12,12 +12,14 @@ from critmin.cli.backtest import backtest_cmd, calibrate_cmd
 from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
+from critmin.cli.scenarios import scenarios_app
 from critmin.cli.screen import screen_cmd
 from critmin.cli.sensitivity import sensitivity_cmd
 from critmin.cli.simulate import simulate_cmd
 from critmin.cli.trace import trace_app
 from critmin.cli.trace_country import trace_country_cmd
 from critmin.errors import CritminError
+from critmin.lazy import lazy_submodules
 
 app = typer.Typer(
     name="critmin",
@@ -33,10 +35,14 @@ app.command("exposure")(exposure_cmd)
 app.command("summary", help="Alias of `critmin exposure` (the demo).")(exposure_cmd)
 app.command("criticality")(criticality_cmd)
 app.command("simulate")(simulate_cmd)
+app.add_typer(scenarios_app, name="scenarios")
 app.command("screen")(screen_cmd)
 app.command("sensitivity")(sensitivity_cmd)
 app.command("backtest")(backtest_cmd)
 app.command("calibrate")(calibrate_cmd)
+
+
+__getattr__, __dir__ = lazy_submodules(__name__)
 
 
 def _version(value: bool) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import math
 from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+
+from critmin.jsonsafe import dumps, json_safe
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,24 +23,14 @@ class Format(StrEnum):
     JSON = "json"
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if hasattr(v, "item"):
-        return _clean(v.item())
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
-
-
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe list of row dicts (NaN -> null, numpy scalars -> Python)."""
-    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    """JSON-safe list of row dicts (NaN -> null, numpy scalars -> Python): :func:`json_safe`."""
+    return [{str(k): json_safe(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def emit_json(obj: Any) -> None:
-    """Print ``obj`` as JSON to stdout (plain print: no rich markup or wrapping)."""
-    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    """Print ``obj`` as strict JSON to stdout (NaN -> null; plain print: no rich markup or wrapping)."""
+    print(dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
 def emit_frame(
@@ -64,7 +54,7 @@ def emit_frame(
 
 
 def _fmt_cell(v: Any) -> str:
-    v = _clean(v)
+    v = json_safe(v)
     if v is None:
         return ""
     if isinstance(v, float):

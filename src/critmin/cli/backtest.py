@@ -10,16 +10,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json, records
+from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
-from critmin.simulate.backtest import DEFAULT_SCENARIO, FIT_UNTIL, BacktestResult, backtest
-from critmin.simulate.calibrate import (
+from critmin.data.observed import read_series_csv
+from critmin.simulate.analysis.backtest import DEFAULT_SCENARIO, FIT_UNTIL, BacktestResult, backtest
+from critmin.simulate.analysis.calibrate import (
     DEFAULT_PARAMS,
     CalibrationResult,
     ExportModel,
     calibrate,
 )
-from critmin.simulate.observed import read_series_csv
-from critmin.simulate.scenario import load_scenario
+from critmin.simulate.inputs.scenario import load_scenario
 
 
 def _t(v: float | None) -> str:
@@ -42,7 +43,7 @@ def backtest_cmd(
     ),
     seed: int = typer.Option(0, help="Random seed (with --paths > 1)."),
     fit_until: str = typer.Option(FIT_UNTIL, help="Last month calibration may use (YYYY-MM)."),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
 ) -> None:
     """Compare modelled Chinese NdFeB magnet exports (World, USA) with the observed customs series."""
     result = backtest(
@@ -164,7 +165,7 @@ def calibrate_cmd(
     param: list[str] = typer.Option(
         list(DEFAULT_PARAMS), "--param", help="Parameter to fit (repeatable); default approval rate and lag."
     ),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
 ) -> None:
     """Fit licence-regime parameters to an observed monthly export series by least squares."""
     series = read_series_csv(observed)

@@ -10,18 +10,22 @@ import typer
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json
+from critmin.cli.choices import enum_option, format_option
 from critmin.data.load import load_dataset
 from critmin.metrics.criticality import CriticalityMethod, CriticalityResult, criticality
+from critmin.report.tables import check_figure_path
 
 
 def criticality_cmd(
-    method: CriticalityMethod = typer.Option(CriticalityMethod.EU, "--method", "-m", help="eu or usgs."),
+    method: CriticalityMethod = enum_option(CriticalityMethod.EU, "--method", "-m", help="eu or usgs."),
     year: int | None = typer.Option(None, help="Year (default: latest with data per commodity)."),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
     plot: Path | None = typer.Option(None, help="Write the criticality figure to PLOT (.html or .png)."),
     top: int = typer.Option(40, help="Rows shown in the table view (all rows in csv/json)."),
 ) -> None:
     """Criticality of every commodity with data; assumed inputs are listed per row."""
+    if plot is not None:
+        check_figure_path(plot)
     ds = load_dataset()
     result = criticality(method, ds=ds, year=year)
     if plot is not None:

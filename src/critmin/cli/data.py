@@ -8,13 +8,15 @@ import pandas as pd
 import typer
 
 from critmin.cli._output import Format, console, emit_frame, emit_json
+from critmin.cli.choices import format_option, parse_choice
+from critmin.data.catalogue import SOURCE_KINDS
 from critmin.data.dataset import Dataset
 from critmin.data.load import load_dataset
 from critmin.data.schemas import TABLES
 from critmin.errors import DataError
 from critmin.model.commodities import registry
 from critmin.model.countries import country_name, to_iso3
-from critmin.model.stages import Stage
+from critmin.model.stages import Stage, parse_stage
 from critmin.store.duckdb_store import Store
 
 data_app = typer.Typer(help="Inspect, import and validate data.", no_args_is_help=True)
@@ -23,7 +25,11 @@ import_app = typer.Typer(
 )
 data_app.add_typer(import_app, name="import")
 
-FORMAT = typer.Option(Format.TABLE, "--format", "-f", help="Output format.")
+FORMAT = format_option()
+#: ``--measure`` values of the production table.
+MEASURES = ("production", "reserves", "capacity")
+#: ``critmin data validate --kind`` values besides the table names.
+VALIDATE_KINDS = ("auto", "usgs-mcs", "overlay", "wgi")
 
 
 @data_app.command("info")
@@ -45,11 +51,11 @@ def info(fmt: Format = FORMAT) -> None:
 @data_app.command("sources")
 def sources(
     fmt: Format = FORMAT,
-    kind: str | None = typer.Option(
-        None, help="Only this kind (dataset, publication, web, assumption, user)."
-    ),
+    kind: str | None = typer.Option(None, help=f"Only this kind ({', '.join(SOURCE_KINDS)})."),
 ) -> None:
     """Table of sources with publisher, year, DOI/URL and licence."""
+    if kind is not None:
+        kind = parse_choice(kind, SOURCE_KINDS, option="--kind", what="source kind")
     ds = load_dataset()
     rows = [s.model_dump() for s in ds.sources.values() if kind is None or s.kind == kind]
     frame = pd.DataFrame(rows)
@@ -97,7 +103,9 @@ def commodities(fmt: Format = FORMAT) -> None:
 def show(
     table: str = typer.Argument(..., help=f"Table: {', '.join(TABLES)}."),
     commodity: str | None = typer.Option(None, help="Commodity id, e.g. rare_earths."),
-    stage: str | None = typer.Option(None, help="Stage (production, stage_shares)."),
+    stage: str | None = typer.Option(
+        None, help=f"Stage (production, stage_shares): {', '.join(s.value for s in Stage)}."
+    ),
     year: int | None = typer.Option(None, help="Year; production defaults to the latest."),
     measure: str = typer.Option("production", help="production, reserves or capacity (production table)."),
     country: str | None = typer.Option(None, help="Only this country (name or ISO3)."),
@@ -105,21 +113,22 @@ def show(
     fmt: Format = FORMAT,
 ) -> None:
     """Show rows of a table. For production, shares of the world total are computed here."""
+    table = parse_choice(table, TABLES, option="table", what="table")
+    st = parse_stage(stage, what="--stage") if stage is not None else None
+    measure = parse_choice(measure, MEASURES, option="--measure", what="measure")
     ds = load_dataset()
-    if table not in TABLES:
-        raise DataError(f"unknown table {table!r}", fix=f"use one of {', '.join(TABLES)}")
     if table == "production":
         if commodity is None:
             raise DataError(
                 "--commodity is required for the production table", fix="e.g. --commodity rare_earths"
             )
-        _show_production(ds, commodity, stage, year, measure, country, all_vintages, fmt)
+        _show_production(ds, commodity, st, year, measure, country, all_vintages, fmt)
         return
     frame = ds.table(table)
     if commodity is not None and "commodity" in frame:
         frame = frame.loc[frame["commodity"] == registry().get(commodity).id]
-    if stage is not None and "stage" in frame:
-        frame = frame.loc[frame["stage"] == Stage(stage).value]
+    if st is not None and "stage" in frame:
+        frame = frame.loc[frame["stage"] == st.value]
     if year is not None and "year" in frame:
         frame = frame.loc[frame["year"].astype(str) == str(year)]
     if country is not None:
@@ -135,7 +144,7 @@ def show(
 def _show_production(
     ds: Dataset,
     commodity: str,
-    stage: str | None,
+    stage: Stage | None,
     year: int | None,
     measure: str,
     country: str | None,
@@ -143,7 +152,7 @@ def _show_production(
     fmt: Format,
 ) -> None:
     c = registry().get(commodity)
-    st = Stage(stage) if stage else c.stages[0]
+    st = stage or c.stages[0]
     if year is None:
         year = ds.latest_year(c.id, st, measure)
         if year is None:
@@ -247,6 +256,7 @@ def validate(
     """Check a file without importing it: prints 'OK' and the row count, or the first error."""
     from critmin.data.dataset import read_table_csv
 
+    kind = parse_choice(kind, dict.fromkeys((*VALIDATE_KINDS, *TABLES)), option="--kind", what="kind")
     k = kind if kind != "auto" else _sniff(path)
     if k == "usgs-mcs":
         from critmin.data.importers.usgs_mcs import read_world_csv

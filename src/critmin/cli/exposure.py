@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from critmin.cli._output import Format, console, emit_json
+from critmin.cli._output import Format, console, emit_json, err_console
+from critmin.cli.choices import format_option
 from critmin.data.dataset import Dataset
 from critmin.data.load import load_dataset
-from critmin.metrics.exposure import ExposureReport, exposure
+from critmin.errors import DataError
+from critmin.metrics.exposure import ExposureReport, StageGap, exposure
+from critmin.model.commodities import registry
 from critmin.model.countries import country_name, to_iso3
+from critmin.report.tables import check_figure_path
 
 _BOUND_TEXT = {
     "eq": "",
@@ -27,22 +32,77 @@ def exposure_cmd(
     commodity: str = typer.Option("rare_earths", help="Commodity id (see `critmin data commodities`)."),
     year: int | None = typer.Option(None, help="Year (default: latest with data at each stage)."),
     importer: str = typer.Option("USA", help="Importing country for net import reliance (name or ISO3)."),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
     plot: Path | None = typer.Option(
         None, help="Write figures: stacked shares by stage to PLOT (.html or .png) and a world map beside it."
     ),
 ) -> None:
-    """Stage-by-stage concentration (HHI, HHI_WGI, top-1/top-3, N-1) and net import reliance."""
+    """Stage-by-stage concentration (HHI, HHI_WGI, top-1/top-3, N-1) and net import reliance.
+
+    Stages without country shares are named on stderr, each with the reason (what the bundled
+    tables hold, and the nearest --year with shares). When nothing can be computed (no stage has
+    shares and there is no import-reliance figure) the command says why and exits with code 2.
+    """
+    if plot is not None:
+        check_figure_path(plot)
     ds = load_dataset()
     report = exposure(commodity, year, to_iso3(importer), dataset=ds)
-    if plot is not None:
+    if report.empty:
+        raise nothing_error(report, year, ds)
+    for line in gap_lines(report.gaps, report.commodity, year):
+        err_console.print(f"note: {line}", highlight=False, markup=False, soft_wrap=True)
+    if plot is not None and not report.stages.empty:
         _plot(ds, report, plot)
+    elif plot is not None:
+        err_console.print(f"note: {plot} not written: no stage has country shares to plot", highlight=False)
     if fmt is Format.JSON:
         emit_json(report.to_dict())
     elif fmt is Format.CSV:
         print(report.stages.to_csv(index=False), end="")
     else:
         _render(report)
+
+
+def gap_lines(gaps: tuple[StageGap, ...], commodity: str, year: int | None) -> list[str]:
+    """One line per distinct reason: ``no component, end_use data for rare_earths: ...``."""
+    groups: dict[tuple[str, int | None], list[str]] = {}
+    for g in gaps:
+        groups.setdefault((g.reason, g.try_year), []).append(g.stage)
+    return [
+        StageGap(", ".join(stages), reason, try_year).describe(commodity, year)
+        for (reason, try_year), stages in groups.items()
+    ]
+
+
+def nothing_error(r: ExposureReport, year: int | None, ds: Dataset) -> DataError:
+    """Why nothing could be computed, and what to try: a year with data, a group, an overlay."""
+    when = f" in {year}" if year is not None else ""
+    groups: dict[str, list[str]] = {}
+    for g in r.gaps:
+        groups.setdefault(g.reason, []).append(g.stage)
+    why = "; ".join(f"{', '.join(stages)}: {reason}" for reason, stages in groups.items())
+    years = [g.try_year for g in r.gaps if g.try_year is not None]
+    if years:
+        best = max(set(years), key=lambda y: (years.count(y), y))
+        fix = f"try --year {best}, or leave --year out for the latest year at each stage"
+    else:
+        tables = (ds.table("production"), ds.table("stage_shares"))
+        groups_with_data = [
+            c.id
+            for c in registry().commodities
+            if r.commodity in c.members and any((t["commodity"] == c.id).any() for t in tables)
+        ]
+        fix = (
+            f"{r.commodity} has data only as part of {', '.join(groups_with_data)}: "
+            f"try --commodity {groups_with_data[0]}"
+            if groups_with_data
+            else "import your own figures as an overlay (`critmin data import overlay`, see the README)"
+        )
+    return DataError(
+        f"no exposure figures for {r.commodity}{when}: no stage has country shares and there is no "
+        f"net import reliance figure for {r.importer} ({why})",
+        fix=fix,
+    )
 
 
 def _plot(ds: Dataset, report: ExposureReport, path: Path) -> None:
@@ -73,6 +133,30 @@ def _render(r: ExposureReport) -> None:
         return ",".join(f"[{refs.setdefault(i, len(refs) + 1)}]" for i in ids)
 
     console.print(f"[bold]{r.commodity}[/]: exposure by stage  (critmin data_version {r.data_version})")
+    if not r.stages.empty:
+        _render_stages(r, ref)
+    n = r.nir
+    if n is None:
+        console.print(f"\nNo net import reliance figure for {country_name(r.importer)}.")
+    else:
+        if n.bound == "net_exporter":
+            val = "net exporter"
+        else:
+            val = f"{n.value:.0%}" + (f" ({_BOUND_TEXT[n.bound]})" if _BOUND_TEXT.get(n.bound) else "")
+        form = f", {n.form}" if n.form else ""
+        how = "computed from salient statistics" if n.method == "computed" else "as published"
+        pub = f"; USGS published {n.as_printed}%" if n.method == "computed" and n.as_printed else ""
+        console.print(
+            f"\n[bold]{country_name(r.importer)} net import reliance, {n.year}[/]: {val}{form} "
+            f"({how}{pub}) {ref([n.source_id])}",
+            highlight=False,
+        )
+    console.print("\n[bold]Sources[/]")
+    for sid, k in refs.items():
+        console.print(f" [{k}] {r.sources.get(sid, sid)}", highlight=False, soft_wrap=True)
+
+
+def _render_stages(r: ExposureReport, ref: Callable[[list[str]], str]) -> None:
     t = Table(title="Who supplies each stage", title_justify="left")
     cols = ("stage", "year", "largest supplier", "share", "top-3", "HHI", "HHI_WGI", "N-1", "basis", "src")
     for col in cols:
@@ -104,22 +188,3 @@ def _render(r: ExposureReport) -> None:
     over = r.stages.loc[r.stages["over_crma_65pct"], "stage"].tolist()
     if over:
         console.print(f"One country holds more than the EU CRMA 65% benchmark at: {', '.join(over)}.")
-    n = r.nir
-    if n is None:
-        console.print(f"\nNo net import reliance figure for {country_name(r.importer)}.")
-    else:
-        if n.bound == "net_exporter":
-            val = "net exporter"
-        else:
-            val = f"{n.value:.0%}" + (f" ({_BOUND_TEXT[n.bound]})" if _BOUND_TEXT.get(n.bound) else "")
-        form = f", {n.form}" if n.form else ""
-        how = "computed from salient statistics" if n.method == "computed" else "as published"
-        pub = f"; USGS published {n.as_printed}%" if n.method == "computed" and n.as_printed else ""
-        console.print(
-            f"\n[bold]{country_name(r.importer)} net import reliance, {n.year}[/]: {val}{form} "
-            f"({how}{pub}) {ref([n.source_id])}",
-            highlight=False,
-        )
-    console.print("\n[bold]Sources[/]")
-    for sid, k in refs.items():
-        console.print(f" [{k}] {r.sources.get(sid, sid)}", highlight=False, soft_wrap=True)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json
+from critmin.cli.choices import format_option
 from critmin.errors import DataError
 from critmin.trace.screen import ScreenResult, bundled_rule_names, load_rules, parse_swaps, screen
 
@@ -43,7 +44,7 @@ def screen_cmd(
         metavar="COMPONENT=ISO3",
         help="Re-screen with a component from another origin: COMPONENT=ISO3; repeatable.",
     ),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
 ) -> None:
     """Controlled content, share of product value and licence need per product, with the rules in force."""
     day = _parse_date(as_of) if as_of else date.today()

@@ -16,7 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json
+from critmin.cli.choices import enum_option, format_option
 from critmin.data.load import load_dataset
+from critmin.report.tables import check_figure_path
 from critmin.simulate.analysis.sensitivity import EX_CHINA, tornado, tornado_to_dict
 from critmin.simulate.analysis.sobol import SOBOL_N, SobolResult, SobolStatus, sobol
 from critmin.simulate.inputs.scenario import load_scenario
@@ -51,12 +53,12 @@ def sensitivity_cmd(
     seed: int = typer.Option(
         0, help="Random seed (tornado: used when --paths > 1; sobol: sequence scrambling and bootstrap)."
     ),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
     plot: Path | None = typer.Option(
         None, help="Write the chart (tornado, or S1/ST bars) to PLOT (.html or .png)."
     ),
     top: int = typer.Option(15, help="Rows shown in the table view and the chart (all rows in csv/json)."),
-    method: SensitivityMethod = typer.Option(
+    method: SensitivityMethod = enum_option(
         SensitivityMethod.TORNADO,
         "--method",
         help="tornado: one at a time around the medians; sobol: variance-based S1/ST indices.",
@@ -73,6 +75,8 @@ def sensitivity_cmd(
 
     sobol: all drawn together; S1 = share of the variance explained alone, ST = with interactions.
     """
+    if plot is not None:  # a bad path fails before the runs, not after
+        check_figure_path(plot)
     if method is SensitivityMethod.SOBOL:
         if n < 2 or n & (n - 1):
             lower = 2 ** max(1, n.bit_length() - 1)

@@ -11,8 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_json
+from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
 from critmin.errors import DataError
+from critmin.report.tables import TABLE_SUFFIXES, check_figure_path, check_output_path
 from critmin.simulate.chains.registry import CHAIN_IDS, product_title
 from critmin.simulate.executors import SCHEDULER_ENV, executor_for
 from critmin.simulate.inputs.scenario import bundled_scenarios, load_scenario
@@ -27,9 +29,9 @@ def simulate_cmd(
     variant: str | None = typer.Option(None, help="A named variant from the scenario's `scenarios:`."),
     start: str | None = typer.Option(None, help="First month YYYY-MM (default from the scenario)."),
     end: str | None = typer.Option(None, help="Last month YYYY-MM (default from the scenario)."),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
     out: Path | None = typer.Option(
-        None, help="Write results to .parquet or .csv (with the resolved scenario)."
+        None, help="Write results to .parquet, .csv or .xlsx (with the resolved scenario beside them)."
     ),
     plot: Path | None = typer.Option(
         None,
@@ -68,6 +70,10 @@ def simulate_cmd(
         raise DataError(
             "give a scenario (a bundled name or a YAML path)", fix="e.g. critmin simulate baseline"
         )
+    if out is not None:  # a bad path fails before the run, not after
+        check_output_path(out, TABLE_SUFFIXES)
+    if plot is not None:
+        check_figure_path(plot)
     sc = load_scenario(scenario, variant=variant)
     if start or end or commodity:
         try:
@@ -139,7 +145,7 @@ def _render(r: SimulationResult) -> None:
         ("months_below_90pct", "months <90%", "{:.0f}"),
         ("cumulative_shortfall_t", "cumulative shortfall t", "{:,.0f}"),
         ("peak_price_ratio", "peak price x", "{:.2f}"),
-        ("output_at_risk_usd", "value at risk $bn", "{:,.2f}"),
+        ("output_at_risk_usd", "output at risk (US$ bn)", "{:,.2f}"),
     ]
     values = {
         (str(reg), str(prod), str(met)): (float(a), float(b), float(c))
@@ -196,8 +202,8 @@ def _render(r: SimulationResult) -> None:
         )
     console.print(
         "peak shortfall: largest monthly unmet demand as % of demand; price x: ex-China (China for CHN) "
-        "price relative to the start; value at risk: for magnets the end-product value that could not be "
-        "made, for the other chains the material's USGS price (a lower bound). "
+        "price relative to the start; output at risk (US$): for magnets the end-product value that could "
+        "not be made, for the other chains the material's USGS price (a lower bound). "
         f"Assumptions: {', '.join(r.assumption_ids)}.",
         style="dim",
         highlight=False,

@@ -12,12 +12,17 @@ import typer
 from rich.table import Table
 
 from critmin.cli._output import Format, console, emit_frame, emit_json, err_console
+from critmin.cli.choices import enum_option, format_option
+from critmin.errors import DataError
+from critmin.report.tables import check_output_path
 
 trace_app = typer.Typer(
     help="Trace where a product's content comes from.", no_args_is_help=True, add_completion=False
 )
 
 _PREVIEW_ROWS = 30
+#: Suffixes ``trace firms --out`` writes (critmin.trace.firms.write_table).
+FIRMS_OUT_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz")
 
 
 class FileFormat(StrEnum):
@@ -66,17 +71,17 @@ def firms_cmd(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write firm_id,origin,share to OUT (.parquet or .csv)."
     ),
-    fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+    fmt: Format = format_option(),
 ) -> None:
     """Each firm's input content by origin country at the origin stage (shares sum to 1).
 
     Inputs with no path to a firm at the origin stage count as 'unknown'; coverage is reported.
     """
-    from critmin.trace.firms import parse_stage, table_kind, trace_files, write_table
+    from critmin.trace.firms import parse_stage, trace_files, write_table
 
     stage = parse_stage(origin_stage, what="--origin-stage")
-    if out is not None:
-        table_kind(out)  # a bad extension fails before the work, not after
+    if out is not None:  # a bad path fails before the work, not after
+        check_output_path(out, FIRMS_OUT_SUFFIXES)
     result = trace_files(firms, edges, stage, commodity=commodity)
     cov = result.coverage
     if out is not None:
@@ -113,10 +118,16 @@ def synth_cmd(
     n_edges: int | None = typer.Option(None, "--edges", min=0, help="Number of edges (default 5 x firms)."),
     seed: int = typer.Option(0, help="Random seed; equal seeds give equal files."),
     out_dir: Path = typer.Option(..., "--out-dir", help="Directory for firms.<ext> and edges.<ext>."),
-    file_format: FileFormat = typer.Option(FileFormat.CSV, "--format", help="csv or parquet."),
+    file_format: FileFormat = enum_option(FileFormat.CSV, "--format", help="csv or parquet."),
 ) -> None:
     """Write a realistic multi-tier synthetic firm network (stylised rare-earth chain)."""
     from critmin.trace.synth import synth_network, write_network
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(
+            f"--out-dir {str(out_dir)!r} is a file, not a folder",
+            fix="give a folder (it is created if missing)",
+        )
 
     m = 5 * n_firms if n_edges is None else n_edges
     firms_df, edges_df = synth_network(n_firms, m, seed)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SourceKind = Literal["dataset", "publication", "web", "derived", "assumption", "user"]
+#: The values of :data:`SourceKind`, for option parsing and help texts.
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
 
 
 class Source(BaseModel):

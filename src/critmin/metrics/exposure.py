@@ -277,11 +277,11 @@ def exposure(
 
 #: Stages for which no bundled table gives country shares (end-use *demand* shares are in
 #: the ``end_uses`` table, which says what a commodity is used for, not who supplies it).
-_NO_SHARE_TABLE = {
-    Stage.COMPONENT.value: "no country shares of component making are bundled",
-    Stage.END_USE.value: "country shares are not bundled for end use (demand by end use is in "
-    "`critmin data show end_uses`)",
-}
+_NO_SHARE_TABLE = frozenset({Stage.COMPONENT.value, Stage.END_USE.value})
+_NO_SHARE_TEXT = (
+    "no bundled table gives country shares of component making or end use (demand by end use: "
+    "`critmin data show end_uses`)"
+)
 
 
 def stage_gap(ds: Dataset, commodity: str, stage: Stage | str, year: int | None = None) -> StageGap:
@@ -305,10 +305,12 @@ def stage_gap(ds: Dataset, commodity: str, stage: Stage | str, year: int | None 
     if val_years:
         parts.append(f"the bundled production table covers {_span(val_years)} for it")
     elif len(prod):
-        quals = ", ".join(sorted({str(q).replace("_", " ") for q in prod["qualifier"].dropna()}))
+        quals = " or ".join(
+            f"'{q}'" for q in sorted({str(q).replace("_", " ") for q in prod["qualifier"].dropna()})
+        )
         parts.append(
             f"the bundled production table has rows for {_span(sorted(set(prod['year'])))} but no "
-            f"figures (as printed: {quals or 'blank'})"
+            f"figures: the source prints {quals or 'blank cells'}"
         )
     if pub_years:
         parts.append(f"published shares cover {_span(pub_years)}")
@@ -318,7 +320,11 @@ def stage_gap(ds: Dataset, commodity: str, stage: Stage | str, year: int | None 
             who = ", ".join(sorted(set(valued["country"])))
             parts = [f"the bundled production table has one country's figure only ({who}): no world share"]
     if not parts:
-        parts.append(_NO_SHARE_TABLE.get(st.value, "no production table and no published shares are bundled"))
+        parts.append(
+            _NO_SHARE_TEXT
+            if st.value in _NO_SHARE_TABLE
+            else "no production table and no published shares are bundled"
+        )
     try_year = None
     if year is not None:
         for y in sorted(set(val_years) | set(pub_years), key=lambda y: (abs(y - year), -y)):

@@ -12,29 +12,34 @@ Firm level::
     result.shares      # firm_id, origin, share (origin ISO3 or "unknown"; shares sum to 1)
     result.coverage    # firms, edges, known_mass_share, firms_fully_unknown, ...
 
-The names below load their submodule on first use, so importing one submodule does not
-import the others (and their scipy/pyarrow dependencies).
+The names below, and the submodules themselves (``critmin.trace.country`` after a bare
+``import critmin``), load on first use (:func:`critmin.lazy.lazy_submodules`), so importing
+one submodule does not import the others (and their scipy/pyarrow dependencies).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from critmin.lazy import lazy_submodules
 
 if TYPE_CHECKING:
     from critmin.trace.firms import UNKNOWN, TraceResult, read_network, trace_files, trace_firms, write_table
     from critmin.trace.synth import synth_network, write_network
 
-_LAZY = {
-    "UNKNOWN": "critmin.trace.firms",
-    "TraceResult": "critmin.trace.firms",
-    "read_network": "critmin.trace.firms",
-    "trace_files": "critmin.trace.firms",
-    "trace_firms": "critmin.trace.firms",
-    "write_table": "critmin.trace.firms",
-    "synth_network": "critmin.trace.synth",
-    "write_network": "critmin.trace.synth",
-}
+__getattr__, __dir__ = lazy_submodules(
+    __name__,
+    {
+        "UNKNOWN": "critmin.trace.firms",
+        "TraceResult": "critmin.trace.firms",
+        "read_network": "critmin.trace.firms",
+        "trace_files": "critmin.trace.firms",
+        "trace_firms": "critmin.trace.firms",
+        "write_table": "critmin.trace.firms",
+        "synth_network": "critmin.trace.synth",
+        "write_network": "critmin.trace.synth",
+    },
+)
 
 __all__ = [
     "UNKNOWN",
@@ -46,9 +51,3 @@ __all__ = [
     "write_network",
     "write_table",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'critmin.trace' has no attribute {name!r}")

@@ -10,9 +10,6 @@ where the bad value is: ``path:line`` and column for CSV files (header = line 1)
 
 from __future__ import annotations
 
-import difflib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +20,10 @@ import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from critmin.atomic import atomic_path
 from critmin.errors import DataError
 from critmin.model.countries import is_country, to_iso3
-from critmin.model.stages import Stage
+from critmin.model.stages import Stage, parse_stage
 
 FIRM_COLUMNS = ("firm_id", "country", "stage")
 EDGE_COLUMNS = ("supplier_id", "customer_id", "quantity")
@@ -51,21 +49,6 @@ class _Where:
         if self.csv:
             return {"path": self.name, "line": int(frame.index[pos]) + 2}
         return {"path": f"{self.name} row {pos + 1}"}
-
-
-def parse_stage(value: object, *, what: str = "stage", **where: Any) -> Stage:
-    """A :class:`Stage` from its value, forgiving case, spaces and hyphens; typos get a suggestion.
-
-    ``where`` (``path``, ``line``, ``column``) locates the value in :class:`DataError`.
-    """
-    text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-    try:
-        return Stage(text)
-    except ValueError:
-        close = difflib.get_close_matches(text, [s.value for s in Stage], n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        fix = f"{hint}valid stages: {', '.join(s.value for s in Stage)}"
-        raise DataError(f"unknown {what} {value!r}", fix=fix, **where) from None
 
 
 def _first(mask: npt.NDArray[np.bool_]) -> int:
@@ -308,19 +291,17 @@ def read_network(firms_path: str | Path, edges_path: str | Path) -> tuple[pd.Dat
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` to ``.csv``/``.csv.gz``/``.parquet`` atomically (temp file, then rename)."""
+    """Write ``frame`` to ``.csv``/``.csv.gz``/``.parquet`` atomically (temp file, then rename).
+
+    Missing parent folders are created; the file gets the mode ``open()`` would give (the
+    user's umask): :func:`critmin.atomic.atomic_path`.
+    """
     p = Path(path)
     kind = table_kind(p)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         if kind == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_csv(tmp, index=False, compression="gzip" if p.name.lower().endswith(".gz") else None)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p

@@ -45,6 +45,7 @@ from critmin._version import __version__
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
+from critmin.jsonsafe import json_safe
 from critmin.model.countries import is_country, to_iso3
 from critmin.trace.rules_model import (  # noqa: F401 - public names re-exported here
     BUNDLED_RULES_ALL,
@@ -294,14 +295,7 @@ class ScreenResult:
 
 
 def _plain(rec: Mapping[Any, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in rec.items():
-        if hasattr(v, "item"):
-            v = v.item()
-        if isinstance(v, float) and math.isnan(v):
-            v = None
-        out[str(k)] = v
-    return out
+    return {str(k): json_safe(v) for k, v in rec.items()}
 
 
 def screen(

@@ -1,0 +1,11 @@
+"""Maintainers' build of the bundled dataset from the raw public files.
+
+Submodules load on first use (:func:`critmin.lazy.lazy_submodules`): after a bare
+``import critmin``, ``critmin.data.build.orchestrate`` works.
+"""
+
+from __future__ import annotations
+
+from critmin.lazy import lazy_submodules
+
+__getattr__, __dir__ = lazy_submodules(__name__)
