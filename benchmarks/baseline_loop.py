@@ -1,6 +1,6 @@
 """Baseline for ``bench_simulate.py``: the disruption engine as a plain per-path Python loop.
 
-The same equations as :func:`critmin.simulate.engine.run_engine` (see its module docstring),
+The same equations as :func:`critmin.simulate.engine.step.run_engine` (see its module docstring),
 written the straightforward way. It loops over paths, then months, then stages, then every
 exporter x destination pair, with Python floats (arrays are turned into lists first, so no
 NumPy scalar arithmetic). It reads the policy's regimes directly rather than the engine's
@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from critmin.simulate.chains.network import Network
 from critmin.simulate.engine import EngineParams, run_engine
-from critmin.simulate.network import Network
-from critmin.simulate.policy import PolicyPath
-from critmin.simulate.scenario import EventKind
+from critmin.simulate.engine.types import EngineInputs
+from critmin.simulate.inputs.policy import PolicyPath
+from critmin.simulate.inputs.scenario import EventKind
 
 METRICS = ("peak_shortfall_pct", "cumulative_shortfall_t", "months_below_90pct", "peak_price_ratio")
 
@@ -118,7 +119,7 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                     extra[3][r] = max(target[r] - stock[3][r], 0.0)  # the inventory gap (engine 5.3)
                     for k in range(k_n - 1, 0, -1):
                         extra[k - 1][r] = max(extra[k][r] / conv[k] - stock[k - 1][r], 0.0)
-            approval = float(policy.approval(t, 3, params)[p])
+            approval = float(policy.approval(t, params)[p])
             wants = [[0.0] * r_n for _ in range(k_n)]
             for k in range(k_n):
                 for r in range(r_n):
@@ -210,7 +211,8 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
 def check_against_engine(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> float:
     """Assert that the loop and the vectorised engine agree; returns the largest relative gap."""
     loop = run_loop(net, params, policy, n_months)
-    metrics, bands, _ = run_engine(net, params, policy, n_months)
+    res = run_engine(EngineInputs(network=net, params=params, policy=policy, n_months=n_months))
+    metrics, bands = res.metrics, res.bands()
     worst = 0.0
     for name in METRICS:
         a, b = getattr(metrics, name), loop["metrics"][name]
@@ -222,38 +224,16 @@ def check_against_engine(net: Network, params: EngineParams, policy: PolicyPath,
 
 
 def inputs(scenario: str, paths: int, seed: int) -> tuple[Network, EngineParams, PolicyPath, int]:
-    """The engine inputs ``simulate(scenario, paths=paths, seed=seed)`` builds."""
-    from critmin.data.load import load_dataset
-    from critmin.simulate.network import build_network
-    from critmin.simulate.policy import compile_policy
-    from critmin.simulate.run import _engine_params, _median, _resolve
-    from critmin.simulate.scenario import load_scenario
+    """The primary chain's engine inputs of ``simulate(scenario, paths=paths, seed=seed)``, from
+    the run-assembly layer (one block of at most ``BLOCK_PATHS`` paths; the loop leaves out the
+    Dy + Tb feed and the sector split)."""
+    from critmin.simulate.assemble import BLOCK_PATHS, RunInputs
 
-    sc = load_scenario(scenario)
-    values = _resolve(sc)
-    child_params, child_policy = np.random.SeedSequence(seed).spawn(2)
-    rng = None if paths == 1 else np.random.default_rng(child_params)
-    rng_pol = None if paths == 1 else np.random.default_rng(child_policy)
-    net = build_network(
-        load_dataset(),
-        sc.regions,
-        mining_t_per_year=_median(values["volume.mining_t_per_year"]),
-        magnet_t_per_year=_median(values["volume.magnet_t_per_year"]),
-        china_exports_t_per_year=_median(values["volume.china_magnet_exports_t_per_year"]),
-        us_share_of_exports=_median(values["trade.us_share_of_china_magnet_exports"]),
-    )
-    n_months = len(sc.months())
-    params = _engine_params(values, net, sc, paths, rng)
-    policy = compile_policy(
-        sc.timeline(),
-        sc.start,
-        n_months,
-        sc.regions,
-        paths,
-        rng_pol,
-        defence_share=_median(values["sector.defence_share"]),
-    )
-    return net, params, policy, n_months
+    if paths > BLOCK_PATHS:
+        raise SystemExit(f"the loop takes at most {BLOCK_PATHS} paths (one block)")
+    run_inputs = RunInputs.build(scenario, seed=seed, paths=paths)
+    ei = run_inputs.engine_inputs(run_inputs.blocks()[0])[0]
+    return ei.network, ei.params, ei.policy, ei.n_months
 
 
 def main() -> None:

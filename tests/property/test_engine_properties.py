@@ -27,11 +27,15 @@ from critmin.data.dataset import Dataset
 from critmin.data.load import load_dataset
 from critmin.model.stages import Stage
 from critmin.simulate import simulate
-from critmin.simulate.engine import EngineParams, Trace, run_engine
-from critmin.simulate.network import Network, build_network
-from critmin.simulate.policy import PolicyPath, compile_policy
-from critmin.simulate.run import _median, _resolve
-from critmin.simulate.scenario import Event, EventKind, load_scenario
+from critmin.simulate.assemble import resolve_values
+from critmin.simulate.chains.network import Network
+from critmin.simulate.chains.rare_earths import build_network
+from critmin.simulate.chains.registry import chain_info
+from critmin.simulate.engine import EngineParams, Trace
+from critmin.simulate.inputs.params import median
+from critmin.simulate.inputs.policy import PolicyPath, compile_policy
+from critmin.simulate.inputs.scenario import Event, EventKind, load_scenario
+from tests.unit.helpers import engine_run
 
 START = "2024-01"
 SCENARIOS = ("controls-reimposed-2026-11", "truce-holds", "baseline", "us-embargo")
@@ -70,14 +74,14 @@ def dataset() -> Dataset:
 @cache
 def network() -> Network:
     sc = load_scenario("controls-reimposed-2026-11")
-    v = _resolve(sc)
+    v = resolve_values(sc, chain_info("rare_earths"))
     return build_network(
         dataset(),
         sc.regions,
-        mining_t_per_year=_median(v["volume.mining_t_per_year"]),
-        magnet_t_per_year=_median(v["volume.magnet_t_per_year"]),
-        china_exports_t_per_year=_median(v["volume.china_magnet_exports_t_per_year"]),
-        us_share_of_exports=_median(v["trade.us_share_of_china_magnet_exports"]),
+        mining_t_per_year=median(v["volume.mining_t_per_year"]),
+        magnet_t_per_year=median(v["volume.magnet_t_per_year"]),
+        china_exports_t_per_year=median(v["volume.china_magnet_exports_t_per_year"]),
+        us_share_of_exports=median(v["trade.us_share_of_china_magnet_exports"]),
     )
 
 
@@ -163,7 +167,7 @@ def _compile(events: tuple[Event, ...], n_months: int, n: int) -> PolicyPath:
 
 
 def _trace(params: EngineParams, pol: PolicyPath, n_months: int, check: bool = False) -> Trace:
-    _, _, tr = run_engine(network(), params, pol, n_months, keep_trace=True, check_balance=check)
+    _, _, tr = engine_run(network(), params, pol, n_months, keep_trace=True, check_balance=check)
     assert tr is not None
     return tr
 

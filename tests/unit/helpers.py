@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from critmin.simulate.engine import EngineParams
-from critmin.simulate.params import parameter_table
-from critmin.simulate.scenario import Scenario
+from critmin.errors import DataError
+from critmin.simulate.chains.network import Network
+from critmin.simulate.engine import BLOCK_PATHS, EngineParams, run_engine
+from critmin.simulate.engine.types import EngineInputs, Feed, FloorTerms, PathMetrics, SectorInputs, Trace
+from critmin.simulate.inputs.params import parameter_table
+from critmin.simulate.inputs.policy import PolicyPath
+from critmin.simulate.inputs.scenario import Scenario
 
 #: Toy-engine parameters with demand, prices and substitution frozen (elasticities 0, no
 #: headroom or growth), so shortfalls can be worked out by hand.
@@ -91,3 +95,69 @@ def small_scenario(name: str, varied: tuple[str, ...]) -> Scenario:
             ],
         }
     )
+
+
+def toy_network(
+    share: np.ndarray,
+    ship: np.ndarray,
+    volume: np.ndarray,
+    demand0: np.ndarray,
+    origin: np.ndarray,
+    *,
+    regions: tuple[str, ...] = ("CHN", "USA"),
+    projects: pd.DataFrame | None = None,
+    stages: tuple[str, ...] = ("mining", "separation", "metal_alloy", "magnet"),
+    commodity: str = "toy",
+    product: str = "magnets",
+    extraterritorial_from: int = 2,
+) -> Network:
+    """A toy :class:`Network` (no sources), keyword-built like the bundled chains'."""
+    return Network(
+        regions=regions,
+        share=share,
+        ship=ship,
+        volume=volume,
+        demand0=demand0,
+        china_origin=origin,
+        projects=no_projects() if projects is None else projects,
+        source_ids=(),
+        assumption_ids=(),
+        stages=stages,
+        commodity=commodity,
+        product=product,
+        extraterritorial_from=extraterritorial_from,
+    )
+
+
+def engine_run(
+    net: Network,
+    params: EngineParams,
+    policy: PolicyPath,
+    n_months: int,
+    *,
+    keep_trace: bool = False,
+    check_balance: bool = False,
+    block_paths: int = BLOCK_PATHS,
+    feed: Feed | None = None,
+    sectors: tuple[np.ndarray, np.ndarray] | None = None,
+    sector_growth: np.ndarray | None = None,
+    floor_terms: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[PathMetrics, dict[str, np.ndarray], Trace | None]:
+    """:func:`run_engine` on toy inputs, as (metrics, monthly bands, trace)."""
+    if sector_growth is not None and sectors is None:
+        raise DataError("sector growth needs the sector shares", column="sector_growth")
+    res = run_engine(
+        EngineInputs(
+            network=net,
+            params=params,
+            policy=policy,
+            n_months=n_months,
+            feed=feed,
+            sectors=SectorInputs(sectors[0], sectors[1], sector_growth) if sectors is not None else None,
+            floor=FloorTerms(*floor_terms) if floor_terms is not None else None,
+        ),
+        keep_trace=keep_trace,
+        check_balance=check_balance,
+        block_paths=block_paths,
+    )
+    return res.metrics, res.bands(), res.trace

@@ -14,11 +14,7 @@ import pytest
 
 from critmin.data.catalogue import web_source_id
 from critmin.data.dataset import Dataset
-from critmin.errors import DataError
-from critmin.simulate import load_scenario, simulate
-from critmin.simulate.backtest import BacktestResult, backtest
-from critmin.simulate.calibrate import ExportModel, mape
-from critmin.simulate.observed import (
+from critmin.data.observed import (
     OBSERVED_CSV,
     Basis,
     baseline_reference,
@@ -27,7 +23,11 @@ from critmin.simulate.observed import (
     observed_exports,
     observed_sources,
 )
-from critmin.simulate.params import parameter_table
+from critmin.errors import DataError
+from critmin.simulate import load_scenario, simulate
+from critmin.simulate.analysis.backtest import BacktestResult, backtest
+from critmin.simulate.analysis.calibrate import ExportModel, mape
+from critmin.simulate.inputs.params import parameter_table
 
 SHARED_CSV = (
     Path(__file__).resolve().parents[2].parent
@@ -39,7 +39,7 @@ SHARED_CSV = (
 
 
 def _bundled_rows() -> list[dict[str, str]]:
-    with resources.files("critmin.simulate").joinpath(OBSERVED_CSV).open("r", encoding="utf-8") as fh:
+    with resources.files("critmin.data").joinpath(OBSERVED_CSV).open("r", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from critmin.data.dataset import Dataset
+from critmin.data.observed import parse_period, read_series_csv
 from critmin.errors import DataError
-from critmin.simulate.calibrate import (
+from critmin.simulate.analysis.calibrate import (
     DEFAULT_PARAMS,
     ExportModel,
     FitStatus,
     calibrate,
     with_parameters,
 )
-from critmin.simulate.observed import parse_period, read_series_csv
 
 TRUTH = {"licence.approval_rate": 0.4, "licence.mean_lag_months": 3.0}
 

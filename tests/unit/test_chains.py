@@ -3,7 +3,7 @@
 * :func:`balanced_shipping` on hand-computed toy cases and as a hypothesis property;
 * :func:`build_chain_network` on the bundled dataset against figures read by hand from the
   USGS Mineral Commodity Summaries rows it cites (world output, US demand) and from
-  ``simulate/chains.yaml`` (China's demand share, labelled refinery shares);
+  ``simulate/chains/chains.yaml`` (China's demand share, labelled refinery shares);
 * which events apply to which chain (:func:`events_for`), and the scenario errors that name
   the file, line and key;
 * the engine on single chains (mass balance, a ban's shortfall, stricter controls) and on
@@ -33,18 +33,16 @@ from critmin.data.load import load_dataset
 from critmin.errors import DataError
 from critmin.model.stages import Stage
 from critmin.simulate import simulate
-from critmin.simulate.chains import (
-    CHAIN_IDS,
+from critmin.simulate.chains.network import EXPORT_WEIGHTS, EXPORT_WEIGHTS_ASSUMPTION, Network
+from critmin.simulate.chains.registry import CHAIN_IDS, chain_info
+from critmin.simulate.chains.single import (
     DEMAND_WEIGHTS_ASSUMPTION,
     DYNAMICS_ASSUMPTION,
     balanced_shipping,
     build_chain_network,
-    chain_product,
 )
-from critmin.simulate.network import EXPORT_WEIGHTS, EXPORT_WEIGHTS_ASSUMPTION, Network
-from critmin.simulate.policy import compile_policy, events_for
-from critmin.simulate.run import SimulationResult
-from critmin.simulate.scenario import (
+from critmin.simulate.inputs.policy import compile_policy, events_for
+from critmin.simulate.inputs.scenario import (
     DEFAULT_REGIONS,
     Event,
     EventKind,
@@ -53,6 +51,7 @@ from critmin.simulate.scenario import (
     history_events,
     load_scenario,
 )
+from critmin.simulate.result import SimulationResult
 
 F = npt.NDArray[np.float64]
 SINGLE = ("gallium", "germanium", "graphite", "antimony", "tungsten")
@@ -70,8 +69,8 @@ def network(commodity: str, regions: tuple[str, ...] = DEFAULT_REGIONS) -> Netwo
 
 @cache
 def chains_yaml() -> dict[str, Any]:
-    """``simulate/chains.yaml`` read directly, independently of :func:`chain_spec`."""
-    text = resources.files("critmin.simulate").joinpath("chains.yaml").read_text("utf-8")
+    """``simulate/chains/chains.yaml`` read directly, independently of :func:`chain_spec`."""
+    text = resources.files("critmin.simulate.chains").joinpath("chains.yaml").read_text("utf-8")
     raw: dict[str, Any] = yaml.safe_load(text)
     return raw
 
@@ -231,7 +230,7 @@ def test_chain_network_is_balanced(commodity: str) -> None:
         np.testing.assert_allclose(net.share[k] @ net.ship[k], net.share[k + 1], rtol=0, atol=1e-12)
     assert net.commodity == commodity
     assert net.stages == tuple(chains_yaml()["chains"][commodity]["stages"])
-    assert net.product == chain_product(commodity) == chains_yaml()["chains"][commodity]["product"]
+    assert net.product == chain_info(commodity).product
     assert net.projects.empty
 
 

@@ -28,7 +28,8 @@ from critmin.metrics.criticality import (
     criticality,
     load_defaults,
 )
-from critmin.metrics.criticality_eu import (
+from critmin.metrics.criticality.common import validate_defaults
+from critmin.metrics.criticality.eu import (
     EUParams,
     eu_crm,
     eu_economic_importance,
@@ -36,7 +37,7 @@ from critmin.metrics.criticality_eu import (
     export_restrictions,
     in_force_during,
 )
-from critmin.metrics.criticality_usgs import USGSParams, disruption_potential, usgs_2022, usgs_supply_risk
+from critmin.metrics.criticality.usgs import USGSParams, disruption_potential, usgs_2022, usgs_supply_risk
 
 # ---------------------------------------------------------------------------------- toy dataset
 INDICATORS = ("va", "pv", "ge", "rq", "rl", "cc")
@@ -425,7 +426,7 @@ def test_every_default_is_documented() -> None:
     assert walk({k: v for k, v in d.items() if k != "sources"}) >= 10
     bad = {"sources": {}, "eu": {"defaults": {"x": {"value": 1.0}}}}
     with pytest.raises(DataError, match="rationale"):
-        crit._validate_defaults(bad)
+        validate_defaults(bad)
 
 
 # ---------------------------------------------------------------------------------- bundled data

@@ -25,11 +25,12 @@ import pytest
 from critmin.errors import DataError
 from critmin.model.stages import Stage
 from critmin.simulate import engine, simulate
-from critmin.simulate.engine import EngineParams, MassBalanceError, Trace, run_engine
-from critmin.simulate.network import Network
-from critmin.simulate.policy import compile_policy
-from critmin.simulate.scenario import Event, EventKind
-from tests.unit.helpers import frozen_params, no_projects
+from critmin.simulate.chains.network import Network
+from critmin.simulate.engine import EngineParams, MassBalanceError, Trace, balance
+from critmin.simulate.inputs.policy import compile_policy
+from critmin.simulate.inputs.scenario import Event, EventKind
+from tests.unit import helpers
+from tests.unit.helpers import engine_run, frozen_params, no_projects
 
 REGIONS = ("CHN", "USA")
 US = 1
@@ -44,7 +45,7 @@ def toy_network() -> Network:
     volume = np.full(4, 100.0)
     projects = no_projects()
     demand0 = (share[3] * volume[3]) @ ship[3]
-    return Network(REGIONS, share, ship, volume, demand0, np.array([[1.0, 0.0]] * 4), projects, (), ())
+    return helpers.toy_network(share, ship, volume, demand0, np.array([[1.0, 0.0]] * 4), projects=projects)
 
 
 def toy_params(n: int = 1, *, stockpile_us: float = 0.0, **over: float) -> EngineParams:
@@ -63,7 +64,7 @@ def run_toy(events: list[Event], params: EngineParams) -> tuple[engine.PathMetri
     net = toy_network()
     n = params.growth.shape[0]
     pol = compile_policy(tuple(events), "2024-01", T, REGIONS, n, None, defence_share=0.03)
-    metrics, _, trace = run_engine(net, params, pol, T, keep_trace=True, check_balance=True)
+    metrics, _, trace = engine_run(net, params, pol, T, keep_trace=True, check_balance=True)
     assert trace is not None
     assert np.nanmax(trace.balance_residual) < 1e-9
     return metrics, trace
@@ -189,21 +190,21 @@ def test_engine_rejects_parameters_that_break_the_invariants() -> None:
     net = toy_network()
     pol = compile_policy((), "2024-01", T, REGIONS, 1, None, defence_share=0.03)
     with pytest.raises(DataError, match="subst_cap"):
-        run_engine(net, toy_params(subst_cap=1.5), pol, T)
+        engine_run(net, toy_params(subst_cap=1.5), pol, T)
     with pytest.raises(DataError, match="lag"):
-        run_engine(net, toy_params(lag=0.5), pol, T)
+        engine_run(net, toy_params(lag=0.5), pol, T)
     with pytest.raises(DataError, match="shorter horizon"):
-        run_engine(net, toy_params(), pol, T + 1)
+        engine_run(net, toy_params(), pol, T + 1)
 
 
 def test_balance_check_catches_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """A deliberately leaky accounting (production overstated by 1%) must be caught."""
-    original = engine.Balance.stage
+    original = balance.Balance.stage
 
-    def leaky(self: engine.Balance, prod: np.ndarray, *a: Any, **kw: Any) -> None:
+    def leaky(self: balance.Balance, prod: np.ndarray, *a: Any, **kw: Any) -> None:
         original(self, prod * 1.01, *a, **kw)
 
-    monkeypatch.setattr(engine.Balance, "stage", leaky)
+    monkeypatch.setattr(balance.Balance, "stage", leaky)
     with pytest.raises(MassBalanceError):
         run_toy([], toy_params())
 
@@ -220,8 +221,8 @@ def test_block_size_does_not_change_results() -> None:
         None,
         defence_share=0.03,
     )
-    a = run_engine(net, params, pol, T)[0]
-    b = run_engine(net, params, pol, T, block_paths=2)[0]
+    a = engine_run(net, params, pol, T)[0]
+    b = engine_run(net, params, pol, T, block_paths=2)[0]
     np.testing.assert_allclose(a.cumulative_shortfall_t, b.cumulative_shortfall_t, rtol=1e-12)
 
 

@@ -16,8 +16,8 @@ from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.report.fan import fan_chart, policy_marks, tornado_chart
 from critmin.report.figures import write_figure
-from critmin.simulate.run import SimulationResult, simulate
-from critmin.simulate.scenario import Event, Scenario, history_events
+from critmin.simulate import SimulationResult, simulate
+from critmin.simulate.inputs.scenario import Event, Scenario, history_events
 
 
 def _scenario() -> Scenario:
@@ -49,7 +49,7 @@ def _trace(fig: go.Figure, name: str) -> go.Scatter:
     return found[0]
 
 
-def _caption(fig: go.Figure) -> str:
+def caption_text(fig: go.Figure) -> str:
     notes = [a for a in fig.layout.annotations if a.name == "caption"]
     assert len(notes) == 1
     return str(notes[0].text)
@@ -90,7 +90,7 @@ def test_fan_marks_policy_events(result: SimulationResult) -> None:
 
 
 def test_fan_caption_has_provenance(result: SimulationResult) -> None:
-    text = _caption(fan_chart(result))
+    text = caption_text(fan_chart(result))
     flat = " ".join(text.split("<br>"))
     assert "fan-test" in flat
     assert "40 paths" in flat
@@ -100,7 +100,7 @@ def test_fan_caption_has_provenance(result: SimulationResult) -> None:
     for aid in result.chains["rare_earths"].assumption_ids:
         assert aid in flat.replace("<br>", " ")
     assert "assumption:sim-heavy-grade-share" not in flat
-    feed = " ".join(_caption(fan_chart(result, chain="dy_tb")).split("<br>"))
+    feed = " ".join(caption_text(fan_chart(result, chain="dy_tb")).split("<br>"))
     assert "assumption:sim-heavy-grade-share" in feed
 
 
@@ -165,7 +165,7 @@ def test_tornado_chart_bars() -> None:
     assert list(lo.y) == ["b", "a"]  # largest swing drawn at the top
     np.testing.assert_allclose(np.asarray(lo.base) + np.asarray(lo.x), [90.0, 150.0])
     np.testing.assert_allclose(np.asarray(hi.base) + np.asarray(hi.x), [120.0, 50.0])
-    assert "abc" in _caption(fig)
+    assert "abc" in caption_text(fig)
     with pytest.raises(DataError, match="lacks column"):
         tornado_chart(t.drop(columns=["swing"]))
 

@@ -49,7 +49,7 @@ def mining_map(ds: Dataset) -> go.Figure:
     return choropleth(ds, RE, "mining")
 
 
-def _caption(fig: go.Figure) -> str:
+def add_caption(fig: go.Figure) -> str:
     notes = [a for a in fig.layout.annotations if a.name == "caption"]
     assert len(notes) == 1
     return str(notes[0].text)
@@ -93,7 +93,7 @@ def test_choropleth_shares_are_the_datasets(ds: Dataset, mining_map: go.Figure) 
     assert "Rare earths" in title
     assert "mining" in title
     assert str(year) in title
-    caption = _caption(fig)
+    caption = add_caption(fig)
     assert caption.startswith("Source: usgs-mcs2026-rare-earths")
     assert "Other countries" in caption
     assert fig.layout.meta["source_ids"] == ["usgs-mcs2026-rare-earths"]
@@ -106,7 +106,7 @@ def test_choropleth_falls_back_to_published_shares(ds: Dataset) -> None:
     assert z["CHN"] == pytest.approx(float(pub.loc[pub["country"] == "CHN", "share"].iloc[0]))
     assert fig.layout.meta["basis_kind"] == "published share"
     assert "ROW" not in z
-    assert "Rest of world" in _caption(fig)
+    assert "Rest of world" in add_caption(fig)
 
 
 def test_choropleth_without_data_says_so(ds: Dataset) -> None:
@@ -141,7 +141,7 @@ def test_stage_bars_one_bar_per_stage_summing_to_one(ds: Dataset) -> None:
     assert len(colours) == len(set(colours))
     china = fig.data[0].x
     assert china[0] == pytest.approx(float(conc["top1_share"].iloc[0]))
-    caption = html.unescape(_caption(fig))
+    caption = html.unescape(add_caption(fig))
     assert "usgs-mcs2026-rare-earths" in caption
     assert "assumption:rare-earths-metal-alloy-split-2024" in caption
     assert "metal & alloy (assumption)" in caption
@@ -183,7 +183,7 @@ def test_criticality_matrix_highlights_critical_and_draws_thresholds() -> None:
     assert any(s.y0 == s.y1 == SR_THRESHOLD for s in lines)
     assert any(s.type == "rect" and s.x0 == EI_THRESHOLD and s.y0 == SR_THRESHOLD for s in fig.layout.shapes)
     assert fig.layout.meta["critical"] == ["rare_earths", "gallium"]
-    caption = _caption(fig)
+    caption = add_caption(fig)
     assert "2 of 4 critical" in caption
     assert "1 row(s) without both scores" in caption
 

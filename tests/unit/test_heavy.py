@@ -1,4 +1,4 @@
-"""The heavy rare-earth (Dy + Tb) feed of the magnet stage (critmin.simulate.heavy).
+"""The heavy rare-earth (Dy + Tb) feed of the magnet stage (critmin.simulate.chains.heavy).
 
 Toy chain, worked by hand: regions CHN and USA each make 50 t/month of magnets (one stage,
 headroom 0, so output stays at 50), each for its own users (two months of cover, 100 t).
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from critmin.data.load import load_dataset
 from critmin.errors import DataError
 from critmin.model.stages import Stage
-from critmin.simulate.engine import Feed, run_engine
-from critmin.simulate.heavy import (
+from critmin.simulate import RunInputs, simulate
+from critmin.simulate.chains.heavy import (
     FEED_ID,
     build_feed_network,
     feed_timeline,
@@ -30,11 +30,11 @@ from critmin.simulate.heavy import (
     heavy_projects,
     is_heavy_project,
 )
-from critmin.simulate.network import Network
-from critmin.simulate.policy import compile_policy
-from critmin.simulate.run import _network, _resolve, simulate
-from critmin.simulate.scenario import Event, EventKind, Scenario, history_events, load_scenario
-from tests.unit.helpers import frozen_params, no_projects
+from critmin.simulate.chains.network import Network
+from critmin.simulate.engine import Feed
+from critmin.simulate.inputs.policy import compile_policy
+from critmin.simulate.inputs.scenario import Event, EventKind, Scenario, history_events, load_scenario
+from tests.unit.helpers import engine_run, frozen_params, toy_network
 
 REGIONS = ("CHN", "USA")
 CHN, USA = 0, 1
@@ -47,22 +47,18 @@ def main_net() -> Network:
     volume = np.array([100.0])
     demand0 = np.array([50.0, 50.0])
     origin = np.array([[1.0, 0.0]])
-    return Network(REGIONS, share, ship, volume, demand0, origin, no_projects(), (), (), stages=("magnet",))
+    return toy_network(share, ship, volume, demand0, origin, stages=("magnet",))
 
 
 def feed_net() -> Network:
     share = np.array([[1.0, 0.0]])
     ship = np.array([[[0.5, 0.5], [0.0, 1.0]]])
-    return Network(
-        REGIONS,
+    return toy_network(
         share,
         ship,
         np.array([10.0]),
         np.array([5.0, 5.0]),
         np.array([[1.0, 0.0]]),
-        no_projects(),
-        (),
-        (),
         stages=("separation",),
         commodity=FEED_ID,
         product="dy_tb_oxide",
@@ -98,7 +94,7 @@ def run_toy(events: list[Event], h: float = 0.5, n: int = 1, **over: float):  # 
     )
     fp = frozen_params(n, 2, share_magnets=1.0, share_oxides=1.0, **over)
     feed = Feed(feed_net(), fp, f_pol, 0, h, 10.0 / (h * 100.0)) if h > 0 else None
-    m, bands, tr = run_engine(
+    m, bands, tr = engine_run(
         main_net(), frozen_params(n, 2, **over), main_pol, T, keep_trace=True, check_balance=True, feed=feed
     )
     assert tr is not None
@@ -147,12 +143,12 @@ def test_feed_must_share_regions_and_paths() -> None:
         (), "2024-01", T, ("CHN", "JPN"), 1, None, defence_share=0.03, stages=("separation",)
     )
     with pytest.raises(DataError, match="other regions"):
-        run_engine(
+        engine_run(
             main_net(), frozen_params(1, 2), pol, T, feed=Feed(other, frozen_params(1, 2), f_pol, 0, 0.5, 0.2)
         )
     f_pol = compile_policy((), "2024-01", T, REGIONS, 2, None, defence_share=0.03, stages=("separation",))
     with pytest.raises(DataError, match="number of paths"):
-        run_engine(
+        engine_run(
             main_net(),
             frozen_params(1, 2),
             pol,
@@ -161,7 +157,7 @@ def test_feed_must_share_regions_and_paths() -> None:
         )
     f_pol = compile_policy((), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=("separation",))
     with pytest.raises(DataError, match="grade share"):
-        run_engine(
+        engine_run(
             main_net(),
             frozen_params(1, 2),
             pol,
@@ -169,7 +165,7 @@ def test_feed_must_share_regions_and_paths() -> None:
             feed=Feed(feed_net(), frozen_params(1, 2), f_pol, 0, 1.5, 0.2),
         )
     with pytest.raises(DataError, match="feed stage"):
-        run_engine(
+        engine_run(
             main_net(),
             frozen_params(1, 2),
             pol,
@@ -233,7 +229,7 @@ def test_heavy_projects_are_the_dy_tb_plants_with_feed_capacities_converted(ds) 
     assert (p["stage"] == 0).all()
     assert not any("White Mesa" in x for x in p.index)  # an NdPr plant (with Dy, Tb by-products)
     # the rare-earth chain no longer counts them as NdPr separation capacity
-    net = _network(ds, load_scenario("baseline"), _resolve(load_scenario("baseline")), "rare_earths")
+    net = RunInputs.build("baseline", ds, paths=1).chains[0].network
     assert not set(p.index) & set(net.projects["project"])
     assert "Nolans (mine, beneficiation, extraction and separation)" not in set(p.index)
 
@@ -256,7 +252,7 @@ def test_is_heavy_project(stage: str, product: object, heavy: bool) -> None:
 
 def test_feed_network_sizes_need_to_magnet_output(ds) -> None:  # type: ignore[no-untyped-def]
     sc = load_scenario("baseline")
-    main = _network(ds, sc, _resolve(sc), "rare_earths")
+    main = RunInputs.build(sc, ds, paths=1).chains[0].network
     f = build_feed_network(ds, main, dy_tb_t_per_year=4000.0, grade_share=0.58)
     makers = main.share[3] * main.volume[3]
     assert f.net.demand0.sum() == pytest.approx(4000.0 / 12)
@@ -371,7 +367,7 @@ def test_feed_price_parameter_is_the_best_of_its_grid(ds) -> None:  # type: igno
     obs = {"2025-05": 3.07, "2025-07": 3.34}
 
     def err(se: float | None) -> float:
-        import critmin.simulate.heavy as heavy
+        import critmin.simulate.chains.heavy as heavy
 
         spec = heavy._raw()["feed"]["parameters"]
         old = spec["price.supply_elasticity"]

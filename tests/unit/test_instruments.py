@@ -18,11 +18,11 @@ import yaml
 
 from critmin.errors import DataError
 from critmin.model.stages import Stage
-from critmin.simulate.engine import EngineParams, run_engine
-from critmin.simulate.network import Network
-from critmin.simulate.policy import compile_policy
-from critmin.simulate.scenario import Event, EventKind, Scenario
-from tests.unit.helpers import frozen_params, no_projects
+from critmin.simulate.chains.network import Network
+from critmin.simulate.engine import EngineParams
+from critmin.simulate.inputs.policy import compile_policy
+from critmin.simulate.inputs.scenario import Event, EventKind, Scenario
+from tests.unit.helpers import engine_run, frozen_params, no_projects, toy_network
 
 REGIONS = ("CHN", "AUS", "JPN", "USA")
 CHN, AUS, JPN, USA = range(4)
@@ -41,8 +41,16 @@ def network() -> Network:
     projects = no_projects()
     demand0 = (share[0] * volume[0]) @ ship[0]
     origin = np.array([[1.0, 0.0, 0.0, 0.0]])
-    return Network(
-        REGIONS, share, ship, volume, demand0, origin, projects, (), (), stages=STAGES, product="oxide"
+    return toy_network(
+        share,
+        ship,
+        volume,
+        demand0,
+        origin,
+        regions=REGIONS,
+        projects=projects,
+        stages=STAGES,
+        product="oxide",
     )
 
 
@@ -63,7 +71,7 @@ OFFTAKE = ev(EventKind.OFFTAKE, 3, "aus-us", region="USA", seller="AUS", volume_
 
 def run(events: list[Event], **over: float):  # type: ignore[no-untyped-def]
     pol = compile_policy(tuple(events), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=STAGES)
-    metrics, _, trace = run_engine(network(), params(**over), pol, T, keep_trace=True, check_balance=True)
+    metrics, _, trace = engine_run(network(), params(**over), pol, T, keep_trace=True, check_balance=True)
     assert trace is not None
     assert np.nanmax(trace.balance_residual) < 1e-9  # every node balances, offtakes included
     return metrics, trace

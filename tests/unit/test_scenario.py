@@ -8,8 +8,8 @@ import pytest
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.params import Beta, parameter_table
-from critmin.simulate.scenario import (
+from critmin.simulate.inputs.params import Beta, parameter_table
+from critmin.simulate.inputs.scenario import (
     EventKind,
     Scenario,
     assumption_texts,

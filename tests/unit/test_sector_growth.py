@@ -1,4 +1,4 @@
-"""Sectors growing at their own rates (``sector_growth.*``; critmin.simulate.sectors.growth_factors).
+"""Sectors growing at their own rates (``sector_growth.*``; critmin.simulate.engine.sectors.growth_factors).
 
 Toy engine: one region pair (CHN supplies only itself, the USA only itself), one stage, demand
 frozen (growth 0, elasticities 0). The USA's 50 t/month of magnet demand is split 50/50
@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.errors import DataError
-from critmin.simulate.engine import Feed, run_engine
-from critmin.simulate.policy import compile_policy
+from critmin.simulate.engine import Feed
+from critmin.simulate.engine.sectors import SectorAccumulator, growth_factors, heavy_grade_path, sector_shares
+from critmin.simulate.inputs.policy import compile_policy
+from critmin.simulate.inputs.scenario import load_scenario
 from critmin.simulate.run import simulate
-from critmin.simulate.scenario import load_scenario
-from critmin.simulate.sectors import SectorAccumulator, growth_factors, heavy_grade_path, sector_shares
 from tests.unit import test_heavy as th
-from tests.unit.helpers import frozen_params
+from tests.unit.helpers import engine_run, frozen_params
 
 REGIONS = ("CHN", "USA")
 T = 13
@@ -43,7 +43,7 @@ def test_demand_level_and_mix_shift_by_hand() -> None:
     pol = compile_policy((), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=("magnet",))
     growth = growth_factors(("a", "b"), {"sector_growth.a": 0.1}, T)
     params = frozen_params(1, 2, headroom=0.5)  # spare capacity: no shortfall from the growth
-    m, _, tr = run_engine(
+    m, _, tr = engine_run(
         net(),
         params,
         pol,
@@ -62,15 +62,15 @@ def test_demand_level_and_mix_shift_by_hand() -> None:
     np.testing.assert_allclose(d, want)
     np.testing.assert_allclose(d.sum(), tr.demand[:, 0, 1].sum())
     # without the growth nothing moves
-    _, _, tr0 = run_engine(
+    _, _, tr0 = engine_run(
         net(), params, pol, T, keep_trace=True, sectors=(shares, np.array([1, 1])), sector_growth=None
     )
     assert tr0 is not None
     np.testing.assert_allclose(tr0.demand[:, 0, 1], 50.0)
     with pytest.raises(DataError, match="sector growth"):
-        run_engine(net(), params, pol, T, sectors=(shares, np.array([1, 1])), sector_growth=growth[:3])
+        engine_run(net(), params, pol, T, sectors=(shares, np.array([1, 1])), sector_growth=growth[:3])
     with pytest.raises(DataError, match="needs the sector shares"):
-        run_engine(net(), params, pol, T, sector_growth=growth)
+        engine_run(net(), params, pol, T, sector_growth=growth)
 
 
 @settings(max_examples=40, deadline=None)
@@ -129,7 +129,7 @@ def test_heavy_grade_path_by_hand() -> None:
 def test_grade_share_default_is_the_heavy_grade_sectors_share() -> None:
     """heavy.grade_share (0.58) must equal the bundled shares of the sectors flagged heavy_grade."""
     from critmin.data.load import load_dataset
-    from critmin.simulate.params import parameter_table
+    from critmin.simulate.inputs.params import parameter_table
 
     split = sector_shares(load_dataset(), ("CHN", "USA"))
     assert list(np.array(split.sectors)[split.heavy_grade]) == [
@@ -162,7 +162,7 @@ def test_feed_grade_path_zero_lifts_the_dy_constraint() -> None:
 
     def us_short(path: np.ndarray | None) -> np.ndarray:
         feed = Feed(th.feed_net(), fp, f_pol, 0, 0.5, 0.2, grade_path=path)
-        _, _, tr = run_engine(
+        _, _, tr = engine_run(
             th.main_net(), frozen_params(1, 2), pol, T, keep_trace=True, check_balance=True, feed=feed
         )
         assert tr is not None

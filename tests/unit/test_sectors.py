@@ -18,14 +18,14 @@ from hypothesis.extra import numpy as hnp
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.params import parameter_table
-from critmin.simulate.sectors import (
+from critmin.simulate.engine.sectors import (
     SectorAccumulator,
     SectorShares,
     allocate,
     load_sectors,
     sector_shares,
 )
+from critmin.simulate.inputs.params import parameter_table
 
 REGIONS = ("CHN", "USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
 #: Toy split: defence, ev_traction, wind, industrial, electronics, other.
@@ -48,7 +48,7 @@ def _median(name: str) -> float:
 
 
 def _assumption_ids() -> set[str]:
-    text = resources.files("critmin.simulate").joinpath("assumptions.yaml").read_text("utf-8")
+    text = resources.files("critmin.simulate.inputs").joinpath("assumptions.yaml").read_text("utf-8")
     return {a["id"] for a in yaml.safe_load(text)["assumptions"]}
 
 
@@ -298,7 +298,9 @@ def test_parameter_override_moves_the_residual(ds: Dataset) -> None:
 
 
 def _write_spec(tmp_path: Path, regions: dict) -> Path:
-    raw = yaml.safe_load(resources.files("critmin.simulate").joinpath("sectors.yaml").read_text("utf-8"))
+    raw = yaml.safe_load(
+        resources.files("critmin.simulate.engine").joinpath("sectors.yaml").read_text("utf-8")
+    )
     raw["regions"] = regions
     path = tmp_path / "sectors.yaml"
     path.write_text(yaml.safe_dump(raw), "utf-8")
@@ -338,7 +340,9 @@ def test_bad_overrides_are_rejected(ds: Dataset, tmp_path: Path, regions: dict) 
 
 
 def test_bad_share_spec_is_rejected(tmp_path: Path) -> None:
-    raw = yaml.safe_load(resources.files("critmin.simulate").joinpath("sectors.yaml").read_text("utf-8"))
+    raw = yaml.safe_load(
+        resources.files("critmin.simulate.engine").joinpath("sectors.yaml").read_text("utf-8")
+    )
     raw["sectors"][0]["share"]["value"] = 0.3  # now both a parameter and a value
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(raw), "utf-8")
@@ -347,7 +351,7 @@ def test_bad_share_spec_is_rejected(tmp_path: Path) -> None:
 
 
 def test_packaged_file_loads_through_importlib_resources() -> None:
-    assert resources.files("critmin.simulate").joinpath("sectors.yaml").is_file()
+    assert resources.files("critmin.simulate.engine").joinpath("sectors.yaml").is_file()
     cfg = load_sectors()
     assert [s.id for s in cfg.sectors if s.share.residual] == ["other"]
     frame = sector_shares(Dataset.bundled(), ("USA",)).to_frame()

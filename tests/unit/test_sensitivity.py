@@ -17,10 +17,8 @@ from typer.testing import CliRunner
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.params import Beta, Normal, Triangular, Uniform, parameter_table, parse_value
-from critmin.simulate.run import SimulationResult, simulate
-from critmin.simulate.scenario import Scenario
-from critmin.simulate.sensitivity import (
+from critmin.simulate import SimulationResult, simulate
+from critmin.simulate.analysis.sensitivity import (
     PARAMETER_TABLE_END,
     PARAMETER_TABLE_START,
     parameter_table_markdown,
@@ -29,6 +27,8 @@ from critmin.simulate.sensitivity import (
     tornado,
     uncertain_parameters,
 )
+from critmin.simulate.inputs.params import Beta, Normal, Triangular, Uniform, parameter_table, parse_value
+from critmin.simulate.inputs.scenario import Scenario
 from tests.unit.helpers import small_scenario
 
 MODEL_DOC = Path(__file__).resolve().parents[2] / "docs" / "model.md"
@@ -248,6 +248,7 @@ def test_model_doc_parameter_table_is_current() -> None:
     assert PARAMETER_TABLE_END in doc
     assert replace_parameter_table(doc) == doc, (
         "docs/model.md's parameter table is out of date with parameters.yaml. Regenerate it with:\n"
-        '  python -c "import pathlib; from critmin.simulate.sensitivity import replace_parameter_table as r; '
+        '  python -c "import pathlib; '
+        "from critmin.simulate.analysis.sensitivity import replace_parameter_table as r; "
         "p = pathlib.Path('docs/model.md'); p.write_text(r(p.read_text()))\""
     )

@@ -16,11 +16,8 @@ from typer.testing import CliRunner
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.params import Beta, Normal, Triangular, Uniform, parameter_table, parse_value
-from critmin.simulate.run import simulate
-from critmin.simulate.scenario import Scenario
-from critmin.simulate.sensitivity import _assign, _outcome, quantile, quantiles, uncertain_parameters
-from critmin.simulate.sobol import (
+from critmin.simulate.analysis.sensitivity import assign, outcome, quantile, quantiles, uncertain_parameters
+from critmin.simulate.analysis.sobol import (
     REASON_EXCLUDED,
     REASON_MEDIAN,
     SobolResult,
@@ -31,6 +28,9 @@ from critmin.simulate.sobol import (
     sobol,
     sobol_indices,
 )
+from critmin.simulate.inputs.params import Beta, Normal, Triangular, Uniform, parameter_table, parse_value
+from critmin.simulate.inputs.scenario import Scenario
+from critmin.simulate.run import simulate
 from tests.unit.helpers import small_scenario
 
 F = np.ndarray[Any, np.dtype[np.float64]]
@@ -237,8 +237,8 @@ def test_batched_rows_equal_separate_runs(ds: Dataset, small_result: SobolResult
     for r in (1, 2, len(design) - 1):
         row = design.iloc[r]
         vals = [float(row[s.name]) if s.name in design.columns else s.value.median() for s in specs]
-        res = simulate(_assign(sc, specs, vals), paths=1, dataset=ds)
-        want = float(_outcome(res, "cumulative_shortfall_t", "exCHN")[0])
+        res = simulate(assign(sc, specs, vals), paths=1, dataset=ds)
+        want = float(outcome(res, "cumulative_shortfall_t", "exCHN")[0])
         assert row["outcome"] == pytest.approx(want, rel=1e-9), r
 
 

@@ -1,4 +1,4 @@
-"""Trade rules of the engine (critmin.simulate.trade), by hand and as properties."""
+"""Trade rules of the engine (critmin.simulate.engine.trade), by hand and as properties."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from critmin.simulate.policy import Offtake
-from critmin.simulate.trade import allied_rebalance, serve_offtakes
+from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
+from critmin.simulate.inputs.policy import Offtake
 
 EXF = np.array([0.0, 1.0, 1.0, 1.0])  # region 0 is China
 

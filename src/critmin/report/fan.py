@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from critmin.errors import DataError
-from critmin.report.figures import caption, esc
+from critmin.report.figures import add_caption, esc
 from critmin.simulate.analysis.sensitivity import describe
 from critmin.simulate.inputs.policy import events_for, in_force
 from critmin.simulate.inputs.scenario import Event, EventKind
@@ -233,7 +233,7 @@ def fan_chart(
     run = result.chains.get(chain)
     source_ids = run.source_ids if run is not None else result.source_ids
     sources = "Sources: " + ", ".join(s for s in source_ids if not s.startswith("assumption:")) + "."
-    caption(fig, sources, notes, result.data_version)
+    add_caption(fig, sources, notes, result.data_version)
     top = fig.layout.margin.t or 90
     fig.update_layout(margin={"t": max(top, 110)})
     return fig
@@ -398,7 +398,7 @@ def tornado_chart(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
     ]
     if len(table) > top:
         notes.append(f"{len(table) - top} parameter(s) with smaller swings not shown.")
-    caption(fig, "", notes, str(a["data_version"]) if "data_version" in a else None)
+    add_caption(fig, "", notes, str(a["data_version"]) if "data_version" in a else None)
     return fig
 
 
@@ -472,7 +472,7 @@ def sobol_chart(result: SobolResult, *, top: int = 15) -> go.Figure:
             )
             + "."
         )
-    caption(fig, "", notes, result.data_version)
+    add_caption(fig, "", notes, result.data_version)
     return fig
 
 

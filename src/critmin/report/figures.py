@@ -162,7 +162,7 @@ def choropleth(ds: Dataset, commodity: str, stage: Stage | str, year: int | None
             "data_version": ds.version,
         },
     )
-    caption(fig, _sources_text(ds, data.source_ids), notes, ds.version)
+    add_caption(fig, _sources_text(ds, data.source_ids), notes, ds.version)
     return fig
 
 
@@ -271,7 +271,7 @@ def stage_bars(ds: Dataset, commodity: str, year: int | None = None, *, top_n: i
     lines = [f"{_stage_label(s.stage)} {s.year} ({s.basis_kind}): {', '.join(s.source_ids)}" for s in stages]
     flagged = [f"{_stage_label(s.stage)} ({s.basis_kind})" for s in stages if s.basis_kind != "tonnage"]
     notes = ["Published shares or assumptions, not tonnage: " + ", ".join(flagged) + "."] if flagged else []
-    caption(fig, "Sources: " + "; ".join(lines), notes, ds.version)
+    add_caption(fig, "Sources: " + "; ".join(lines), notes, ds.version)
     return fig
 
 
@@ -430,7 +430,7 @@ def criticality_matrix(table: pd.DataFrame, *, title: str | None = None) -> go.F
         ids = sorted({str(i) for v in scored["source_ids"] for i in _as_list(v)})
         if ids:
             sources = "Sources: " + ", ".join(ids)
-    caption(fig, sources, notes, None)
+    add_caption(fig, sources, notes, None)
     return fig
 
 
@@ -454,7 +454,7 @@ def _require(ds: Dataset, c: Commodity, stage: Stage | str, year: int | None) ->
     return data
 
 
-def caption(fig: go.Figure, sources: str, notes: list[str], version: str | None) -> None:
+def add_caption(fig: go.Figure, sources: str, notes: list[str], version: str | None) -> None:
     """Add the caption (sources, notes, data version) under the plot, wrapped."""
     parts = [p for p in (sources, *notes) if p]
     if version:

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from critmin.errors import DataError
-from critmin.report.figures import caption
+from critmin.report.figures import add_caption
 
 
 def usgs_ranking(table: pd.DataFrame, *, top: int = 25, title: str | None = None) -> go.Figure:
@@ -50,7 +50,7 @@ def usgs_ranking(table: pd.DataFrame, *, top: int = 25, title: str | None = None
         height=max(400, 24 * len(t) + 200),
         meta={"method": "usgs", "commodities": list(t["commodity"])},
     )
-    caption(
+    add_caption(
         fig,
         "Method: Nassar & Fortier (2021), USGS OFR 2021-1045; inputs from the bundled dataset.",
         ["Economic vulnerability and some inputs are documented defaults (see assumed inputs on hover)."],

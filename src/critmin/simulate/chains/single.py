@@ -46,6 +46,7 @@ from critmin.simulate.chains.network import (
     china_origin_shares,
     to_regions,
 )
+from critmin.simulate.chains.registry import chain_info
 from critmin.simulate.inputs.params import Value
 from critmin.trace.country import stage_vector
 
@@ -95,7 +96,7 @@ def chain_spec(commodity: str) -> ChainSpec:
     return ChainSpec(
         id=commodity,
         name=str(c["name"]),
-        product=str(c["product"]),
+        product=chain_info(commodity).product,
         stages=tuple(c["stages"]),
         year=int(c["year"]),
         us_demand=dict(c["us_demand"]),
