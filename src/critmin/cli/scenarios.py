@@ -9,6 +9,7 @@ name -> file), so they are the same in a git clone and a pip install. To start y
 
 from __future__ import annotations
 
+import textwrap
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ scenarios_app = typer.Typer(
 )
 
 
+#: Characters of a description shown in the table view (all of it in csv/json).
+DESCRIPTION_WIDTH = 90
+
+
 class ShowFormat(StrEnum):
     """How ``critmin scenarios show`` prints a scenario."""
 
@@ -39,7 +44,7 @@ class ShowFormat(StrEnum):
 
 @scenarios_app.command("list")
 def list_cmd(fmt: Format = format_option()) -> None:
-    """Bundled scenarios: name, description, chains, months (after `extends`)."""
+    """Bundled scenarios: name, months, chains, extends, variants and description (table: shortened)."""
     rows: list[dict[str, Any]] = []
     for name, path in bundled_scenarios().items():
         sc = load_scenario(str(path))
@@ -66,6 +71,7 @@ def list_cmd(fmt: Format = format_option()) -> None:
         print(frame.to_csv(index=False), end="")
         return
     frame.insert(1, "months", frame["start"] + " to " + frame["end"])
+    frame["description"] = frame["description"].map(_shorten)
     emit_frame(
         frame.drop(columns=["start", "end"]).fillna("").map(escape), Format.TABLE, title="Bundled scenarios"
     )
@@ -127,6 +133,11 @@ def resolved_document(sc: Scenario) -> dict[str, Any]:
     """
     doc: dict[str, Any] = sc.model_dump(mode="json", exclude_none=True)
     return doc
+
+
+def _shorten(text: str, width: int = DESCRIPTION_WIDTH) -> str:
+    """``text`` cut at a word boundary to ``width`` characters, with an ellipsis."""
+    return textwrap.shorten(text, width=width, placeholder=" ...")
 
 
 def _extends(path: Path) -> str:
