@@ -173,3 +173,14 @@ def test_figures_and_firm_tables_use_the_umask_too(tmp_path: Path, umask_027: No
     assert _mode(html) == 0o640
     for name in ("t.csv", "t.csv.gz", "t.parquet"):
         assert _mode(write_table(FRAMES["bands"], tmp_path / "sub" / name)) == 0o640, name
+
+
+def test_the_rebuilt_dataset_folder_gets_the_umask_mode(tmp_path: Path, umask_027: None) -> None:
+    from critmin.data.build.orchestrate import write_dataset
+    from critmin.data.dataset import Dataset
+
+    ds = Dataset.bundled()
+    out = tmp_path / "bundled"
+    write_dataset({k: ds.table(k) for k in ds.tables}, ds.sources, out)
+    assert _mode(out) == 0o750  # not mkdtemp's 0700, not a fixed 0755
+    assert _mode(out / "sources.yaml") == 0o640

@@ -17,7 +17,7 @@ from critmin.errors import DataError
 from critmin.report.tables import TABLE_SUFFIXES, check_figure_path, check_output_path
 from critmin.simulate.chains.registry import CHAIN_IDS, product_title
 from critmin.simulate.executors import SCHEDULER_ENV, executor_for
-from critmin.simulate.inputs.scenario import bundled_scenarios, load_scenario
+from critmin.simulate.inputs.scenario import load_scenario
 from critmin.simulate.result import SimulationResult
 from critmin.simulate.run import simulate
 
@@ -208,11 +208,6 @@ def _render(r: SimulationResult) -> None:
         style="dim",
         highlight=False,
     )
-
-
-def list_scenarios() -> list[str]:
-    """Names of the bundled scenarios."""
-    return list(bundled_scenarios())
 
 
 def _print_parameters(fmt: Format) -> None:

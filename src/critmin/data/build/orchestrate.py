@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from critmin.atomic import current_umask
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset, dump_sources, validate_table
 from critmin.data.schemas import TABLES
@@ -179,7 +180,7 @@ def write_dataset(
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bundled-", dir=out_dir.parent))
-    tmp.chmod(0o755)
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp gives 0700; the folder is renamed into place
     try:
         for name, (fname, _) in TABLES.items():
             tables[name].to_csv(tmp / fname, index=False, lineterminator="\n", float_format="%.10g")
