@@ -47,7 +47,9 @@ def _timed(fn: Any, clock: dict[str, float]) -> Any:
     def wrapper(*args: Any, **kw: Any) -> Any:
         w0, c0 = time.perf_counter(), time.process_time()
         out = fn(*args, **kw)
-        clock["wall"], clock["cpu"] = time.perf_counter() - w0, time.process_time() - c0
+        # summed over calls: one per block of paths and chain
+        clock["wall"] = clock.get("wall", 0.0) + time.perf_counter() - w0
+        clock["cpu"] = clock.get("cpu", 0.0) + time.process_time() - c0
         return out
 
     return wrapper

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
 
@@ -22,3 +24,11 @@ def raw_dir() -> Path:
     if not RAW.exists():
         pytest.skip("../shared/data/raw is not present")
     return RAW
+
+
+# Hypothesis profiles: "ci" (the default, and what CI uses) is derandomised with no example
+# database, so every run draws the same examples and a result never depends on an earlier run;
+# "dev" draws more, fresh examples (HYPOTHESIS_PROFILE=dev make test).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -52,7 +52,7 @@ from pydantic import TypeAdapter
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.simulate.chains.network import Network, china_origin_shares, region_of, to_regions
-from critmin.simulate.chains.registry import FEED_ID
+from critmin.simulate.chains.registry import FEED_ID, host_of
 from critmin.simulate.chains.single import balanced_shipping, us_salient
 from critmin.simulate.inputs.params import Value, median
 from critmin.simulate.inputs.policy import events_for
@@ -234,12 +234,14 @@ def feed_timeline(timeline: tuple[Any, ...]) -> tuple[Any, ...]:
     stage = feed_spec()["stage"]
     controls = (EventKind.LICENCE, EventKind.BAN, EventKind.END_USER_DENIAL)
     follow = (EventKind.APPROVAL_RATE, EventKind.SUSPEND, EventKind.LIFT)
-    ree = {e.id for e in events_for(timeline, "rare_earths")}
+    host = host_of(FEED_ID)
+    assert host is not None  # the registry names the feed's host chain
+    ree = {e.id for e in events_for(timeline, host.id)}
     out = []
     for e in timeline:
         reach = FEED_ID not in e.commodities and (
             (e.kind in controls and e.id in ree and any(s.value == stage for s in e.stages))
-            or (e.kind in follow and "rare_earths" in e.commodities)
+            or (e.kind in follow and host.id in e.commodities)
         )
         out.append(e.model_copy(update={"commodities": (*e.commodities, FEED_ID)}) if reach else e)
     return tuple(out)
