@@ -48,7 +48,9 @@ def _controls(
         if reg.share is not None:
             share = float(reg.share[p])
         else:
-            share = float(params.share_magnets[p] if k == 3 else params.share_oxides[p])
+            share = float(
+                params.controlled_share_last_stage[p] if k == 3 else params.controlled_share_upstream[p]
+            )
         for j in range(r_n):
             if not reg.dest[j]:
                 continue
@@ -63,7 +65,7 @@ def _controls(
 
 def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> dict[str, Any]:
     """Simulate every path one after the other; returns per-path metrics [P, R] and bands [T]."""
-    n_paths = params.growth.shape[0]
+    n_paths = params.demand_growth_per_year.shape[0]
     r_n, c, k_n = len(net.regions), net.chn, 4
     vol = net.volume.tolist()
     conv = [1.0] + [vol[k] / vol[k - 1] for k in range(1, k_n)]
@@ -83,17 +85,37 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
         "price_ratio_ex_china": np.zeros((n_months, n_paths)),
     }
     for p in range(n_paths):
-        g, h, cg = float(params.growth[p]), float(params.headroom[p]), float(params.cap_growth[p])
-        eps, cover, restock = float(params.elasticity[p]), float(params.cover[p]), float(params.restock[p])
-        lag, se, lam = float(params.lag[p]), float(params.supply_elasticity[p]), float(params.smoothing[p])
-        s_cap, s_lag, rec = float(params.subst_cap[p]), float(params.subst_lag[p]), float(params.recycling[p])
-        rel_rate, ramp = float(params.release_rate[p]), float(params.ramp[p])
-        allied = 0.0 if params.allied_trade is None else min(max(float(params.allied_trade[p]), 0.0), 1.0)
-        starts = params.project_start[p].tolist()
+        g, h, cg = (
+            float(params.demand_growth_per_year[p]),
+            float(params.capacity_headroom[p]),
+            float(params.capacity_growth_per_year[p]),
+        )
+        eps, cover, restock = (
+            float(params.price_elasticity[p]),
+            float(params.cover_months[p]),
+            float(params.restock_months[p]),
+        )
+        lag, se, lam = (
+            float(params.licence_lag_months[p]),
+            float(params.supply_elasticity[p]),
+            float(params.price_smoothing[p]),
+        )
+        s_cap, s_lag, rec = (
+            float(params.substitution_cap[p]),
+            float(params.substitution_lag_months[p]),
+            float(params.recycling_share[p]),
+        )
+        rel_rate, ramp = float(params.stockpile_release_per_month[p]), float(params.ramp_months[p])
+        allied = (
+            0.0
+            if params.allied_trade_share is None
+            else min(max(float(params.allied_trade_share[p]), 0.0), 1.0)
+        )
+        starts = params.project_start_month[p].tolist()
         stock = [[base[k + 1][r] / conv[k + 1] for r in range(r_n)] for k in range(k_n - 1)]
         stock.append([d0[r] * cover for r in range(r_n)])
         backlog = [[[0.0] * r_n for _ in range(r_n)] for _ in range(k_n)]
-        stockpile = params.stockpile0[p].tolist()
+        stockpile = params.stockpile0_t[p].tolist()
         px, pc = 1.0, 1.0
         subst = [0.0] * r_n
         peak, cum, below, peak_price = [0.0] * r_n, [0.0] * r_n, [0.0] * r_n, [1.0] * r_n

@@ -12,6 +12,8 @@ are NaN (pandas, numpy) or ``pandas.NA``; in a JSON document they are ``null``.
 * numpy scalars (integers, booleans, floats, ``datetime64``) -> the Python value;
 * numpy arrays, lists, tuples, sets -> lists; mappings -> dicts (keys as JSON allows:
   ``str``, ``int``, ``float``, ``bool`` or ``None``, anything else as ``str``);
+* enums -> their value; dates and datetimes -> ISO 8601 text; sets -> lists in sorted order
+  (by text where the items do not compare), so equal inputs give equal documents;
 * anything else is returned unchanged (``json.dumps``'s ``default`` deals with it).
 
 :func:`dumps` is ``json.dumps(json_safe(obj), allow_nan=False, **kw)``: a NaN that got past the
@@ -23,10 +25,12 @@ value can only exist once pandas is imported, so it is looked up in ``sys.module
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import sys
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -36,6 +40,8 @@ _SCALARS = (str, bool, int, type(None))
 
 def json_safe(obj: Any) -> Any:
     """``obj`` with NaN/inf as ``None`` and numpy scalars as Python values, recursively."""
+    if isinstance(obj, Enum):
+        return json_safe(obj.value)
     if isinstance(obj, _SCALARS):
         return obj.item() if isinstance(obj, np.generic) else obj
     if isinstance(obj, float | np.floating):
@@ -45,13 +51,21 @@ def json_safe(obj: Any) -> Any:
         return json_safe(obj.item())
     if isinstance(obj, Mapping):
         return {_key(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [json_safe(v) for v in obj.tolist()]
     pd = sys.modules.get("pandas")
     if pd is not None and (obj is pd.NA or obj is pd.NaT):
         return None
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if isinstance(obj, set | frozenset):
+        try:
+            items = sorted(obj)
+        except TypeError:
+            items = sorted(obj, key=str)
+        return [json_safe(v) for v in items]
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [json_safe(v) for v in obj.tolist()]
     return obj
 
 

@@ -32,6 +32,7 @@ from critmin.simulate.chains.network import Network
 from critmin.simulate.chains.rare_earths import build_network
 from critmin.simulate.chains.registry import chain_info
 from critmin.simulate.engine import EngineParams, Trace
+from critmin.simulate.inputs.events import parse_event
 from critmin.simulate.inputs.params import median
 from critmin.simulate.inputs.policy import PolicyPath, compile_policy
 from critmin.simulate.inputs.scenario import Event, EventKind, load_scenario
@@ -44,25 +45,25 @@ BAN_DESTINATIONS = ("USA", "EU27", "JPN", "KOR", "IND", "VNM", "ROW")
 #: (low, high) of every per-path parameter: the supports of the parameter table's
 #: distributions, and a band around the fixed defaults.
 RANGES = {
-    "headroom": (0.05, 0.15),
-    "cap_growth": (0.04, 0.10),
-    "growth": (0.04, 0.10),
-    "elasticity": (0.05, 0.20),
-    "subst_cap": (0.10, 0.20),
-    "subst_lag": (12.0, 36.0),
-    "cover": (1.5, 3.0),
-    "restock": (3.0, 6.0),
-    "release_rate": (0.0, 1.0),
-    "approval": (0.0, 1.0),
-    "lag": (1.0, 3.0),
-    "share_magnets": (0.6, 0.9),
-    "share_oxides": (0.1, 0.3),
+    "capacity_headroom": (0.05, 0.15),
+    "capacity_growth_per_year": (0.04, 0.10),
+    "demand_growth_per_year": (0.04, 0.10),
+    "price_elasticity": (0.05, 0.20),
+    "substitution_cap": (0.10, 0.20),
+    "substitution_lag_months": (12.0, 36.0),
+    "cover_months": (1.5, 3.0),
+    "restock_months": (3.0, 6.0),
+    "stockpile_release_per_month": (0.0, 1.0),
+    "approval_rate": (0.0, 1.0),
+    "licence_lag_months": (1.0, 3.0),
+    "controlled_share_last_stage": (0.6, 0.9),
+    "controlled_share_upstream": (0.1, 0.3),
     "supply_elasticity": (0.2, 0.5),
-    "smoothing": (0.4, 0.6),
-    "recycling": (0.0, 0.02),
-    "value_per_kg": (5000.0, 25000.0),
-    "ramp": (12.0, 36.0),
-    "allied_trade": (0.0, 1.0),
+    "price_smoothing": (0.4, 0.6),
+    "recycling_share": (0.0, 0.02),
+    "output_usd_per_kg": (5000.0, 25000.0),
+    "ramp_months": (12.0, 36.0),
+    "allied_trade_share": (0.0, 1.0),
 }
 
 
@@ -97,7 +98,9 @@ def engine_params(draw: st.DrawFn, n: int) -> EngineParams:
     delay = np.array(draw(st.lists(st.floats(0.0, 60.0), min_size=n, max_size=n)))
     stockpile0 = np.zeros((n, len(net.regions)))
     stockpile0[:, net.regions.index("USA")] = draw(st.lists(st.floats(0, 5000), min_size=n, max_size=n))
-    return EngineParams(**vec, project_start=announced[None, :] + delay[:, None], stockpile0=stockpile0)
+    return EngineParams(
+        **vec, project_start_month=announced[None, :] + delay[:, None], stockpile0_t=stockpile0
+    )
 
 
 def _date(month: int) -> dt.date:
@@ -158,7 +161,7 @@ def random_events(draw: st.DrawFn, n_months: int) -> tuple[Event, ...]:
         else:
             ev["region"] = draw(st.sampled_from(regions))
             ev["amount_t"] = draw(st.floats(0.0, 10000.0))
-        out.append(Event.model_validate(ev))
+        out.append(parse_event(ev))
     return tuple(sorted(out, key=lambda e: (e.date, e.id)))
 
 
@@ -193,7 +196,7 @@ def _allied(params: EngineParams) -> EngineParams:
     """Full allied trade, the parameter table's value: below it the stricter-control property
     has a known exception (limit (c) of docs/model.md section 5.10, pinned in
     ``test_known_limit_partial_allied_trade``)."""
-    return dataclasses.replace(params, allied_trade=np.ones_like(params.growth))
+    return dataclasses.replace(params, allied_trade_share=np.ones_like(params.demand_growth_per_year))
 
 
 def _base(data: st.DataObject) -> tuple[EngineParams, PolicyPath, int]:
@@ -223,7 +226,9 @@ def _assert_not_more(strict: np.ndarray, base: np.ndarray) -> None:
 @given(data=st.data(), delta=st.floats(0.01, 0.4))
 def test_higher_controlled_share_never_raises_ex_china_supply(data: st.DataObject, delta: float) -> None:
     params, pol, n_months = _base(data)
-    strict = dataclasses.replace(params, share_magnets=np.minimum(params.share_magnets + delta, 1.0))
+    strict = dataclasses.replace(
+        params, controlled_share_last_stage=np.minimum(params.controlled_share_last_stage + delta, 1.0)
+    )
     _assert_not_more(_supply(strict, pol, n_months), _supply(params, pol, n_months))
 
 
@@ -234,7 +239,7 @@ def test_lower_approval_rate_never_raises_ex_china_supply(data: st.DataObject, f
     strict_pol = dataclasses.replace(pol)
     assert pol.approval_override is not None
     strict_pol.approval_override = pol.approval_override * factor
-    strict = dataclasses.replace(params, approval=params.approval * factor)
+    strict = dataclasses.replace(params, approval_rate=params.approval_rate * factor)
     _assert_not_more(_supply(strict, strict_pol, n_months), _supply(params, pol, n_months))
 
 
@@ -251,7 +256,7 @@ def test_added_magnet_ban_never_raises_ex_china_supply(
     sc = load_scenario(data.draw(st.sampled_from(SCENARIOS)))
     n_months = len(sc.months())
     params = _allied(data.draw(engine_params(4)))
-    ban = Event.model_validate(
+    ban = parse_event(
         {
             "id": "added-ban",
             "date": _date(min(month, n_months - 1)),
@@ -275,27 +280,27 @@ def test_known_limit_partial_allied_trade() -> None:
     net = network()
     announced = (net.projects["start_year"].to_numpy() - 2024) * 12
     found = {  # the example hypothesis found (projects start as announced)
-        "headroom": 0.125,
-        "cap_growth": 0.0625,
-        "growth": 0.0625,
-        "elasticity": 0.125,
-        "subst_cap": 0.125,
-        "subst_lag": 12.0,
-        "cover": 2.0,
-        "restock": 3.0,
-        "release_rate": 0.0,
-        "approval": 0.0,
-        "lag": 1.0,
-        "share_magnets": 0.75,
-        "share_oxides": 0.25,
+        "capacity_headroom": 0.125,
+        "capacity_growth_per_year": 0.0625,
+        "demand_growth_per_year": 0.0625,
+        "price_elasticity": 0.125,
+        "substitution_cap": 0.125,
+        "substitution_lag_months": 12.0,
+        "cover_months": 2.0,
+        "restock_months": 3.0,
+        "stockpile_release_per_month": 0.0,
+        "approval_rate": 0.0,
+        "licence_lag_months": 1.0,
+        "controlled_share_last_stage": 0.75,
+        "controlled_share_upstream": 0.25,
         "supply_elasticity": 0.5,
-        "smoothing": 0.5,
-        "recycling": 0.0,
-        "value_per_kg": 5000.0,
-        "ramp": 12.0,
+        "price_smoothing": 0.5,
+        "recycling_share": 0.0,
+        "output_usd_per_kg": 5000.0,
+        "ramp_months": 12.0,
     }
     mid = {k: np.full(4, v) for k, v in found.items()}
-    denial = Event.model_validate(
+    denial = parse_event(
         {
             "id": "added-ban",
             "date": _date(0),
@@ -308,9 +313,9 @@ def test_known_limit_partial_allied_trade() -> None:
     change = {}
     for allied in (0.0, 1.0):
         params = EngineParams(
-            **(mid | {"allied_trade": np.full(4, allied)}),
-            project_start=np.tile(announced, (4, 1)).astype(float),
-            stockpile0=np.zeros((4, len(net.regions))),
+            **(mid | {"allied_trade_share": np.full(4, allied)}),
+            project_start_month=np.tile(announced, (4, 1)).astype(float),
+            stockpile0_t=np.zeros((4, len(net.regions))),
         )
         base = _supply(params, _compile(sc.timeline(), n_months, 4), n_months)
         change[allied] = float(((_supply(params, strict_pol, n_months) - base) / base).max())

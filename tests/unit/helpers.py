@@ -16,36 +16,36 @@ from critmin.simulate.inputs.scenario import Scenario
 #: Toy-engine parameters with demand, prices and substitution frozen (elasticities 0, no
 #: headroom or growth), so shortfalls can be worked out by hand.
 FROZEN = {
-    "headroom": 0.0,
-    "cap_growth": 0.0,
-    "growth": 0.0,
-    "elasticity": 0.0,
-    "subst_cap": 0.0,
-    "subst_lag": 12.0,
-    "cover": 2.0,
-    "restock": 4.0,
-    "release_rate": 0.0,
-    "approval": 0.5,
-    "lag": 1.0,
-    "share_magnets": 0.5,
-    "share_oxides": 0.0,
+    "capacity_headroom": 0.0,
+    "capacity_growth_per_year": 0.0,
+    "demand_growth_per_year": 0.0,
+    "price_elasticity": 0.0,
+    "substitution_cap": 0.0,
+    "substitution_lag_months": 12.0,
+    "cover_months": 2.0,
+    "restock_months": 4.0,
+    "stockpile_release_per_month": 0.0,
+    "approval_rate": 0.5,
+    "licence_lag_months": 1.0,
+    "controlled_share_last_stage": 0.5,
+    "controlled_share_upstream": 0.0,
     "supply_elasticity": 0.3,
-    "smoothing": 0.5,
-    "recycling": 0.0,
-    "value_per_kg": 10.0,
-    "ramp": 24.0,
+    "price_smoothing": 0.5,
+    "recycling_share": 0.0,
+    "output_usd_per_kg": 10.0,
+    "ramp_months": 24.0,
 }
 
 
 def frozen_params(
-    n: int, n_regions: int, *, stockpile0: np.ndarray | None = None, **over: float
+    n: int, n_regions: int, *, stockpile0_t: np.ndarray | None = None, **over: float
 ) -> EngineParams:
     """``FROZEN`` with ``over`` applied, for ``n`` paths, no projects, an optional stockpile [n, R]."""
     values = {**FROZEN, **over}
     return EngineParams(
         **{k: np.full(n, float(v)) for k, v in values.items()},
-        project_start=np.zeros((n, 0)),
-        stockpile0=np.zeros((n, n_regions)) if stockpile0 is None else stockpile0,
+        project_start_month=np.zeros((n, 0)),
+        stockpile0_t=np.zeros((n, n_regions)) if stockpile0_t is None else stockpile0_t,
     )
 
 

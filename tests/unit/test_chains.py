@@ -41,10 +41,10 @@ from critmin.simulate.chains.single import (
     balanced_shipping,
     build_chain_network,
 )
+from critmin.simulate.inputs.events import make_event
 from critmin.simulate.inputs.policy import compile_policy, events_for
 from critmin.simulate.inputs.scenario import (
     DEFAULT_REGIONS,
-    Event,
     EventKind,
     Scenario,
     assumption_texts,
@@ -321,18 +321,20 @@ def test_chain_network_errors() -> None:
 
 # --------------------------------------------------------------------------- events per chain
 D = dt.date(2026, 12, 1)
-GA_BAN = Event(id="ga-ban", date=D, kind=EventKind.BAN, commodities=("gallium",), stages=(Stage.SEPARATION,))
-GR_LIC = Event(
+GA_BAN = make_event(
+    id="ga-ban", date=D, kind=EventKind.BAN, commodities=("gallium",), stages=(Stage.SEPARATION,)
+)
+GR_LIC = make_event(
     id="gr-lic",
     date=D,
     kind=EventKind.LICENCE,
     commodities=("graphite",),
     stages=(Stage.MINING, Stage.SEPARATION),
 )
-RE_LIC = Event(id="re-lic", date=D, kind=EventKind.LICENCE)
-SUSP = Event(id="susp", date=dt.date(2027, 1, 1), kind=EventKind.SUSPEND, targets=("ga-ban", "gr-lic"))
-LIFT = Event(id="lift", date=dt.date(2027, 6, 1), kind=EventKind.LIFT, targets=("susp",))
-RATE = Event(id="rate", date=D, kind=EventKind.APPROVAL_RATE, approval_rate=0.2, targets=("gr-lic",))
+RE_LIC = make_event(id="re-lic", date=D, kind=EventKind.LICENCE)
+SUSP = make_event(id="susp", date=dt.date(2027, 1, 1), kind=EventKind.SUSPEND, targets=("ga-ban", "gr-lic"))
+LIFT = make_event(id="lift", date=dt.date(2027, 6, 1), kind=EventKind.LIFT, targets=("susp",))
+RATE = make_event(id="rate", date=D, kind=EventKind.APPROVAL_RATE, approval_rate=0.2, targets=("gr-lic",))
 TIMELINE = (GA_BAN, GR_LIC, RE_LIC, SUSP, LIFT, RATE)
 
 
@@ -355,7 +357,7 @@ def test_events_for_follows_targets(commodity: str, ids: list[str]) -> None:
 def test_event_commodities_default_to_rare_earths() -> None:
     assert RE_LIC.commodities == ("rare_earths",)
     # a suspension whose targets are not in the timeline applies by its own list
-    orphan = Event(id="orphan", date=D, kind=EventKind.SUSPEND, targets=("nowhere",))
+    orphan = make_event(id="orphan", date=D, kind=EventKind.SUSPEND, targets=("nowhere",))
     assert events_for((orphan,), "rare_earths") == (orphan,)
     assert events_for((orphan,), "gallium") == ()
 
@@ -416,7 +418,7 @@ def test_event_stages_map_to_chain_stages() -> None:
         commodity="graphite",
     )
     assert pol.licences[0].stages == (0, 1)
-    ga = Event(
+    ga = make_event(
         id="ga",
         date=D,
         kind=EventKind.BAN,

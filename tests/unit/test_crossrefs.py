@@ -30,13 +30,7 @@ README = ROOT / "README.md"
 MODEL_MD = ROOT / "docs" / "model.md"
 
 #: Known-broken references: (kind, reference) -> who fixes it. Delete an entry once fixed.
-KNOWN_MISSING: dict[tuple[str, str], str] = {
-    # simulate/engine/step.py cites "section 4b"/"section 4c" for allied trade and offtakes,
-    # which docs/model.md numbers 5.5b and 5.5c (docs/model.md's own event table says 4c too).
-    # Owner: the simulate restructure (src/critmin/simulate/, docs/model.md).
-    ("section", "4b"): "simulate/engine/step.py: allied trade is docs/model.md 5.5b",
-    ("section", "4c"): "simulate/engine/step.py: offtakes are docs/model.md 5.5c",
-}
+KNOWN_MISSING: dict[tuple[str, str], str] = {}
 
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 _COMMAND = re.compile(r"\bcritmin((?:\s+[^\s`;\"')]+)+)")

@@ -17,7 +17,8 @@ from critmin.errors import DataError
 from critmin.report.fan import fan_chart, policy_marks, tornado_chart
 from critmin.report.figures import write_figure
 from critmin.simulate import SimulationResult, simulate
-from critmin.simulate.inputs.scenario import Event, Scenario, history_events
+from critmin.simulate.inputs.events import parse_event
+from critmin.simulate.inputs.scenario import Scenario, history_events
 
 
 def _scenario() -> Scenario:
@@ -128,7 +129,7 @@ def test_fan_rejects_unknown_metric(result: SimulationResult) -> None:
 def test_policy_marks_follow_suspensions_and_extensions() -> None:
     months = [f"{y}-{m:02d}" for y in (2025, 2026, 2027) for m in range(1, 13)]
     hist = list(history_events())
-    extension = Event.model_validate(
+    extension = parse_event(
         {
             "id": "suspension-extended",
             "date": "2026-11-10",

@@ -32,6 +32,7 @@ from critmin.simulate.chains.heavy import (
 )
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine import Feed
+from critmin.simulate.inputs.events import parse_event
 from critmin.simulate.inputs.policy import compile_policy
 from critmin.simulate.inputs.scenario import Event, EventKind, Scenario, history_events, load_scenario
 from tests.unit.helpers import engine_run, frozen_params, toy_network
@@ -67,7 +68,7 @@ def feed_net() -> Network:
 
 
 def ban(month: int, dest: list[str] | str = "all") -> Event:
-    return Event.model_validate(
+    return parse_event(
         {
             "id": "dy-ban",
             "date": dt.date(2024, 1 + month, 1),
@@ -92,7 +93,7 @@ def run_toy(events: list[Event], h: float = 0.5, n: int = 1, **over: float):  # 
         stages=("separation",),
         commodity=FEED_ID,
     )
-    fp = frozen_params(n, 2, share_magnets=1.0, share_oxides=1.0, **over)
+    fp = frozen_params(n, 2, controlled_share_last_stage=1.0, controlled_share_upstream=1.0, **over)
     feed = Feed(feed_net(), fp, f_pol, 0, h, 10.0 / (h * 100.0)) if h > 0 else None
     m, bands, tr = engine_run(
         main_net(), frozen_params(n, 2, **over), main_pol, T, keep_trace=True, check_balance=True, feed=feed
@@ -188,8 +189,13 @@ def test_property_balance_and_a_ban_never_beats_a_licence(
 ) -> None:
     """Both chains balance (run_toy checks) and stocks stay non-negative; banning the feed
     never leaves US users with more magnets than licensing it, nor a licence more than none."""
-    over = {"cover": cover, "approval": approval, "lag": lag, "smoothing": smoothing}
-    lic = Event.model_validate(
+    over = {
+        "cover_months": cover,
+        "approval_rate": approval,
+        "licence_lag_months": lag,
+        "price_smoothing": smoothing,
+    }
+    lic = parse_event(
         {
             "id": "dy-licence",
             "date": dt.date(2024, 1 + month, 1),
@@ -395,7 +401,7 @@ def test_feed_events_without_the_feed_are_an_error(ds) -> None:  # type: ignore[
 
 
 def test_feed_event_at_a_stage_the_feed_lacks_is_an_error(ds) -> None:  # type: ignore[no-untyped-def]
-    bad = Event.model_validate(
+    bad = parse_event(
         {
             "id": "dy-magnet",
             "date": "2026-12-01",

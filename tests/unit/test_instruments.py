@@ -20,6 +20,7 @@ from critmin.errors import DataError
 from critmin.model.stages import Stage
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine import EngineParams
+from critmin.simulate.inputs.events import parse_event
 from critmin.simulate.inputs.policy import compile_policy
 from critmin.simulate.inputs.scenario import Event, EventKind, Scenario
 from tests.unit.helpers import engine_run, frozen_params, no_projects, toy_network
@@ -56,13 +57,16 @@ def network() -> Network:
 
 def params(n: int = 1, **over: float) -> EngineParams:
     """Frozen toy parameters; every exported tonne is under a licence regime when one is in force."""
-    return frozen_params(n, 4, **{"share_magnets": 1.0, "share_oxides": 1.0, **over})
+    return frozen_params(
+        n, 4, **{"controlled_share_last_stage": 1.0, "controlled_share_upstream": 1.0, **over}
+    )
 
 
 def ev(kind: EventKind, month: int, ident: str, **kw: object) -> Event:
-    return Event.model_validate(
-        {"id": ident, "date": dt.date(2024, 1 + month, 1), "kind": kind, "stages": [Stage.SEPARATION], **kw}
-    )
+    """An event dated month ``month``; kinds that act at a stage act at separation."""
+    staged = kind not in (EventKind.LIFT, EventKind.SUSPEND, EventKind.APPROVAL_RATE, EventKind.STOCKPILE)
+    stages = {"stages": [Stage.SEPARATION]} if staged else {}
+    return parse_event({"id": ident, "date": dt.date(2024, 1 + month, 1), "kind": kind, **stages, **kw})
 
 
 US_BAN = ev(EventKind.BAN, 3, "ban", destinations=["USA"])
@@ -133,8 +137,8 @@ def test_price_floor_keeps_covered_producers_at_capacity() -> None:
     25 t a month (it only consumes 50), 10 months x 25 = 250 t by month 11.
     """
     floor = ev(EventKind.PRICE_FLOOR, 2, "floor", price_usd_per_kg=110.0, region="AUS")
-    _, base = run([], headroom=0.5)
-    _, tr = run([floor], headroom=0.5)
+    _, base = run([], capacity_headroom=0.5)
+    _, tr = run([floor], capacity_headroom=0.5)
     gain = tr.inventory[-1, 0, JPN] - base.inventory[-1, 0, JPN]
     assert gain == pytest.approx(250.0)
     # China is not covered: its output, hence US receipts and stocks, do not change
@@ -143,16 +147,17 @@ def test_price_floor_keeps_covered_producers_at_capacity() -> None:
 
 def test_floor_without_region_changes_no_supply() -> None:
     floor = ev(EventKind.PRICE_FLOOR, 2, "floor", price_usd_per_kg=110.0)
-    _, base = run([], headroom=0.5)
-    _, tr = run([floor], headroom=0.5)
+    _, base = run([], capacity_headroom=0.5)
+    _, tr = run([floor], capacity_headroom=0.5)
     np.testing.assert_allclose(tr.inventory, base.inventory)
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"seller": "AUS", "volume_t_per_year": 10}, "needs `region`"),
-        ({"region": "USA", "volume_t_per_year": 10}, "needs `region` (buyer), `seller`"),
+        ({"seller": "AUS", "volume_t_per_year": 10}, "column 'events.0.region': Field required"),
+        ({"region": "USA", "volume_t_per_year": 10}, "column 'events.0.seller': Field required"),
+        ({"region": "USA", "seller": "USA", "volume_t_per_year": 10}, "the seller 'USA' is the buyer"),
         ({"region": "USA", "seller": "CHN", "volume_t_per_year": 10}, "offtakes from CHN"),
         ({"region": "USA", "seller": "XXX", "volume_t_per_year": 10}, "unknown seller"),
         ({"region": "USA", "seller": "AUS", "volume_t_per_year": -1}, "greater than or equal to 0"),
@@ -171,8 +176,9 @@ def test_bad_offtake_events_name_the_problem(tmp_path: Path, extra: dict[str, ob
 
 
 def test_offtake_within_one_region_is_skipped() -> None:
-    """A seller in the buyer's own model region moves nothing between regions: no contract."""
-    same = ev(EventKind.OFFTAKE, 0, "intra", region="USA", seller="USA", volume_t_per_year=100.0)
+    """A seller in the buyer's own model region moves nothing between regions: no contract
+    (Germany and France are both in ROW here; a seller equal to the buyer is refused outright)."""
+    same = ev(EventKind.OFFTAKE, 0, "intra", region="FRA", seller="DEU", volume_t_per_year=100.0)
     pol = compile_policy((same,), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=STAGES)
     assert pol.offtakes == []
     deal = ev(EventKind.OFFTAKE, 0, "deal", region="USA", seller="AUS", volume_t_per_year=120.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import json
 import math
 from typing import Any
@@ -69,7 +71,16 @@ def test_finite_floats_and_other_objects_pass_through() -> None:
     assert json_safe(np.float32(0.5)) == 0.5
     marker = object()
     assert json_safe(marker) is marker  # json.dumps' default= decides
-    assert dumps({"when": pd.Timestamp("2025-04-04")}, default=str) == '{"when": "2025-04-04 00:00:00"}'
+    # dates and timestamps are ISO 8601 text, enums their value, sets sorted lists
+    assert dumps({"when": pd.Timestamp("2025-04-04")}) == '{"when": "2025-04-04T00:00:00"}'
+    assert json_safe(dt.date(2025, 4, 4)) == "2025-04-04"
+    assert json_safe(Colour.RED) == "red"
+    assert json_safe({3, 1, 2}) == [1, 2, 3]
+    assert json_safe({"b", 1}) == [1, "b"]  # items that do not compare: ordered by text
+
+
+class Colour(enum.Enum):
+    RED = "red"
 
 
 def test_dataframe_records_with_missing_values() -> None:

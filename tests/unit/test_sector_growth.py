@@ -42,7 +42,7 @@ def test_demand_level_and_mix_shift_by_hand() -> None:
     shares = np.array([[0.5, 0.5], [0.5, 0.5]])
     pol = compile_policy((), "2024-01", T, REGIONS, 1, None, defence_share=0.03, stages=("magnet",))
     growth = growth_factors(("a", "b"), {"sector_growth.a": 0.1}, T)
-    params = frozen_params(1, 2, headroom=0.5)  # spare capacity: no shortfall from the growth
+    params = frozen_params(1, 2, capacity_headroom=0.5)  # spare capacity: no shortfall from the growth
     m, _, tr = engine_run(
         net(),
         params,
@@ -158,7 +158,7 @@ def test_feed_grade_path_zero_lifts_the_dy_constraint() -> None:
         stages=("separation",),
         commodity="dy_tb",
     )
-    fp = frozen_params(1, 2, share_magnets=1.0, share_oxides=1.0)
+    fp = frozen_params(1, 2, controlled_share_last_stage=1.0, controlled_share_upstream=1.0)
 
     def us_short(path: np.ndarray | None) -> np.ndarray:
         feed = Feed(th.feed_net(), fp, f_pol, 0, 0.5, 0.2, grade_path=path)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from critmin.data.load import load_dataset
 from critmin.report.tables import check_figure_path
 from critmin.simulate.analysis.sensitivity import EX_CHINA, tornado, tornado_to_dict
 from critmin.simulate.analysis.sobol import SOBOL_N, SobolResult, SobolStatus, sobol
+from critmin.simulate.executors import Executor, executor_for
 from critmin.simulate.inputs.scenario import load_scenario
 from critmin.simulate.result import METRICS
 
@@ -68,6 +71,12 @@ def sensitivity_cmd(
         "--n",
         help="Sobol base sample N, a power of two; cost N x (parameters + 2) model runs.",
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Run path blocks on a local Dask cluster of N worker processes."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Send path blocks to an existing Dask cluster (tcp://HOST:PORT)."
+    ),
 ) -> None:
     """Which uncertain parameters drive the outcome: a one-at-a-time tornado or Sobol' indices.
 
@@ -87,7 +96,8 @@ def sensitivity_cmd(
             )
         if paths != 1:
             raise typer.BadParameter("applies to --method tornado only", param_hint="--paths")
-        _sobol(scenario, metric, region, variant, seed, fmt, plot, top, n)
+        with _executor(workers, scheduler) as ex:
+            _sobol(scenario, metric, region, variant, seed, fmt, plot, top, n, ex)
         return
     sc = load_scenario(scenario, variant=variant)
     ds = load_dataset()
@@ -101,15 +111,17 @@ def sensitivity_cmd(
         disable=fmt is not Format.TABLE,
     ) as progress:
         task = progress.add_task("run", total=None)
-        table = tornado(
-            sc,
-            metric,
-            region,
-            paths=paths,
-            seed=seed,
-            dataset=ds,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+        with _executor(workers, scheduler) as ex:
+            table = tornado(
+                sc,
+                metric,
+                region,
+                paths=paths,
+                seed=seed,
+                dataset=ds,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                executor=ex,
+            )
     if plot is not None:
         from critmin.report.fan import tornado_chart
         from critmin.report.figures import write_figure
@@ -187,6 +199,7 @@ def _sobol(
     plot: Path | None,
     top: int,
     n: int,
+    executor: Executor,
 ) -> None:
     sc = load_scenario(scenario, variant=variant)
     ds = load_dataset()
@@ -199,7 +212,7 @@ def _sobol(
         disable=fmt is not Format.TABLE,
     ) as progress:
         progress.add_task("run", total=None)
-        result = sobol(sc, metric, region, n=n, seed=seed, dataset=ds)
+        result = sobol(sc, metric, region, n=n, seed=seed, dataset=ds, executor=executor)
     if plot is not None:
         from critmin.report.fan import sobol_chart
         from critmin.report.figures import write_figure
@@ -269,3 +282,15 @@ def _render_sobol(r: SobolResult, top: int) -> None:
         style="dim",
         highlight=False,
     )
+
+
+@contextmanager
+def _executor(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
+    """The executor ``--workers``/``--scheduler`` ask for, closed after the command."""
+    ex = executor_for(workers, scheduler)
+    try:
+        yield ex
+    finally:
+        close = getattr(ex, "close", None)
+        if close is not None:
+            close()

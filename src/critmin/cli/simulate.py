@@ -194,12 +194,13 @@ def _render(r: SimulationResult) -> None:
                     *(cell((region, f"{product}:{sec}", "peak_shortfall_pct"), "{:.0f}") for sec in sectors),
                 )
             console.print(st)
-    if ("USA", "ndpr_oxide", "price_floor_cost_usd") in values:
-        console.print(
-            "price-floor cost to the US taxpayer, $bn: "
-            + cell(("USA", "ndpr_oxide", "price_floor_cost_usd"), "{:,.2f}", 1e-9),
-            highlight=False,
-        )
+    for region in r.scenario.regions:
+        key = (region, "ndpr_oxide", "price_floor_cost_usd")
+        if key in values:
+            console.print(
+                f"price-floor cost to {region}, the floors' payer, US$ bn: " + cell(key, "{:,.2f}", 1e-9),
+                highlight=False,
+            )
     console.print(
         "peak shortfall: largest monthly unmet demand as % of demand; price x: ex-China (China for CHN) "
         "price relative to the start; output at risk (US$): for magnets the end-product value that could "

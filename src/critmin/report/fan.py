@@ -23,8 +23,19 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 from critmin.errors import DataError
 from critmin.report.figures import add_caption, esc
 from critmin.simulate.analysis.sensitivity import describe
+from critmin.simulate.inputs.events import (
+    ApprovalRateEvent,
+    BanEvent,
+    EndUserDenialEvent,
+    Event,
+    EventKind,
+    LicenceEvent,
+    LiftEvent,
+    PriceFloorEvent,
+    StockpileEvent,
+    SuspendEvent,
+)
 from critmin.simulate.inputs.policy import events_for, in_force
-from critmin.simulate.inputs.scenario import Event, EventKind
 from critmin.simulate.result import SimulationResult
 
 if TYPE_CHECKING:  # keeps importing this module from importing the Sobol machinery
@@ -58,7 +69,7 @@ _METRIC_LABEL = {
     "cumulative_shortfall_t": "cumulative shortfall (t NdFeB)",
     "months_below_90pct": "months below 90% of demand",
     "peak_price_ratio": "peak price ratio",
-    "output_at_risk_usd": "output at risk (USD)",
+    "output_at_risk_usd": "output at risk (US$)",
 }
 
 
@@ -278,7 +289,7 @@ def marks_in(
                 label += " (dated while suspended: not in force yet)"
                 colour, dash = _NEUTRAL, "dot"
             raw.append((m, e.date, label, colour, dash))
-        if e.kind is EventKind.SUSPEND and e.until is not None:
+        if isinstance(e, SuspendEvent) and e.until is not None:
             mu = _month(e.until)
             if first <= mu <= last:
                 back = [t for t in e.targets if t in active and active[t][months.index(mu)]]
@@ -291,31 +302,27 @@ def marks_in(
 
 
 def _event_label(e: Event) -> tuple[str, str]:
-    dest = "all destinations" if e.destinations == "all" else "+".join(e.destinations)
-    stages = "/".join(s.value.replace("_", " ") for s in e.stages)
-    if e.kind is EventKind.LICENCE:
-        extra = ", extraterritorial" if e.extraterritorial else ""
-        return f"licences on {stages} to {dest}{extra} ({e.id})", _TIGHTEN
-    if e.kind is EventKind.BAN:
-        return f"ban on {stages} to {dest} ({e.id})", _TIGHTEN
-    if e.kind is EventKind.END_USER_DENIAL:
+    if isinstance(e, LicenceEvent | BanEvent | EndUserDenialEvent):
+        dest = "all destinations" if e.destinations == "all" else "+".join(e.destinations)
+        stages = "/".join(s.value.replace("_", " ") for s in e.stages)
+        if isinstance(e, LicenceEvent):
+            extra = ", extraterritorial" if e.extraterritorial else ""
+            return f"licences on {stages} to {dest}{extra} ({e.id})", _TIGHTEN
+        if isinstance(e, BanEvent):
+            return f"ban on {stages} to {dest} ({e.id})", _TIGHTEN
         return f"defence end users in {dest} denied ({e.id})", _TIGHTEN
-    if e.kind is EventKind.APPROVAL_RATE:
-        rate = describe(e.approval_rate) if e.approval_rate is not None else "?"
-        return f"approval rate {rate} ({e.id})", _NEUTRAL
-    if e.kind is EventKind.SUSPEND:
+    if isinstance(e, ApprovalRateEvent):
+        return f"approval rate {describe(e.approval_rate)} ({e.id})", _NEUTRAL
+    if isinstance(e, SuspendEvent):
         until = f" until {e.until.isoformat()}" if e.until else ""
         return f"{', '.join(e.targets)} suspended{until} ({e.id})", _EASE
-    if e.kind is EventKind.LIFT:
+    if isinstance(e, LiftEvent):
         return f"{', '.join(e.targets)} lifted ({e.id})", _NEUTRAL
-    if e.kind is EventKind.STOCKPILE:
-        return f"stockpile +{e.amount_t or 0:,.0f} t in {e.region} ({e.id})", _NEUTRAL
-    if e.kind is EventKind.PRICE_FLOOR:
+    if isinstance(e, StockpileEvent):
+        return f"stockpile +{e.amount_t:,.0f} t in {e.region} ({e.id})", _NEUTRAL
+    if isinstance(e, PriceFloorEvent):
         return f"price floor US${e.price_usd_per_kg:,.0f}/kg paid by {e.region} ({e.id})", _EASE
-    if e.kind is EventKind.OFFTAKE:
-        vol = e.volume_t_per_year or 0
-        return f"offtake {e.region} <- {e.seller} {vol:,.0f} t/yr ({e.id})", _EASE
-    return f"{e.kind.value} ({e.id})", _NEUTRAL
+    return f"offtake {e.region} <- {e.seller} {e.volume_t_per_year:,.0f} t/yr ({e.id})", _EASE
 
 
 def _month(d: dt.date) -> str:

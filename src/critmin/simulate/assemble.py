@@ -241,7 +241,7 @@ class RunInputs:
         n_months = len(self.months)
         params = engine_params(ch.values, ch.network, self.scenario, block.n, rng, rows=block.rows)
         if ch.usd_per_kg is not None:
-            params = replace(params, value_per_kg=np.full(block.n, ch.usd_per_kg))
+            params = replace(params, output_usd_per_kg=np.full(block.n, ch.usd_per_kg))
         policy = compile_policy(
             ch.timeline,
             self.scenario.start,
@@ -288,7 +288,7 @@ class RunInputs:
         params = engine_params(
             fs.values, fnet.net, self.scenario, block.n, self._rng(ss_params), rows=block.rows
         )
-        params = replace(params, value_per_kg=np.full(block.n, fnet.usd_per_kg))
+        params = replace(params, output_usd_per_kg=np.full(block.n, fnet.usd_per_kg))
         policy = compile_policy(
             fs.timeline,
             self.scenario.start,
@@ -426,12 +426,12 @@ def engine_params(
     delay = np.stack([d("capacity.project_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
     mine_extra = np.stack([d("capacity.mine_extra_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
     is_mine = np.array([net.stages[k] == "mining" for k in proj["stage"]], dtype=bool)[None, :]
-    drawn: dict[str, Any] = {"project_start": announced[None, :] + delay + mine_extra * is_mine}
+    drawn: dict[str, Any] = {"project_start_month": announced[None, :] + delay + mine_extra * is_mine}
     stock0 = np.zeros((n, len(scenario.regions)))
     if "USA" in scenario.regions:
-        (name,) = by_field["stockpile0"]
+        (name,) = by_field["stockpile0_t"]
         stock0[:, scenario.regions.index("USA")] = d(name)
-    drawn["stockpile0"] = stock0
+    drawn["stockpile0_t"] = stock0
     for f in fields(EngineParams):
         if f.name in drawn:
             continue

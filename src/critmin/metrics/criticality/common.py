@@ -7,18 +7,17 @@ import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from enum import Enum, StrEnum
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from critmin.data.dataset import Dataset, with_shares
 from critmin.errors import DataError
+from critmin.jsonsafe import json_safe
 from critmin.model.commodities import registry
 from critmin.model.countries import is_country
 from critmin.model.stages import Stage
@@ -70,29 +69,6 @@ class CriticalityResult:
             "params": json_safe(dict(self.params)),
             "rows": rows,
         }
-
-
-def json_safe(obj: Any) -> Any:
-    """``obj`` with numpy scalars, NaN/NA, enums, dates and tuples turned into JSON types."""
-    if isinstance(obj, Mapping):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset, np.ndarray)):
-        items = sorted(obj) if isinstance(obj, (set, frozenset)) else list(obj)
-        return [json_safe(v) for v in items]
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return None if math.isnan(f) or math.isinf(f) else f
-    return obj
 
 
 # ---------------------------------------------------------------------------------- defaults

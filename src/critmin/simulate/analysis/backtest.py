@@ -47,6 +47,7 @@ from critmin.data.observed import (
     parse_period,
 )
 from critmin.errors import DataError
+from critmin.jsonsafe import json_safe
 from critmin.simulate.analysis.calibrate import (
     DEFAULT_PARAMS,
     CalibrationResult,
@@ -139,10 +140,10 @@ class BacktestResult:
             "parameters": self.parameters,
             "series": series,
             "observations": obs,
-            "mape": {k: _num(v) for k, v in self.mape.items()},
+            "mape": {k: json_safe(v) for k, v in self.mape.items()},
             "prior_mape": None
             if self.prior_mape is None
-            else {k: _num(v) for k, v in self.prior_mape.items()},
+            else {k: json_safe(v) for k, v in self.prior_mape.items()},
             "prior_parameters": self.prior_parameters,
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "baseline": self.baseline.to_dict(),
@@ -154,20 +155,13 @@ class BacktestResult:
         }
 
 
-def _num(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return None if math.isnan(float(v)) else float(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
 
 
 def _json_row(r: dict[str, Any]) -> dict[str, Any]:
-    return {k: _num(v) for k, v in r.items()}
+    out: dict[str, Any] = json_safe(r)
+    return out
 
 
 def _observation_frame(

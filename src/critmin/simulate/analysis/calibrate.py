@@ -45,6 +45,7 @@ import pandas as pd
 from critmin.data.dataset import Dataset
 from critmin.data.observed import OBSERVED_PRODUCT, month_range, parse_period
 from critmin.errors import DataError
+from critmin.jsonsafe import json_safe
 from critmin.simulate.assemble import NetworkCache, RunInputs, resolve_values
 from critmin.simulate.chains.registry import chain_info, product_title
 from critmin.simulate.inputs.params import median, parameter_table
@@ -218,9 +219,6 @@ class CalibrationResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON document (``critmin calibrate --format json``)."""
 
-        def num(v: float) -> float | None:
-            return None if not math.isfinite(v) else float(v)
-
         bound = self.at_bound
         return {
             "scenario": self.scenario.name,
@@ -233,7 +231,7 @@ class CalibrationResult:
                     "name": p,
                     "prior": x,
                     "fitted": v,
-                    "std_error": num(se),
+                    "std_error": json_safe(se),
                     "lower": lo,
                     "upper": hi,
                     "at_bound": bound[p],
@@ -245,16 +243,16 @@ class CalibrationResult:
             "identified": self.identified,
             "held_at_prior": list(self.held),
             "jacobian_rank": self.jacobian_rank,
-            "rmse_t": num(self.rmse_t),
-            "mape": num(self.mape),
-            "prior_rmse_t": num(self.prior_rmse_t),
-            "prior_mape": num(self.prior_mape),
-            "holdout_mape": num(self.holdout_mape),
+            "rmse_t": json_safe(self.rmse_t),
+            "mape": json_safe(self.mape),
+            "prior_rmse_t": json_safe(self.prior_rmse_t),
+            "prior_mape": json_safe(self.prior_mape),
+            "holdout_mape": json_safe(self.holdout_mape),
             "evaluations": self.evaluations,
             "seconds": round(self.seconds, 3),
             "data_version": self.data_version,
             "rows": [
-                {k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
+                {k: (json_safe(v) if isinstance(v, float) else v) for k, v in r.items()}
                 for r in self.table.to_dict(orient="records")
             ],
             "notes": list(self.notes),

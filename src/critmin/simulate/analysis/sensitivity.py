@@ -50,6 +50,9 @@ from scipy import special
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
+from critmin.jsonsafe import json_safe
+from critmin.simulate.executors import Executor
+from critmin.simulate.inputs.events import uncertain_fields
 from critmin.simulate.inputs.params import (
     Beta,
     Distribution,
@@ -70,8 +73,6 @@ F = npt.NDArray[np.float64]
 #: Default percentiles of the two ends of each bar.
 LOW_Q = 0.05
 HIGH_Q = 0.95
-#: Event fields that may hold a distribution.
-EVENT_FIELDS = ("approval_rate", "controlled_share")
 
 Method = Literal["batch", "serial"]
 
@@ -166,10 +167,8 @@ def uncertain_parameters(scenario: Scenario) -> list[UncertainParameter]:
             origin = "scenario" if name in scenario.parameters else "parameters.yaml"
             out.append(UncertainParameter(name, spec.unit, v, origin))
     for i, e in enumerate(scenario.timeline()):
-        for fld in EVENT_FIELDS:
-            v = getattr(e, fld)
-            if v is not None and not isinstance(v, int | float):
-                out.append(UncertainParameter(f"event:{e.id}.{fld}", "fraction", v, "event", i, fld))
+        for fld, dist in uncertain_fields(e).items():
+            out.append(UncertainParameter(f"event:{e.id}.{fld}", "fraction", dist, "event", i, fld))
     return out
 
 
@@ -228,6 +227,7 @@ def tornado(
     high: float = HIGH_Q,
     method: Method = "batch",
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """One-at-a-time sensitivity of ``metric`` in ``region`` to each uncertain parameter.
 
@@ -256,7 +256,9 @@ def tornado(
     hi_v = [quantile(s.value, high) for s in specs]
 
     def run(sc_i: Scenario, n_paths: int) -> SimulationResult:
-        return simulate(sc_i, paths=n_paths, seed=seed, dataset=ds, keep_trace=keep or None)
+        return simulate(
+            sc_i, paths=n_paths, seed=seed, dataset=ds, keep_trace=keep or None, executor=executor
+        )
 
     outcome_lo = np.full(n, np.nan)
     outcome_hi = np.full(n, np.nan)
@@ -372,11 +374,8 @@ def check_outcome(sc: Scenario, metric: str, region: str) -> None:
 
 def tornado_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
     """The ``critmin sensitivity --format json`` document: metadata plus one record per row."""
-    rows = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-        for r in frame.to_dict(orient="records")
-    ]
-    return {**{str(k): v for k, v in frame.attrs.items()}, "rows": rows}
+    rows = json_safe(frame.to_dict(orient="records"))
+    return {**{str(k): json_safe(v) for k, v in frame.attrs.items()}, "rows": rows}
 
 
 # --------------------------------------------------------------------------- parameter table
@@ -387,14 +386,15 @@ PARAMETER_TABLE_END = "<!-- parameter-table:end -->"
 def parameter_table_markdown() -> str:
     """The bundled parameter table (``parameters.yaml``) as a Markdown table.
 
-    Columns: name, unit, default (a number, or the distribution with its median and 5th-95th
-    percentiles from :func:`quantile`), description, and source id and/or rationale.
+    Columns: name, unit, bounds, what it sets, default (a number, or the distribution with its
+    median and 5th-95th percentiles from :func:`quantile`), description, and source id and/or
+    rationale.
     ``docs/model.md`` embeds this text between :data:`PARAMETER_TABLE_START` and
     :data:`PARAMETER_TABLE_END`; a test keeps the two equal.
     """
     lines = [
-        "| name | unit | default | description | source / rationale |",
-        "|---|---|---|---|---|",
+        "| name | unit | bounds | sets | default | description | source / rationale |",
+        "|---|---|---|---|---|---|---|",
     ]
     for spec in parameter_table().values():
         v = spec.default
@@ -410,7 +410,16 @@ def parameter_table_markdown() -> str:
             prov.append(f"source: `{spec.source}`")
         if spec.rationale:
             prov.append(("rationale: " if spec.source else "") + spec.rationale)
-        cells = [f"`{spec.name}`", spec.unit, default, spec.description, "; ".join(prov)]
+        bounds = f"[{_num(spec.bounds[0])}, {_num(spec.bounds[1])}]"
+        cells = [
+            f"`{spec.name}`",
+            spec.unit,
+            bounds,
+            f"`{spec.sets}`",
+            default,
+            spec.description,
+            "; ".join(prov),
+        ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -70,6 +70,7 @@ import pandas as pd
 from critmin._version import __version__
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
+from critmin.jsonsafe import json_safe
 from critmin.simulate.analysis.sensitivity import (
     ADDITIVE,
     EX_CHINA,
@@ -81,9 +82,11 @@ from critmin.simulate.analysis.sensitivity import (
     quantiles,
     uncertain_parameters,
 )
+from critmin.simulate.assemble import RunInputs
+from critmin.simulate.executors import Executor
 from critmin.simulate.inputs.params import PathValues, Value
 from critmin.simulate.inputs.scenario import Scenario, load_scenario
-from critmin.simulate.run import simulate
+from critmin.simulate.run import run
 
 F = npt.NDArray[np.float64]
 
@@ -156,9 +159,9 @@ class SobolResult:
             "seed": self.seed,
             "model_runs": self.model_runs,
             "status": str(self.status),
-            "outcome_mean": _json_float(self.outcome_mean),
-            "outcome_sd": _json_float(self.outcome_sd),
-            "sum_S1": _json_float(self.sum_s1),
+            "outcome_mean": json_safe(self.outcome_mean),
+            "outcome_sd": json_safe(self.outcome_sd),
+            "sum_S1": json_safe(self.sum_s1),
             "conf_level": self.conf_level,
             "num_resamples": self.num_resamples,
             "data_version": self.data_version,
@@ -309,6 +312,7 @@ def sobol(
     exclude: Sequence[str] = (),
     num_resamples: int = 100,
     conf_level: float = 0.95,
+    executor: Executor | None = None,
 ) -> SobolResult:
     """First- and total-order Sobol' indices of ``metric`` in ``region`` for every uncertain parameter.
 
@@ -349,13 +353,14 @@ def sobol(
         designs = [PathValues(x[:, j].copy(), s.value.median()) for j, s in enumerate(varied)]
         medians: list[Any] = [s.value.median() for s in held]
         needs_trace = region == EX_CHINA and metric not in ADDITIVE and metric != "peak_price_ratio"
-        res = simulate(
-            assign(sc, [*varied, *held], [*designs, *medians]),
-            paths=len(x),
-            seed=seed,
-            dataset=ds,
-            keep_trace=needs_trace,
+        inputs = RunInputs.build(
+            assign(sc, [*varied, *held], [*designs, *medians]), ds, seed=seed, paths=len(x)
         )
+        if executor is not None:
+            # The designs record locally which of them a run draws per path; blocks run
+            # elsewhere do not report back, so draw the first block here once.
+            inputs.engine_inputs(inputs.blocks()[0])
+        res = run(inputs, keep_trace=needs_trace, executor=executor)
         y = outcome(res, metric, region)
         runs = len(x)
         for s, dsg in zip(varied, designs, strict=True):
@@ -441,15 +446,9 @@ def _check_analysis(num_resamples: int, conf_level: float) -> None:
         )
 
 
-def _json_float(v: float) -> float | None:
-    return None if math.isnan(v) else v
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-        for r in frame.to_dict(orient="records")
-    ]
+    rows: list[dict[str, Any]] = json_safe(frame.to_dict(orient="records"))
+    return rows
 
 
 __all__ = [

@@ -54,6 +54,7 @@ from critmin.errors import DataError
 from critmin.simulate.chains.network import Network, china_origin_shares, region_of, to_regions
 from critmin.simulate.chains.registry import FEED_ID, host_of
 from critmin.simulate.chains.single import balanced_shipping, us_salient
+from critmin.simulate.inputs.events import stages_of
 from critmin.simulate.inputs.params import Value, median
 from critmin.simulate.inputs.policy import events_for
 from critmin.simulate.inputs.scenario import EventKind
@@ -240,7 +241,7 @@ def feed_timeline(timeline: tuple[Any, ...]) -> tuple[Any, ...]:
     out = []
     for e in timeline:
         reach = FEED_ID not in e.commodities and (
-            (e.kind in controls and e.id in ree and any(s.value == stage for s in e.stages))
+            (e.kind in controls and e.id in ree and any(s.value == stage for s in stages_of(e)))
             or (e.kind in follow and host.id in e.commodities)
         )
         out.append(e.model_copy(update={"commodities": (*e.commodities, FEED_ID)}) if reach else e)

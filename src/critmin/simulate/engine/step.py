@@ -177,15 +177,15 @@ class _Block:
                 if getattr(params, f.name) is not None
             },
         )
-        n = p.growth.shape[0]
+        n = p.demand_growth_per_year.shape[0]
         self.m, self.p, self.rows, self.n = m, p, rows, n
         # Users start with their target inventory; intermediate stages with one month of input.
         self.stock = [np.tile(m.base[k + 1] / m.conv[k + 1], (n, 1)) for k in range(m.k_n - 1)]
-        self.stock.append(m.demand0[None, :] * p.cover[:, None])
+        self.stock.append(m.demand0[None, :] * p.cover_months[:, None])
         self.backlog = [np.zeros((n, ctl.n_edges)) for ctl in m.ctls]
         self.licence = [[lic[rows] for lic in ctl.licence] for ctl in m.ctls]
         self.has_ban = [[bool(b.any()) for b in ctl.ban] for ctl in m.ctls]
-        self.stockpile = p.stockpile0.astype(np.float64, copy=True)
+        self.stockpile = p.stockpile0_t.astype(np.float64, copy=True)
         self.price_x = np.ones(n)
         self.price_c = np.ones(n)
         self.subst = np.zeros((n, m.r_n))
@@ -198,7 +198,7 @@ class _Block:
         self.sect: SectorAccumulator | None = None
         if m.sectors is not None:
             shares, tiers = m.sectors
-            usd = np.repeat(1000.0 * p.value_per_kg[:, None], shares.shape[1], axis=1)  # [P, S]
+            usd = np.repeat(1000.0 * p.output_usd_per_kg[:, None], shares.shape[1], axis=1)  # [P, S]
             self.sect = SectorAccumulator(shares, tiers, n, usd)
         self.resid = np.nan  # this month's largest balance residual (t), when checked
         # The feed chain's block (same paths) and the coupling of section 3.8 of docs/model.md.
@@ -216,23 +216,23 @@ class _Block:
         self.china_in = np.tile(m.base[-1][m.c] * m.ship[-1][m.c] * m.exf, (n, 1))
         self.series: tuple[F, F] = (np.zeros(n), np.ones(n))  # last month's ex-China shortfall %, price
         # Loop invariants, hoisted.
-        self.cover = p.cover[:, None]
-        self.restock = p.restock[:, None]
-        self.neg_eps = -p.elasticity
-        self.lag = p.lag[:, None]
+        self.cover = p.cover_months[:, None]
+        self.restock = p.restock_months[:, None]
+        self.neg_eps = -p.price_elasticity
+        self.lag = p.licence_lag_months[:, None]
         self.inv_se = 1.0 / p.supply_elasticity
-        self.subst_cap = p.subst_cap[:, None]
-        self.subst_lag = p.subst_lag[:, None]
-        self.recycle = p.recycling[:, None] * m.exf[None, :]
-        allied = p.allied_trade if p.allied_trade is not None else np.zeros(n)
+        self.subst_cap = p.substitution_cap[:, None]
+        self.subst_lag = p.substitution_lag_months[:, None]
+        self.recycle = p.recycling_share[:, None] * m.exf[None, :]
+        allied = p.allied_trade_share if p.allied_trade_share is not None else np.zeros(n)
         self.allied = np.clip(allied, 0.0, 1.0)[:, None]
-        self.release_rate = p.release_rate[:, None]
-        self.usd_per_t = 1000.0 * p.value_per_kg[:, None]
-        self.headroom1 = 1.0 + p.headroom
-        self.cap_growth1 = 1.0 + p.cap_growth
-        self.growth1 = 1.0 + p.growth
-        self.ramp = p.ramp[:, None]
-        self.project_start = p.project_start[:, m.proj_order]
+        self.release_rate = p.stockpile_release_per_month[:, None]
+        self.usd_per_t = 1000.0 * p.output_usd_per_kg[:, None]
+        self.headroom1 = 1.0 + p.capacity_headroom
+        self.cap_growth1 = 1.0 + p.capacity_growth_per_year
+        self.growth1 = 1.0 + p.demand_growth_per_year
+        self.ramp = p.ramp_months[:, None]
+        self.project_start = p.project_start_month[:, m.proj_order]
 
     def step(
         self,
@@ -327,7 +327,7 @@ class _Block:
                 inp = np.minimum(want / m.conv[k], stock[k - 1])
                 prod = inp * m.conv[k]
                 stock[k - 1] -= inp
-            # 4. shipping: offtakes first (section 4c), then uncontrolled flows in one
+            # 4. shipping: offtakes first (section 5.5c), then uncontrolled flows in one
             # product and controlled edges apart
             flows: dict[str, F] = {}
             to_ship = prod
@@ -364,7 +364,7 @@ class _Block:
             stock[k] += receipts
             if k < m.k_n - 1 and self.allied.any():
                 # Allied trade: intermediate product held outside China beyond what the local
-                # next stage wants moves to ex-China regions short of input (section 4b).
+                # next stage wants moves to ex-China regions short of input (section 5.5b).
                 flows["allied_net"] = allied_rebalance(
                     stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied
                 )
@@ -396,7 +396,7 @@ class _Block:
         if self.is_feed:
             self.met = np.divide(use, demand, out=np.ones_like(use), where=demand > 0)
         # 6. prices and substitution
-        lam = p.smoothing
+        lam = p.price_smoothing
         ratio_x = np.clip(want_x / np.maximum(have_x, 1e-9), 0.2, 10.0)
         ratio_c = np.clip(want_c / np.maximum(have_c, 1e-9), 0.2, 10.0)
         self.price_x = price_x = self.price_x**lam * (ratio_x**self.inv_se) ** (1.0 - lam)
@@ -514,7 +514,8 @@ def run_engine(
             p0, covered = inputs.floor.baseline_usd_per_kg, inputs.floor.covered_kg_per_month
             for fl in floors:
                 if fl.active[t]:
-                    floor_cost[fl.id] += np.maximum(fl.usd_per_kg - p0 * series[SERIES[1]][t], 0.0) * covered
+                    kg = covered if fl.covered_kg_per_month is None else fl.covered_kg_per_month
+                    floor_cost[fl.id] += np.maximum(fl.usd_per_kg - p0 * series[SERIES[1]][t], 0.0) * kg
         if trace is not None:
             resid = max(b.resid for b in blocks) if check_balance else np.nan
             trace.balance_residual[t] = np.inf if any(b.negative() for b in blocks) else resid

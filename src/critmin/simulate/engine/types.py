@@ -22,29 +22,30 @@ F = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class EngineParams:
-    """Per-path parameter vectors (shape [P]) the engine reads."""
+    """Per-path parameter vectors (shape [P]) the engine reads, one field per ``engine.<field>``
+    row of the parameter table (``parameters.yaml``, which gives each one's unit and bounds)."""
 
-    headroom: F
-    cap_growth: F
-    growth: F
-    elasticity: F
-    subst_cap: F
-    subst_lag: F
-    cover: F
-    restock: F
-    release_rate: F
-    approval: F
-    lag: F
-    share_magnets: F
-    share_oxides: F
+    capacity_headroom: F  # fraction of baseline output
+    capacity_growth_per_year: F  # fraction / yr
+    demand_growth_per_year: F  # fraction / yr
+    price_elasticity: F  # of users' demand, absolute value
+    substitution_cap: F  # fraction of demand
+    substitution_lag_months: F
+    cover_months: F  # users' target inventory, months of demand
+    restock_months: F
+    stockpile_release_per_month: F  # fraction of the stockpile
+    approval_rate: F  # share of licence applications approved
+    licence_lag_months: F  # mean processing time
+    controlled_share_last_stage: F  # of the users' product's exports under a licence regime
+    controlled_share_upstream: F  # of the other stages' exports
     supply_elasticity: F
-    smoothing: F
-    recycling: F
-    value_per_kg: F
-    project_start: F  # [P, n_projects] month index of first output
-    ramp: F
-    stockpile0: F  # [P, R]
-    allied_trade: F | None = None  # [P] share of ex-China intermediate surplus traded to ex-China deficits
+    price_smoothing: F  # weight of last month's price
+    recycling_share: F  # of demand outside China
+    output_usd_per_kg: F  # value of end-product output per kg of the users' product
+    project_start_month: F  # [P, n_projects] month index of first output
+    ramp_months: F
+    stockpile0_t: F  # [P, R] strategic stockpile at the start
+    allied_trade_share: F | None = None  # [P] of ex-China intermediate surplus traded to ex-China deficits
 
 
 @dataclass
@@ -181,28 +182,28 @@ def bands_of(series: dict[str, F]) -> dict[str, F]:
 # (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
 # (demand, capacity and stocks non-negative, backlog and stockpile draining at most fully).
 _RANGES: dict[str, tuple[float, float, bool]] = {
-    "headroom": (-1.0, np.inf, True),
-    "cap_growth": (-1.0, np.inf, True),
-    "growth": (-1.0, np.inf, True),
-    "subst_cap": (0.0, 1.0, False),
-    "subst_lag": (1.0, np.inf, False),
-    "cover": (0.0, np.inf, False),
-    "restock": (0.0, np.inf, True),
-    "release_rate": (0.0, 1.0, False),
-    "approval": (0.0, 1.0, False),
-    "lag": (1.0, np.inf, False),
-    "share_magnets": (0.0, 1.0, False),
-    "share_oxides": (0.0, 1.0, False),
+    "capacity_headroom": (-1.0, np.inf, True),
+    "capacity_growth_per_year": (-1.0, np.inf, True),
+    "demand_growth_per_year": (-1.0, np.inf, True),
+    "substitution_cap": (0.0, 1.0, False),
+    "substitution_lag_months": (1.0, np.inf, False),
+    "cover_months": (0.0, np.inf, False),
+    "restock_months": (0.0, np.inf, True),
+    "stockpile_release_per_month": (0.0, 1.0, False),
+    "approval_rate": (0.0, 1.0, False),
+    "licence_lag_months": (1.0, np.inf, False),
+    "controlled_share_last_stage": (0.0, 1.0, False),
+    "controlled_share_upstream": (0.0, 1.0, False),
     "supply_elasticity": (0.0, np.inf, True),
-    "smoothing": (0.0, 1.0, False),
-    "recycling": (0.0, 1.0, False),
-    "ramp": (0.0, np.inf, True),
+    "price_smoothing": (0.0, 1.0, False),
+    "recycling_share": (0.0, 1.0, False),
+    "ramp_months": (0.0, np.inf, True),
 }
 
 
 def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> int:
     """Validate shapes and ranges once, before the loop; returns the number of paths."""
-    n_paths = params.growth.shape[0]
+    n_paths = params.demand_growth_per_year.shape[0]
     r_n = len(net.regions)
     if n_paths < 1 or n_months < 1:
         raise DataError("need at least one path and one month", column="paths", fix="e.g. --paths 1000")
@@ -210,12 +211,12 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
         a = getattr(params, f.name)
         if a is None:  # optional inputs (allied_trade)
             continue
-        want = {"project_start": (n_paths, len(net.projects)), "stockpile0": (n_paths, r_n)}.get(
+        want = {"project_start_month": (n_paths, len(net.projects)), "stockpile0_t": (n_paths, r_n)}.get(
             f.name, (n_paths,)
         )
         if a.shape != want:
             raise DataError(f"shape {a.shape}, expected {want}", column=f.name, fix="one value per path")
-        if f.name != "project_start" and not np.isfinite(a).all():
+        if f.name != "project_start_month" and not np.isfinite(a).all():
             raise DataError("non-finite value", column=f.name, fix="use finite numbers")
         if f.name in _RANGES:
             lo, hi, open_lo = _RANGES[f.name]
@@ -225,8 +226,8 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
                 raise DataError(
                     f"value outside {side}{lo}, {hi}]", column=f.name, fix="see parameters.yaml for its range"
                 )
-    if (params.stockpile0 < 0).any():
-        raise DataError("negative stockpile", column="stockpile0", fix="use 0 for none")
+    if (params.stockpile0_t < 0).any():
+        raise DataError("negative stockpile", column="stockpile0_t", fix="use 0 for none")
     ship = net.ship
     if (
         ship.ndim != 3

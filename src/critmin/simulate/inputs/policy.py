@@ -36,15 +36,28 @@ import numpy.typing as npt
 
 from critmin.errors import DataError
 from critmin.simulate.chains.network import region_of
+from critmin.simulate.inputs.events import (
+    CONTROL_TYPES,
+    ApprovalRateEvent,
+    ControlEvent,
+    EndUserDenialEvent,
+    Event,
+    LicenceEvent,
+    LiftEvent,
+    OfftakeEvent,
+    PriceFloorEvent,
+    StockpileEvent,
+    SuspendEvent,
+    stages_of,
+    targets_of,
+)
 from critmin.simulate.inputs.params import draw
-from critmin.simulate.inputs.scenario import Event, EventKind
 
 if TYPE_CHECKING:
     from critmin.simulate.chains.network import Network
     from critmin.simulate.engine.step import EngineParams
 
 STAGES = ("mining", "separation", "metal_alloy", "magnet")
-_CONTROLS = (EventKind.LICENCE, EventKind.BAN, EventKind.END_USER_DENIAL)
 
 
 def _month_index(d: dt.date, start: dt.date) -> int:
@@ -53,7 +66,7 @@ def _month_index(d: dt.date, start: dt.date) -> int:
 
 @dataclass
 class _Regime:
-    event: Event
+    event: ControlEvent
     active: npt.NDArray[np.bool_]  # [T]
     dest: npt.NDArray[np.bool_]  # [R]
     stages: tuple[int, ...]
@@ -106,6 +119,8 @@ class PriceFloor:
     payer: int  # region index of the floor's owner (the event's ``region``)
     usd_per_kg: float
     active: npt.NDArray[np.bool_]  # [T]
+    #: covered output (kg/month) when the event gives it; else the run's ``FloorTerms``
+    covered_kg_per_month: float | None = None
 
 
 @dataclass
@@ -138,7 +153,7 @@ class PolicyPath:
         c = self.regions.index("CHN")
         for b in self.bans:
             if b.active[t] and k in b.stages:
-                frac = self.defence_share if b.event.kind is EventKind.END_USER_DENIAL else 1.0
+                frac = self.defence_share if isinstance(b.event, EndUserDenialEvent) else 1.0
                 out[c] = np.maximum(out[c], b.dest * frac)
         np.fill_diagonal(out, 0.0)
         return out
@@ -150,7 +165,7 @@ class PolicyPath:
         extraterritorial regime (stages >= metal/alloy) also ``share_p x origin_i x dest_j``
         for every exporter i, ``origin_i`` being the Chinese-origin part of i's output.
         """
-        p = params.growth.shape[0]
+        p = params.demand_growth_per_year.shape[0]
         r = len(self.regions)
         out = np.zeros((p, r, r))
         c = self.regions.index("CHN")
@@ -158,11 +173,12 @@ class PolicyPath:
             if not (reg.active[t] and k in reg.stages):
                 continue
             last = net.ship.shape[0] - 1
-            default = params.share_magnets if k == last else params.share_oxides
+            default = params.controlled_share_last_stage if k == last else params.controlled_share_upstream
             share = reg.share if reg.share is not None else default
             row = share[:, None] * reg.dest[None, :]
             out[:, c, :] = np.maximum(out[:, c, :], row)
-            if reg.event.extraterritorial and k >= net.extraterritorial_from:
+            ext = isinstance(reg.event, LicenceEvent) and reg.event.extraterritorial
+            if ext and k >= net.extraterritorial_from:
                 origin = net.china_origin[k][None, :, None]  # [1, R_exp, 1]
                 out = np.maximum(out, share[:, None, None] * origin * reg.dest[None, None, :])
         idx = np.arange(r)
@@ -205,9 +221,9 @@ class PolicyPath:
     def approval(self, t: int, params: EngineParams) -> npt.NDArray[np.float64]:
         """[P] approval rate of applications processed in month t (the same at every stage)."""
         if self.approval_override is None:
-            return params.approval
+            return params.approval_rate
         o = self.approval_override[t]
-        return np.where(np.isnan(o), params.approval, o)
+        return np.where(np.isnan(o), params.approval_rate, o)
 
     def price_floor(self, t: int) -> float:
         """Guaranteed NdPr oxide price in month t (usd/kg), 0 when no floor is in force."""
@@ -232,9 +248,9 @@ def in_force(
     t_idx = np.arange(n_months)
     by_id = {e.id: e for e in events}
     base = {e.id: t_idx >= _month_index(e.date, start) for e in events}
-    suspenders: dict[str, list[Event]] = {e.id: [] for e in events}
+    suspenders: dict[str, list[SuspendEvent]] = {e.id: [] for e in events}
     for e in events:
-        if e.kind not in (EventKind.LIFT, EventKind.SUSPEND):
+        if not isinstance(e, LiftEvent | SuspendEvent):
             continue
         unknown = [tid for tid in e.targets if tid not in by_id and (known is None or tid not in known)]
         if unknown:
@@ -244,7 +260,7 @@ def in_force(
                 fix="name the id of an event in the scenario or its history",
             )
         for tid in (t for t in e.targets if t in by_id):
-            if e.kind is EventKind.LIFT:
+            if isinstance(e, LiftEvent):
                 base[tid] &= t_idx < _month_index(e.date, start)
             else:
                 suspenders[tid].append(e)
@@ -281,8 +297,8 @@ def events_for(events: tuple[Event, ...], commodity: str) -> tuple[Event, ...]:
     by_id = {e.id: e for e in events}
 
     def applies(e: Event, seen: frozenset[str]) -> bool:
-        targets = [by_id[t] for t in e.targets if t in by_id and t not in seen]
-        if e.kind in (EventKind.SUSPEND, EventKind.LIFT, EventKind.APPROVAL_RATE) and targets:
+        targets = [by_id[t] for t in targets_of(e) if t in by_id and t not in seen]
+        if targets:
             return any(applies(t, seen | {e.id}) for t in targets)
         return commodity in e.commodities
 
@@ -312,19 +328,19 @@ def compile_policy(
     """
     known = frozenset(e.id for e in events)
     for e in events:  # unknown targets are an error in every chain, not only the listed ones
-        unknown = [t for t in e.targets if t not in known]
-        if e.kind in (EventKind.SUSPEND, EventKind.LIFT) and unknown:
+        unknown = [t for t in targets_of(e) if t not in known]
+        if isinstance(e, SuspendEvent | LiftEvent) and unknown:
             raise DataError(
                 f"event {e.id!r} targets unknown event(s) {unknown}",
                 column="events",
                 fix="name the id of an event in the scenario or its history",
             )
     events = events_for(events, commodity)
-    staged = (EventKind.LICENCE, EventKind.BAN, EventKind.END_USER_DENIAL, EventKind.OFFTAKE)
     for e in events:
-        if e.kind in staged and not any(st.value in stages for st in e.stages):
+        at_stages = stages_of(e)
+        if isinstance(e, (*CONTROL_TYPES, OfftakeEvent)) and not any(st.value in stages for st in at_stages):
             raise DataError(
-                f"event {e.id!r} acts at {[st.value for st in e.stages]} but the {commodity} chain has "
+                f"event {e.id!r} acts at {[st.value for st in at_stages]} but the {commodity} chain has "
                 f"stages {list(stages)}",
                 column="stages",
                 fix=f"give the event `stages:` from {list(stages)}",
@@ -337,52 +353,44 @@ def compile_policy(
             column="sector.defence_share",
             fix="use a fraction",
         )
-    for e in events:
-        if e.kind in _CONTROLS and e.exporter != "CHN":
-            raise DataError(
-                f"event {e.id!r}: exporter {e.exporter!r} is not modelled (only CHN's controls are)",
-                column="exporter",
-                fix="use exporter: CHN or drop the event",
-            )
     start = dt.date.fromisoformat(start_month + "-01")
     active = in_force(events, start, n_months, known=known)
     pol = PolicyPath(n_months, regions, defence_share=defence_share)
     approval = np.full((n_months, n_paths), np.nan)
     stock = np.zeros((n_months, len(regions)))
-    for e in events:
-        dest = np.array([e.destinations == "all" or r in e.destinations for r in regions])
-        at = tuple(stages.index(s.value) for s in e.stages if s.value in stages)
-        share = draw(e.controlled_share, rng, n_paths, rows=rows) if e.controlled_share is not None else None
-        if share is not None:
-            share = np.clip(share, 0.0, 1.0)
-        if e.kind is EventKind.LICENCE:
-            pol.licences.append(_Regime(e, active[e.id], dest, at, share))
-        elif e.kind in (EventKind.BAN, EventKind.END_USER_DENIAL):
-            pol.bans.append(_Regime(e, active[e.id], dest, at, share))
-        elif e.kind is EventKind.APPROVAL_RATE and e.approval_rate is not None:
+    floor = np.zeros(n_months)
+    cover = np.zeros((n_months, len(stages), len(regions)), dtype=bool)
+    for e in events:  # in timeline order: the random draws' order
+        if isinstance(e, CONTROL_TYPES):
+            dest = np.array([e.destinations == "all" or r in e.destinations for r in regions])
+            at = tuple(stages.index(s.value) for s in e.stages if s.value in stages)
+            share = None
+            if isinstance(e, LicenceEvent) and e.controlled_share is not None:
+                share = np.clip(draw(e.controlled_share, rng, n_paths, rows=rows), 0.0, 1.0)
+            (pol.licences if isinstance(e, LicenceEvent) else pol.bans).append(
+                _Regime(e, active[e.id], dest, at, share)
+            )
+        elif isinstance(e, ApprovalRateEvent):
             on = active[e.id]
             approval[on] = np.clip(draw(e.approval_rate, rng, n_paths, rows=rows), 0.0, 1.0)[None, :]
-        elif e.kind is EventKind.STOCKPILE and e.region is not None and e.amount_t is not None:
+        elif isinstance(e, StockpileEvent):
             # A stockpile built before the start is there at the start; a country that is not
             # a model region adds to its region (EU member -> EU27, others -> ROW).
             m = max(_month_index(e.date, start), 0)
             if m < n_months:
                 stock[m, regions.index(region_of(e.region, regions))] += e.amount_t
-    floor = np.zeros(n_months)
-    cover = np.zeros((n_months, len(stages), len(regions)), dtype=bool)
     for e in events:
-        if e.kind is EventKind.PRICE_FLOOR and e.price_usd_per_kg is not None:
+        if isinstance(e, PriceFloorEvent):
             floor = np.where(active[e.id], np.maximum(floor, e.price_usd_per_kg), floor)
-            payer = regions.index(region_of(e.region or "USA", regions))
-            pol.floors.append(PriceFloor(e.id, payer, float(e.price_usd_per_kg), active[e.id]))
-            if e.region is not None:
-                r = regions.index(region_of(e.region, regions))
-                for k in (stages.index(s.value) for s in e.stages if s.value in stages):
-                    cover[:, k, r] |= active[e.id]
-        elif e.kind is EventKind.OFFTAKE and e.volume_t_per_year is not None:
+            r = regions.index(region_of(e.region, regions))
+            covered = None if e.covered_t_per_year is None else e.covered_t_per_year * 1000.0 / 12.0
+            pol.floors.append(PriceFloor(e.id, r, float(e.price_usd_per_kg), active[e.id], covered))
+            for k in (stages.index(s.value) for s in e.stages if s.value in stages):
+                cover[:, k, r] |= active[e.id]
+        elif isinstance(e, OfftakeEvent):
             at_stage = [stages.index(s.value) for s in e.stages if s.value in stages]
-            seller = region_of(str(e.seller), regions)
-            buyer = region_of(str(e.region), regions)
+            seller = region_of(e.seller, regions)
+            buyer = region_of(e.region, regions)
             if not at_stage or seller == buyer:  # a stage the chain lacks, or within one region
                 continue
             if seller == "CHN":

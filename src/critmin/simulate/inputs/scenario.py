@@ -24,21 +24,28 @@ Errors name the file, the line and the key, with a fix.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.errors import DataError
 from critmin.model.countries import is_known_code
-from critmin.model.stages import Stage
-from critmin.simulate.chains.registry import CHAIN_IDS, EVENT_CHAIN_IDS, host_of
+from critmin.simulate.inputs.events import (
+    Event,
+    EventKind,
+    StockpileEvent,
+    chain_list,
+    parse_event,
+    targets_of,
+)
 from critmin.simulate.inputs.params import Value, parameter_table
 
+#: Longest horizon a scenario may have (50 years of months).
+MAX_MONTHS = 600
 DEFAULT_REGIONS = ("CHN", "USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
 
 
@@ -61,120 +68,6 @@ def _month(text: Any) -> str:
     except ValueError:
         raise ValueError(f"{s!r} is not a month YYYY-MM") from None
     return s[:7]
-
-
-def _date(text: Any) -> dt.date:
-    if isinstance(text, dt.date):
-        return text
-    s = str(text).strip()
-    try:
-        return dt.date.fromisoformat(s + "-01" if len(s) == 7 else s)
-    except ValueError:
-        raise ValueError(f"{s!r} is not a date YYYY-MM-DD") from None
-
-
-def _chain_list(v: Any, *, feed: bool = False) -> tuple[str, ...]:
-    """Validate a list of commodity chains (a single name is accepted as a list of one).
-
-    ``feed``: the heavy rare-earth feed (``dy_tb``) is allowed too, as it is for events; it is
-    not a chain a scenario runs on its own (it runs inside ``rare_earths``).
-    """
-    allowed = EVENT_CHAIN_IDS if feed else CHAIN_IDS
-    if isinstance(v, str):
-        v = (v,)
-    if not isinstance(v, list | tuple) or not v or not all(isinstance(c, str) for c in v):
-        raise ValueError(f"give a list of commodity chains from {', '.join(allowed)}")
-    bad = [c for c in v if c not in allowed]
-    if bad:
-        hosts = {c: h.id for c in bad if (h := host_of(c)) is not None}
-        hint = "".join(f" ({c} runs inside {h})" for c, h in hosts.items())
-        raise ValueError(f"unknown commodity chain(s) {bad}; use {', '.join(allowed)}{hint}")
-    if len(set(v)) != len(v):
-        raise ValueError("commodities must not repeat")
-    return tuple(v)
-
-
-class EventKind(StrEnum):
-    """What a policy event does."""
-
-    BAN = "ban"  # exports from `exporter` at `stages` to `destinations` stop
-    LICENCE = "licence"  # exports need a licence: approval rate and lag apply
-    END_USER_DENIAL = "end_user_denial"  # licences for defence end users are refused
-    APPROVAL_RATE = "approval_rate"  # change the approval rate of licence regimes in force
-    SUSPEND = "suspend"  # suspend `targets` from `date` to `until`
-    LIFT = "lift"  # end `targets` from `date`
-    STOCKPILE = "stockpile"  # add `amount_t` to `region`'s strategic stockpile
-    PRICE_FLOOR = "price_floor"  # guarantee `price_usd_per_kg` to `region`'s producers at `stages`
-    OFFTAKE = "offtake"  # `region` buys `volume_t_per_year` of `seller`'s output at `stages` first
-
-
-class Event(BaseModel):
-    """One dated policy event."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
-    date: dt.date
-    kind: EventKind
-    exporter: str = "CHN"
-    #: Commodity chains the event applies to (``critmin simulate --list-chains``).
-    commodities: tuple[str, ...] = ("rare_earths",)
-    stages: tuple[Stage, ...] = (Stage.MAGNET,)
-    destinations: Literal["all"] | tuple[str, ...] = "all"
-    controlled_share: Value | None = None
-    extraterritorial: bool = False
-    approval_rate: Value | None = None
-    targets: tuple[str, ...] = ()
-    until: dt.date | None = None
-    region: str | None = None
-    amount_t: float | None = Field(default=None, ge=0)
-    price_usd_per_kg: float | None = Field(default=None, ge=0)
-    seller: str | None = None
-    volume_t_per_year: float | None = Field(default=None, ge=0)
-    source_id: str | None = None
-    note: str | None = None
-
-    @field_validator("date", "until", mode="before")
-    @classmethod
-    def _dates(cls, v: Any) -> dt.date | None:
-        return None if v is None else _date(v)
-
-    @field_validator("commodities", mode="before")
-    @classmethod
-    def _commodities(cls, v: Any) -> tuple[str, ...]:
-        return _chain_list(v, feed=True)
-
-    @field_validator("destinations")
-    @classmethod
-    def _dest(cls, v: Any) -> Any:
-        if v != "all":
-            bad = [d for d in v if not is_known_code(d)]
-            if bad:
-                raise ValueError(f"unknown destination(s) {bad}; use ISO3 codes, EU27 or ROW")
-        return v
-
-    @model_validator(mode="after")
-    def _needs(self) -> Event:
-        if self.kind in (EventKind.SUSPEND, EventKind.LIFT) and not self.targets:
-            raise ValueError(f"a {self.kind.value} event needs `targets` (event ids)")
-        if self.kind is EventKind.APPROVAL_RATE and self.approval_rate is None:
-            raise ValueError("an approval_rate event needs `approval_rate`")
-        if self.kind is EventKind.STOCKPILE and (self.region is None or self.amount_t is None):
-            raise ValueError("a stockpile event needs `region` and `amount_t`")
-        if self.kind is EventKind.PRICE_FLOOR and self.price_usd_per_kg is None:
-            raise ValueError("a price_floor event needs `price_usd_per_kg`")
-        if self.kind is EventKind.OFFTAKE:
-            if self.region is None or self.seller is None or self.volume_t_per_year is None:
-                raise ValueError("an offtake event needs `region` (buyer), `seller` and `volume_t_per_year`")
-            if len(self.stages) != 1:
-                raise ValueError("an offtake event names exactly one stage (`stages: [separation]`)")
-            if self.seller == "CHN":
-                raise ValueError("offtakes from CHN are not modelled: China's exports follow its controls")
-        for key in ("region", "seller"):
-            code = getattr(self, key)
-            if code is not None and not is_known_code(code):
-                raise ValueError(f"unknown {key} {code!r}; use an ISO3 code, EU27 or ROW")
-        return self
 
 
 class OverrideBlock(BaseModel):
@@ -214,7 +107,7 @@ class Scenario(BaseModel):
     @field_validator("commodities", mode="before")
     @classmethod
     def _chains(cls, v: Any) -> tuple[str, ...]:
-        return _chain_list(v)
+        return chain_list(v)
 
     @field_validator("regions")
     @classmethod
@@ -243,7 +136,18 @@ class Scenario(BaseModel):
             Scenario._known_params(block.parameters)
         ids = [e.id for e in self.events]
         if len(ids) != len(set(ids)):
-            raise ValueError("event ids must be unique")
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"event ids must be unique: {dup} repeat")
+        if len(set(self.regions)) != len(self.regions):
+            dup = sorted({r for r in self.regions if self.regions.count(r) > 1})
+            raise ValueError(f"regions must not repeat: {dup}")
+        n_months = (
+            (int(self.end[:4]) - int(self.start[:4])) * 12 + int(self.end[5:7]) - int(self.start[5:7]) + 1
+        )
+        if n_months > MAX_MONTHS:
+            raise ValueError(
+                f"the horizon {self.start} to {self.end} has {n_months} months; at most {MAX_MONTHS}"
+            )
         return self
 
     # ------------------------------------------------------------------ construction
@@ -269,21 +173,38 @@ class Scenario(BaseModel):
         if not isinstance(raw, dict):
             raise DataError("a scenario is a YAML mapping", path=p, line=1, fix="start with `name: ...`")
         if raw.get("extends"):
-            base = bundled_scenario(str(raw["extends"]))
+            try:
+                base = bundled_scenario(str(raw["extends"]))
+            except DataError as exc:
+                raise DataError(
+                    f"extends: {exc.message}",
+                    path=p,
+                    line=_line_of(root, ("extends",)),
+                    column="extends",
+                    fix=exc.fix,
+                ) from None
             raw = _merge(base.model_dump(mode="python", exclude={"name", "description", "extends"}), raw)
         try:
             sc = cls.model_validate(raw)
         except ValidationError as exc:
             err = exc.errors()[0]
-            loc = tuple(err["loc"])
-            key = ".".join(str(x) for x in loc if not str(x).startswith(("function-", "tagged-union")))
+            kinds = {k.value for k in EventKind}
+            # drop pydantic's validator and union-tag steps (``events.0.ban.stages``: the ``ban``)
+            loc = tuple(
+                x
+                for i, x in enumerate(err["loc"])
+                if not str(x).startswith(("function-", "tagged-union"))
+                and not (str(x) in kinds and i > 0 and isinstance(err["loc"][i - 1], int))
+            )
+            key = ".".join(str(x) for x in loc)
             raise DataError(
                 f"{err['msg']}",
                 path=p,
                 line=_line_of(root, loc),
                 column=key or None,
-                fix="see the scenario format in critmin/simulate/scenario.py and scenarios/*.yaml",
+                fix="see docs/model.md section 8 and `critmin scenarios show NAME` for the format",
             ) from None
+        _check_timeline(sc, root, p)
         return sc.with_variant(variant) if variant else sc
 
     def with_variant(self, variant: str) -> Scenario:
@@ -318,6 +239,56 @@ class Scenario(BaseModel):
             out.append(f"{y:04d}-{m:02d}")
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
         return out
+
+
+def _event_line(root: yaml.Node | None, event_id: str, key: str | None = None) -> int | None:
+    """Line of the event ``event_id`` (or of its ``key``) in a scenario file's ``events``."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    events = next((v for k, v in root.value if k.value == "events"), None)
+    if not isinstance(events, yaml.SequenceNode):
+        return None
+    for node in events.value:
+        if isinstance(node, yaml.MappingNode):
+            fields = {k.value: v for k, v in node.value}
+            if getattr(fields.get("id"), "value", None) == event_id:
+                found = fields.get(key) if key else None
+                return int((found or node).start_mark.line) + 1
+    return None
+
+
+def _check_timeline(sc: Scenario, root: yaml.Node | None, path: Path) -> None:
+    """Checks that need the whole timeline: an event id that repeats a history id, a target
+    that is no event of the timeline, a stockpile dated after the horizon."""
+    history = {e.id for e in history_events()} if sc.include_history else set()
+    for e in sc.events:
+        if e.id in history:
+            raise DataError(
+                f"event id {e.id!r} is already an event of the bundled history",
+                path=path,
+                line=_event_line(root, e.id, "id"),
+                column="events.id",
+                fix="give the event another id (or set include_history: false)",
+            )
+    known = history | {e.id for e in sc.events}
+    for e in sc.events:
+        unknown = [t for t in targets_of(e) if t not in known]
+        if unknown:
+            raise DataError(
+                f"event {e.id!r} targets unknown event(s) {unknown}",
+                path=path,
+                line=_event_line(root, e.id, "targets"),
+                column="events.targets",
+                fix="name the id of an event in the scenario or the history (critmin scenarios show NAME)",
+            )
+        if isinstance(e, StockpileEvent) and f"{e.date.year:04d}-{e.date.month:02d}" > sc.end:
+            raise DataError(
+                f"stockpile {e.id!r} is dated {e.date}, after the horizon ends ({sc.end})",
+                path=path,
+                line=_event_line(root, e.id, "date"),
+                column="events.date",
+                fix="date it within the horizon or extend `end:`",
+            )
 
 
 def check_parameters(values: dict[str, Value]) -> dict[str, Value]:
@@ -396,7 +367,7 @@ def assumption_texts() -> dict[str, dict[str, str]]:
 def history_events() -> tuple[Event, ...]:
     """The bundled 2023-2025 rare-earth control history (``simulate/inputs/history.yaml``)."""
     text = resources.files("critmin.simulate.inputs").joinpath("history.yaml").read_text("utf-8")
-    return tuple(Event.model_validate(e) for e in yaml.safe_load(text)["events"])
+    return tuple(parse_event(e) for e in yaml.safe_load(text)["events"])
 
 
 def bundled_scenarios() -> dict[str, Path]:
@@ -421,3 +392,17 @@ def load_scenario(name_or_path: str, *, variant: str | None = None) -> Scenario:
         return Scenario.from_yaml(p, variant=variant)
     sc = bundled_scenario(name_or_path)
     return sc.with_variant(variant) if variant else sc
+
+
+__all__ = [
+    "DEFAULT_REGIONS",
+    "Event",
+    "EventKind",
+    "OverrideBlock",
+    "Scenario",
+    "assumption_texts",
+    "bundled_scenario",
+    "bundled_scenarios",
+    "history_events",
+    "load_scenario",
+]

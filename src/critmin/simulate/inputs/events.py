@@ -1,0 +1,320 @@
+"""Policy events: one pydantic model per ``kind``, as a discriminated union (:data:`Event`).
+
+Every event has an ``id``, a ``date``, the ``commodities`` (chains) it applies to, and an
+optional ``source_id`` and ``note``. Each kind adds its own fields and checks:
+
+==================  ==========================================================================
+kind                fields
+==================  ==========================================================================
+``licence``         ``exporter`` (CHN), ``stages``, ``destinations``, ``controlled_share``,
+                    ``extraterritorial``: exports need a licence (approval rate and lag apply)
+``ban``             ``exporter``, ``stages``, ``destinations``: exports stop
+``end_user_denial`` ``exporter``, ``stages``, ``destinations``: the defence share is refused
+``approval_rate``   ``approval_rate`` (a number or distribution in [0, 1]), ``targets``
+                    (informational): the approval rate of every licence regime in force
+``suspend``         ``targets`` (event ids), ``until``: the targets are not in force meanwhile
+``lift``            ``targets``: the targets end
+``stockpile``       ``region``, ``amount_t``: added to the region's strategic stockpile
+``price_floor``     ``region`` (the payer), ``stages``, ``price_usd_per_kg``,
+                    ``covered_t_per_year`` (default: the parameter ``price_floor.covered_t_per_year``)
+``offtake``         ``region`` (buyer), ``seller``, one ``stages`` entry, ``volume_t_per_year``
+==================  ==========================================================================
+
+A field that does not belong to the event's kind is an error (``extra="forbid"``), so a typo
+or a misplaced field is reported with the file and line of the scenario (``scenario.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+from critmin.model.countries import is_known_code
+from critmin.model.stages import Stage
+from critmin.simulate.chains.registry import CHAIN_IDS, EVENT_CHAIN_IDS, host_of
+from critmin.simulate.inputs.params import Beta, Distribution, Value, support
+
+
+class EventKind(StrEnum):
+    """What a policy event does."""
+
+    BAN = "ban"
+    LICENCE = "licence"
+    END_USER_DENIAL = "end_user_denial"
+    APPROVAL_RATE = "approval_rate"
+    SUSPEND = "suspend"
+    LIFT = "lift"
+    STOCKPILE = "stockpile"
+    PRICE_FLOOR = "price_floor"
+    OFFTAKE = "offtake"
+
+
+def parse_date(text: Any) -> dt.date:
+    """A date from ``YYYY-MM-DD`` or ``YYYY-MM`` (the first of the month)."""
+    if isinstance(text, dt.date):
+        return text
+    s = str(text).strip()
+    try:
+        return dt.date.fromisoformat(s + "-01" if len(s) == 7 else s)
+    except ValueError:
+        raise ValueError(f"{s!r} is not a date YYYY-MM-DD") from None
+
+
+def chain_list(v: Any, *, feed: bool = False) -> tuple[str, ...]:
+    """Validate a list of commodity chains (a single name is accepted as a list of one).
+
+    ``feed``: feeds (``dy_tb``) are allowed too, as they are for events; a feed is not a
+    chain a scenario runs on its own (it runs inside its host chain).
+    """
+    allowed = EVENT_CHAIN_IDS if feed else CHAIN_IDS
+    if isinstance(v, str):
+        v = (v,)
+    if not isinstance(v, list | tuple) or not v or not all(isinstance(c, str) for c in v):
+        raise ValueError(f"give a list of commodity chains from {', '.join(allowed)}")
+    bad = [c for c in v if c not in allowed]
+    if bad:
+        hosts = {c: h.id for c in bad if (h := host_of(c)) is not None}
+        hint = "".join(f" ({c} runs inside {h})" for c, h in hosts.items())
+        raise ValueError(f"unknown commodity chain(s) {bad}; use {', '.join(allowed)}{hint}")
+    if len(set(v)) != len(v):
+        raise ValueError("commodities must not repeat")
+    return tuple(v)
+
+
+def _code(value: str | None, what: str) -> str | None:
+    if value is not None and not is_known_code(value):
+        raise ValueError(f"unknown {what} {value!r}; use an ISO3 code, EU27 or ROW")
+    return value
+
+
+def _fraction(value: Value | None, what: str) -> Value | None:
+    """A share or rate must stay within [0, 1] (a distribution's whole support)."""
+    if value is None or isinstance(value, Beta):
+        return value
+    lo, hi = support(value)
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"{what} must lie in [0, 1] (got {lo:g} to {hi:g}); use a fraction or a beta")
+    return value
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
+    date: dt.date
+    #: Commodity chains the event applies to (``critmin simulate --list-chains``).
+    commodities: tuple[str, ...] = ("rare_earths",)
+    source_id: str | None = None
+    note: str | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> dt.date:
+        return parse_date(v)
+
+    @field_validator("commodities", mode="before")
+    @classmethod
+    def _commodities(cls, v: Any) -> tuple[str, ...]:
+        return chain_list(v, feed=True)
+
+
+class _Staged(_EventBase):
+    """Events acting at named stages of a chain."""
+
+    stages: tuple[Stage, ...] = (Stage.MAGNET,)
+
+
+class _ExportControl(_Staged):
+    """Controls on one exporter's shipments (only China's are modelled)."""
+
+    exporter: str = "CHN"
+    destinations: Literal["all"] | tuple[str, ...] = "all"
+
+    @field_validator("destinations")
+    @classmethod
+    def _dest(cls, v: Any) -> Any:
+        if v != "all":
+            bad = [d for d in v if not is_known_code(d)]
+            if bad:
+                raise ValueError(f"unknown destination(s) {bad}; use ISO3 codes, EU27 or ROW")
+        return v
+
+    @field_validator("exporter")
+    @classmethod
+    def _exporter(cls, v: str) -> str:
+        if v != "CHN":
+            raise ValueError(f"exporter {v!r} is not modelled (only CHN's controls are); use exporter: CHN")
+        return v
+
+
+class LicenceEvent(_ExportControl):
+    """Exports need a licence: the approval rate and lag apply to the controlled share."""
+
+    kind: Literal[EventKind.LICENCE]
+    controlled_share: Value | None = None
+    extraterritorial: bool = False
+
+    @field_validator("controlled_share")
+    @classmethod
+    def _share(cls, v: Value | None) -> Value | None:
+        return _fraction(v, "controlled_share")
+
+
+class BanEvent(_ExportControl):
+    """Exports at ``stages`` to ``destinations`` stop."""
+
+    kind: Literal[EventKind.BAN]
+
+
+class EndUserDenialEvent(_ExportControl):
+    """Licences for defence end users in ``destinations`` are refused."""
+
+    kind: Literal[EventKind.END_USER_DENIAL]
+
+
+class ApprovalRateEvent(_EventBase):
+    """Sets the approval rate of every licence regime in force (``targets`` are informational)."""
+
+    kind: Literal[EventKind.APPROVAL_RATE]
+    approval_rate: Value
+    targets: tuple[str, ...] = ()
+
+    @field_validator("approval_rate")
+    @classmethod
+    def _rate(cls, v: Value) -> Value:
+        out = _fraction(v, "approval_rate")
+        assert out is not None
+        return out
+
+
+class SuspendEvent(_EventBase):
+    """``targets`` are not in force from ``date`` until ``until`` (or the horizon's end)."""
+
+    kind: Literal[EventKind.SUSPEND]
+    targets: tuple[str, ...] = Field(min_length=1)
+    until: dt.date | None = None
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _until(cls, v: Any) -> dt.date | None:
+        return None if v is None else parse_date(v)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SuspendEvent:
+        if self.until is not None and self.until < self.date:
+            raise ValueError(f"suspension {self.id!r} ends ({self.until}) before it starts ({self.date})")
+        return self
+
+
+class LiftEvent(_EventBase):
+    """``targets`` end from ``date``."""
+
+    kind: Literal[EventKind.LIFT]
+    targets: tuple[str, ...] = Field(min_length=1)
+
+
+class StockpileEvent(_EventBase):
+    """Adds ``amount_t`` to ``region``'s strategic stockpile in its month."""
+
+    kind: Literal[EventKind.STOCKPILE]
+    region: str
+    amount_t: float = Field(ge=0, allow_inf_nan=False)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        out = _code(v, "region")
+        assert out is not None
+        return out
+
+
+class PriceFloorEvent(_Staged):
+    """Guarantees ``price_usd_per_kg`` to ``region``'s producers at ``stages``; ``region`` pays."""
+
+    kind: Literal[EventKind.PRICE_FLOOR]
+    region: str = "USA"
+    price_usd_per_kg: float = Field(ge=0, allow_inf_nan=False)
+    covered_t_per_year: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        out = _code(v, "region")
+        assert out is not None
+        return out
+
+
+class OfftakeEvent(_Staged):
+    """``region`` buys up to ``volume_t_per_year`` of ``seller``'s output at one stage first."""
+
+    kind: Literal[EventKind.OFFTAKE]
+    region: str
+    seller: str
+    volume_t_per_year: float = Field(ge=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _terms(self) -> OfftakeEvent:
+        _code(self.region, "region")
+        _code(self.seller, "seller")
+        if len(self.stages) != 1:
+            raise ValueError("an offtake event names exactly one stage (`stages: [separation]`)")
+        if self.seller == "CHN":
+            raise ValueError("offtakes from CHN are not modelled: China's exports follow its controls")
+        if self.seller == self.region:
+            raise ValueError(f"offtake {self.id!r}: the seller {self.seller!r} is the buyer")
+        return self
+
+
+#: A policy event of any kind (discriminated on ``kind``).
+Event = Annotated[
+    LicenceEvent
+    | BanEvent
+    | EndUserDenialEvent
+    | ApprovalRateEvent
+    | SuspendEvent
+    | LiftEvent
+    | StockpileEvent
+    | PriceFloorEvent
+    | OfftakeEvent,
+    Field(discriminator="kind"),
+]
+#: The export controls (the regimes the engine applies to shipments).
+ControlEvent = LicenceEvent | BanEvent | EndUserDenialEvent
+CONTROL_TYPES = (LicenceEvent, BanEvent, EndUserDenialEvent)
+#: Events whose ``targets`` name other events.
+TARGETING_TYPES = (ApprovalRateEvent, SuspendEvent, LiftEvent)
+STAGED_TYPES = (LicenceEvent, BanEvent, EndUserDenialEvent, PriceFloorEvent, OfftakeEvent)
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(raw: Any) -> Event:
+    """Validate one event (a mapping with ``kind``); raises pydantic ``ValidationError``."""
+    return _ADAPTER.validate_python(raw)
+
+
+def make_event(**fields: Any) -> Event:
+    """An event from keyword fields: ``make_event(id="ban", date=..., kind=EventKind.BAN)``."""
+    return parse_event(fields)
+
+
+def targets_of(e: Event) -> tuple[str, ...]:
+    """The event ids an event names (none for kinds without ``targets``)."""
+    return e.targets if isinstance(e, TARGETING_TYPES) else ()
+
+
+def stages_of(e: Event) -> tuple[Stage, ...]:
+    """The stages an event acts at (none for kinds that do not act at a stage)."""
+    return e.stages if isinstance(e, STAGED_TYPES) else ()
+
+
+def uncertain_fields(e: Event) -> dict[str, Distribution]:
+    """The event's fields that hold a distribution (``controlled_share``, ``approval_rate``)."""
+    out: dict[str, Distribution] = {}
+    for name in ("controlled_share", "approval_rate"):
+        v = getattr(e, name, None)
+        if v is not None and not isinstance(v, int | float):
+            out[name] = v
+    return out
