@@ -271,3 +271,19 @@ def test_dask_local_cluster_gives_byte_identical_summaries() -> None:
     with DaskExecutor.local(1) as ex:
         one = run(inputs, executor=ex)
     assert dumps(local.to_dict()) == dumps(two.to_dict()) == dumps(one.to_dict())
+
+
+def test_table_bounds_lie_inside_the_engine_invariants() -> None:
+    """Demand, capacity and stocks stay non-negative and backlogs drain at most fully when every
+    engine field keeps to its table bounds (the engine checks them, field_bounds)."""
+    from critmin.simulate.engine.types import field_bounds
+
+    b = field_bounds()
+    for name in ("capacity_headroom", "capacity_growth_per_year", "demand_growth_per_year"):
+        assert b[name][0] > -1.0
+    for name in ("substitution_cap", "stockpile_release_per_month", "approval_rate", "recycling_share"):
+        assert 0.0 <= b[name][0] <= b[name][1] <= 1.0
+    for name in ("licence_lag_months", "substitution_lag_months", "restock_months", "ramp_months"):
+        assert b[name][0] >= 1.0
+    assert b["supply_elasticity"][0] > 0.0
+    assert b["price_smoothing"][1] < 1.0

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
+from critmin.simulate.inputs.params import parameter_table
 from critmin.simulate.inputs.policy import PolicyPath
 
 F = npt.NDArray[np.float64]
@@ -179,26 +180,12 @@ def bands_of(series: dict[str, F]) -> dict[str, F]:
     return out
 
 
-# (lowest, highest, lowest excluded) of the [P] parameters whose range the invariants need
-# (demand, capacity and stocks non-negative, backlog and stockpile draining at most fully).
-_RANGES: dict[str, tuple[float, float, bool]] = {
-    "capacity_headroom": (-1.0, np.inf, True),
-    "capacity_growth_per_year": (-1.0, np.inf, True),
-    "demand_growth_per_year": (-1.0, np.inf, True),
-    "substitution_cap": (0.0, 1.0, False),
-    "substitution_lag_months": (1.0, np.inf, False),
-    "cover_months": (0.0, np.inf, False),
-    "restock_months": (0.0, np.inf, True),
-    "stockpile_release_per_month": (0.0, 1.0, False),
-    "approval_rate": (0.0, 1.0, False),
-    "licence_lag_months": (1.0, np.inf, False),
-    "controlled_share_last_stage": (0.0, 1.0, False),
-    "controlled_share_upstream": (0.0, 1.0, False),
-    "supply_elasticity": (0.0, np.inf, True),
-    "price_smoothing": (0.0, 1.0, False),
-    "recycling_share": (0.0, 1.0, False),
-    "ramp_months": (0.0, np.inf, True),
-}
+def field_bounds() -> dict[str, tuple[float, float]]:
+    """Inclusive bounds of each :class:`EngineParams` field: those of the parameter-table row
+    that sets it (``sets: engine.<field>``). They lie inside what the invariants need (demand,
+    capacity and stocks non-negative, backlog and stockpile draining at most fully), which a
+    test checks."""
+    return {s.engine_field: s.bounds for s in parameter_table().values() if s.engine_field is not None}
 
 
 def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> int:
@@ -207,6 +194,7 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
     r_n = len(net.regions)
     if n_paths < 1 or n_months < 1:
         raise DataError("need at least one path and one month", column="paths", fix="e.g. --paths 1000")
+    bounds = field_bounds()
     for f in fields(params):
         a = getattr(params, f.name)
         if a is None:  # optional inputs (allied_trade)
@@ -218,13 +206,13 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
             raise DataError(f"shape {a.shape}, expected {want}", column=f.name, fix="one value per path")
         if f.name != "project_start_month" and not np.isfinite(a).all():
             raise DataError("non-finite value", column=f.name, fix="use finite numbers")
-        if f.name in _RANGES:
-            lo, hi, open_lo = _RANGES[f.name]
-            bad = (a <= lo) if open_lo else (a < lo)
-            if bad.any() or (a > hi).any():
-                side = "(" if open_lo else "["
+        if f.name in bounds and f.name not in ("project_start_month", "stockpile0_t"):
+            lo, hi = bounds[f.name]
+            if (a < lo).any() or (a > hi).any():
                 raise DataError(
-                    f"value outside {side}{lo}, {hi}]", column=f.name, fix="see parameters.yaml for its range"
+                    f"value outside [{lo:g}, {hi:g}]",
+                    column=f.name,
+                    fix="see `critmin simulate --list-parameters` for its bounds",
                 )
     if (params.stockpile0_t < 0).any():
         raise DataError("negative stockpile", column="stockpile0_t", fix="use 0 for none")

@@ -30,7 +30,15 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from critmin.model.countries import is_known_code
 from critmin.model.stages import Stage
@@ -216,48 +224,43 @@ class LiftEvent(_EventBase):
     targets: tuple[str, ...] = Field(min_length=1)
 
 
+def _region_code(v: str) -> str:
+    out = _code(v, "region")
+    assert out is not None
+    return out
+
+
+#: A region or country code (ISO3, EU27 or ROW).
+RegionCode = Annotated[str, AfterValidator(_region_code)]
+
+
 class StockpileEvent(_EventBase):
     """Adds ``amount_t`` to ``region``'s strategic stockpile in its month."""
 
     kind: Literal[EventKind.STOCKPILE]
-    region: str
+    region: RegionCode
     amount_t: float = Field(ge=0, allow_inf_nan=False)
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        out = _code(v, "region")
-        assert out is not None
-        return out
 
 
 class PriceFloorEvent(_Staged):
     """Guarantees ``price_usd_per_kg`` to ``region``'s producers at ``stages``; ``region`` pays."""
 
     kind: Literal[EventKind.PRICE_FLOOR]
-    region: str = "USA"
+    region: RegionCode = "USA"
     price_usd_per_kg: float = Field(ge=0, allow_inf_nan=False)
     covered_t_per_year: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        out = _code(v, "region")
-        assert out is not None
-        return out
 
 
 class OfftakeEvent(_Staged):
     """``region`` buys up to ``volume_t_per_year`` of ``seller``'s output at one stage first."""
 
     kind: Literal[EventKind.OFFTAKE]
-    region: str
+    region: RegionCode
     seller: str
     volume_t_per_year: float = Field(ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _terms(self) -> OfftakeEvent:
-        _code(self.region, "region")
         _code(self.seller, "seller")
         if len(self.stages) != 1:
             raise ValueError("an offtake event names exactly one stage (`stages: [separation]`)")

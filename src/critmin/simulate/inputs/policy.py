@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from critmin.errors import DataError
-from critmin.simulate.chains.network import region_of
+from critmin.simulate.chains.network import Network, region_of
 from critmin.simulate.inputs.events import (
     CONTROL_TYPES,
     ApprovalRateEvent,
@@ -53,9 +53,19 @@ from critmin.simulate.inputs.events import (
 )
 from critmin.simulate.inputs.params import draw
 
-if TYPE_CHECKING:
-    from critmin.simulate.chains.network import Network
-    from critmin.simulate.engine.step import EngineParams
+
+class PolicyParameters(Protocol):
+    """What the policy reads of the engine's per-path parameters
+    (:class:`critmin.simulate.engine.types.EngineParams` has these fields): the licensed share
+    of the users' product and of upstream products, and the approval rate, each [P]."""
+
+    @property
+    def controlled_share_last_stage(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def controlled_share_upstream(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def approval_rate(self) -> npt.NDArray[np.float64]: ...
+
 
 STAGES = ("mining", "separation", "metal_alloy", "magnet")
 
@@ -158,14 +168,16 @@ class PolicyPath:
         np.fill_diagonal(out, 0.0)
         return out
 
-    def licence_share(self, t: int, k: int, params: EngineParams, net: Network) -> npt.NDArray[np.float64]:
+    def licence_share(
+        self, t: int, k: int, params: PolicyParameters, net: Network
+    ) -> npt.NDArray[np.float64]:
         """[P, R, R] fraction of each flow that needs a licence.
 
         China's row: max over regimes in force of ``share_p x dest_j``; under an
         extraterritorial regime (stages >= metal/alloy) also ``share_p x origin_i x dest_j``
         for every exporter i, ``origin_i`` being the Chinese-origin part of i's output.
         """
-        p = params.demand_growth_per_year.shape[0]
+        p = params.approval_rate.shape[0]
         r = len(self.regions)
         out = np.zeros((p, r, r))
         c = self.regions.index("CHN")
@@ -185,7 +197,7 @@ class PolicyPath:
         out[:, idx, idx] = 0.0
         return out
 
-    def stage_controls(self, k: int, params: EngineParams, net: Network) -> StageControls:
+    def stage_controls(self, k: int, params: PolicyParameters, net: Network) -> StageControls:
         """Precompile stage k's controls over the horizon (see :class:`StageControls`).
 
         :meth:`ban_share` and :meth:`licence_share` are evaluated once per distinct set of
@@ -218,7 +230,7 @@ class PolicyPath:
             licence=tuple(np.ascontiguousarray(lic[:, src, dst]) for lic in lics),
         )
 
-    def approval(self, t: int, params: EngineParams) -> npt.NDArray[np.float64]:
+    def approval(self, t: int, params: PolicyParameters) -> npt.NDArray[np.float64]:
         """[P] approval rate of applications processed in month t (the same at every stage)."""
         if self.approval_override is None:
             return params.approval_rate
