@@ -32,9 +32,9 @@ import numpy.typing as npt
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.chains.heavy import FeedNetwork, feed_parameters, feed_timeline
+from critmin.simulate.chains.heavy import FeedNetwork, feed_timeline
 from critmin.simulate.chains.network import Network
-from critmin.simulate.chains.registry import FEED_ID, ChainInfo, builder, chain_info, is_feed
+from critmin.simulate.chains.registry import ChainInfo, builder, chain_info, is_feed, own_parameters
 from critmin.simulate.engine.sectors import SectorShares, growth_factors, heavy_grade_path, sector_shares
 from critmin.simulate.engine.types import EngineInputs, EngineParams, Feed, FloorTerms, SectorInputs
 from critmin.simulate.inputs.params import Value, draw, median, parameter_table
@@ -54,17 +54,8 @@ def resolve_values(scenario: Scenario, info: ChainInfo) -> dict[str, Value]:
     """
     out: dict[str, Value] = {name: spec.default for name, spec in parameter_table().items()}
     out.update(scenario.parameters)
-    if info.own_parameters:
-        out.update(_own_parameters(info))
+    out.update(own_parameters(info.id))
     return out
-
-
-def _own_parameters(info: ChainInfo) -> dict[str, Value]:
-    if info.id == FEED_ID:
-        return feed_parameters()
-    from critmin.simulate.chains.single import chain_spec
-
-    return chain_spec(info.id).parameters
 
 
 class NetworkCache:
@@ -370,7 +361,7 @@ def _feed_setup(
     """The host's feed, or None when turned off (its grade share at 0)."""
     assert host.feed is not None
     info = chain_info(host.feed)
-    fvalues = {**values, **_own_parameters(info)}
+    fvalues = {**values, **own_parameters(info.id)}
     if median(values["heavy.grade_share"]) <= 0.0:
         return None
     key = (

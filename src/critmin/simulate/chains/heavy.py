@@ -79,6 +79,12 @@ def feed_parameters() -> dict[str, Value]:
     return _PARAMS.validate_python(feed_spec().get("parameters") or {})
 
 
+def own_parameters(chain_id: str) -> dict[str, Value]:
+    """The registry's hook: the feed's own parameter values (:func:`feed_parameters`)."""
+    del chain_id  # one feed
+    return feed_parameters()
+
+
 def feed_assumptions() -> list[dict[str, str]]:
     """The labelled assumptions of ``heavy.yaml`` (id, title, rationale)."""
     return list(_raw()["assumptions"])

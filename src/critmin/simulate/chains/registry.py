@@ -11,8 +11,9 @@ on first use. A chain's optional parts are flags, not special cases in the calle
 * ``price_floor``: price-floor events are costed (the floor's payer pays the top-up);
 * ``value_parameter``: the parameter that values a tonne of the users' product (output at
   risk), drawn per path; chains without one are valued at their bundled US$/kg price;
-* ``own_parameters``: the chain's own parameter values win over the scenario's (the single
-  chains' stockpile and recycling, in magnet units in the table, are set per chain).
+* ``own_parameters``: "module:function" giving the chain's own parameter values, which win
+  over the scenario's (the single chains' stockpile and recycling, in magnet units in the
+  table, are set per chain; the feed's thrifting cap and price response).
 
 Builders take ``(dataset, chain_id, regions, values)`` (the resolved parameter values, read at
 their medians for network-level quantities) and return a
@@ -43,12 +44,13 @@ class ChainInfo:
     sectors: bool = False
     price_floor: bool = False
     value_parameter: str | None = None
-    own_parameters: bool = False
+    own_parameters: str | None = None
     #: parameters whose medians the network is built from (network-level quantities)
     network_parameters: tuple[str, ...] = ()
 
 
 _SINGLE = "critmin.simulate.chains.single:build"
+_SINGLE_PARAMS = "critmin.simulate.chains.single:own_parameters"
 CHAINS: dict[str, ChainInfo] = {
     c.id: c
     for c in (
@@ -75,7 +77,7 @@ CHAINS: dict[str, ChainInfo] = {
             product="gallium_metal",
             product_title="Gallium metal",
             builder=_SINGLE,
-            own_parameters=True,
+            own_parameters=_SINGLE_PARAMS,
         ),
         ChainInfo(
             id="germanium",
@@ -83,7 +85,7 @@ CHAINS: dict[str, ChainInfo] = {
             product="germanium_metal",
             product_title="Germanium metal",
             builder=_SINGLE,
-            own_parameters=True,
+            own_parameters=_SINGLE_PARAMS,
         ),
         ChainInfo(
             id="graphite",
@@ -91,7 +93,7 @@ CHAINS: dict[str, ChainInfo] = {
             product="processed_graphite",
             product_title="Processed (anode-grade) graphite",
             builder=_SINGLE,
-            own_parameters=True,
+            own_parameters=_SINGLE_PARAMS,
         ),
         ChainInfo(
             id="antimony",
@@ -99,7 +101,7 @@ CHAINS: dict[str, ChainInfo] = {
             product="refined_antimony",
             product_title="Refined antimony",
             builder=_SINGLE,
-            own_parameters=True,
+            own_parameters=_SINGLE_PARAMS,
         ),
         ChainInfo(
             id="tungsten",
@@ -107,7 +109,7 @@ CHAINS: dict[str, ChainInfo] = {
             product="tungsten",
             product_title="Tungsten",
             builder=_SINGLE,
-            own_parameters=True,
+            own_parameters=_SINGLE_PARAMS,
         ),
         ChainInfo(
             id="dy_tb",
@@ -116,7 +118,7 @@ CHAINS: dict[str, ChainInfo] = {
             product_title="Dy + Tb oxide for magnet makers (heavy rare-earth feed)",
             builder="critmin.simulate.chains.heavy:build",
             standalone=False,
-            own_parameters=True,
+            own_parameters="critmin.simulate.chains.heavy:own_parameters",
             network_parameters=("heavy.grade_share", "heavy.dy_tb_t_per_year"),
         ),
     )
@@ -160,8 +162,21 @@ def product_title(product: str) -> str:
     return f"{title}: {sector.replace('_', ' ')}" if sector else title
 
 
-def builder(chain_id: str) -> Callable[..., Any]:
-    """The builder function of ``chain_id``, imported on first use."""
-    module, _, name = chain_info(chain_id).builder.partition(":")
+def _resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
     fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
     return fn
+
+
+def builder(chain_id: str) -> Callable[..., Any]:
+    """The builder function of ``chain_id``, imported on first use."""
+    return _resolve(chain_info(chain_id).builder)
+
+
+def own_parameters(chain_id: str) -> dict[str, Any]:
+    """The chain's own parameter values (empty when it has none), read on first use."""
+    path = chain_info(chain_id).own_parameters
+    if path is None:
+        return {}
+    out: dict[str, Any] = _resolve(path)(chain_id)
+    return out

@@ -108,6 +108,11 @@ def chain_spec(commodity: str) -> ChainSpec:
     )
 
 
+def own_parameters(chain_id: str) -> dict[str, Value]:
+    """The registry's hook: the chain's ``parameters`` in ``chains.yaml``."""
+    return chain_spec(chain_id).parameters
+
+
 def chain_assumptions() -> list[dict[str, str]]:
     """The labelled assumptions of ``chains.yaml`` (id, title, rationale)."""
     return list(_raw()["assumptions"])

@@ -113,7 +113,7 @@ class _EventBase(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
     date: dt.date
-    #: Commodity chains the event applies to (``critmin simulate --list-chains``).
+    #: Commodity chains the event applies to (:data:`~critmin.simulate.chains.registry.EVENT_CHAIN_IDS`).
     commodities: tuple[str, ...] = ("rare_earths",)
     source_id: str | None = None
     note: str | None = None
