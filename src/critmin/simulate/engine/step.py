@@ -33,12 +33,13 @@ the rows of regions processing Chinese-origin material), so shipping is split:
 uncontrolled flows are one [P, R] x [R, R] product with the baseline shipping matrix (control
 edges zeroed), controlled flows are [P, E] arrays on the E edges
 (:class:`~critmin.simulate.inputs.policy.StageControls`, precompiled once per regime set). No
-[P, R, R] array is built in the monthly loop; memory is O(P x R) whatever the horizon, and
-percentile bands are streamed month by month. Paths are stepped in blocks of ``BLOCK_PATHS``
-(all blocks advance month by month together): a block's [P, R] temporaries (~100 kB) stay
-in cache and below glibc's mmap threshold, and the small matrix products stay below
-OpenBLAS's threading threshold. At 10,000 paths in one block, page faults and thread
-hand-offs made the same arithmetic ~3x slower.
+[P, R, R] array is built in the monthly loop; state is O(P x R) and the returned per-path
+series O(T x P). Within one call, paths are stepped in blocks of ``block_paths`` (all blocks
+advance month by month together): a block's [P, R] temporaries (~100 kB) stay in cache and
+below glibc's mmap threshold, and the small matrix products stay below OpenBLAS's threading
+threshold. At 10,000 paths in one block, page faults and thread hand-offs made the same
+arithmetic ~3x slower. A run (:mod:`critmin.simulate.run`) calls the engine once per block of
+:data:`~critmin.simulate.assemble.BLOCK_PATHS` paths, each through the whole horizon.
 
 Mass balance. ``check_balance=True`` recomputes every node's accounts from dense [P, R, R]
 flows (:mod:`critmin.simulate.engine.balance`, independently of the fast update), records the largest
