@@ -9,9 +9,8 @@ with ``cover`` = 2 months of demand (200 t). They consume min(D, inventory + rec
 recycling + stockpile release), and the rest is the shortfall. The scenario starts in
 2024-01, so month index 3 is 2024-04.
 
-The file also pins the numbers of a 200-path run of ``controls-reimposed-2026-11``: with
-``china_destocking=False`` they are the numbers of the engine before it was vectorised by
-blocks (recorded before any change), and with the default they pin the current engine.
+The numbers of bundled runs (``controls-reimposed-2026-11`` at 200 paths and seed 0, and at
+one path, pinned here before) are in the golden files of ``tests/regression/golden/``.
 """
 
 from __future__ import annotations
@@ -225,58 +224,6 @@ def test_block_size_does_not_change_results() -> None:
     a = engine_run(net, params, pol, T)[0]
     b = engine_run(net, params, pol, T, block_paths=2)[0]
     np.testing.assert_allclose(a.cumulative_shortfall_t, b.cumulative_shortfall_t, rtol=1e-12)
-
-
-# --------------------------------------------------------------------------- regression pins
-# controls-reimposed-2026-11, seed 0, 200 paths. Reset when allied trade of intermediate
-# products and the inventory-gap pull were added; p5 moved by 1e-5 when the DoD-MP price floor
-# began keeping US mining and separation at capacity; reset again when the Dy + Tb feed of the
-# magnet stage was added and its five plants left the NdPr separation pipeline (ex-China
-# cumulative shortfall p50 247,227 -> 242,867 t; earlier pins are in the git history).
-CURRENT = {
-    ("ndfeb_magnets", "exCHN", "cumulative_shortfall_t"): (
-        131562.62974370623,
-        242867.0050601324,
-        355182.92007198406,
-    ),
-    ("ndfeb_magnets", "USA", "peak_shortfall_pct"): (20.881096196053328, 50.5563472015661, 73.84376192258658),
-    ("ndfeb_magnets", "USA", "peak_price_ratio"): (2.487474120041473, 4.337370834891447, 13.083228263071174),
-    ("ndfeb_magnets", "exCHN", "output_at_risk_usd"): (
-        1608699138889.1763,
-        3045071204711.25,
-        5665281052056.099,
-    ),
-    ("dy_tb_oxide", "exCHN", "cumulative_shortfall_t"): (
-        0.01777607602772951,
-        14.399076356089157,
-        87.41587590067273,
-    ),
-    ("dy_tb_oxide", "ROW", "peak_price_ratio"): (3.5890009682129813, 7.325831626353397, 18.59069375142826),
-}
-CURRENT_BANDS = {
-    ("shortfall_pct_ex_china_p50", 40): 27.123169094477788,
-    ("price_ratio_ex_china_p50", 60): 3.1887902149851843,
-}
-CURRENT_FEED_BANDS = {("price_ratio_ex_china_p50", 18): 4.2067406090882695}
-CURRENT_P1 = {"cumulative_shortfall_t": 6854.7081082953155, "peak_shortfall_pct": 50.94573317994321}
-
-
-def test_regression_pins_controls_reimposed() -> None:
-    pins, bands, p1 = CURRENT, CURRENT_BANDS, CURRENT_P1
-    res = simulate("controls-reimposed-2026-11", paths=200, seed=0, check_balance=True)
-    table = res.summary
-    for (product, region, metric), expected in pins.items():
-        row = table[(table["region"] == region) & (table["metric"] == metric) & (table["product"] == product)]
-        got = row[["p5", "p50", "p95"]].to_numpy(dtype=float)
-        assert got.shape == (1, 3)
-        assert tuple(got[0]) == pytest.approx(expected, rel=1e-9)
-    for (col, month), value in bands.items():
-        assert res.bands[col].iloc[month] == pytest.approx(value, rel=1e-9)
-    for (col, month), value in CURRENT_FEED_BANDS.items():
-        assert res.chains["dy_tb"].bands[col].iloc[month] == pytest.approx(value, rel=1e-9)
-    one = simulate("controls-reimposed-2026-11", paths=1, seed=0)
-    for name, value in p1.items():
-        assert getattr(one.metrics, name)[0, US] == pytest.approx(value, rel=1e-9)
 
 
 def test_price_floor_cost_by_hand() -> None:
