@@ -25,17 +25,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.chains.heavy import FeedNetwork, feed_timeline
 from critmin.simulate.chains.network import Network
-from critmin.simulate.chains.registry import ChainInfo, builder, chain_info, is_feed, own_parameters
+from critmin.simulate.chains.registry import (
+    ChainInfo,
+    builder,
+    chain_info,
+    feed_events,
+    is_feed,
+    own_parameters,
+)
 from critmin.simulate.engine.sectors import SectorShares, growth_factors, heavy_grade_path, sector_shares
+
+if TYPE_CHECKING:
+    from critmin.simulate.chains.heavy import FeedNetwork
 from critmin.simulate.engine.types import EngineInputs, EngineParams, Feed, FloorTerms, SectorInputs
 from critmin.simulate.inputs.params import Value, draw, median, parameter_table
 from critmin.simulate.inputs.policy import compile_policy, events_for
@@ -379,7 +388,7 @@ def _feed_setup(
         path = heavy_grade_path(split.shares, weights, split.heavy_grade, growth, n_months)
         path = np.minimum(path, 1.0 / fnet.grade_share)
     return FeedSetup(
-        info=info, network=fnet, values=fvalues, timeline=feed_timeline(timeline), grade_path=path
+        info=info, network=fnet, values=fvalues, timeline=feed_events(info.id, timeline), grade_path=path
     )
 
 

@@ -128,6 +128,7 @@ class SimulationResult:
 
         The resolved scenario is saved beside the result (``<name>.scenario.json``).
         """
+        from critmin.atomic import atomic_write_bytes
         from critmin.jsonsafe import dumps
         from critmin.report.tables import write_tables
 
@@ -137,8 +138,8 @@ class SimulationResult:
             "scenario_resolved": json.loads(self.scenario.model_dump_json()),
             "parameters": self.parameters,
         }
-        p.with_name(p.stem + ".scenario.json").write_text(
-            dumps(meta, indent=2, default=str), encoding="utf-8"
+        atomic_write_bytes(
+            p.with_name(p.stem + ".scenario.json"), dumps(meta, indent=2, default=str).encode()
         )
         return p
 

@@ -47,6 +47,8 @@ class ChainInfo:
     own_parameters: str | None = None
     #: parameters whose medians the network is built from (network-level quantities)
     network_parameters: tuple[str, ...] = ()
+    #: a feed's "module:function" marking the host timeline's events that reach it
+    marks_events: str | None = None
 
 
 _SINGLE = "critmin.simulate.chains.single:build"
@@ -119,6 +121,7 @@ CHAINS: dict[str, ChainInfo] = {
             builder="critmin.simulate.chains.heavy:build",
             standalone=False,
             own_parameters="critmin.simulate.chains.heavy:own_parameters",
+            marks_events="critmin.simulate.chains.heavy:feed_timeline",
             network_parameters=("heavy.grade_share", "heavy.dy_tb_t_per_year"),
         ),
     )
@@ -171,6 +174,16 @@ def _resolve(path: str) -> Callable[..., Any]:
 def builder(chain_id: str) -> Callable[..., Any]:
     """The builder function of ``chain_id``, imported on first use."""
     return _resolve(chain_info(chain_id).builder)
+
+
+def feed_events(chain_id: str, timeline: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The host timeline with the events that reach feed ``chain_id`` marked (unchanged for a
+    chain without the hook)."""
+    path = chain_info(chain_id).marks_events
+    if path is None:
+        return timeline
+    out: tuple[Any, ...] = _resolve(path)(timeline)
+    return out
 
 
 def own_parameters(chain_id: str) -> dict[str, Any]:
