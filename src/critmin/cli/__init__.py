@@ -7,7 +7,7 @@ import sys
 import typer
 
 from critmin._version import __version__
-from critmin.cli._output import err_console
+from critmin.cli._output import print_error
 from critmin.cli.backtest import backtest_cmd, calibrate_cmd
 from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
@@ -65,5 +65,13 @@ def main() -> None:
     try:
         app()
     except CritminError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        print_error(str(exc))
         sys.exit(2)
+    except MemoryError:
+        print_error(
+            "out of memory. Fix: run fewer paths or a smaller file, or scale out (--workers/--scheduler)"
+        )
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print_error("interrupted; nothing was written")
+        sys.exit(130)

@@ -8,11 +8,15 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from critmin.cells import to_csv_text
 from critmin.jsonsafe import dumps, json_safe
 
-console = Console()
-err_console = Console(stderr=True)
+#: Consoles read no markup: every string printed is shown verbatim (user values can hold ``[...]``).
+#: Styled text goes through :class:`rich.text.Text` (see :func:`bold_lead`).
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
 class Format(StrEnum):
@@ -21,6 +25,24 @@ class Format(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
+
+
+def bold_lead(lead: object, rest: str) -> Text:
+    """``lead`` in bold followed by ``rest``, both verbatim (no markup is parsed)."""
+    return Text.assemble((str(lead), "bold"), rest)
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: line breaks become ``; `` (a user value can carry them)."""
+    parts = [p.strip() for p in str(message).splitlines()]
+    return "; ".join(p for p in parts if p)
+
+
+def print_error(message: str) -> None:
+    """Print ``error: message`` to stderr on one line, the message verbatim (never read as markup)."""
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", one_line(message)), highlight=False, soft_wrap=True
+    )
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -40,20 +62,28 @@ def emit_frame(
     if fmt is Format.JSON:
         emit_json({**(meta or {}), "rows": records(frame)})
     elif fmt is Format.CSV:
-        print(frame.to_csv(index=False), end="")
+        print(to_csv_text(frame), end="")
     else:
         table = Table(
-            title=title,
-            caption=", ".join(f"{k}: {v}" for k, v in (meta or {}).items() if not isinstance(v, dict | list)),
+            title=Text(title) if title is not None else None,
+            caption=Text(
+                ", ".join(f"{k}: {v}" for k, v in (meta or {}).items() if not isinstance(v, dict | list))
+            ),
         )
         for col in frame.columns:
-            table.add_column(str(col), overflow="fold")
+            table.add_column(Text(str(col)), overflow="fold")
         for row in frame.itertuples(index=False):
             table.add_row(*(_fmt_cell(v) for v in row))
         console.print(table)
 
 
-def _fmt_cell(v: Any) -> str:
+def _fmt_cell(v: Any) -> Text:
+    """One table cell as plain Text: user values are shown verbatim, never parsed as markup."""
+    return Text(cell_text(v))
+
+
+def cell_text(v: Any) -> str:
+    """The text a table shows for ``v`` (missing -> empty; large floats with thousands separators)."""
     v = json_safe(v)
     if v is None:
         return ""

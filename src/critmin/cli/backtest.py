@@ -6,10 +6,10 @@ import math
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from critmin.cli._output import Format, console, emit_json, records
+from critmin.cells import to_csv_text
+from critmin.cli._output import Format, bold_lead, console, emit_json, records
 from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
 from critmin.data.observed import read_series_csv
@@ -57,21 +57,24 @@ def backtest_cmd(
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:
-        print(result.series.to_csv(index=False), end="")
+        print(to_csv_text(result.series), end="")
     else:
         _render_backtest(result)
 
 
 def _render_backtest(r: BacktestResult) -> None:
     console.print(
-        f"[bold]{r.scenario.name}[/]: China's NdFeB magnet exports (HS 8505.11), "
-        f"{r.months[0]} to {r.months[-1]}, {r.paths} path{'s' if r.paths > 1 else ''}, "
-        f"data_version {r.data_version}",
+        bold_lead(
+            r.scenario.name,
+            f": China's NdFeB magnet exports (HS 8505.11), "
+            f"{r.months[0]} to {r.months[-1]}, {r.paths} path{'s' if r.paths > 1 else ''}, "
+            f"data_version {r.data_version}",
+        ),
         highlight=False,
     )
     cal = r.calibration is not None
     partners = tuple(dict.fromkeys(str(p) for p in r.series["partner"]))
-    t = Table(title="t per month: observed vs modelled" + (" (p50 \\[p5-p95])" if r.paths > 1 else ""))
+    t = Table(title="t per month: observed vs modelled" + (" (p50 [p5-p95])" if r.paths > 1 else ""))
     t.add_column("month")
     for partner in partners:
         t.add_column(f"{partner} obs", justify="right")
@@ -93,7 +96,7 @@ def _render_backtest(r: BacktestResult) -> None:
             model = _t(row["modelled_t"])
             if r.paths > 1:
                 model += f" [{_t(row['modelled_p5_t'])}-{_t(row['modelled_p95_t'])}]"
-            cells.append(escape(model))
+            cells.append(str(model))
             if isinstance(row["basis"], str):
                 bases.append(f"{partner}: {row['basis']}")
         cells += ["; ".join(bases), "fit" if month <= r.fit_until else "forecast"]
@@ -175,11 +178,14 @@ def calibrate_cmd(
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:
-        print(result.table.to_csv(index=False), end="")
+        print(to_csv_text(result.table), end="")
     else:
         console.print(
-            f"[bold]{sc.name}[/]: fit to {observed} ({partner}, periods ending by {fit_until}), "
-            f"data_version {result.data_version}",
+            bold_lead(
+                sc.name,
+                f": fit to {observed} ({partner}, periods ending by {fit_until}), "
+                f"data_version {result.data_version}",
+            ),
             highlight=False,
         )
         t = Table(title="t: observed vs modelled")

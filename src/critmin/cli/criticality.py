@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from critmin.cells import to_csv_text
 from critmin.cli._output import Format, console, emit_json
 from critmin.cli.choices import enum_option, format_option
 from critmin.data.load import load_dataset
@@ -42,7 +43,7 @@ def criticality_cmd(
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:
-        print(_flat(result.table).to_csv(index=False), end="")
+        print(to_csv_text(_flat(result.table)), end="")
     else:
         _render(result, top)
 

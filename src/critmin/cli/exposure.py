@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from critmin.cli._output import Format, console, emit_json, err_console
+from critmin.cells import to_csv_text
+from critmin.cli._output import Format, bold_lead, console, emit_json, err_console
 from critmin.cli.choices import format_option
 from critmin.data.dataset import Dataset
 from critmin.data.load import load_dataset
@@ -58,7 +59,7 @@ def exposure_cmd(
     if fmt is Format.JSON:
         emit_json(report.to_dict())
     elif fmt is Format.CSV:
-        print(report.stages.to_csv(index=False), end="")
+        print(to_csv_text(report.stages), end="")
     else:
         _render(report)
 
@@ -132,7 +133,7 @@ def _render(r: ExposureReport) -> None:
     def ref(ids: list[str]) -> str:
         return ",".join(f"[{refs.setdefault(i, len(refs) + 1)}]" for i in ids)
 
-    console.print(f"[bold]{r.commodity}[/]: exposure by stage  (critmin data_version {r.data_version})")
+    console.print(bold_lead(r.commodity, f": exposure by stage  (critmin data_version {r.data_version})"))
     if not r.stages.empty:
         _render_stages(r, ref)
     n = r.nir
@@ -146,12 +147,16 @@ def _render(r: ExposureReport) -> None:
         form = f", {n.form}" if n.form else ""
         how = "computed from salient statistics" if n.method == "computed" else "as published"
         pub = f"; USGS published {n.as_printed}%" if n.method == "computed" and n.as_printed else ""
+        console.print()
         console.print(
-            f"\n[bold]{country_name(r.importer)} net import reliance, {n.year}[/]: {val}{form} "
-            f"({how}{pub}) {ref([n.source_id])}",
+            bold_lead(
+                f"{country_name(r.importer)} net import reliance, {n.year}",
+                f": {val}{form} ({how}{pub}) {ref([n.source_id])}",
+            ),
             highlight=False,
         )
-    console.print("\n[bold]Sources[/]")
+    console.print()
+    console.print(bold_lead("Sources", ""))
     for sid, k in refs.items():
         console.print(f" [{k}] {r.sources.get(sid, sid)}", highlight=False, soft_wrap=True)
 

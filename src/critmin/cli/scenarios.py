@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import typer
 import yaml
-from rich.markup import escape
 
+from critmin.cells import to_csv_text
 from critmin.cli._output import Format, console, emit_frame, emit_json
 from critmin.cli.choices import enum_option, format_option, nearest
 from critmin.errors import DataError
@@ -68,13 +68,11 @@ def list_cmd(fmt: Format = format_option()) -> None:
     for col in ("chains", "variants"):
         frame[col] = frame[col].map(", ".join)
     if fmt is Format.CSV:
-        print(frame.to_csv(index=False), end="")
+        print(to_csv_text(frame), end="")
         return
     frame.insert(1, "months", frame["start"] + " to " + frame["end"])
     frame["description"] = frame["description"].map(_shorten)
-    emit_frame(
-        frame.drop(columns=["start", "end"]).fillna("").map(escape), Format.TABLE, title="Bundled scenarios"
-    )
+    emit_frame(frame.drop(columns=["start", "end"]).fillna(""), Format.TABLE, title="Bundled scenarios")
     console.print(
         "Print one with `critmin scenarios show NAME` (add --resolved to apply `extends`); copy it with "
         "`critmin scenarios show NAME > my.yaml`, edit, and run `critmin simulate my.yaml`.",

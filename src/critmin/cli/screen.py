@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.markup import escape
 from rich.table import Table
 
+from critmin.cells import to_csv_text
 from critmin.cli._output import Format, console, emit_json
 from critmin.cli.choices import format_option
 from critmin.errors import DataError
@@ -58,7 +58,7 @@ def screen_cmd(
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:
-        print(flat_products(result).to_csv(index=False), end="")
+        print(to_csv_text(flat_products(result)), end="")
     else:
         _render(result)
 
@@ -91,7 +91,7 @@ def _render(r: ScreenResult) -> None:
     where = f", destination {r.destination}" if r.destination else ""
     swaps = f", swaps {', '.join(f'{k}={v}' for k, v in r.swaps.items())}" if r.swaps else ""
     table = Table(
-        title=escape(f"BOM screen {r.bom or ''} on {r.as_of.isoformat()}{where}{swaps}"),
+        title=str(f"BOM screen {r.bom or ''} on {r.as_of.isoformat()}{where}{swaps}"),
         title_justify="left",
         caption=f"data_version {r.data_version}; critmin {r.version}",
     )
@@ -107,12 +107,12 @@ def _render(r: ScreenResult) -> None:
         table.add_column(col, overflow="fold")
     for rec in r.products.to_dict(orient="records"):
         table.add_row(
-            escape(str(rec["product_id"])),
+            str(str(rec["product_id"])),
             f"{rec['product_value_usd']:,.2f}",
             _usd(rec["controlled_value_usd"]),
             _pct(rec["share"]),
             "REQUIRED" if rec["licence_required"] else "no",
-            escape(", ".join(rec["tripping_components"]) or "-"),
+            str(", ".join(rec["tripping_components"]) or "-"),
             ", ".join(rec["rules"]) or "-",
         )
     console.print(table)

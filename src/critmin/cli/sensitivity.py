@@ -17,7 +17,8 @@ from rich.console import JustifyMethod
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from critmin.cli._output import Format, console, emit_json
+from critmin.cells import to_csv_text
+from critmin.cli._output import Format, bold_lead, console, emit_json
 from critmin.cli.choices import enum_option, format_option
 from critmin.data.load import load_dataset
 from critmin.report.tables import check_figure_path
@@ -132,7 +133,7 @@ def sensitivity_cmd(
     if fmt is Format.JSON:
         emit_json(tornado_to_dict(table))
     elif fmt is Format.CSV:
-        print(table.to_csv(index=False), end="")
+        print(to_csv_text(table), end="")
     else:
         _render(table, top)
 
@@ -143,8 +144,11 @@ def _render(t: pd.DataFrame, top: int) -> None:
     base = float(a["outcome_base"])
     lo_q, hi_q = f"p{float(a['low']) * 100:g}", f"p{float(a['high']) * 100:g}"
     console.print(
-        f"[bold]{a['scenario']}[/]: {a['metric']} in {a['region']}, all parameters at their medians = "
-        f"{fmt.format(base)}; paths per case {a['paths']}, data_version {a['data_version']}",
+        bold_lead(
+            a["scenario"],
+            f": {a['metric']} in {a['region']}, all parameters at their medians = "
+            f"{fmt.format(base)}; paths per case {a['paths']}, data_version {a['data_version']}",
+        ),
         highlight=False,
     )
     table = Table(
@@ -223,7 +227,7 @@ def _sobol(
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:
-        print(result.indices.to_csv(index=False), end="")
+        print(to_csv_text(result.indices), end="")
     else:
         _render_sobol(result, top)
 
@@ -231,9 +235,12 @@ def _sobol(
 def _render_sobol(r: SobolResult, top: int) -> None:
     fmt = _FMT.get(r.metric, "{:,.4g}")
     console.print(
-        f"[bold]{r.scenario.name}[/]: {r.metric} in {r.region}, mean {fmt.format(r.outcome_mean)}, "
-        f"sd {fmt.format(r.outcome_sd)} over the sampled inputs; N = {r.n}, {r.model_runs:,} model runs, "
-        f"seed {r.seed}, data_version {r.data_version}",
+        bold_lead(
+            r.scenario.name,
+            f": {r.metric} in {r.region}, mean {fmt.format(r.outcome_mean)}, "
+            f"sd {fmt.format(r.outcome_sd)} over the sampled inputs; N = {r.n}, {r.model_runs:,} model runs, "
+            f"seed {r.seed}, data_version {r.data_version}",
+        ),
         highlight=False,
     )
     table = Table(

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from critmin.cli._output import Format, console, emit_json
+from critmin.cells import to_csv_text
+from critmin.cli._output import Format, bold_lead, console, emit_json
 from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
 from critmin.errors import DataError
@@ -127,7 +127,7 @@ def simulate_cmd(
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:
-        print(result.summary.to_csv(index=False), end="")
+        print(to_csv_text(result.summary), end="")
     else:
         _render(result)
 
@@ -135,8 +135,11 @@ def simulate_cmd(
 def _render(r: SimulationResult) -> None:
     s = r.summary
     console.print(
-        f"[bold]{r.scenario.name}[/]: {r.months[0]} to {r.months[-1]}, {r.paths} paths, seed {r.seed}, "
-        f"data_version {r.data_version}"
+        bold_lead(
+            r.scenario.name,
+            f": {r.months[0]} to {r.months[-1]}, {r.paths} paths, seed {r.seed}, "
+            f"data_version {r.data_version}",
+        )
     )
     if r.scenario.description:
         console.print(r.scenario.description.strip(), style="dim")
@@ -163,7 +166,7 @@ def _render(r: SimulationResult) -> None:
     for chain in r.chains.values():
         product = chain.product
         title = product_title(product)
-        t = Table(title=f"{title}: p50 \\[p5-p95] across paths", title_justify="left")
+        t = Table(title=f"{title}: p50 [p5-p95] across paths", title_justify="left")
         t.add_column("region")
         for _, label, _ in cols:
             t.add_column(label, justify="right")
@@ -183,7 +186,7 @@ def _render(r: SimulationResult) -> None:
         )
         if sectors:
             st = Table(
-                title=f"{title} by end-use sector: peak shortfall % p50 \\[p5-p95]", title_justify="left"
+                title=f"{title} by end-use sector: peak shortfall % p50 [p5-p95]", title_justify="left"
             )
             st.add_column("region")
             for sec in sectors:
@@ -220,11 +223,11 @@ def _print_parameters(fmt: Format) -> None:
         emit_json({"parameters": frame.to_dict(orient="records")})
         return
     if fmt is Format.CSV:
-        print(frame.to_csv(index=False), end="")
+        print(to_csv_text(frame), end="")
         return
     t = Table(title="Model parameters (scenario `parameters:` keys)", title_justify="left")
     for col in ("name", "unit", "bounds", "default", "sets"):
         t.add_column(col, overflow="fold")
     for r in frame.to_dict(orient="records"):
-        t.add_row(*(escape(str(r[c])) for c in ("name", "unit", "bounds", "default", "sets")))
+        t.add_row(*(str(str(r[c])) for c in ("name", "unit", "bounds", "default", "sets")))
     console.print(t)

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from critmin.cells import to_csv_text
 from critmin.cli._output import Format, console, emit_frame, emit_json, err_console
 from critmin.cli.choices import enum_option, format_option
 from critmin.errors import DataError
@@ -94,7 +95,7 @@ def firms_cmd(
             emit_json({**doc, "out": str(out)})
     elif fmt is Format.CSV:
         if out is None:
-            print(result.shares.to_csv(index=False), end="")
+            print(to_csv_text(result.shares), end="")
             err_console.print(_coverage_table(cov))
         else:
             print("key,value")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import typer
 
+from critmin.cells import to_csv_text
 from critmin.cli._output import Format, console, emit_frame, emit_json, err_console
 from critmin.cli.choices import format_option, stage_option
 from critmin.data.dataset import Dataset
@@ -54,7 +55,7 @@ def trace_country_cmd(
         emit_json({**doc, "data_version": ds.version})
         return
     if fmt is Format.CSV:
-        print(long.to_csv(index=False), end="")
+        print(to_csv_text(long), end="")
         return
     shown = long.assign(
         country=long["country"].map(lambda c: f"{country_name(c)} ({c})"),

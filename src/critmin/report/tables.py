@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from critmin.atomic import atomic_path
+from critmin.cells import safe_frame
 from critmin.errors import DataError
 
 #: Suffixes :func:`write_tables` can write.
@@ -123,14 +124,14 @@ def write_tables(frames: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
                 )
         with atomic_path(p) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as book:
             for (_, frame), sheet in zip(items, sheets, strict=True):
-                frame.to_excel(book, sheet_name=sheet, index=False)
+                safe_frame(frame).to_excel(book, sheet_name=sheet, index=False)
         return p
     long = long_table(frames)
     with atomic_path(p) as tmp:
         if suffix == ".parquet":
             long.to_parquet(tmp, index=False)
         else:
-            long.to_csv(tmp, index=False)
+            safe_frame(long).to_csv(tmp, index=False)
     return p
 
 
