@@ -27,6 +27,7 @@ from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
 from critmin.data.schemas import QUALIFIERS
 from critmin.errors import CritminError, DataError
+from critmin.infile import read_input
 from critmin.model.commodities import registry
 from critmin.model.countries import is_known_code, to_iso3
 from critmin.model.stages import Stage
@@ -51,6 +52,8 @@ class OverlayImport:
 
     tables: Mapping[str, pd.DataFrame]
     sources: tuple[Source, ...]
+    sha256: str
+    """SHA-256 of exactly the bytes that were parsed (read once by :func:`critmin.infile.read_input`)."""
 
     @property
     def n_rows(self) -> int:
@@ -80,10 +83,8 @@ def _num(text: str, *, path: Path, line: int, column: str) -> float:
 def read_overlay_csv(path: Path | str, known_sources: Mapping[str, Source]) -> OverlayImport:
     """Parse and validate an overlay CSV (see the module docstring for the format)."""
     p = Path(path)
-    try:
-        text = p.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read overlay: {exc}", path=p, fix="give a UTF-8 CSV file") from None
+    inp = read_input(p, "csv", what="overlay")
+    text = inp.text()
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
@@ -290,4 +291,4 @@ def read_overlay_csv(path: Path | str, known_sources: Mapping[str, Source]) -> O
         tables["production"] = validate_table(pd.DataFrame(prod), "production", path=p)
     if shares:
         tables["stage_shares"] = validate_table(pd.DataFrame(shares), "stage_shares", path=p)
-    return OverlayImport(tables=tables, sources=tuple(new_sources.values()))
+    return OverlayImport(tables=tables, sources=tuple(new_sources.values()), sha256=inp.sha256)

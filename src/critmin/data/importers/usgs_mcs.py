@@ -40,7 +40,6 @@ physical line and column. Nothing is returned partially: the whole file is parse
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 import unicodedata
@@ -57,6 +56,7 @@ import yaml
 from critmin.data.catalogue import Source
 from critmin.data.schemas import ProductionSchema
 from critmin.errors import DataError
+from critmin.infile import csv_records, read_input
 from critmin.model.commodities import Commodity, registry
 from critmin.model.countries import WORLD, CountryLabel, parse_source_name
 from critmin.units import canonical, convert
@@ -348,6 +348,8 @@ class WorldImport:
 
     frame: pd.DataFrame
     source: Source
+    sha256: str
+    """SHA-256 of exactly the bytes that were parsed (read once by :func:`critmin.infile.read_input`)."""
 
 
 @dataclass
@@ -357,23 +359,14 @@ class _Record:
     qualifier_of_label: str | None
 
 
-def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """Records with the physical line each starts on (1-based; the header is line 1)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            out: list[tuple[int, list[str]]] = []
-            start = 1
-            for cells in reader:
-                out.append((start, cells))
-                start = reader.line_num + 1
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 ({exc.reason})", path=path, fix="save the file as UTF-8") from exc
-    except csv.Error as exc:
-        raise DataError(f"malformed CSV: {exc}", path=path, fix="check quoting") from exc
+def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
+    """Records with the physical line each starts on (1-based; the header is line 1), and the
+    SHA-256 of the bytes they were parsed from (the file is read once)."""
+    inp = read_input(path, "csv", what="USGS MCS world file")
+    out = list(csv_records(inp.text(), path))
     if not out:
         raise DataError("empty file", path=path, line=1, column="Country", fix="is this the right file?")
-    return out
+    return out, inp.sha256
 
 
 def _edition_of(
@@ -432,7 +425,7 @@ def read_world_csv(
     path = Path(path)
     name_match = _FILE_NAME.match(path.name)
     code = (code or (name_match.group("code") if name_match else "")).lower()
-    rows = _read_rows(path)
+    rows, sha256 = _read_rows(path)
     header = _parse_header(rows[0][1], path)
     data = [(line, cells) for line, cells in rows[1:] if any(_clean(c) for c in cells)]
     if vintage is None:
@@ -523,7 +516,7 @@ def read_world_csv(
             }
             records.append(_Record(record, line, label.qualifier))
     _resolve_duplicates(records, path)
-    return WorldImport(_frame([r.row for r in records]), source)
+    return WorldImport(_frame([r.row for r in records]), source, sha256)
 
 
 def _column_note(cells: Sequence[str], header: _Header, measure: str, names: Sequence[str]) -> list[str]:

@@ -26,7 +26,6 @@ file, line and column.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from pathlib import Path
@@ -37,6 +36,7 @@ import pandas as pd
 from critmin.data.importers.usgs_mcs import parse_value
 from critmin.data.schemas import ImportRelianceSchema, SalientSchema
 from critmin.errors import DataError, UnknownCommodityError
+from critmin.infile import csv_records, read_input
 from critmin.model.commodities import registry
 from critmin.model.countries import WORLD, parse_source_name
 from critmin.units import convert
@@ -137,20 +137,18 @@ def parse_nir(text: str) -> tuple[float, str]:
     return value, {"<": "lt", ">": "gt"}.get(m.group("op") or "", "eq")
 
 
-def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
-            rows: list[tuple[int, dict[str, str]]] = []
-            start = reader.line_num + 1
-            for cells in reader:
-                if any(c.strip() for c in cells):
-                    rows.append((start, dict(zip(header, cells, strict=False))))
-                start = reader.line_num + 1
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read CSV: {exc}", path=path, fix="save it as UTF-8 CSV") from exc
-    return header, rows
+def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], str]:
+    """Header, non-blank rows (with their physical line) and the SHA-256 of the bytes parsed."""
+    inp = read_input(path, "csv", what="USGS MCS file")
+    records = csv_records(inp.text(), path)
+    first = next(records, None)
+    header = [h.strip() for h in first[1]] if first else []
+    rows = [
+        (line, dict(zip(header, cells, strict=False)))
+        for line, cells in records
+        if any(c.strip() for c in cells)
+    ]
+    return header, rows, inp.sha256
 
 
 def _vintage(rows: list[tuple[int, dict[str, str]]], key: str, path: Path) -> int:
@@ -179,7 +177,7 @@ def _col(header: list[str], *names: str, path: Path) -> str:
 def read_nir_figure(path: str | Path) -> pd.DataFrame:
     """MCS Fig. 2 (U.S. net import reliance) -> :class:`ImportRelianceSchema` frame (importer USA)."""
     path = Path(path)
-    header, rows = _read(path)
+    header, rows, sha256 = _read(path)
     nir_col = next((h for h in header if re.match(r"^net_import_reliance_pct_\d{4}$", h, re.I)), None)
     if nir_col is None:
         raise DataError(
@@ -211,12 +209,14 @@ def read_nir_figure(path: str | Path) -> pd.DataFrame:
         if row.get("Notes", "").strip():
             notes.append(row["Notes"].strip())
         out.append(_nir_record(cid, year, value, bound, printed, vintage, notes))
-    return _validate(out, ImportRelianceSchema)
+    return _validate(out, ImportRelianceSchema, sha256)
 
 
-def _validate(rows: list[dict[str, Any]], schema: Any) -> pd.DataFrame:
+def _validate(rows: list[dict[str, Any]], schema: Any, sha256: str) -> pd.DataFrame:
+    """The validated frame; ``frame.attrs["sha256"]`` is the SHA-256 of the bytes parsed."""
     frame = pd.DataFrame(rows, columns=list(schema.to_schema().columns))
     validated: pd.DataFrame = schema.validate(frame)
+    validated.attrs["sha256"] = sha256
     return validated
 
 
@@ -256,7 +256,7 @@ _T5_ITEMS: tuple[tuple[tuple[str, ...], str, str, tuple[str, ...]], ...] = (
 def read_critical_salient_table(path: str | Path) -> pd.DataFrame:
     """``MCS2024_T5_Critical_Minerals_Salient.csv`` -> :class:`SalientSchema` (quantities in t)."""
     path = Path(path)
-    header, rows = _read(path)
+    header, rows, sha256 = _read(path)
     vintage = _vintage(rows, "Source", path)
     name_col = _col(header, "Critical_mineral", path=path)
     year_col = _col(header, "Year", path=path)
@@ -312,13 +312,13 @@ def read_critical_salient_table(path: str | Path) -> pd.DataFrame:
                     "source_id": f"usgs-mcs{vintage}",
                 }
             )
-    return _validate(out, SalientSchema)
+    return _validate(out, SalientSchema, sha256)
 
 
 def read_critical_salient_nir(path: str | Path) -> pd.DataFrame:
     """The NIR column of the T5 critical-minerals table -> :class:`ImportRelianceSchema`."""
     path = Path(path)
-    header, rows = _read(path)
+    header, rows, sha256 = _read(path)
     vintage = _vintage(rows, "Source", path)
     name_col = _col(header, "Critical_mineral", path=path)
     nir_col = _col(header, "Net_Import_Reliance", path=path)
@@ -339,7 +339,7 @@ def read_critical_salient_nir(path: str | Path) -> pd.DataFrame:
             extra = row.get("Import_source_notes", "").strip()
             notes.append(f"primary import source: {src}" + (f" ({extra})" if extra else ""))
         out.append(_nir_record(cid, year, value, bound, printed, vintage, notes))
-    return _validate(out, ImportRelianceSchema)
+    return _validate(out, ImportRelianceSchema, sha256)
 
 
 # --- per-commodity salient files -----------------------------------------------------------------
@@ -474,7 +474,7 @@ def read_salient_csv(path: str | Path, commodity: str) -> pd.DataFrame:
     cid = registry().get(commodity).id
     m = re.search(r"mcs\d{4}-?(?P<code>[a-z\-]+)_salient\.csv$", path.name, re.IGNORECASE)
     code = m.group("code").lower() if m else ""
-    header, rows = _read(path)
+    header, rows, sha256 = _read(path)
     if "Year" not in header:
         raise DataError(
             "no Year column", path=path, line=1, column="Year", fix="is this a *_salient.csv file?"
@@ -532,4 +532,4 @@ def read_salient_csv(path: str | Path, commodity: str) -> pd.DataFrame:
                 fix="add a header fix in usgs_trends.py",
             )
         seen[key] = r["label"]
-    return _validate(out, SalientSchema)
+    return _validate(out, SalientSchema, sha256)

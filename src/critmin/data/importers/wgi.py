@@ -31,6 +31,7 @@ from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
 from critmin.data.schemas import table_columns
 from critmin.errors import DataError
+from critmin.infile import read_input
 from critmin.model.countries import from_world_bank_code
 
 INDICATORS: tuple[str, ...] = ("va", "pv", "ge", "rq", "rl", "cc")
@@ -80,7 +81,29 @@ def _number(text: str, *, path: Path, line: int, column: str, optional: bool) ->
     return value
 
 
-def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> tuple[pd.DataFrame, Source]:
+class WGIImport(tuple[pd.DataFrame, Source]):
+    """``(frame, source)`` as before (so ``frame, source = read_wgi_csv(p)`` still works), plus
+    :attr:`sha256`, the SHA-256 of exactly the bytes that were parsed."""
+
+    sha256: str
+
+    def __new__(cls, frame: pd.DataFrame, source: Source, sha256: str) -> WGIImport:
+        obj = super().__new__(cls, (frame, source))
+        obj.sha256 = sha256
+        return obj
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The validated :class:`~critmin.data.schemas.WGISchema` frame."""
+        return self[0]
+
+    @property
+    def source(self) -> Source:
+        """The :class:`Source` the rows cite."""
+        return self[1]
+
+
+def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> WGIImport:
     """Read a WGI long-format CSV into a :class:`WGISchema` frame plus its :class:`Source`.
 
     ``years`` keeps only those years (every row of the file is still checked). Rows whose
@@ -88,10 +111,8 @@ def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> tuple[pd
     first bad row; see the module docstring for the quirks handled.
     """
     p = Path(path)
-    try:
-        text = p.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read WGI file: {exc}", path=p, fix="give the UTF-8 wgidataset.csv") from None
+    inp = read_input(p, "csv", what="WGI file")
+    text = inp.text()
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
@@ -195,7 +216,7 @@ def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> tuple[pd
         columns=_COLUMNS,
     ).astype({"year": "int64", "estimate": "float64", "stddev": "float64", "pctrank": "float64"})
     frame = frame.sort_values(["country", "year", "indicator"]).reset_index(drop=True)
-    return validate_table(frame, "wgi", path=p), WGI_SOURCE
+    return WGIImport(validate_table(frame, "wgi", path=p), WGI_SOURCE, inp.sha256)
 
 
 def build_wgi(raw_dir: Path | str) -> dict[str, tuple[pd.DataFrame, list[Source]]]:
@@ -204,4 +225,4 @@ def build_wgi(raw_dir: Path | str) -> dict[str, tuple[pd.DataFrame, list[Source]
     return {"wgi": (frame, [source])}
 
 
-__all__ = ["BUNDLED_YEARS", "INDICATORS", "WGI_SOURCE", "build_wgi", "read_wgi_csv"]
+__all__ = ["BUNDLED_YEARS", "INDICATORS", "WGI_SOURCE", "WGIImport", "build_wgi", "read_wgi_csv"]
