@@ -14,8 +14,10 @@ hostile or broken file meets the same checks whichever door it comes in by:
   by NUL bytes) and other encodings are refused with the position of the first bad byte and the
   fix;
 * **CSV** records are read with :func:`csv_records`, which yields the physical line each record
-  starts on and turns the csv module's errors (including its 131,072-character field limit,
-  raised here to the file-size limit) into one :class:`~critmin.errors.DataError` line.
+  starts on, with strict quoting (an unclosed quote, which would otherwise swallow the rest of
+  the file into one field, is an error), and turns the csv module's errors (including its
+  131,072-character field limit, raised here to the file-size limit) into one
+  :class:`~critmin.errors.DataError` line.
 
 Numbers: :func:`finite` refuses NaN, infinities and magnitudes above :data:`MAX_ABS` (1e15: a
 billion tonnes is 1e9, so anything near 1e15 in any critmin unit is a typo), naming the place.
@@ -179,11 +181,11 @@ def read_text(path: str | Path, kind: str | None = None, *, what: str = "input f
 def csv_records(text: str, path: str | Path | None = None) -> Iterator[tuple[int, list[str]]]:
     """CSV records of ``text`` with the physical line each starts on (the header is line 1).
 
-    Fields may be as long as the file; the csv module's errors (an unclosed quote, a NUL byte)
-    become one DataError naming the line.
+    Fields may be as long as the file; quoting is strict, and the csv module's errors (an unclosed
+    quote, text after a closing quote) become one DataError naming the line.
     """
     _raise_field_limit()
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     while True:
         try:
