@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.critmin-installed
 
-.PHONY: demo test test-fast lint typecheck unit bench dataset clean
+.PHONY: demo test test-fast fuzz lint typecheck unit bench dataset clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "critmin needs Python >= 3.11"'
@@ -32,6 +32,10 @@ test: lint typecheck unit
 # The fast lane: unit tests without the slow marks (no lint, no type check).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -m "not slow" -q
+
+# Longer fuzzing of every reader (the tests marked fuzz) with more, still derandomised, examples.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dataset.py
