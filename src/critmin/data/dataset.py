@@ -8,16 +8,24 @@ Two ways user data enter:
 
 * a new *vintage* (``critmin data import usgs-mcs``): its rows carry a Source with a priority;
   for each cross-section (commodity x stage x measure x year) the whole cross-section is taken
-  from the single highest-priority source, so vintages never mix within one world table;
+  from the single highest-priority source, so vintages never mix within one world table. A
+  vintage whose source id is already there (re-importing the edition critmin bundles, or a
+  corrected file) *replaces* that source's rows in the cross-sections it covers, never adds a
+  second copy; on a tie of priority and vintage between two sources, the one applied last wins;
 * an *overlay* (``critmin data import overlay``): row-level overrides with priority above
   everything; where an overlay changes country rows of a cross-section whose world total it does
   not give, the world total is adjusted by the same difference and flagged ``adjusted``.
+  Overlay stage shares replace the rows with the same key; a share set that would then sum
+  above 1 is resolved as :mod:`critmin.data.layers` says (the newest overlay's rows win the set).
+
+Imports are applied lazily (:class:`critmin.data.layers.LazyTables`): a query for one commodity
+reads only that commodity's imported rows; ``tables[name]`` materialises the whole table.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -30,6 +38,7 @@ import pandera.errors
 import yaml
 
 from critmin.data.catalogue import Source
+from critmin.data.layers import SECTION_KEY, Layer, LazyTables, Provider
 from critmin.data.schemas import TABLES
 from critmin.errors import DataError
 from critmin.model.commodities import registry
@@ -41,7 +50,6 @@ OVERLAY_PRIORITY = 1_000_000
 #: Stage-share sets this many years older than the newest still count as current.
 RECENT_YEARS = 2
 PRODUCTION_KEY = ["commodity", "stage", "measure", "country", "year"]
-SECTION_KEY = ["commodity", "stage", "measure", "year"]
 
 
 def read_table_csv(path: Path | str, name: str) -> pd.DataFrame:
@@ -105,6 +113,13 @@ def _hash_bytes(chunks: Iterable[bytes]) -> str:
     for c in chunks:
         h.update(hashlib.sha256(c).digest())
     return h.hexdigest()[:12]
+
+
+def chained_version(version: str, tags: Iterable[str]) -> str:
+    """The data version after applying imports ``tags`` (oldest first) to ``version``."""
+    for tag in tags:
+        version = _hash_bytes([version.encode(), tag.encode()])
+    return version
 
 
 def load_sources(path: Path | str) -> dict[str, Source]:
@@ -179,29 +194,49 @@ class Dataset:
                 )
 
     # ------------------------------------------------------------------ overlays
+    def with_layers(self, layers: Sequence[Layer], provider: Provider | None = None) -> Dataset:
+        """Apply imports (oldest first); store layers (``frames=None``) read through ``provider``."""
+        if not layers:
+            return self
+        lazy = (
+            self.tables if isinstance(self.tables, LazyTables) else LazyTables(self.tables, validate=_check)
+        )
+        srcs = dict(self.sources)
+        for layer in layers:
+            srcs.update({s.id: s for s in layer.sources})
+        tags = [layer.tag for layer in layers]
+        return replace(
+            self,
+            tables=lazy.with_layers(layers, provider),
+            sources=srcs,
+            version=chained_version(self.version, tags),
+            overlays=(*self.overlays, *tags),
+        )
+
     def with_vintage(self, frame: pd.DataFrame, source: Source, *, tag: str) -> Dataset:
-        """Add production rows of a new vintage (cross-section-level priority by ``source``)."""
-        frame = validate_table(frame, "production")
-        tables = dict(self.tables)
-        tables["production"] = pd.concat([tables["production"], frame], ignore_index=True)
-        sources = {**self.sources, source.id: source}
-        version = _hash_bytes([self.version.encode(), tag.encode()])
-        return replace(self, tables=tables, sources=sources, version=version, overlays=(*self.overlays, tag))
+        """Add production rows of a new vintage (cross-section-level priority by ``source``).
+
+        Rows of ``source.id`` already in a cross-section the frame covers are replaced.
+        """
+        return self.with_layers([Layer("vintage", tag, (source,), {"production": frame})])
 
     def with_overlay(
         self, tables: Mapping[str, pd.DataFrame], sources: Iterable[Source], *, tag: str
     ) -> Dataset:
         """Row-level overrides: ``tables`` holds ``production`` and/or ``stage_shares`` rows."""
-        new = dict(self.tables)
-        for name, frame in tables.items():
-            frame = validate_table(frame, name)
-            frame = frame.assign(_overlay=True)
-            new[name] = pd.concat([new[name], frame], ignore_index=True)
-        srcs = {**self.sources, **{s.id: s for s in sources}}
-        version = _hash_bytes([self.version.encode(), tag.encode()])
-        return replace(self, tables=new, sources=srcs, version=version, overlays=(*self.overlays, tag))
+        return self.with_layers([Layer("overlay", tag, tuple(sources), dict(tables))])
 
     # ------------------------------------------------------------------ queries
+    def rows(self, name: str, commodity: str) -> pd.DataFrame:
+        """Rows of table ``name`` for one commodity id, imports applied (read lazily), unresolved."""
+        return self._select(name, commodity).drop(columns=["_overlay"], errors="ignore").copy()
+
+    def _select(self, name: str, commodity: str) -> pd.DataFrame:
+        if isinstance(self.tables, LazyTables):
+            return self.tables.select(name, commodity)
+        frame = self.tables[name]
+        return frame.loc[frame["commodity"] == commodity]
+
     def table(self, name: str) -> pd.DataFrame:
         """A copy of table ``name`` without internal columns."""
         if name not in self.tables:
@@ -231,8 +266,8 @@ class Dataset:
         defaults to all stages; ``year=None`` keeps every year.
         """
         c = registry().get(commodity)
-        df = self.tables["production"]
-        mask = (df["commodity"] == c.id) & (df["measure"] == measure)
+        df = self._select("production", c.id)
+        mask = df["measure"] == measure
         if stage is not None:
             st = Stage(stage)
             if not c.has_stage(st):
@@ -256,12 +291,17 @@ class Dataset:
     def _resolve(self, sel: pd.DataFrame) -> pd.DataFrame:
         overlay = sel["_overlay"].fillna(False).astype(bool) if "_overlay" in sel else None
         base = sel if overlay is None else sel.loc[~overlay]
-        base = base.assign(_p=self._priority(base["source_id"]))
+        base = base.reset_index(drop=True)
+        base = base.assign(_p=self._priority(base["source_id"]), _pos=np.arange(len(base)))
         best = base.groupby(SECTION_KEY)["_p"].transform("max")
         base = base.loc[base["_p"] == best]
         # Equal priority from two sources in one section: keep the higher vintage.
         vbest = base.groupby(SECTION_KEY)["vintage"].transform("max")
-        base = base.loc[base["vintage"] == vbest].drop(columns=["_p"])
+        base = base.loc[base["vintage"] == vbest]
+        # Still two sources (equal priority and vintage): the one applied last wins the section.
+        last = base.loc[base.groupby(SECTION_KEY)["_pos"].idxmax(), [*SECTION_KEY, "source_id"]]
+        keep = base[[*SECTION_KEY, "source_id"]].merge(last, how="left", indicator=True)["_merge"]
+        base = base.loc[(keep == "both").to_numpy()].drop(columns=["_p", "_pos"])
         if overlay is not None and overlay.any():
             base = _apply_overlay(base, sel.loc[overlay])
         out = base.drop(columns=["_overlay"], errors="ignore")
@@ -305,8 +345,8 @@ class Dataset:
         """
         c = registry().get(commodity)
         st = Stage(stage).value
-        df = self.tables["stage_shares"]
-        df = df.loc[(df["commodity"] == c.id) & (df["stage"] == st) & ~df["is_projection"]]
+        df = self._select("stage_shares", c.id)
+        df = df.loc[(df["stage"] == st) & ~df["is_projection"].astype(bool)]
         if year is not None:
             df = df.loc[df["year"] == int(year)]
         if df.empty:
@@ -407,6 +447,10 @@ def _apply_overlay(base: pd.DataFrame, over: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([base, over], ignore_index=True)
 
 
+def _check(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    return validate_table(frame, name)
+
+
 @cache
 def _bundled() -> Dataset:
     root = resources.files("critmin.data").joinpath("bundled")
@@ -418,4 +462,14 @@ def country_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[frame["country"].map(is_country)]
 
 
-__all__ = ["OTHER", "WORLD", "Dataset", "country_only", "dump_sources", "load_sources", "read_table_csv"]
+__all__ = [
+    "OTHER",
+    "SECTION_KEY",
+    "WORLD",
+    "Dataset",
+    "chained_version",
+    "country_only",
+    "dump_sources",
+    "load_sources",
+    "read_table_csv",
+]
