@@ -70,3 +70,24 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (("exposure", "--year", "9" * 5000), "Invalid value for '--year'"),
+        (("exposure", "--yeer", "3"), "No such option: --yeer"),
+        (("simulate", "--paths", "abc", "x.yaml"), "Invalid value for '--paths'"),
+        (("data", "show"), "Missing argument 'table'"),
+        (("nosuch",), "No such command 'nosuch'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_the_fix(args: tuple[str, ...], expect: str, tmp_path: Path) -> None:
+    proc = run_cli(*args, home=tmp_path, ok=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    assert expect in lines[0]
+    assert "Fix: see `critmin" in lines[0]
+    assert "set_int_max_str_digits" not in lines[0]

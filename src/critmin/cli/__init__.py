@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -63,7 +64,18 @@ def _root(
 def main() -> None:
     """Entry point: run the app, turning critmin errors into one readable line and exit code 2."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        print_error("interrupted; nothing was written")
+        sys.exit(130)
+    except typer.TyperException as exc:  # click's usage errors: one line, like every other error
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `critmin data` alone: show the help
+            exc.show()
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        where = f"see `{ctx.command_path} --help`" if ctx is not None else "see `critmin --help`"
+        print_error(f"{exc.format_message().rstrip('.')}. Fix: {where}")
+        sys.exit(exc.exit_code)
     except CritminError as exc:
         print_error(str(exc))
         sys.exit(2)
@@ -72,6 +84,10 @@ def main() -> None:
             "out of memory. Fix: run fewer paths or a smaller file, or scale out (--workers/--scheduler)"
         )
         sys.exit(2)
+    except BrokenPipeError:  # `critmin ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except KeyboardInterrupt:
         print_error("interrupted; nothing was written")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
