@@ -69,8 +69,9 @@ def main() -> None:
         print_error("interrupted; nothing was written")
         sys.exit(130)
     except typer.TyperException as exc:  # click's usage errors: one line, like every other error
-        if type(exc).__name__ == "NoArgsIsHelpError":  # `critmin data` alone: show the help
-            exc.show()
+        show = getattr(exc, "show", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and callable(show):  # `critmin data` alone
+            show()
             sys.exit(exc.exit_code)
         ctx = getattr(exc, "ctx", None)
         where = f"see `{ctx.command_path} --help`" if ctx is not None else "see `critmin --help`"
