@@ -14,6 +14,7 @@ from critmin.data.dataset import Dataset
 from critmin.data.load import load_dataset
 from critmin.data.schemas import TABLES
 from critmin.errors import DataError
+from critmin.infile import check_regular, csv_records, read_input
 from critmin.model.commodities import registry
 from critmin.model.countries import country_name, to_iso3
 from critmin.model.stages import Stage, parse_stage
@@ -200,39 +201,37 @@ def _show_production(
 
 @import_app.command("usgs-mcs")
 def import_usgs(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A USGS MCS data-release world CSV."),
+    path: Path = typer.Argument(..., help="A USGS MCS data-release world CSV."),
     code: str | None = typer.Option(None, help="USGS commodity code if the file name lacks it (e.g. raree)."),
 ) -> None:
-    """Import a USGS MCS world CSV as a new vintage (e.g. a newer data release)."""
-    from critmin.data.importers.usgs_mcs import read_world_csv
+    """Import a USGS MCS world CSV as a new vintage (e.g. a newer data release).
 
-    result = read_world_csv(path, code=code)
-    rec = Store.open().add_import(
-        kind="usgs-mcs", path=path, tables={"production": result.frame}, sources=[result.source]
-    )
-    console.print(f"imported {rec.n_rows} rows from {path} as {rec.import_id} (source {result.source.id})")
-    console.print(f"data_version: {load_dataset().version}")
+    A cross-section the file covers replaces the rows of the same source (the same edition)
+    already there, bundled or imported: re-importing an edition never counts it twice.
+    """
+    from critmin.data.load import import_usgs_mcs
+
+    done = import_usgs_mcs(check_regular(path, what="USGS world CSV"), code=code)
+    rec = done.record
+    console.print(f"imported {rec.n_rows} rows from {path} as {rec.import_id} (source {done.source_ids[0]})")
+    console.print(f"data_version: {done.data_version}")
 
 
 @import_app.command("overlay")
 def import_overlay(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A tidy overlay CSV (see README)."),
+    path: Path = typer.Argument(..., help="A tidy overlay CSV (see README)."),
 ) -> None:
     """Import a tidy CSV of your own figures (row-level overrides, with your sources)."""
-    from critmin.data.importers.overlay import read_overlay_csv
+    from critmin.data.load import import_overlay as commit_overlay
 
-    ds = load_dataset()
-    result = read_overlay_csv(path, ds.sources)
-    rec = Store.open().add_import(
-        kind="overlay", path=path, tables=result.tables, sources=list(result.sources)
-    )
-    console.print(f"imported {rec.n_rows} rows from {path} as {rec.import_id}")
-    console.print(f"data_version: {load_dataset().version}")
+    done = commit_overlay(check_regular(path, what="overlay CSV"))
+    console.print(f"imported {done.record.n_rows} rows from {path} as {done.record.import_id}")
+    console.print(f"data_version: {done.data_version}")
 
 
 @data_app.command("imports")
 def imports(fmt: Format = FORMAT) -> None:
-    """List the imports in the store."""
+    """List the imports in the store (read-only: works while another process imports)."""
     recs = Store.open().imports()
     frame = pd.DataFrame(
         [r.__dict__ for r in recs], columns=["import_id", "kind", "path", "sha256", "imported_at", "n_rows"]
@@ -250,13 +249,14 @@ def remove(import_id: str = typer.Argument(..., help="An id from `critmin data i
 
 @data_app.command("validate")
 def validate(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A file to check."),
+    path: Path = typer.Argument(..., help="A file to check."),
     kind: str = typer.Option("auto", help="auto, usgs-mcs, overlay, wgi, or a table name."),
 ) -> None:
     """Check a file without importing it: prints 'OK' and the row count, or the first error."""
     from critmin.data.dataset import read_table_csv
 
     kind = parse_choice(kind, dict.fromkeys((*VALIDATE_KINDS, *TABLES)), option="--kind", what="kind")
+    check_regular(path, what="file to validate")
     k = kind if kind != "auto" else _sniff(path)
     if k == "usgs-mcs":
         from critmin.data.importers.usgs_mcs import read_world_csv
@@ -280,8 +280,9 @@ def validate(
 
 
 def _sniff(path: Path) -> str:
-    head = path.read_text("utf-8-sig", errors="replace").splitlines()[:1]
-    cols = [c.strip().lower() for c in head[0].split(",")] if head else []
+    text = read_input(path, "csv", what="file to validate").text()
+    head = next(csv_records(text[: text.find("\n") + 1 or None], path), (1, []))[1]
+    cols = [c.strip().lower() for c in head]
     if cols[:3] == ["source", "country", "type"]:
         return "usgs-mcs"
     if "indicator" in cols and "estimate" in cols:

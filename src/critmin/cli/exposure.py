@@ -87,11 +87,10 @@ def nothing_error(r: ExposureReport, year: int | None, ds: Dataset) -> DataError
         best = max(set(years), key=lambda y: (years.count(y), y))
         fix = f"try --year {best}, or leave --year out for the latest year at each stage"
     else:
-        tables = (ds.table("production"), ds.table("stage_shares"))
         groups_with_data = [
             c.id
             for c in registry().commodities
-            if r.commodity in c.members and any((t["commodity"] == c.id).any() for t in tables)
+            if r.commodity in c.members and any(len(ds.rows(t, c.id)) for t in ("production", "stage_shares"))
         ]
         fix = (
             f"{r.commodity} has data only as part of {', '.join(groups_with_data)}: "

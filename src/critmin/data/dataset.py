@@ -25,6 +25,7 @@ reads only that commodity's imported rows; ``tables[name]`` materialises the who
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -41,6 +42,7 @@ from critmin.data.catalogue import Source
 from critmin.data.layers import SECTION_KEY, Layer, LazyTables, Provider
 from critmin.data.schemas import TABLES
 from critmin.errors import DataError
+from critmin.infile import read_input
 from critmin.model.commodities import registry
 from critmin.model.countries import OTHER, WORLD, is_country
 from critmin.model.stages import Stage
@@ -58,7 +60,15 @@ def read_table_csv(path: Path | str, name: str) -> pd.DataFrame:
     Empty cells are missing values; literal strings such as ``NA`` stay strings (Namibia-safe).
     """
     _, schema = TABLES[name]
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)
+    text = read_input(path, "csv", what=f"{name} table").text()
+    try:
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], dtype=str)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(
+            f"not a readable CSV table: {' '.join(str(exc).split())}",
+            path=path,
+            fix=f"give a CSV with the {name} table's header (see critmin.data.schemas)",
+        ) from None
     for col, spec in schema.to_schema().columns.items():
         if str(spec.dtype) == "bool" and col in frame:
             # pandera would coerce the string "False" to True; map the spellings explicitly.

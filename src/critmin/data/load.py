@@ -10,13 +10,15 @@ store holding millions of overlay rows reads the rare-earth rows only. A missing
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset, chained_version
-from critmin.data.layers import Layer
-from critmin.store.duckdb_store import Store
+from critmin.data.layers import Layer, check_share_sums
+from critmin.store.duckdb_store import ImportRecord, Store
 
 
 def load_dataset(home: Path | None = None, *, user_data: bool = True) -> Dataset:
@@ -47,3 +49,45 @@ def load_dataset(home: Path | None = None, *, user_data: bool = True) -> Dataset
 def version_after(import_ids: Sequence[str]) -> str:
     """The ``data_version`` :func:`load_dataset` gives once the store holds ``import_ids`` (in order)."""
     return chained_version(Dataset.bundled().version, import_ids)
+
+
+@dataclass(frozen=True)
+class Committed:
+    """An import that is in the store: its record, the source it cites and the new data version."""
+
+    record: ImportRecord
+    source_ids: tuple[str, ...]
+    data_version: str
+
+
+def _commit(
+    kind: str, path: Path, tables: dict[str, pd.DataFrame], sources: list[Source], sha: str, home: Path | None
+) -> Committed:
+    if "stage_shares" in tables:
+        check_share_sums(tables["stage_shares"], path=str(path))
+    rec, ids = Store.open(home).commit_import(
+        kind=kind, path=path, tables=tables, sources=sources, sha256=sha
+    )
+    # Nothing below touches the store: once the commit returned, the import is reported as done.
+    return Committed(rec, tuple(s.id for s in sources), version_after(ids))
+
+
+def import_usgs_mcs(path: Path | str, *, code: str | None = None, home: Path | None = None) -> Committed:
+    """Read a USGS MCS world CSV (through :mod:`critmin.infile`) and commit it as a vintage.
+
+    The one import path of the CLI and the API. The recorded sha256 is that of the bytes parsed.
+    """
+    from critmin.data.importers.usgs_mcs import read_world_csv
+
+    p = Path(path)
+    result = read_world_csv(p, code=code)
+    return _commit("usgs-mcs", p, {"production": result.frame}, [result.source], result.sha256, home)
+
+
+def import_overlay(path: Path | str, *, home: Path | None = None) -> Committed:
+    """Read an overlay CSV and commit it (its sources checked against the current dataset's)."""
+    from critmin.data.importers.overlay import read_overlay_csv
+
+    p = Path(path)
+    result = read_overlay_csv(p, load_dataset(home).sources)
+    return _commit("overlay", p, dict(result.tables), list(result.sources), result.sha256, home)

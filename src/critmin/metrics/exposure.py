@@ -297,8 +297,8 @@ def stage_gap(ds: Dataset, commodity: str, stage: Stage | str, year: int | None 
     prod = ds.production(c.id, st, None, "production")
     prod = prod.loc[prod["country"] != WORLD].assign(year=lambda f: f["year"].astype(int))
     valued = prod.loc[prod["value"].notna()]
-    pub = ds.table("stage_shares")
-    pub = pub.loc[(pub["commodity"] == c.id) & (pub["stage"] == st.value) & ~pub["is_projection"]]
+    pub = ds.rows("stage_shares", c.id)
+    pub = pub.loc[(pub["stage"] == st.value) & ~pub["is_projection"].astype(bool)]
     pub_years = sorted({int(y) for y in pub["year"]})
     val_years = sorted(set(valued["year"]))
     parts: list[str] = []
