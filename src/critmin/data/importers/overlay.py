@@ -1,34 +1,57 @@
 """User overlay: a tidy CSV with which a user adds or overrides figures, with their own source.
 
-Columns (header required, order free)::
+Columns (header required, order free, each named once)::
 
     commodity,stage,measure,country,year,value,unit,source_id
     [,qualifier,note,source_title,source_publisher,source_url,source_year,source_licence]
 
 * ``measure`` is ``production``, ``reserves``, ``capacity`` or ``share`` (a stage share; give
-  ``unit`` ``fraction`` or ``pct``). Quantities are converted to the commodity's unit.
+  ``unit`` ``fraction`` or ``pct``). Quantities are converted to the commodity's unit and must
+  be finite and at most 1e15 after the conversion; ``year`` is 1900..2100.
+* Shares are in [0, 1], and the shares of one commodity, stage and year add up to at most 1
+  (:data:`SHARE_SUM_SLACK` allows for rounding); a file breaking that is refused naming every
+  line involved.
 * ``source_id`` either names a bundled source or a new one described by the ``source_*``
   columns (title and url required the first time it appears).
-* Errors name the file, the 1-based line and the column, and nothing is returned unless the
-  whole file is valid.
+* Errors name the file, the 1-based physical line and the column, with the fix, on one line;
+  nothing is returned unless the whole file is valid (a file without data rows is refused).
+
+The file is read once (:func:`critmin.infile.read_input`; :attr:`OverlayImport.sha256` hashes
+those bytes) and validated column by column: every distinct commodity, stage, country, unit,
+year and source is checked once, numbers as whole columns. Where a check fails, the first
+failing row (in file order; within it, the first failing check in the column order above) is
+reported, exactly as a row-by-row reader would.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pydantic
 
 from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
+from critmin.data.importers.csvrows import (
+    Columns,
+    NeedLines,
+    arrow_columns,
+    check_quotes,
+    duplicate_columns,
+    list_columns,
+    show,
+)
 from critmin.data.schemas import QUALIFIERS
 from critmin.errors import CritminError, DataError
-from critmin.infile import read_input
-from critmin.model.commodities import registry
+from critmin.infile import MAX_ABS, csv_records, read_input
+from critmin.model.commodities import Commodity, registry
 from critmin.model.countries import is_known_code, to_iso3
 from critmin.model.stages import Stage
 from critmin.units import conversion_factor
@@ -44,6 +67,22 @@ OPTIONAL = (
     "source_licence",
 )
 MEASURES = ("production", "reserves", "capacity", "share")
+YEARS = (1900, 2100)
+"""Accepted years (``year`` and ``source_year``), inclusive."""
+SHARE_SUM_SLACK = 1.001
+"""Largest accepted sum of one commodity, stage and year's shares (1 plus rounding)."""
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_YEAR = re.compile(r"^\d{4}(\.0*)?$")
+_NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_SOURCE_COLUMNS = {
+    "id": "source_id",
+    "title": "source_title",
+    "url": "source_url",
+    "publisher": "source_publisher",
+    "year": "source_year",
+    "licence": "source_licence",
+}
 
 
 @dataclass(frozen=True)
@@ -61,234 +100,561 @@ class OverlayImport:
         return sum(len(f) for f in self.tables.values())
 
 
-def _num(text: str, *, path: Path, line: int, column: str) -> float:
-    t = text.strip().replace(",", "")
+# --- one value -------------------------------------------------------------------------------------
+
+#: (message, fix) of a refused value, or None
+Problem = tuple[str, str] | None
+
+
+def _commodity(text: str) -> tuple[Commodity | None, Problem]:
     try:
-        v = float(t)
-    except ValueError:
-        raise DataError(
-            f"{text!r} is not a number",
-            path=path,
-            line=line,
-            column=column,
-            fix="write a plain number, e.g. 1200.5",
-        ) from None
-    if math.isnan(v) or math.isinf(v):
-        raise DataError(
-            f"{text!r} is not a finite number", path=path, line=line, column=column, fix="write a number"
-        )
-    return v
+        return registry().get(text), None
+    except CritminError as exc:
+        return None, (str(getattr(exc, "message", exc)), str(getattr(exc, "fix", None) or "check the id"))
+
+
+def _stage(text: str) -> Problem:
+    if text in Stage._value2member_map_:
+        return None
+    return f"unknown stage {show(text)}", f"use one of {', '.join(s.value for s in Stage)}"
+
+
+def _country(text: str) -> tuple[str | None, Problem]:
+    try:
+        code = to_iso3(text)
+    except CritminError as exc:
+        return None, (str(getattr(exc, "message", exc)), str(getattr(exc, "fix", None) or "use ISO alpha-3"))
+    if not is_known_code(code):
+        return None, (f"unknown country {show(text)}", "use ISO alpha-3, e.g. 'AUS'")
+    return code, None
+
+
+def year_of(text: str) -> tuple[int | None, Problem]:
+    """A year 1900..2100 written as 4 digits (``2024``, ``2024.0``), else the problem."""
+    t = text.replace(",", "")
+    if _YEAR.match(t):
+        year = int(t[:4])
+        if YEARS[0] <= year <= YEARS[1]:
+            return year, None
+    elif not re.match(r"^[+-]?\d+(\.\d*)?$", t):
+        return None, (f"{show(text)} is not a year", "write a year like 2024")
+    return None, (f"year {show(text)} is outside {YEARS[0]}..{YEARS[1]}", "write a year like 2024")
+
+
+def _value_problem(text: str) -> tuple[str, str]:
+    if text.replace(",", "").lower() in _NOT_FINITE:
+        return f"{show(text)} is not a finite number", "write an ordinary number, e.g. 1200.5"
+    return f"{show(text)} is not a number", "write a plain number, e.g. 1200.5"
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+
+class _Table:
+    """Columns by name (an absent optional column reads as empty), and the queued row checks."""
+
+    def __init__(self, cols: Columns, header: Sequence[str]) -> None:
+        self.cols = cols
+        self.n = cols.n
+        self.pos = {h: i for i, h in enumerate(header) if h}
+        self.unnamed = [i for i, h in enumerate(header) if not h]
+        self.checks: list[tuple[np.ndarray, Callable[[int], DataError]]] = []
+
+    def array(self, name: str) -> pa.Array:
+        i = self.pos.get(name)
+        if i is None:
+            return pa.array([""] * self.n, type=pa.large_string())
+        return self.cols.columns[i]
+
+    def cell(self, name: str, row: int) -> str:
+        return str(self.array(name)[row].as_py())
+
+    def fail(self, row: int, message: str, column: str | None, fix: str) -> DataError:
+        return self.cols.fail(row, message, column=column, fix=fix)
+
+    def check(self, mask: np.ndarray, report: Callable[[int], DataError]) -> None:
+        """Queue a check: ``mask`` marks failing rows, ``report(row)`` builds that row's error."""
+        self.checks.append((np.asarray(mask, dtype=bool), report))
+
+    def raise_first(self) -> None:
+        """Raise the first queued check that fails on the first row failing any check."""
+        firsts = [int(np.argmax(m)) for m, _ in self.checks if m.any()]
+        if firsts:
+            row = min(firsts)
+            for mask, report in self.checks:
+                if mask[row]:
+                    raise report(row)
+
+    def codes(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """The code of each row's value in column ``name``, and the distinct values."""
+        enc = pc.dictionary_encode(self.array(name))
+        return np.asarray(enc.indices, dtype=np.int64), [str(u) for u in enc.dictionary.to_pylist()]
+
+    def per_value(
+        self, name: str, judge: Callable[[str], tuple[Any, Problem]]
+    ) -> tuple[np.ndarray, list[Any]]:
+        """Judge each distinct value of column ``name`` once and queue the check.
+
+        Returns the code of each row and the judged value of each code (None where refused).
+        """
+        codes, uniques = self.codes(name)
+        judged = [judge(u) for u in uniques]
+        bad = np.array([p is not None for _, p in judged] + [False], dtype=bool)
+
+        def report(row: int) -> DataError:
+            problem = judged[codes[row]][1]
+            assert problem is not None
+            return self.fail(row, problem[0], name, problem[1])
+
+        self.check(bad[codes], report)
+        return codes, [v for v, _ in judged]
+
+
+def _distinct(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct tuples of per-row codes (each >= 0): (index of each row's tuple, the tuples)."""
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, m in zip(codes, sizes, strict=True):
+        key = key * m + c
+    inverse, keys = pd.factorize(key)
+    tuples = np.empty((len(keys), len(codes)), dtype=np.int64)
+    rest = np.asarray(keys, dtype=np.int64)
+    for j in range(len(codes) - 1, -1, -1):
+        tuples[:, j] = rest % sizes[j]
+        rest = rest // sizes[j]
+    return np.asarray(inverse, dtype=np.int64), tuples
+
+
+# --- reading ---------------------------------------------------------------------------------------
 
 
 def read_overlay_csv(path: Path | str, known_sources: Mapping[str, Source]) -> OverlayImport:
-    """Parse and validate an overlay CSV (see the module docstring for the format)."""
+    """Parse and validate an overlay CSV (see the module docstring for the format and the checks)."""
     p = Path(path)
     inp = read_input(p, "csv", what="overlay")
     text = inp.text()
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    check_quotes(text, p)
+    raw_header = next(csv_records(text, p), (1, list[str]()))[1]
+    header = _check_header(raw_header, p)
+    fast = arrow_columns(inp.data, p, raw_header)
+    if fast is not None:
+        try:
+            return _build(_Table(fast, header), known_sources, inp.sha256)
+        except (NeedLines, DataError):
+            pass  # read again with the csv module: the same checks, now with exact lines
+    return _build(_Table(list_columns(text, p, len(raw_header)), header), known_sources, inp.sha256)
+
+
+def _check_header(raw: Sequence[str], path: Path) -> list[str]:
+    header = [h.strip() for h in raw]
+    if not any(header):
+        raise DataError(
+            "the file is empty (no header)",
+            path=path,
+            line=1,
+            fix=f"the first line must name the columns {', '.join(REQUIRED)}",
+        )
+    duplicate_columns(header, path)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise DataError(
             f"missing column(s) {missing}",
-            path=p,
+            path=path,
             line=1,
             fix=f"the header needs {', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})",
         )
-    unknown = [h for h in header if h and h not in REQUIRED and h not in OPTIONAL]
+    unknown = [show(h) for h in header if h and h not in REQUIRED and h not in OPTIONAL]
     if unknown:
         raise DataError(
-            f"unknown column(s) {unknown}", path=p, line=1, fix="remove them or fix their spelling"
+            f"unknown column(s) {', '.join(unknown)}",
+            path=path,
+            line=1,
+            fix="remove them or fix their spelling",
         )
-    reg = registry()
-    prod: list[dict[str, object]] = []
-    shares: list[dict[str, object]] = []
-    new_sources: dict[str, Source] = {}
-    seen: set[tuple[str, ...]] = set()
-    for i, raw in enumerate(reader):
-        line = i + 2
-        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(row.values()):
-            continue
-        for col in REQUIRED:
-            if not row.get(col):
-                raise DataError("empty required value", path=p, line=line, column=col, fix=f"fill in {col}")
-        try:
-            com = reg.get(row["commodity"])
-        except CritminError as exc:
-            raise DataError(
-                str(getattr(exc, "message", exc)),
-                path=p,
-                line=line,
-                column="commodity",
-                fix=getattr(exc, "fix", None),
-            ) from None
-        try:
-            stage = Stage(row["stage"])
-        except ValueError:
-            raise DataError(
-                f"unknown stage {row['stage']!r}",
-                path=p,
-                line=line,
-                column="stage",
-                fix=f"use one of {', '.join(s.value for s in Stage)}",
-            ) from None
-        if not com.has_stage(stage):
-            raise DataError(
-                f"commodity {com.id!r} has no stage {stage.value!r}",
-                path=p,
-                line=line,
-                column="stage",
-                fix=f"use one of {', '.join(s.value for s in com.stages)}",
-            )
-        measure = row["measure"]
-        if measure not in MEASURES:
-            raise DataError(
-                f"unknown measure {measure!r}",
-                path=p,
-                line=line,
-                column="measure",
-                fix=f"use one of {', '.join(MEASURES)}",
-            )
-        country = to_iso3(row["country"], path=p, line=line, column="country")
-        if not is_known_code(country):
-            raise DataError(
-                f"unknown country {row['country']!r}",
-                path=p,
-                line=line,
-                column="country",
-                fix="use ISO alpha-3, e.g. 'AUS'",
-            )
-        year_f = _num(row["year"], path=p, line=line, column="year")
-        if year_f != int(year_f) or not 1900 <= year_f <= 2100:
-            raise DataError(
-                f"bad year {row['year']!r}", path=p, line=line, column="year", fix="a year like 2024"
-            )
-        year = int(year_f)
-        value = _num(row["value"], path=p, line=line, column="value")
-        if value < 0:
-            raise DataError(
-                f"negative {measure} {value:g}",
-                path=p,
-                line=line,
-                column="value",
-                fix="quantities and shares cannot be negative; use 0 for none",
-            )
-        qualifier = row.get("qualifier") or "exact"
-        if qualifier not in QUALIFIERS:
-            raise DataError(
-                f"unknown qualifier {qualifier!r}",
-                path=p,
-                line=line,
-                column="qualifier",
-                fix=f"use one of {', '.join(QUALIFIERS)}",
-            )
-        sid = row["source_id"]
-        if sid not in known_sources and sid not in new_sources:
-            if not row.get("source_title") or not row.get("source_url"):
-                raise DataError(
-                    f"source_id {sid!r} is not a bundled source",
-                    path=p,
-                    line=line,
-                    column="source_id",
-                    fix="use a bundled id (`critmin data sources`) or give source_title and source_url "
-                    "on its first row",
-                )
-            year_s = row.get("source_year")
-            try:
-                new_sources[sid] = Source(
-                    id=sid,
-                    kind="user",
-                    publisher=row.get("source_publisher") or "user",
-                    title=row["source_title"],
-                    url=row["source_url"],
-                    year=int(year_s) if year_s else None,
-                    licence=row.get("source_licence") or "as stated by the user",
-                    priority=0,
-                )
-            except ValueError as exc:
-                raise DataError(
-                    f"invalid source: {exc}",
-                    path=p,
-                    line=line,
-                    column="source_id",
-                    fix="ids use lowercase letters, digits and . : _ -",
-                ) from None
-        key = (com.id, stage.value, measure, country, str(year))
-        if key in seen:
-            raise DataError(f"duplicate row for {key}", path=p, line=line, fix="keep one row per key")
-        seen.add(key)
-        unit = row["unit"]
-        if measure == "share":
-            try:
-                factor = conversion_factor(unit, "fraction")
-            except CritminError:
-                raise DataError(
-                    f"unit {unit!r} is not a share",
-                    path=p,
-                    line=line,
-                    column="unit",
-                    fix="use 'fraction' or 'pct'",
-                ) from None
-            share = value * factor
-            if share > 1 + 1e-9:
-                raise DataError(
-                    f"share {share:g} exceeds 1",
-                    path=p,
-                    line=line,
-                    column="value",
-                    fix="give a fraction 0..1 or use unit pct",
-                )
-            shares.append(
-                {
-                    "source_id": sid,
-                    "commodity": com.id,
-                    "stage": stage.value,
-                    "country": country,
-                    "year": year,
-                    "share": share,
-                    "qualifier": qualifier,
-                    "scope": com.name,
-                    "basis": "volume",
-                    "is_projection": False,
-                    "is_assumption": False,
-                    "quality": "user",
-                    "note": row.get("note") or None,
-                }
-            )
-            continue
-        try:
-            factor = conversion_factor(unit, com.unit)
-        except CritminError:
-            raise DataError(
-                f"unit {unit!r} does not convert to {com.unit!r}",
-                path=p,
-                line=line,
-                column="unit",
-                fix=f"give a unit of the same dimension as {com.unit!r} (t, kt, kg...)",
-            ) from None
-        prod.append(
-            {
-                "source_id": sid,
-                "commodity": com.id,
-                "stage": stage.value,
-                "measure": measure,
-                "country": country,
-                "year": year,
-                "value": value * factor,
-                "unit": com.unit,
-                "qualifier": qualifier,
-                "estimated": False,
-                "vintage": year,
-                "series": "user overlay",
-                "note": row.get("note") or None,
-            }
+    return header
+
+
+@dataclass
+class _Rows:
+    """The per-row codes and judged values of the key columns."""
+
+    commodity: np.ndarray
+    coms: list[Commodity | None]
+    stage: np.ndarray
+    stages: list[str]
+    measure: np.ndarray
+    measures: list[str]
+    country: np.ndarray
+    countries: list[str | None]
+    year: np.ndarray
+    years: list[int | None]
+    source: np.ndarray
+    sids: list[str]
+
+
+def _build(t: _Table, known: Mapping[str, Source], sha256: str) -> OverlayImport:
+    if t.n == 0:
+        raise DataError(
+            "no data rows under the header",
+            path=t.cols.path,
+            fix="add at least one row under the header (is the file truncated?)",
         )
-    if not prod and not shares:
-        raise DataError("no data rows", path=p, fix="add at least one row under the header")
+    _unnamed_cells(t)
+    for col in REQUIRED:
+        empty = np.asarray(pc.equal(pc.utf8_length(t.array(col)), 0), dtype=bool)
+        t.check(empty, _reporter(t, "empty required value", col, f"fill in {col}"))
+    com, coms = t.per_value("commodity", _commodity)
+    stage, stages = t.per_value("stage", lambda s: (s, _stage(s)))
+    _stage_in_chain(t, com, coms, stage, stages)
+    measure, measures = t.per_value("measure", _measure)
+    country, countries = t.per_value("country", _country)
+    year, years = t.per_value("year", year_of)
+    values = _values(t, measure, measures)
+    qualifier, qualifiers = t.per_value("qualifier", _qualifier)
+    source, sids = t.per_value("source_id", lambda s: (s, None))
+    rows = _Rows(com, coms, stage, stages, measure, measures, country, countries, year, years, source, sids)
+    new_sources = _new_sources(t, rows, known)
+    _duplicates(t, rows)
+    is_share = np.array([m == "share" for m in measures] + [False], dtype=bool)[measure]
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = values * _factors(t, rows, is_share)
+    _converted(t, rows, converted, is_share)
+    t.raise_first()
+    _share_sums(t, rows, converted, is_share)
     tables: dict[str, pd.DataFrame] = {}
-    if prod:
-        tables["production"] = validate_table(pd.DataFrame(prod), "production", path=p)
-    if shares:
-        tables["stage_shares"] = validate_table(pd.DataFrame(shares), "stage_shares", path=p)
-    return OverlayImport(tables=tables, sources=tuple(new_sources.values()), sha256=inp.sha256)
+    path = t.cols.path
+    qual = np.array([q or "exact" for q in qualifiers], dtype=object)[qualifier]
+    if (~is_share).any():
+        tables["production"] = validate_table(
+            _production(t, rows, converted, qual, ~is_share), "production", path=path
+        )
+    if is_share.any():
+        tables["stage_shares"] = validate_table(
+            _shares(t, rows, converted, qual, is_share), "stage_shares", path=path
+        )
+    return OverlayImport(tables=tables, sources=tuple(new_sources), sha256=sha256)
+
+
+def _measure(m: str) -> tuple[str, Problem]:
+    return m, None if m in MEASURES else (f"unknown measure {show(m)}", f"use one of {', '.join(MEASURES)}")
+
+
+def _qualifier(q: str) -> tuple[str, Problem]:
+    ok = (q or "exact") in QUALIFIERS
+    return q, None if ok else (f"unknown qualifier {show(q)}", f"use one of {', '.join(QUALIFIERS)}")
+
+
+def _unnamed_cells(t: _Table) -> None:
+    for i in t.unnamed:
+        col = t.cols.columns[i]
+        filled = np.asarray(pc.greater(pc.utf8_length(col), 0), dtype=bool)
+        t.check(filled, _unnamed_reporter(t, i))
+
+
+def _reporter(t: _Table, message: str, column: str | None, fix: str) -> Callable[[int], DataError]:
+    return lambda r: t.fail(r, message, column, fix)
+
+
+def _unnamed_reporter(t: _Table, i: int) -> Callable[[int], DataError]:
+    col = t.cols.columns[i]
+    return lambda r: t.fail(
+        r,
+        f"value {show(str(col[r].as_py()))} in field {i + 1}, which has no name in the header",
+        None,
+        "name the column in the header, or remove the values",
+    )
+
+
+def _stage_in_chain(
+    t: _Table, com: np.ndarray, coms: list[Commodity | None], stage: np.ndarray, stages: list[str]
+) -> None:
+    pair, pairs = _distinct(com, stage)
+    known = Stage._value2member_map_
+    outside = np.array(
+        [
+            (c := coms[ci]) is not None and stages[si] in known and not c.has_stage(stages[si])
+            for ci, si in pairs
+        ]
+        + [False],
+        dtype=bool,
+    )
+
+    def report(r: int) -> DataError:
+        c = coms[com[r]]
+        assert c is not None
+        return t.fail(
+            r,
+            f"commodity {c.id!r} has no stage {stages[stage[r]]!r}",
+            "stage",
+            f"use one of {', '.join(s.value for s in c.stages)}",
+        )
+
+    t.check(outside[pair], report)
+
+
+def _values(t: _Table, measure: np.ndarray, measures: list[str]) -> np.ndarray:
+    """The value column as floats (NaN where refused; the checks queued)."""
+    arr = pc.replace_substring(t.array("value"), ",", "")
+    ok = pc.match_substring_regex(arr, _NUMBER)
+    nums = np.asarray(pc.cast(pc.if_else(ok, arr, "nan"), pa.float64()), dtype=np.float64)
+
+    def report_number(r: int) -> DataError:
+        msg, fix = _value_problem(t.cell("value", r))
+        return t.fail(r, msg, "value", fix)
+
+    t.check(~np.asarray(ok, dtype=bool), report_number)
+    t.check(
+        nums < 0,
+        lambda r: t.fail(
+            r,
+            f"negative {measures[measure[r]]} {nums[r]:g}",
+            "value",
+            "quantities and shares cannot be negative; use 0 for none",
+        ),
+    )
+    return nums
+
+
+def _new_sources(t: _Table, rows: _Rows, known: Mapping[str, Source]) -> list[Source]:
+    """Sources defined in the file (on the first row of each new id); problems queued."""
+    _, first = np.unique(rows.source, return_index=True)
+    problems: dict[int, tuple[str, str, str]] = {}
+    out: list[Source] = []
+    for r in sorted(int(x) for x in first):
+        sid = rows.sids[rows.source[r]]
+        if not sid or sid in known:
+            continue
+        made = _source(t, r, sid)
+        if isinstance(made, Source):
+            out.append(made)
+        else:
+            problems[r] = made
+    mask = np.zeros(t.n, dtype=bool)
+    mask[list(problems)] = True
+    t.check(mask, lambda r: t.fail(r, problems[r][0], problems[r][1], problems[r][2]))
+    return out
+
+
+def _source(t: _Table, r: int, sid: str) -> Source | tuple[str, str, str]:
+    """The Source described on row ``r``, or (message, column, fix)."""
+    title, url = t.cell("source_title", r), t.cell("source_url", r)
+    if not title or not url:
+        return (
+            f"source_id {show(sid)} is not a bundled source",
+            "source_id",
+            "use a bundled id (`critmin data sources`) or give source_title and source_url on its first row",
+        )
+    year_s = t.cell("source_year", r)
+    year: int | None = None
+    if year_s:
+        year, problem = year_of(year_s)
+        if problem is not None:
+            return problem[0], "source_year", "the source's publication year, e.g. 2024, or leave it empty"
+    try:
+        return Source(
+            id=sid,
+            kind="user",
+            publisher=t.cell("source_publisher", r) or "user",
+            title=title,
+            url=url,
+            year=year,
+            licence=t.cell("source_licence", r) or "as stated by the user",
+            priority=0,
+        )
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "url"
+        column = _SOURCE_COLUMNS.get(field, "source_id")
+        if column == "source_id":
+            return (
+                f"source_id {show(sid)} is not a valid id",
+                column,
+                "ids use lowercase letters, digits and . : _ - (first a letter or digit), e.g. my-est-2024",
+            )
+        return f"{column} {show(t.cell(column, r))}: {err['msg']}", column, f"correct {column}"
+
+
+def _duplicates(t: _Table, rows: _Rows) -> None:
+    com_id = np.array([c.id if c is not None else "" for c in rows.coms], dtype=object)
+    keys = {
+        "commodity": pd.factorize(com_id)[0][rows.commodity],
+        "stage": rows.stage,
+        "measure": rows.measure,
+        "country": pd.factorize(np.array(rows.countries, dtype=object))[0][rows.country],
+        "year": rows.year,
+    }
+    frame = pd.DataFrame(keys)
+    dup = frame.duplicated(keep="first").to_numpy()
+
+    def report(r: int) -> DataError:
+        same = np.ones(t.n, dtype=bool)
+        for k in keys.values():
+            same &= k == k[r]
+        first = int(np.argmax(same))
+        what = " ".join(
+            str(x)
+            for x in (
+                com_id[rows.commodity[r]],
+                rows.stages[rows.stage[r]],
+                rows.measures[rows.measure[r]],
+                rows.countries[rows.country[r]],
+                rows.years[rows.year[r]],
+            )
+        )
+        return t.fail(
+            r,
+            f"duplicate row for {what}: already on line {t.cols.line(first)}",
+            None,
+            "keep one row per commodity, stage, measure, country and year",
+        )
+
+    t.check(dup, report)
+
+
+def _factors(t: _Table, rows: _Rows, is_share: np.ndarray) -> np.ndarray:
+    """Each row's unit conversion factor (to ``fraction`` for shares, else the commodity's unit)."""
+    unit, units = t.codes("unit")
+    which, distinct = _distinct(rows.commodity, unit, is_share.astype(np.int64))
+    factors = np.full(len(distinct) + 1, np.nan)
+    problems: dict[int, tuple[str, str]] = {}
+    for k, (ci, ui, share) in enumerate(distinct):
+        c, u = rows.coms[ci], units[ui]
+        if c is None or not u:
+            continue
+        target = "fraction" if share else c.unit
+        try:
+            factors[k] = conversion_factor(u, target)
+        except CritminError:
+            problems[k] = (
+                (f"unit {show(u)} is not a share", "use 'fraction' or 'pct'")
+                if share
+                else (
+                    f"unit {show(u)} does not convert to {c.unit!r}",
+                    f"give a unit of the same dimension as {c.unit!r} (t, kt, kg...)",
+                )
+            )
+    bad = np.zeros(len(distinct) + 1, dtype=bool)
+    bad[list(problems)] = True
+    t.check(bad[which], lambda r: t.fail(r, *problems[int(which[r])][:1], "unit", problems[int(which[r])][1]))
+    out: np.ndarray = factors[which]
+    return out
+
+
+def _converted(t: _Table, rows: _Rows, converted: np.ndarray, is_share: np.ndarray) -> None:
+    """Quantities finite and within MAX_ABS after conversion; shares at most 1."""
+    with np.errstate(invalid="ignore"):
+        huge = ~np.isfinite(converted) | (np.abs(converted) > MAX_ABS)
+
+    def report_huge(r: int) -> DataError:
+        c = rows.coms[rows.commodity[r]]
+        target = "fraction" if is_share[r] else (c.unit if c is not None else "?")
+        raw = f"{show(t.cell('value', r))} {t.cell('unit', r)}"
+        got = f"{converted[r]:.6g}" if np.isfinite(converted[r]) else "infinite"
+        return t.fail(
+            r,
+            f"value {raw} is {got} {target} after unit conversion, beyond the limit of {MAX_ABS:.0e}",
+            "value",
+            "check the number and its unit",
+        )
+
+    t.check(huge, report_huge)
+    with np.errstate(invalid="ignore"):
+        over = is_share & (converted > 1 + 1e-9)
+    t.check(
+        over,
+        lambda r: t.fail(
+            r, f"share {converted[r]:g} exceeds 1", "value", "give a fraction 0..1 or use unit pct"
+        ),
+    )
+
+
+def _share_sums(t: _Table, rows: _Rows, share: np.ndarray, is_share: np.ndarray) -> None:
+    """Refuse a commodity, stage and year whose shares add up to more than SHARE_SUM_SLACK."""
+    idx = np.flatnonzero(is_share)
+    if not len(idx):
+        return
+    com_id = np.array([c.id if c is not None else "" for c in rows.coms], dtype=object)
+    group, _ = _distinct(pd.factorize(com_id)[0][rows.commodity[idx]], rows.stage[idx], rows.year[idx])
+    totals = np.bincount(group, weights=share[idx])
+    over = np.flatnonzero(totals > SHARE_SUM_SLACK)
+    if not len(over):
+        return
+    firsts = [int(idx[np.argmax(group == g)]) for g in over]
+    g = int(over[int(np.argmin(firsts))])
+    members = idx[group == g]
+    shown = [
+        f"line {t.cols.line(int(r))} {rows.countries[rows.country[r]]} {share[r]:g}" for r in members[:12]
+    ]
+    more = f" and {len(members) - 12} more" if len(members) > 12 else ""
+    r0 = int(members[0])
+    what = f"{com_id[rows.commodity[r0]]} {rows.stages[rows.stage[r0]]} {rows.years[rows.year[r0]]}"
+    raise t.fail(
+        r0,
+        f"the shares of {what} add up to {totals[g]:.4g}, above 1: {', '.join(shown)}{more}",
+        "value",
+        f"one stage's country shares in one year add up to at most 1 (100%, {SHARE_SUM_SLACK} "
+        "allowed for rounding); correct them",
+    )
+
+
+def _objects(values: Sequence[Any], codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = list(values)
+    out: np.ndarray = arr[codes[mask]]
+    return out
+
+
+def _notes(t: _Table, mask: np.ndarray) -> np.ndarray:
+    note = t.array("note")
+    out: np.ndarray = np.asarray(pc.if_else(pc.equal(note, ""), None, note).to_numpy(zero_copy_only=False))
+    return out[mask]
+
+
+def _common(t: _Table, rows: _Rows, qual: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+    com_id = [c.id if c is not None else "" for c in rows.coms]
+    return {
+        "source_id": _objects(rows.sids, rows.source, mask),
+        "commodity": _objects(com_id, rows.commodity, mask),
+        "stage": _objects(rows.stages, rows.stage, mask),
+    }
+
+
+def _production(
+    t: _Table, rows: _Rows, value: np.ndarray, qual: np.ndarray, mask: np.ndarray
+) -> pd.DataFrame:
+    years = np.array([y or 0 for y in rows.years], dtype=np.int64)[rows.year[mask]]
+    n = int(mask.sum())
+    return pd.DataFrame(
+        {
+            **_common(t, rows, qual, mask),
+            "measure": _objects(rows.measures, rows.measure, mask),
+            "country": _objects(rows.countries, rows.country, mask),
+            "year": years,
+            "value": value[mask],
+            "unit": _objects([c.unit if c is not None else "" for c in rows.coms], rows.commodity, mask),
+            "qualifier": qual[mask],
+            "estimated": np.zeros(n, dtype=bool),
+            "vintage": years,
+            "series": np.full(n, "user overlay", dtype=object),
+            "note": _notes(t, mask),
+        }
+    )
+
+
+def _shares(t: _Table, rows: _Rows, share: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> pd.DataFrame:
+    n = int(mask.sum())
+    return pd.DataFrame(
+        {
+            **_common(t, rows, qual, mask),
+            "country": _objects(rows.countries, rows.country, mask),
+            "year": np.array([y or 0 for y in rows.years], dtype=np.int64)[rows.year[mask]],
+            "share": np.minimum(share[mask], 1.0),
+            "qualifier": qual[mask],
+            "scope": _objects([c.name if c is not None else "" for c in rows.coms], rows.commodity, mask),
+            "basis": np.full(n, "volume", dtype=object),
+            "is_projection": np.zeros(n, dtype=bool),
+            "is_assumption": np.zeros(n, dtype=bool),
+            "quality": np.full(n, "user", dtype=object),
+            "note": _notes(t, mask),
+        }
+    )
