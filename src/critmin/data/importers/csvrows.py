@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.csv as pacsv  # type: ignore[import-untyped]
@@ -39,9 +41,12 @@ from critmin.infile import csv_records
 __all__ = [
     "Columns",
     "NeedLines",
+    "Problem",
+    "Table",
     "arrow_columns",
     "check_quotes",
     "data_rows",
+    "distinct",
     "duplicate_columns",
     "list_columns",
     "show",
@@ -93,7 +98,7 @@ def duplicate_columns(names: Sequence[str], path: str | Path | None, *, fold_cas
             continue
         if key in seen:
             raise DataError(
-                f"column {name!r} appears twice in the header (columns {seen[key]} and {i}); "
+                f"appears twice in the header (columns {seen[key]} and {i}); "
                 "one would silently replace the other",
                 path=path,
                 line=1,
@@ -225,3 +230,98 @@ def arrow_columns(data: bytes, path: str | Path | None, header: Sequence[str]) -
     columns = [table.column(i).slice(1).combine_chunks() for i in range(width)]
     kept, _ = _drop_blank(_trimmed(columns), None)
     return Columns(path, kept, None)
+
+
+#: (message, fix) of a refused value, or None
+Problem = tuple[str, str] | None
+
+
+class Table:
+    """Columns by name (an absent optional column reads as empty), and the queued row checks."""
+
+    def __init__(self, cols: Columns, header: Sequence[str]) -> None:
+        self.cols = cols
+        self.n = cols.n
+        self.pos = {h: i for i, h in enumerate(header) if h}
+        self.unnamed = [i for i, h in enumerate(header) if not h]
+        self.checks: list[tuple[np.ndarray, Callable[[int], DataError]]] = []
+
+    def array(self, name: str) -> pa.Array:
+        i = self.pos.get(name)
+        if i is None:
+            return pa.array([""] * self.n, type=pa.large_string())
+        return self.cols.columns[i]
+
+    def cell(self, name: str, row: int) -> str:
+        return str(self.array(name)[row].as_py())
+
+    def fail(self, row: int, message: str, column: str | None, fix: str) -> DataError:
+        return self.cols.fail(row, message, column=column, fix=fix)
+
+    def check(self, mask: np.ndarray, report: Callable[[int], DataError]) -> None:
+        """Queue a check: ``mask`` marks failing rows, ``report(row)`` builds that row's error."""
+        self.checks.append((np.asarray(mask, dtype=bool), report))
+
+    def check_unnamed(self) -> None:
+        """Queue: a value in a column whose header is empty is refused."""
+        for i in self.unnamed:
+            col = self.cols.columns[i]
+            filled = np.asarray(pc.greater(pc.utf8_length(col), 0), dtype=bool)
+            self.check(filled, self._unnamed_report(i))
+
+    def _unnamed_report(self, i: int) -> Callable[[int], DataError]:
+        col = self.cols.columns[i]
+        return lambda r: self.fail(
+            r,
+            f"value {show(str(col[r].as_py()))} in field {i + 1}, which has no name in the header",
+            None,
+            "name the column in the header, or remove the values",
+        )
+
+    def raise_first(self) -> None:
+        """Raise the first queued check that fails on the first row failing any check."""
+        firsts = [int(np.argmax(m)) for m, _ in self.checks if m.any()]
+        if firsts:
+            row = min(firsts)
+            for mask, report in self.checks:
+                if mask[row]:
+                    raise report(row)
+
+    def codes(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """The code of each row's value in column ``name``, and the distinct values."""
+        enc = pc.dictionary_encode(self.array(name))
+        return np.asarray(enc.indices, dtype=np.int64), [str(u) for u in enc.dictionary.to_pylist()]
+
+    def per_value(
+        self, name: str, judge: Callable[[str], tuple[Any, Problem]]
+    ) -> tuple[np.ndarray, list[Any]]:
+        """Judge each distinct value of column ``name`` once and queue the check.
+
+        Returns the code of each row and the judged value of each code (None where refused).
+        """
+        codes, uniques = self.codes(name)
+        judged = [judge(u) for u in uniques]
+        bad = np.array([p is not None for _, p in judged] + [False], dtype=bool)
+
+        def report(row: int) -> DataError:
+            problem = judged[codes[row]][1]
+            assert problem is not None
+            return self.fail(row, problem[0], name, problem[1])
+
+        self.check(bad[codes], report)
+        return codes, [v for v, _ in judged]
+
+
+def distinct(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct tuples of per-row codes (each >= 0): (index of each row's tuple, the tuples)."""
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, m in zip(codes, sizes, strict=True):
+        key = key * m + c
+    inverse, keys = pd.factorize(key)
+    tuples = np.empty((len(keys), len(codes)), dtype=np.int64)
+    rest = np.asarray(keys, dtype=np.int64)
+    for j in range(len(codes) - 1, -1, -1):
+        tuples[:, j] = rest % sizes[j]
+        rest = rest // sizes[j]
+    return np.asarray(inverse, dtype=np.int64), tuples

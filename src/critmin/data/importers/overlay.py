@@ -40,10 +40,12 @@ import pydantic
 from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
 from critmin.data.importers.csvrows import (
-    Columns,
     NeedLines,
+    Problem,
+    Table,
     arrow_columns,
     check_quotes,
+    distinct,
     duplicate_columns,
     list_columns,
     show,
@@ -102,9 +104,6 @@ class OverlayImport:
 
 # --- one value -------------------------------------------------------------------------------------
 
-#: (message, fix) of a refused value, or None
-Problem = tuple[str, str] | None
-
 
 def _commodity(text: str) -> tuple[Commodity | None, Problem]:
     try:
@@ -150,81 +149,6 @@ def _value_problem(text: str) -> tuple[str, str]:
 # --- the table -------------------------------------------------------------------------------------
 
 
-class _Table:
-    """Columns by name (an absent optional column reads as empty), and the queued row checks."""
-
-    def __init__(self, cols: Columns, header: Sequence[str]) -> None:
-        self.cols = cols
-        self.n = cols.n
-        self.pos = {h: i for i, h in enumerate(header) if h}
-        self.unnamed = [i for i, h in enumerate(header) if not h]
-        self.checks: list[tuple[np.ndarray, Callable[[int], DataError]]] = []
-
-    def array(self, name: str) -> pa.Array:
-        i = self.pos.get(name)
-        if i is None:
-            return pa.array([""] * self.n, type=pa.large_string())
-        return self.cols.columns[i]
-
-    def cell(self, name: str, row: int) -> str:
-        return str(self.array(name)[row].as_py())
-
-    def fail(self, row: int, message: str, column: str | None, fix: str) -> DataError:
-        return self.cols.fail(row, message, column=column, fix=fix)
-
-    def check(self, mask: np.ndarray, report: Callable[[int], DataError]) -> None:
-        """Queue a check: ``mask`` marks failing rows, ``report(row)`` builds that row's error."""
-        self.checks.append((np.asarray(mask, dtype=bool), report))
-
-    def raise_first(self) -> None:
-        """Raise the first queued check that fails on the first row failing any check."""
-        firsts = [int(np.argmax(m)) for m, _ in self.checks if m.any()]
-        if firsts:
-            row = min(firsts)
-            for mask, report in self.checks:
-                if mask[row]:
-                    raise report(row)
-
-    def codes(self, name: str) -> tuple[np.ndarray, list[str]]:
-        """The code of each row's value in column ``name``, and the distinct values."""
-        enc = pc.dictionary_encode(self.array(name))
-        return np.asarray(enc.indices, dtype=np.int64), [str(u) for u in enc.dictionary.to_pylist()]
-
-    def per_value(
-        self, name: str, judge: Callable[[str], tuple[Any, Problem]]
-    ) -> tuple[np.ndarray, list[Any]]:
-        """Judge each distinct value of column ``name`` once and queue the check.
-
-        Returns the code of each row and the judged value of each code (None where refused).
-        """
-        codes, uniques = self.codes(name)
-        judged = [judge(u) for u in uniques]
-        bad = np.array([p is not None for _, p in judged] + [False], dtype=bool)
-
-        def report(row: int) -> DataError:
-            problem = judged[codes[row]][1]
-            assert problem is not None
-            return self.fail(row, problem[0], name, problem[1])
-
-        self.check(bad[codes], report)
-        return codes, [v for v, _ in judged]
-
-
-def _distinct(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct tuples of per-row codes (each >= 0): (index of each row's tuple, the tuples)."""
-    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
-    key = np.zeros(len(codes[0]), dtype=np.int64)
-    for c, m in zip(codes, sizes, strict=True):
-        key = key * m + c
-    inverse, keys = pd.factorize(key)
-    tuples = np.empty((len(keys), len(codes)), dtype=np.int64)
-    rest = np.asarray(keys, dtype=np.int64)
-    for j in range(len(codes) - 1, -1, -1):
-        tuples[:, j] = rest % sizes[j]
-        rest = rest // sizes[j]
-    return np.asarray(inverse, dtype=np.int64), tuples
-
-
 # --- reading ---------------------------------------------------------------------------------------
 
 
@@ -239,10 +163,10 @@ def read_overlay_csv(path: Path | str, known_sources: Mapping[str, Source]) -> O
     fast = arrow_columns(inp.data, p, raw_header)
     if fast is not None:
         try:
-            return _build(_Table(fast, header), known_sources, inp.sha256)
+            return _build(Table(fast, header), known_sources, inp.sha256)
         except (NeedLines, DataError):
             pass  # read again with the csv module: the same checks, now with exact lines
-    return _build(_Table(list_columns(text, p, len(raw_header)), header), known_sources, inp.sha256)
+    return _build(Table(list_columns(text, p, len(raw_header)), header), known_sources, inp.sha256)
 
 
 def _check_header(raw: Sequence[str], path: Path) -> list[str]:
@@ -292,14 +216,14 @@ class _Rows:
     sids: list[str]
 
 
-def _build(t: _Table, known: Mapping[str, Source], sha256: str) -> OverlayImport:
+def _build(t: Table, known: Mapping[str, Source], sha256: str) -> OverlayImport:
     if t.n == 0:
         raise DataError(
             "no data rows under the header",
             path=t.cols.path,
             fix="add at least one row under the header (is the file truncated?)",
         )
-    _unnamed_cells(t)
+    t.check_unnamed()
     for col in REQUIRED:
         empty = np.asarray(pc.equal(pc.utf8_length(t.array(col)), 0), dtype=bool)
         t.check(empty, _reporter(t, "empty required value", col, f"fill in {col}"))
@@ -344,31 +268,14 @@ def _qualifier(q: str) -> tuple[str, Problem]:
     return q, None if ok else (f"unknown qualifier {show(q)}", f"use one of {', '.join(QUALIFIERS)}")
 
 
-def _unnamed_cells(t: _Table) -> None:
-    for i in t.unnamed:
-        col = t.cols.columns[i]
-        filled = np.asarray(pc.greater(pc.utf8_length(col), 0), dtype=bool)
-        t.check(filled, _unnamed_reporter(t, i))
-
-
-def _reporter(t: _Table, message: str, column: str | None, fix: str) -> Callable[[int], DataError]:
+def _reporter(t: Table, message: str, column: str | None, fix: str) -> Callable[[int], DataError]:
     return lambda r: t.fail(r, message, column, fix)
 
 
-def _unnamed_reporter(t: _Table, i: int) -> Callable[[int], DataError]:
-    col = t.cols.columns[i]
-    return lambda r: t.fail(
-        r,
-        f"value {show(str(col[r].as_py()))} in field {i + 1}, which has no name in the header",
-        None,
-        "name the column in the header, or remove the values",
-    )
-
-
 def _stage_in_chain(
-    t: _Table, com: np.ndarray, coms: list[Commodity | None], stage: np.ndarray, stages: list[str]
+    t: Table, com: np.ndarray, coms: list[Commodity | None], stage: np.ndarray, stages: list[str]
 ) -> None:
-    pair, pairs = _distinct(com, stage)
+    pair, pairs = distinct(com, stage)
     known = Stage._value2member_map_
     outside = np.array(
         [
@@ -392,7 +299,7 @@ def _stage_in_chain(
     t.check(outside[pair], report)
 
 
-def _values(t: _Table, measure: np.ndarray, measures: list[str]) -> np.ndarray:
+def _values(t: Table, measure: np.ndarray, measures: list[str]) -> np.ndarray:
     """The value column as floats (NaN where refused; the checks queued)."""
     arr = pc.replace_substring(t.array("value"), ",", "")
     ok = pc.match_substring_regex(arr, _NUMBER)
@@ -415,7 +322,7 @@ def _values(t: _Table, measure: np.ndarray, measures: list[str]) -> np.ndarray:
     return nums
 
 
-def _new_sources(t: _Table, rows: _Rows, known: Mapping[str, Source]) -> list[Source]:
+def _new_sources(t: Table, rows: _Rows, known: Mapping[str, Source]) -> list[Source]:
     """Sources defined in the file (on the first row of each new id); problems queued."""
     _, first = np.unique(rows.source, return_index=True)
     problems: dict[int, tuple[str, str, str]] = {}
@@ -435,7 +342,7 @@ def _new_sources(t: _Table, rows: _Rows, known: Mapping[str, Source]) -> list[So
     return out
 
 
-def _source(t: _Table, r: int, sid: str) -> Source | tuple[str, str, str]:
+def _source(t: Table, r: int, sid: str) -> Source | tuple[str, str, str]:
     """The Source described on row ``r``, or (message, column, fix)."""
     title, url = t.cell("source_title", r), t.cell("source_url", r)
     if not title or not url:
@@ -474,7 +381,7 @@ def _source(t: _Table, r: int, sid: str) -> Source | tuple[str, str, str]:
         return f"{column} {show(t.cell(column, r))}: {err['msg']}", column, f"correct {column}"
 
 
-def _duplicates(t: _Table, rows: _Rows) -> None:
+def _duplicates(t: Table, rows: _Rows) -> None:
     com_id = np.array([c.id if c is not None else "" for c in rows.coms], dtype=object)
     keys = {
         "commodity": pd.factorize(com_id)[0][rows.commodity],
@@ -511,13 +418,13 @@ def _duplicates(t: _Table, rows: _Rows) -> None:
     t.check(dup, report)
 
 
-def _factors(t: _Table, rows: _Rows, is_share: np.ndarray) -> np.ndarray:
+def _factors(t: Table, rows: _Rows, is_share: np.ndarray) -> np.ndarray:
     """Each row's unit conversion factor (to ``fraction`` for shares, else the commodity's unit)."""
     unit, units = t.codes("unit")
-    which, distinct = _distinct(rows.commodity, unit, is_share.astype(np.int64))
-    factors = np.full(len(distinct) + 1, np.nan)
+    which, tuples = distinct(rows.commodity, unit, is_share.astype(np.int64))
+    factors = np.full(len(tuples) + 1, np.nan)
     problems: dict[int, tuple[str, str]] = {}
-    for k, (ci, ui, share) in enumerate(distinct):
+    for k, (ci, ui, share) in enumerate(tuples):
         c, u = rows.coms[ci], units[ui]
         if c is None or not u:
             continue
@@ -533,14 +440,14 @@ def _factors(t: _Table, rows: _Rows, is_share: np.ndarray) -> np.ndarray:
                     f"give a unit of the same dimension as {c.unit!r} (t, kt, kg...)",
                 )
             )
-    bad = np.zeros(len(distinct) + 1, dtype=bool)
+    bad = np.zeros(len(tuples) + 1, dtype=bool)
     bad[list(problems)] = True
     t.check(bad[which], lambda r: t.fail(r, *problems[int(which[r])][:1], "unit", problems[int(which[r])][1]))
     out: np.ndarray = factors[which]
     return out
 
 
-def _converted(t: _Table, rows: _Rows, converted: np.ndarray, is_share: np.ndarray) -> None:
+def _converted(t: Table, rows: _Rows, converted: np.ndarray, is_share: np.ndarray) -> None:
     """Quantities finite and within MAX_ABS after conversion; shares at most 1."""
     with np.errstate(invalid="ignore"):
         huge = ~np.isfinite(converted) | (np.abs(converted) > MAX_ABS)
@@ -549,10 +456,10 @@ def _converted(t: _Table, rows: _Rows, converted: np.ndarray, is_share: np.ndarr
         c = rows.coms[rows.commodity[r]]
         target = "fraction" if is_share[r] else (c.unit if c is not None else "?")
         raw = f"{show(t.cell('value', r))} {t.cell('unit', r)}"
-        got = f"{converted[r]:.6g}" if np.isfinite(converted[r]) else "infinite"
+        got = f"{converted[r]:.6g} {target}" if np.isfinite(converted[r]) else f"infinite in {target}"
         return t.fail(
             r,
-            f"value {raw} is {got} {target} after unit conversion, beyond the limit of {MAX_ABS:.0e}",
+            f"value {raw} becomes {got} after unit conversion, beyond the limit of {MAX_ABS:.0e}",
             "value",
             "check the number and its unit",
         )
@@ -568,13 +475,13 @@ def _converted(t: _Table, rows: _Rows, converted: np.ndarray, is_share: np.ndarr
     )
 
 
-def _share_sums(t: _Table, rows: _Rows, share: np.ndarray, is_share: np.ndarray) -> None:
+def _share_sums(t: Table, rows: _Rows, share: np.ndarray, is_share: np.ndarray) -> None:
     """Refuse a commodity, stage and year whose shares add up to more than SHARE_SUM_SLACK."""
     idx = np.flatnonzero(is_share)
     if not len(idx):
         return
     com_id = np.array([c.id if c is not None else "" for c in rows.coms], dtype=object)
-    group, _ = _distinct(pd.factorize(com_id)[0][rows.commodity[idx]], rows.stage[idx], rows.year[idx])
+    group, _ = distinct(pd.factorize(com_id)[0][rows.commodity[idx]], rows.stage[idx], rows.year[idx])
     totals = np.bincount(group, weights=share[idx])
     over = np.flatnonzero(totals > SHARE_SUM_SLACK)
     if not len(over):
@@ -604,13 +511,13 @@ def _objects(values: Sequence[Any], codes: np.ndarray, mask: np.ndarray) -> np.n
     return out
 
 
-def _notes(t: _Table, mask: np.ndarray) -> np.ndarray:
+def _notes(t: Table, mask: np.ndarray) -> np.ndarray:
     note = t.array("note")
     out: np.ndarray = np.asarray(pc.if_else(pc.equal(note, ""), None, note).to_numpy(zero_copy_only=False))
     return out[mask]
 
 
-def _common(t: _Table, rows: _Rows, qual: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+def _common(t: Table, rows: _Rows, qual: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
     com_id = [c.id if c is not None else "" for c in rows.coms]
     return {
         "source_id": _objects(rows.sids, rows.source, mask),
@@ -619,9 +526,7 @@ def _common(t: _Table, rows: _Rows, qual: np.ndarray, mask: np.ndarray) -> dict[
     }
 
 
-def _production(
-    t: _Table, rows: _Rows, value: np.ndarray, qual: np.ndarray, mask: np.ndarray
-) -> pd.DataFrame:
+def _production(t: Table, rows: _Rows, value: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> pd.DataFrame:
     years = np.array([y or 0 for y in rows.years], dtype=np.int64)[rows.year[mask]]
     n = int(mask.sum())
     return pd.DataFrame(
@@ -641,7 +546,7 @@ def _production(
     )
 
 
-def _shares(t: _Table, rows: _Rows, share: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> pd.DataFrame:
+def _shares(t: Table, rows: _Rows, share: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> pd.DataFrame:
     n = int(mask.sum())
     return pd.DataFrame(
         {
