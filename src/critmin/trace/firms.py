@@ -40,27 +40,41 @@ The solver (why this one)
    ``y_f = sum_{s != f} Q[f, s] / (q_f - Q[f, f]) y_s``; a firm whose only input is its own
    output gets ``y_f = 0``.
 2. Strongly connected components of ``M`` (``scipy.sparse.csgraph``, Pearce's algorithm) give the
-   condensation DAG; a vectorised Kahn sort gives each component its longest-path *level*, and
-   marks it *live* when an origin-stage firm reaches it. Components that are not live (no path
-   from the origin stage, including closed loops without inflow) have ``Y = 0``: the minimal
-   solution, so they come out ``unknown`` instead of making ``I - M`` singular.
-3. Levels are solved in order; every input of a level is final when it is solved.
-   Acyclic firms: ``Y_L = M_L Y`` (one sparse product per level: exact, each edge used once).
-   A live cyclic component ``S`` solves ``(I - M_SS) Y_S = M_S,ext Y_ext``. ``M_SS`` is
-   irreducible and sub-stochastic with at least one row short of 1 (its inflow), so
-   ``rho(M_SS) < 1`` and ``I - M_SS`` is a non-singular M-matrix (Berman & Plemmons 1994,
-   ch. 6). Components of up to 200 firms use sparse LU (SuperLU): exact. Larger ones use
-   Gauss-Seidel sweeps with the firms ordered by BFS distance from the component's entry
-   firms (a regular splitting of an M-matrix, so it converges, monotonically from 0). Sweeps
-   stop when the error bound ``d_k r / (1 - r)`` (``d_k`` the largest change, ``r`` its
-   ratio to the previous sweep) and ``d_k`` are both below 1e-13. After 10,000 sweeps it
-   falls back to SuperLU.
+   condensation DAG. Components that no origin-stage firm reaches (including closed loops
+   without inflow) are not *live*: ``Y = 0`` there, the minimal solution, so they come out
+   ``unknown`` instead of making ``I - M`` singular. Live firms are put in an order in which
+   every supplier comes before its customers (cycles kept together), so ``I - M`` restricted
+   to them is block lower triangular: one forward pass over the blocks solves it, every input
+   of a block final when the block is solved. A live cyclic component ``S`` is irreducible
+   and sub-stochastic with at least one row short of 1 (its inflow), so ``rho(M_SS) < 1`` and
+   ``I - M_SS`` is a non-singular M-matrix (Berman & Plemmons 1994, ch. 6); so is the whole
+   live ``I - M``.
+3. The blocks. *Shallow* networks (a condensation of at most ``_LEVEL_CAP`` = 64 longest-path
+   levels, found by a vectorised Kahn sort; real supply chains have tens) go level by level:
+   acyclic firms of a level are one sparse product ``Y_L = M_L Y`` (exact, each edge used
+   once), the small cycles of a level one sparse LU. *Deep* networks (a million-firm chain)
+   are not swept level by level, one Python step per level: the components come in Pearce's
+   own numbering, which closes suppliers before customers and so is a topological order
+   (checked on every edge; a Kahn sort is the fallback), and each run of components between
+   large cycles is one SuperLU solve of ``I - M`` in that order, without reordering or
+   pivoting (stable on an M-matrix; the factors fill in only in the columns of cycles, not
+   at all on a triangular run). Cycles of up to ``_DIRECT_MAX`` = 200 firms are solved inside those LU
+   solves: exact. Larger ones use Gauss-Seidel sweeps with the firms ordered by stage, then
+   by BFS distance from the component's entry firms (a regular splitting of an M-matrix, so
+   it converges, monotonically from 0); a sweep solves the forward edges exactly (level by
+   level when shallow, by their triangular SuperLU factor when deep, as in a million-firm
+   ring), so only backward edges lag. Sweeps stop when the error bound ``d_k r / (1 - r)``
+   (``d_k`` the largest change, ``r`` its ratio to the previous sweep) and ``d_k`` are both
+   below 1e-13. After 10,000 sweeps it falls back to SuperLU of the whole component.
 
 Alternatives rejected: ``spsolve`` on the whole ``I - M`` is singular on closed loops, and its
-LU fill on a million-firm graph is unbounded. A global Neumann/Jacobi iteration needs
-``depth + log(tol)/log(rho)`` full passes, where the scheme above touches each acyclic edge
-once. The cost is ``O(nnz K + D)``, with ``D`` the depth of the condensation (tens in
-practice). Everything is deterministic. Shares below ``SHARE_EPS`` = 1e-12 count as zero.
+LU fill on a large strongly connected component (a random-graph-like tangle of recyclers and
+traders) is unbounded. A global Neumann/Jacobi iteration needs ``depth + log(tol)/log(rho)``
+full passes, where the scheme above touches each acyclic edge once. The cost is
+``O(nnz K)`` plus, for shallow networks, one numpy step per level.
+``benchmarks/bench_firms_1m.py`` times a million-firm ring, chain and synthetic network
+against the level-by-level solver this replaced (``benchmarks/firms_solver_v1.py``).
+Everything is deterministic. Shares below ``SHARE_EPS`` = 1e-12 count as zero.
 """
 
 from __future__ import annotations
@@ -74,8 +88,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.sparse.linalg import splu
+from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
+from scipy.sparse.linalg import SuperLU, splu
 
 from critmin._version import __version__
 from critmin.model.stages import Stage
@@ -99,6 +113,7 @@ SHARE_EPS = 1e-12
 _DIRECT_MAX = 200  # firms in a cyclic component solved by sparse LU; larger ones iterate
 _TOL = 1e-13
 _MAX_SWEEPS = 10_000
+_LEVEL_CAP = 64  # deeper DAGs are solved by a triangular sparse LU, not level by level
 _CHUNK = 1 << 16
 
 
@@ -161,16 +176,28 @@ def _ranges(starts: Ints, lens: Ints) -> Ints:
     return offsets + np.arange(total)
 
 
-def _kahn(G: sp.csr_array, seeds: npt.NDArray[np.bool_]) -> tuple[Ints, npt.NDArray[np.bool_]]:
+def _graph(u: Ints, v: Ints, n: int) -> sp.csr_array:
+    """Adjacency ``G[u, v] = 1`` (duplicates merged)."""
+    G = sp.csr_array((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
+    G.sum_duplicates()
+    return G
+
+
+def _kahn(
+    G: sp.csr_array, cap: int | None = None, seeds: npt.NDArray[np.bool_] | None = None
+) -> tuple[Ints, npt.NDArray[np.bool_]] | None:
     """Longest-path level of each node of the DAG ``G`` (row -> column edges), by a vectorised
-    Kahn sort, and whether a ``seeds`` node reaches it. One numpy step per level."""
+    Kahn sort (one numpy step per level), and whether a ``seeds`` node reaches it; ``None``
+    when the DAG has more than ``cap`` levels."""
     nc = G.shape[0]
     indeg = np.bincount(G.indices, minlength=nc)
     level = np.zeros(nc, dtype=np.int64)
-    reached = seeds.copy()
+    reached = np.zeros(nc, dtype=bool) if seeds is None else seeds.copy()
     frontier = np.flatnonzero(indeg == 0)
     depth = 0
     while frontier.size:
+        if cap is not None and depth >= cap:
+            return None
         level[frontier] = depth
         starts = G.indptr[frontier].astype(np.int64)
         lens = G.indptr[frontier + 1] - starts
@@ -183,50 +210,114 @@ def _kahn(G: sp.csr_array, seeds: npt.NDArray[np.bool_]) -> tuple[Ints, npt.NDAr
     return level, reached
 
 
-def _supply_graph(u: Ints, v: Ints, n: int) -> sp.csr_array:
-    """Adjacency ``G[u, v] = 1`` (duplicates merged)."""
-    G = sp.csr_array((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
-    G.sum_duplicates()
-    return G
+def _topo_key(label: Ints, sup: Ints, cus: Ints) -> Ints:
+    """A key per component that puts every supplier's component before its customers'.
+
+    Pearce's algorithm (``connected_components``) numbers components in the order it closes
+    them, sinks of the ``customer -> supplier`` graph first, so suppliers before customers:
+    that numbering already is a topological order. It is checked on every edge (one vectorised
+    comparison); were it ever not one, a (slower, one step per level) Kahn sort is used instead.
+    """
+    nc = int(label.max(initial=-1)) + 1
+    if bool((sup <= cus).all()):
+        return np.arange(nc, dtype=np.int64)
+    between = sup != cus
+    sorted_ = _kahn(_graph(sup[between], cus[between], nc))
+    assert sorted_ is not None  # no cap
+    return sorted_[0] * nc + np.arange(nc)
+
+
+def _reached(M: sp.csr_array, seeds: Ints) -> npt.NDArray[np.bool_]:
+    """Firms that an origin firm reaches along supply edges (``M[c, s]``: ``s`` supplies ``c``).
+
+    One breadth-first search from a virtual root joined to every seed (compiled, ``O(nnz)``).
+    """
+    n = M.shape[0]
+    T = M.T.tocsr()
+    indptr = np.concatenate([T.indptr.astype(np.int64), [T.indptr[-1] + len(seeds)]])
+    indices = np.concatenate([T.indices.astype(np.int64), seeds])
+    G = sp.csr_array((np.ones(len(indices), np.int8), indices, indptr), shape=(n + 1, n + 1))
+    found = breadth_first_order(G, n, directed=True, return_predecessors=False)
+    out = np.zeros(n + 1, dtype=bool)
+    out[found] = True
+    return out[:n]
+
+
+def _lower_lu(P: sp.csr_array) -> SuperLU:
+    """SuperLU of ``I - P``, ``P`` in topological order (lower triangular but for small blocks).
+
+    No column reordering and no pivoting: ``I - P`` is a non-singular M-matrix (module
+    docstring), so elimination without pivoting is stable and its pivots stay positive, and
+    the factors fill in only inside the small cyclic blocks (a triangular ``P``: no fill).
+    """
+    A = (sp.eye_array(P.shape[0], format="csr") - P).tocsc()
+    return splu(A, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+
+
+def _direct(inner: sp.csr_array, rhs: Floats) -> Floats:
+    """``(I - inner)^-1 rhs``: the inflow alone where ``inner`` is empty (one acyclic level)."""
+    if inner.nnz == 0:
+        return rhs
+    return np.asarray(_lower_lu(inner).solve(rhs), dtype=np.float64)
 
 
 def _sweeps(Q: sp.csr_array, rhs: Floats, rank: Ints) -> tuple[Floats, int]:
     """Solve ``(I - Q) Z = rhs`` on one large strongly connected component (Gauss-Seidel).
 
     Firms are ordered by ``rank`` (stage order: most supply edges then point forward), then by
-    BFS distance from the entry firms. Edges forward in that order form a DAG; its levels are
-    solved one sparse product each, so a sweep is an exact Gauss-Seidel sweep and only the
-    backward edges (recycling, some traders) lag by one sweep.
+    BFS distance from the entry firms. Edges forward in that order form a DAG ``F`` and a sweep
+    solves ``(I - F) Z' = R Z + rhs`` exactly (an exact Gauss-Seidel sweep), so only the
+    backward edges ``R`` (recycling, some traders) lag by one sweep. A shallow ``F`` (at most
+    ``_LEVEL_CAP`` levels) is solved one sparse product per level; a deep one (a long ring) by
+    its triangular SuperLU factor, computed once.
     """
     s = Q.shape[0]
     entries = np.flatnonzero(rhs.any(axis=1))
     if entries.size == 0:
         return np.zeros_like(rhs), 0
     dist = dijkstra(Q.T.tocsr(), directed=True, indices=entries, unweighted=True, min_only=True)
-    first = np.lexsort((np.arange(s), dist, rank))
+    order = np.lexsort((np.arange(s), dist, rank))
     inv = np.empty(s, dtype=np.int64)
-    inv[first] = np.arange(s)
+    inv[order] = np.arange(s)
     rows = np.repeat(np.arange(s), np.diff(Q.indptr))
     cols = Q.indices.astype(np.int64)
     fwd = inv[cols] < inv[rows]
-    level, _ = _kahn(_supply_graph(cols[fwd], rows[fwd], s), np.zeros(s, dtype=bool))
-    order = np.lexsort((inv, level))
-    inv[order] = np.arange(s)
+    sorted_ = _kahn(_graph(cols[fwd], rows[fwd], s), _LEVEL_CAP)
+    level = None if sorted_ is None else sorted_[0]
+    if level is not None:
+        order = np.lexsort((inv, level))
+        inv[order] = np.arange(s)
     Qo = _remap_cols(Q[order], inv, s)
     ro = rhs[order]
-    cuts = [0, *(np.flatnonzero(np.diff(level[order])) + 1).tolist(), s]
-    blocks = [(a, b, Qo[a:b]) for a, b in itertools.pairwise(cuts)]
+    if level is not None:
+        cuts = [0, *(np.flatnonzero(np.diff(level[order])) + 1).tolist(), s]
+        blocks = [(a, b, Qo[a:b]) for a, b in itertools.pairwise(cuts)]
+
+        def sweep_once(Z: Floats) -> float:  # in place, level by level
+            delta = 0.0
+            for a, b, block in blocks:
+                new = block @ Z
+                new += ro[a:b]
+                delta = max(delta, float(np.abs(new - Z[a:b]).max()))
+                Z[a:b] = new
+            return delta
+
+    else:
+        lu = _lower_lu(sp.tril(Qo, k=-1, format="csr"))
+        backward = sp.triu(Qo, k=1, format="csr")
+
+        def sweep_once(Z: Floats) -> float:
+            new = lu.solve(backward @ Z + ro)
+            delta = float(np.abs(new - Z).max())
+            Z[:] = new
+            return delta
+
     Z = np.zeros_like(ro)
     prev = np.inf
     sweep = 0
     while sweep < _MAX_SWEEPS:
         sweep += 1
-        delta = 0.0
-        for a, b, block in blocks:
-            new = block @ Z
-            new += ro[a:b]
-            delta = max(delta, float(np.abs(new - Z[a:b]).max()))
-            Z[a:b] = new
+        delta = sweep_once(Z)
         ratio = delta / prev if prev > 0 else 0.0
         prev = delta
         if delta <= _TOL and ratio < 1 and delta * ratio / (1 - ratio) <= _TOL:
@@ -242,7 +333,7 @@ def _sweeps(Q: sp.csr_array, rhs: Floats, rank: Ints) -> tuple[Floats, int]:
 class _Solution:
     Yp: Floats  # output content of live firms, in solve order
     inv: Ints  # firm -> row of Yp (>= len(Yp) for firms that are not live)
-    facts: dict[str, int]
+    facts: dict[str, int | None]
 
 
 def solve_Y(M: sp.csr_array, origin_idx: Ints, origin_k: Ints, K: int, rank: Ints | None = None) -> _Solution:
@@ -255,43 +346,52 @@ def solve_Y(M: sp.csr_array, origin_idx: Ints, origin_k: Ints, K: int, rank: Int
     nc, label_ = connected_components(M, directed=True, connection="strong")
     label = label_.astype(np.int64)
     size = np.bincount(label, minlength=nc)
-    rows = np.repeat(np.arange(n), np.diff(M.indptr))
-    u, v = label[M.indices], label[rows]  # supply direction: supplier component -> customer
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(M.indptr))
+    u, v = label[M.indices], label[rows]  # supplier's component, customer's component
     seeds = np.zeros(nc, dtype=bool)
     seeds[label[origin_idx]] = True
-    level, live = _kahn(_supply_graph(u[u != v], v[u != v], nc), seeds)
-    node_level, node_live = level[label], live[label]
-    cyclic, big = size[label] > 1, size[label] > _DIRECT_MAX
-    key = (((~node_live * (node_level.max(initial=0) + 1) + node_level) * 2 + cyclic) * 2 + big) * nc
-    perm = np.argsort(key + label * big, kind="stable")
-    n_live = int(node_live.sum())
+    sorted_ = _kahn(_graph(u[u != v], v[u != v], nc), _LEVEL_CAP, seeds)
+    if sorted_ is not None:
+        level, live = sorted_[0], sorted_[1][label]
+    else:
+        level, live = None, _reached(M, np.asarray(origin_idx, dtype=np.int64))
+    big, cyclic = size > _DIRECT_MAX, size > 1
+    if level is not None:  # shallow: one block per level (acyclic firms, small cycles), big cycles apart
+        comp_key = ((level * 2 + cyclic) * 2 + big) * nc + np.arange(nc) * big
+    else:  # deep: runs of components in topological order between the big cycles
+        comp_key = _topo_key(label, u, v)
+    live_idx = np.flatnonzero(live)
+    perm_live = live_idx[np.argsort(comp_key[label[live_idx]], kind="stable")]
+    n_live = len(perm_live)
+    perm = np.concatenate([perm_live, np.flatnonzero(~live)])
     inv = np.empty(n, dtype=np.int64)
     inv[perm] = np.arange(n)
-    Mp = _remap_cols(M[perm[:n_live]], inv, n_live)  # live firms in solve order
+    Mp = _remap_cols(M[perm_live], inv, n_live)  # live firms in solve order
+    B = np.zeros((n_live, K))
+    B[inv[origin_idx], origin_k] = 1.0
     Yp = np.zeros((n_live, K))
-    Yp[inv[origin_idx], origin_k] = 1.0
-    seg = np.stack([node_level, cyclic, big, label * big])[:, perm[:n_live]]
-    cuts = [0, *(np.flatnonzero(np.any(np.diff(seg, axis=1) != 0, axis=0)) + 1).tolist(), n_live]
+    lab_p = label[perm_live]
+    big_p = big[lab_p]
+    cut = (big_p[1:] != big_p[:-1]) | (big_p[1:] & (lab_p[1:] != lab_p[:-1]))
+    if level is not None:
+        key_p = comp_key[lab_p]
+        cut |= key_p[1:] != key_p[:-1]
+    cuts = [0, *(np.flatnonzero(cut) + 1).tolist(), n_live] if n_live else [0]
     max_sweeps = 0
-    for a, b in itertools.pairwise(cuts if n_live else []):
-        lvl, cyc, large = seg[0, a], seg[1, a], seg[2, a]
-        if lvl == 0:  # only origin firms are live at level 0; their rows are B
-            continue
+    for a, b in itertools.pairwise(cuts):
         block = Mp[a:b]
-        ext = block @ Yp  # columns inside [a, b) are still zero, so this is the inflow only
-        if not cyc:
-            Yp[a:b] = ext
-            continue
+        rhs = block @ Yp + B[a:b]  # columns from a on are still zero: the inflow only
         inner = block[:, a:b]
-        if large:
-            firms = perm[a:b]
-            Yp[a:b], used = _sweeps(inner, ext, np.zeros(b - a, np.int64) if rank is None else rank[firms])
+        if big_p[a]:
+            firms = perm_live[a:b]
+            Yp[a:b], used = _sweeps(inner, rhs, np.zeros(b - a, np.int64) if rank is None else rank[firms])
             max_sweeps = max(max_sweeps, used)
         else:
-            Yp[a:b] = splu((sp.eye_array(b - a, format="csc") - inner).tocsc()).solve(ext)
-    in_cycles = size[size > 1]
-    facts = {
-        "levels": int(level.max(initial=-1)) + 1,
+            Yp[a:b] = _direct(inner, rhs)
+    in_cycles = size[cyclic]
+    facts: dict[str, int | None] = {
+        "levels": None if level is None else int(level.max(initial=-1)) + 1,
+        "solve_blocks": len(cuts) - 1,
         "cyclic_components": int(in_cycles.size),
         "firms_in_cycles": int(in_cycles.sum()),
         "largest_cycle": int(in_cycles.max(initial=0)),
