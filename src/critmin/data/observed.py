@@ -21,13 +21,13 @@ is the backtest series; ``MAGNETS_AND_ALLOYS`` (the 2024 annual total, Adamas) i
   unknown, kept as *one* observation of their sum when they are contiguous (Feb+Mar 2025 =
   19,132 - 6,357 - 2,628 - 1,238 = 8,909 t); it inherits the error of any derived month.
 
-:func:`read_series_csv` reads a user's observed series (``month,value_t``) for
-``critmin calibrate``, with errors that name the file, line and column.
+:func:`read_series_csv` reads a user's observed series (``month,value_t[,partner]``) for
+``critmin calibrate`` through :mod:`critmin.infile`, with errors that name the file, line and
+column.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass
@@ -41,6 +41,8 @@ import pandas as pd
 
 from critmin.data.catalogue import Source
 from critmin.errors import DataError
+from critmin.infile import csv_records, finite, read_input
+from critmin.model.countries import is_known_code
 
 OBSERVED_CSV = "observed_china_exports.csv"
 #: The simulated product the magnet series observe (a chain's ``product`` in the registry).
@@ -310,39 +312,69 @@ def parse_period(text: str) -> tuple[str, str] | None:
     return (a, b) if a <= b else None
 
 
+#: Largest value an observed series may give, t per period: the parameter table's bound on a
+#: chain's yearly volume (``volume.magnet_t_per_year``, 1e8 t).
+MAX_OBSERVED_T = 1.0e8
+SERIES_COLUMNS = ("month", "value_t")
+
+
+def _partner(text: str, path: Path, line: int) -> str:
+    """A series' partner as the backtest labels it: World, a printed name, or a region code."""
+    name = text.strip()
+    if name in PARTNERS:
+        return PARTNERS[name]
+    if name in PARTNERS.values() or is_known_code(name):
+        return name
+    raise DataError(
+        f"unknown partner {name!r}",
+        path=path,
+        line=line,
+        column="partner",
+        fix="write World, United States, or a model region code such as USA or EU27",
+    )
+
+
 def read_series_csv(path: Path | str) -> pd.DataFrame:
-    """Read an observed series ``month,value_t`` (extra columns are ignored).
+    """Read an observed series ``month,value_t[,partner]`` (other columns are ignored).
 
     ``month`` is ``YYYY-MM``, or ``YYYY-MM/YYYY-MM`` for a total over several months; ``value_t``
-    a non-negative number (t). Returns columns month, value_t, line (1-based file line). Errors
-    name the file, line and column.
+    a finite number of tonnes in [0, :data:`MAX_OBSERVED_T`]; the optional ``partner`` (World,
+    United States, or a region code such as USA) lets one file carry several partners. Periods of
+    one partner must not overlap (a month given twice, or inside a range given too, would be
+    counted twice): both lines are named. The file is read through :mod:`critmin.infile`
+    (regular file, size limit, UTF-8). Returns columns month, value_t, line (1-based file line)
+    and partner when the file has one. Errors name the file, line and column, with a fix.
     """
     p = Path(path)
-    try:
-        text = p.read_text("utf-8-sig")
-    except OSError as exc:
-        raise DataError(
-            f"cannot read observed series: {exc.strerror}", path=p, fix="give a CSV file"
-        ) from None
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None:
+    records = csv_records(read_input(p, "csv", what="observed series").text(), p)
+    first = next(records, None)
+    if first is None or not any(c.strip() for c in first[1]):
         raise DataError(
             "empty file", path=p, line=1, fix="write a header `month,value_t` and one row a month"
         )
-    cols = [h.strip() for h in header]
-    for need in ("month", "value_t"):
+    cols = [h.strip() for h in first[1]]
+    for i, c in enumerate(cols):
+        if c and c in cols[:i]:
+            raise DataError(
+                f"column {c!r} appears twice in the header",
+                path=p,
+                line=1,
+                column=c,
+                fix="name each column once",
+            )
+    for need in SERIES_COLUMNS:
         if need not in cols:
             raise DataError(
-                f"missing column {need!r} (found {', '.join(cols)})",
+                f"missing column {need!r} (found {', '.join(repr(c) for c in cols)})",
                 path=p,
                 line=1,
                 fix="the header must name `month,value_t`",
             )
     im, iv = cols.index("month"), cols.index("value_t")
+    ip = cols.index("partner") if "partner" in cols else None
     rows: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for line, rec in enumerate(reader, start=2):
+    seen: dict[tuple[str, str], tuple[int, str]] = {}  # (partner, month) -> (line, period)
+    for line, rec in records:
         if not any(c.strip() for c in rec):
             continue
         if len(rec) != len(cols):
@@ -353,9 +385,10 @@ def read_series_csv(path: Path | str) -> pd.DataFrame:
                 fix="one value per column",
             )
         month, raw = rec[im].strip(), rec[iv].strip()
-        if parse_period(month) is None:
+        period = parse_period(month)
+        if period is None:
             raise DataError(
-                f"{month!r} is not a month YYYY-MM (or a range YYYY-MM/YYYY-MM)",
+                f"{month!r} is not a month YYYY-MM (or a range YYYY-MM/YYYY-MM, first <= last)",
                 path=p,
                 line=line,
                 column="month",
@@ -365,9 +398,23 @@ def read_series_csv(path: Path | str) -> pd.DataFrame:
             value = float(raw.replace(",", "")) if raw else math.nan
         except ValueError:
             value = math.nan
-        if not math.isfinite(value):
+        if math.isnan(value) and raw.lower().lstrip("+-") != "nan":
+            shown = raw if len(raw) <= 40 else raw[:30] + "..."
             raise DataError(
-                f"{raw!r} is not a number", path=p, line=line, column="value_t", fix="write tonnes, e.g. 1238"
+                f"{shown!r} is not a number",
+                path=p,
+                line=line,
+                column="value_t",
+                fix="write tonnes, e.g. 1238",
+            )
+        value = finite(value, path=p, line=line, column="value_t", what="observed value")
+        if value > MAX_OBSERVED_T:
+            raise DataError(
+                f"observed value {value:g} t is above the {MAX_OBSERVED_T:.0e} t limit",
+                path=p,
+                line=line,
+                column="value_t",
+                fix="check the number and that it is in tonnes (not kg)",
             )
         if value < 0:
             raise DataError(
@@ -377,18 +424,31 @@ def read_series_csv(path: Path | str) -> pd.DataFrame:
                 column="value_t",
                 fix="exports cannot be negative",
             )
-        if month in seen:
-            raise DataError(
-                f"month {month} repeats line {seen[month]}",
-                path=p,
-                line=line,
-                column="month",
-                fix="one row a month",
-            )
-        seen[month] = line
-        rows.append({"month": month, "value_t": value, "line": line})
+        partner = _partner(rec[ip], p, line) if ip is not None else ""
+        for m in month_range(*period):
+            if (partner, m) in seen:
+                other, was = seen[(partner, m)]
+                who = f" for {partner}" if partner else ""
+                what = (
+                    f"month {month}{who} repeats line {other}"
+                    if was == month
+                    else f"{month}{who} overlaps {was} on line {other} (month {m} would count twice)"
+                )
+                raise DataError(
+                    what,
+                    path=p,
+                    line=line,
+                    column="month",
+                    fix="give each month once per partner (a range YYYY-MM/YYYY-MM counts for its months)",
+                )
+            seen[(partner, m)] = (line, month)
+        row: dict[str, Any] = {"month": month, "value_t": value, "line": line}
+        if ip is not None:
+            row["partner"] = partner
+        rows.append(row)
     if not rows:
         raise DataError("no data rows", path=p, line=2, fix="add rows `YYYY-MM,value_t`")
-    frame = pd.DataFrame(rows, columns=["month", "value_t", "line"])
+    columns = ["month", "value_t", "line", *(["partner"] if ip is not None else [])]
+    frame = pd.DataFrame(rows, columns=columns)
     frame.attrs["path"] = str(p)
     return frame

@@ -307,6 +307,24 @@ def _observation_index(
     return out
 
 
+def _partner_rows(observed: pd.DataFrame, partner: str) -> pd.DataFrame:
+    """The rows of ``partner`` when the series has a ``partner`` column (else every row)."""
+    if "partner" not in observed.columns:
+        return observed
+    mine = observed.loc[observed["partner"] == partner]
+    if mine.empty:
+        found = ", ".join(sorted({str(x) for x in observed["partner"]}))
+        raise DataError(
+            f"the observed series has no rows for partner {partner!r} (it has {found})",
+            path=observed.attrs.get("path"),
+            column="partner",
+            fix=f"pick one of {found} with --partner",
+        )
+    out = mine.reset_index(drop=True)
+    out.attrs = dict(observed.attrs)
+    return out
+
+
 def calibrate(
     scenario: Scenario | str,
     observed: pd.DataFrame,
@@ -346,7 +364,7 @@ def calibrate(
         bnds.append((float(b[0]), float(b[1])))
     if parse_period(fit_until) is None:
         raise DataError(f"{fit_until!r} is not a month YYYY-MM", column="fit_until", fix="e.g. 2025-05")
-    obs = _observation_index(observed, mdl.months)
+    obs = _observation_index(_partner_rows(observed, partner), mdl.months)
     fit_rows = [k for k, o in enumerate(obs) if o[1] <= fit_until]
     if not fit_rows:
         raise DataError(

@@ -43,7 +43,13 @@ from pydantic import (
 from critmin.model.countries import is_known_code
 from critmin.model.stages import Stage
 from critmin.simulate.chains.registry import CHAIN_IDS, EVENT_CHAIN_IDS, host_of
-from critmin.simulate.inputs.params import Beta, Distribution, Value, support
+from critmin.simulate.inputs.params import Beta, Distribution, FieldError, Value, support
+
+#: Largest tonnage an event may name (t, or t/yr): the parameter table's bound on a chain's
+#: yearly volume (``volume.mining_t_per_year``, 1e8 t), far above any real stock or contract.
+MAX_TONNES = 1.0e8
+#: Largest price an event may name (US$/kg): the table's bound on ``value.output_usd_per_kg_magnet``.
+MAX_USD_PER_KG = 1.0e7
 
 
 class EventKind(StrEnum):
@@ -213,7 +219,11 @@ class SuspendEvent(_EventBase):
     @model_validator(mode="after")
     def _ordered(self) -> SuspendEvent:
         if self.until is not None and self.until < self.date:
-            raise ValueError(f"suspension {self.id!r} ends ({self.until}) before it starts ({self.date})")
+            raise FieldError(
+                f"suspension {self.id!r} ends ({self.until}) before it starts ({self.date})",
+                ("until",),
+                fix="give an `until:` on or after `date:`",
+            )
         return self
 
 
@@ -239,7 +249,7 @@ class StockpileEvent(_EventBase):
 
     kind: Literal[EventKind.STOCKPILE]
     region: RegionCode
-    amount_t: float = Field(ge=0, allow_inf_nan=False)
+    amount_t: float = Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)
 
 
 class PriceFloorEvent(_Staged):
@@ -247,8 +257,8 @@ class PriceFloorEvent(_Staged):
 
     kind: Literal[EventKind.PRICE_FLOOR]
     region: RegionCode = "USA"
-    price_usd_per_kg: float = Field(ge=0, allow_inf_nan=False)
-    covered_t_per_year: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    price_usd_per_kg: float = Field(ge=0, le=MAX_USD_PER_KG, allow_inf_nan=False)
+    covered_t_per_year: float | None = Field(default=None, ge=0, le=MAX_TONNES, allow_inf_nan=False)
 
 
 class OfftakeEvent(_Staged):
@@ -257,17 +267,32 @@ class OfftakeEvent(_Staged):
     kind: Literal[EventKind.OFFTAKE]
     region: RegionCode
     seller: str
-    volume_t_per_year: float = Field(ge=0, allow_inf_nan=False)
+    volume_t_per_year: float = Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _terms(self) -> OfftakeEvent:
-        _code(self.seller, "seller")
+        if not is_known_code(self.seller):
+            raise FieldError(
+                f"unknown seller {self.seller!r}", ("seller",), fix="use an ISO3 code, EU27 or ROW"
+            )
         if len(self.stages) != 1:
-            raise ValueError("an offtake event names exactly one stage (`stages: [separation]`)")
+            raise FieldError(
+                f"an offtake names exactly one stage (got {len(self.stages)})",
+                ("stages",),
+                fix="e.g. `stages: [separation]`",
+            )
         if self.seller == "CHN":
-            raise ValueError("offtakes from CHN are not modelled: China's exports follow its controls")
+            raise FieldError(
+                "offtakes from CHN are not modelled: China's exports follow its controls",
+                ("seller",),
+                fix="name a seller outside China",
+            )
         if self.seller == self.region:
-            raise ValueError(f"offtake {self.id!r}: the seller {self.seller!r} is the buyer")
+            raise FieldError(
+                f"offtake {self.id!r}: the seller {self.seller!r} is the buyer",
+                ("seller",),
+                fix="name a seller in another region than the buyer (`region:`)",
+            )
         return self
 
 

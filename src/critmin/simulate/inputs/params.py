@@ -16,7 +16,34 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
+
+#: Largest magnitude of any number in a distribution (as :data:`critmin.infile.MAX_ABS`).
+MAX_ABS = 1e15
+#: Largest log-sd of a log-normal: sigma 3 already spans a factor of 20 either side at one sd
+#: (p95 / p5 = e^(2 x 1.645 x 3) ~ 19,000); wider draws overflow and only land on the bounds.
+MAX_LOG_SIGMA = 3.0
+#: A finite number within :data:`MAX_ABS` (the fields of every distribution).
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS, le=MAX_ABS)]
+
+
+class FieldError(ValueError):
+    """A validator's error at ``loc`` below the field it validates (pydantic reports only the
+    field), with the place of the value it repeats (``first``, from the document root) and a
+    ``fix``; :func:`critmin.simulate.inputs.yamlload.validation_error` renders it."""
+
+    def __init__(
+        self,
+        message: str,
+        loc: tuple[Any, ...] = (),
+        *,
+        first: tuple[Any, ...] | None = None,
+        fix: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.first = first
+        self.fix = fix
 
 
 class _Dist(BaseModel):
@@ -27,13 +54,13 @@ class Uniform(_Dist):
     """Uniform on [low, high]."""
 
     dist: Literal["uniform"]
-    low: float
-    high: float
+    low: Number
+    high: Number
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise ValueError("uniform needs low <= high")
+            raise ValueError(f"uniform needs low <= high (got low {self.low:g} > high {self.high:g})")
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
@@ -47,14 +74,17 @@ class Triangular(_Dist):
     """Triangular on [low, high] with mode."""
 
     dist: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
+    low: Number
+    mode: Number
+    high: Number
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high or self.low == self.high:
-            raise ValueError("triangular needs low <= mode <= high and low < high")
+            raise ValueError(
+                "triangular needs low <= mode <= high and low < high "
+                f"(got low {self.low:g}, mode {self.mode:g}, high {self.high:g})"
+            )
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
@@ -71,8 +101,8 @@ class Normal(_Dist):
     """Normal(mean, sd)."""
 
     dist: Literal["normal"]
-    mean: float
-    sd: float = Field(gt=0)
+    mean: Number
+    sd: float = Field(gt=0, le=MAX_ABS, allow_inf_nan=False)
 
     def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
         return rng.normal(self.mean, self.sd, n)
@@ -85,8 +115,8 @@ class LogNormal(_Dist):
     """Log-normal with the given median and log-sd ``sigma``."""
 
     dist: Literal["lognormal"]
-    median_: float = Field(alias="median", gt=0)
-    sigma: float = Field(gt=0)
+    median_: float = Field(alias="median", gt=0, le=MAX_ABS, allow_inf_nan=False)
+    sigma: float = Field(gt=0, le=MAX_LOG_SIGMA, allow_inf_nan=False)
 
     def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
         return self.median_ * np.exp(rng.normal(0.0, self.sigma, n))
@@ -99,8 +129,8 @@ class Beta(_Dist):
     """Beta(a, b) on [0, 1]."""
 
     dist: Literal["beta"]
-    a: float = Field(gt=0)
-    b: float = Field(gt=0)
+    a: float = Field(gt=0, le=MAX_ABS, allow_inf_nan=False)
+    b: float = Field(gt=0, le=MAX_ABS, allow_inf_nan=False)
 
     def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
         return rng.beta(self.a, self.b, n)
@@ -112,13 +142,45 @@ class Beta(_Dist):
 
 
 Distribution = Annotated[Uniform | Triangular | Normal | LogNormal | Beta, Field(discriminator="dist")]
-Value = float | Distribution
+#: Tags of :data:`Value`'s two branches (they appear in pydantic error locations; see
+#: :func:`clean_loc`).
+NUMBER_TAG, DISTRIBUTION_TAG = "<number>", "<distribution>"
+DIST_KINDS = ("uniform", "triangular", "normal", "lognormal", "beta")
+
+
+def _value_kind(v: Any) -> str:
+    return DISTRIBUTION_TAG if isinstance(v, dict | BaseModel) else NUMBER_TAG
+
+
+#: A finite number or a distribution. The branch is chosen by the input's type (a mapping is a
+#: distribution), so an error names the field that is wrong (``...approval_rate.a``), not
+#: "Input should be a valid number" of the other branch.
+Value = Annotated[
+    Annotated[Number, Tag(NUMBER_TAG)] | Annotated[Distribution, Tag(DISTRIBUTION_TAG)],
+    Discriminator(_value_kind),
+]
 _VALUE: TypeAdapter[Value] = TypeAdapter(Value)
 
 
 def parse_value(raw: Any) -> Value:
     """A number or a distribution dict, validated (raises pydantic ``ValidationError``)."""
     return _VALUE.validate_python(raw)
+
+
+def clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error location without the steps of :data:`Value`'s union (its tags and the
+    distribution kind): ``parameters.x.<distribution>.beta.a`` -> ``parameters.x.a``."""
+    out: list[Any] = []
+    skip = False
+    for x in loc:
+        if skip and x in DIST_KINDS:
+            skip = False
+            continue
+        skip = x == DISTRIBUTION_TAG
+        if x in (NUMBER_TAG, DISTRIBUTION_TAG):
+            continue
+        out.append(x)
+    return tuple(out)
 
 
 class PathValues:
@@ -236,7 +298,14 @@ class ParameterSpec(BaseModel):
         lo, hi = self.bounds
         if isinstance(value, CLIPPED):
             m = value.median()
-            return None if lo <= m <= hi else f"has median {m:g} outside the bounds [{lo:g}, {hi:g}]"
+            if not lo <= m <= hi:
+                return f"has median {m:g} outside the bounds [{lo:g}, {hi:g}]"
+            if isinstance(value, Normal) and value.sd > hi - lo:
+                return (
+                    f"has sd {value.sd:g}, wider than its bounds [{lo:g}, {hi:g}] "
+                    "(most draws would be clipped onto a bound)"
+                )
+            return None
         a, b = support(value)
         if not (math.isfinite(a) and math.isfinite(b)):
             return f"is not finite ({a:g} to {b:g})"

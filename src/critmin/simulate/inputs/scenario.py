@@ -33,30 +33,24 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.errors import DataError
+from critmin.infile import read_text
 from critmin.model.countries import is_known_code
+from critmin.simulate.chains.network import region_of
 from critmin.simulate.inputs.events import (
     Event,
     EventKind,
+    OfftakeEvent,
     StockpileEvent,
     chain_list,
     parse_event,
     targets_of,
 )
-from critmin.simulate.inputs.params import Value, parameter_table
+from critmin.simulate.inputs.params import FieldError, Value, parameter_table
+from critmin.simulate.inputs.yamlload import line_of, load_yaml, validation_error
 
 #: Longest horizon a scenario may have (50 years of months).
 MAX_MONTHS = 600
 DEFAULT_REGIONS = ("CHN", "USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as strings, so pydantic validates them with a line number."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _month(text: Any) -> str:
@@ -77,6 +71,11 @@ class OverrideBlock(BaseModel):
 
     parameters: dict[str, Value] = Field(default_factory=dict)
     events: tuple[Event, ...] = ()
+
+    @field_validator("parameters")
+    @classmethod
+    def _known_params(cls, v: dict[str, Value]) -> dict[str, Value]:
+        return check_parameters(v)
 
 
 class Scenario(BaseModel):
@@ -112,11 +111,19 @@ class Scenario(BaseModel):
     @field_validator("regions")
     @classmethod
     def _regions(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i, r in enumerate(v):
+            if not is_known_code(r):
+                raise FieldError(f"unknown region {r!r}; use ISO3 codes, EU27 or ROW", (i,))
+            if r in v[:i]:
+                j = v.index(r)
+                raise FieldError(
+                    f"regions must not repeat: [{r!r}] (at regions.{j} and regions.{i})",
+                    (i,),
+                    first=("regions", j),
+                    fix="list each region once",
+                )
         if "CHN" not in v or "ROW" not in v:
             raise ValueError("regions must include CHN and ROW")
-        bad = [r for r in v if not is_known_code(r)]
-        if bad:
-            raise ValueError(f"unknown region(s) {bad}; use ISO3 codes, EU27 or ROW")
         return v
 
     @field_validator("parameters")
@@ -127,26 +134,34 @@ class Scenario(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if self.end < self.start:
-            raise ValueError("end must not be before start")
+            raise FieldError(
+                f"end {self.end} is before start {self.start}", ("end",), fix="give `end:` after `start:`"
+            )
         for variant, blocks in self.scenarios.items():
             missing = [b for b in blocks if b not in self.overrides]
             if missing:
-                raise ValueError(f"scenario variant {variant!r} names unknown overrides {missing}")
-        for block in self.overrides.values():
-            Scenario._known_params(block.parameters)
-        ids = [e.id for e in self.events]
-        if len(ids) != len(set(ids)):
-            dup = sorted({i for i in ids if ids.count(i) > 1})
-            raise ValueError(f"event ids must be unique: {dup} repeat")
-        if len(set(self.regions)) != len(self.regions):
-            dup = sorted({r for r in self.regions if self.regions.count(r) > 1})
-            raise ValueError(f"regions must not repeat: {dup}")
+                raise FieldError(
+                    f"scenario variant {variant!r} names unknown overrides {missing}", ("scenarios", variant)
+                )
+        seen: dict[str, int] = {}
+        for i, e in enumerate(self.events):
+            if e.id in seen:
+                raise FieldError(
+                    f"event id {e.id!r} repeats",
+                    ("events", i, "id"),
+                    first=("events", seen[e.id], "id"),
+                    fix="give each event its own id",
+                )
+            seen[e.id] = i
         n_months = (
             (int(self.end[:4]) - int(self.start[:4])) * 12 + int(self.end[5:7]) - int(self.start[5:7]) + 1
         )
         if n_months > MAX_MONTHS:
-            raise ValueError(
-                f"the horizon {self.start} to {self.end} has {n_months} months; at most {MAX_MONTHS}"
+            raise FieldError(
+                f"the horizon {self.start} to {self.end} has {n_months:,} months; at most {MAX_MONTHS} "
+                f"({MAX_MONTHS // 12} years)",
+                ("end",),
+                fix=f"give an `end:` within {MAX_MONTHS // 12} years of `start:`",
             )
         return self
 
@@ -155,23 +170,10 @@ class Scenario(BaseModel):
     def from_yaml(cls, path: Path | str, *, variant: str | None = None) -> Scenario:
         """Load, inherit (``extends``), validate and apply ``variant`` (a named composition)."""
         p = Path(path)
-        try:
-            text = p.read_text("utf-8")
-        except OSError as exc:
-            raise DataError(f"cannot read scenario: {exc}", path=p, fix="give a scenario YAML file") from None
-        try:
-            raw = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
-            root = yaml.compose(text, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise DataError(
-                f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                path=p,
-                line=mark.line + 1 if mark else None,
-                fix="check indentation and quoting",
-            ) from None
+        raw, root = load_yaml(read_text(p, "yaml", what="scenario"), p)
         if not isinstance(raw, dict):
             raise DataError("a scenario is a YAML mapping", path=p, line=1, fix="start with `name: ...`")
+        offsets: dict[str, int] = {}
         if raw.get("extends"):
             try:
                 base = bundled_scenario(str(raw["extends"]))
@@ -179,31 +181,16 @@ class Scenario(BaseModel):
                 raise DataError(
                     f"extends: {exc.message}",
                     path=p,
-                    line=_line_of(root, ("extends",)),
+                    line=line_of(root, ("extends",)),
                     column="extends",
                     fix=exc.fix,
                 ) from None
+            offsets["events"] = len(base.events)
             raw = _merge(base.model_dump(mode="python", exclude={"name", "description", "extends"}), raw)
         try:
             sc = cls.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            kinds = {k.value for k in EventKind}
-            # drop pydantic's validator and union-tag steps (``events.0.ban.stages``: the ``ban``)
-            loc = tuple(
-                x
-                for i, x in enumerate(err["loc"])
-                if not str(x).startswith(("function-", "tagged-union"))
-                and not (str(x) in kinds and i > 0 and isinstance(err["loc"][i - 1], int))
-            )
-            key = ".".join(str(x) for x in loc)
-            raise DataError(
-                f"{err['msg']}",
-                path=p,
-                line=_line_of(root, loc),
-                column=key or None,
-                fix="see docs/model.md section 8 and `critmin scenarios show NAME` for the format",
-            ) from None
+            raise validation_error(exc, path=p, root=root, offsets=offsets) from None
         _check_timeline(sc, root, p)
         return sc.with_variant(variant) if variant else sc
 
@@ -245,12 +232,12 @@ def _event_line(root: yaml.Node | None, event_id: str, key: str | None = None) -
     """Line of the event ``event_id`` (or of its ``key``) in a scenario file's ``events``."""
     if not isinstance(root, yaml.MappingNode):
         return None
-    events = next((v for k, v in root.value if k.value == "events"), None)
+    events = next((v for k, v in root.value if getattr(k, "value", None) == "events"), None)
     if not isinstance(events, yaml.SequenceNode):
         return None
     for node in events.value:
         if isinstance(node, yaml.MappingNode):
-            fields = {k.value: v for k, v in node.value}
+            fields = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
             if getattr(fields.get("id"), "value", None) == event_id:
                 found = fields.get(key) if key else None
                 return int((found or node).start_mark.line) + 1
@@ -281,6 +268,8 @@ def _check_timeline(sc: Scenario, root: yaml.Node | None, path: Path) -> None:
                 column="events.targets",
                 fix="name the id of an event in the scenario or the history (critmin scenarios show NAME)",
             )
+        if isinstance(e, OfftakeEvent):
+            _check_offtake(e, sc.regions, path, _event_line(root, e.id, "seller"))
         if isinstance(e, StockpileEvent) and f"{e.date.year:04d}-{e.date.month:02d}" > sc.end:
             raise DataError(
                 f"stockpile {e.id!r} is dated {e.date}, after the horizon ends ({sc.end})",
@@ -291,53 +280,58 @@ def _check_timeline(sc: Scenario, root: yaml.Node | None, path: Path) -> None:
             )
 
 
+def _check_offtake(e: OfftakeEvent, regions: tuple[str, ...], path: Path, line: int | None) -> None:
+    """An offtake must cross model regions, and not out of China's (the engine would skip it)."""
+    seller, buyer = region_of(e.seller, regions), region_of(e.region, regions)
+    if seller == "CHN":
+        raise DataError(
+            f"offtake {e.id!r}: the seller {e.seller!r} falls in the model region CHN",
+            path=path,
+            line=line,
+            column="events.seller",
+            fix="offtakes are from producers outside China; China's exports follow its controls",
+        )
+    if seller == buyer:
+        raise DataError(
+            f"offtake {e.id!r}: the seller {e.seller!r} and the buyer {e.region!r} are both in the "
+            f"model region {seller!r}, so it would be skipped",
+            path=path,
+            line=line,
+            column="events.seller",
+            fix=f"add {e.seller} or {e.region} to `regions:` (now {', '.join(regions)}), or pick a "
+            "seller in another region",
+        )
+
+
 def check_parameters(values: dict[str, Value]) -> dict[str, Value]:
     """``values`` if every name is in the parameter table and every value within its bounds.
 
-    Raises ``ValueError`` (pydantic turns it into the file:line error) naming the parameter,
+    Raises :class:`~critmin.simulate.inputs.params.FieldError` (a ``ValueError``: pydantic
+    turns it into the file:line error of that parameter's key) naming the parameter,
     the value and the bounds; ``critmin simulate --list-parameters`` prints the table.
     """
     known = parameter_table()
-    bad = sorted(set(values) - set(known))
-    if bad:
-        raise ValueError(f"unknown parameter(s) {bad}; see `critmin simulate --list-parameters`")
     for name, value in values.items():
+        if name not in known:
+            raise FieldError(f"unknown parameter {name!r}", (name,))
         problem = known[name].check(value)
         if problem:
-            raise ValueError(f"{name} {problem}; see `critmin simulate --list-parameters`")
+            raise FieldError(f"{name} {problem}", (name,))
     return values
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in top.items():
-        if k == "parameters":
-            out[k] = {**base.get(k, {}), **(v or {})}
-        elif k == "events":
-            out[k] = [*base.get(k, []), *(v or [])]
-        elif k == "overrides":
-            out[k] = {**base.get(k, {}), **(v or {})}
-        else:
+        below = base.get(k)
+        if k in ("parameters", "overrides") and isinstance(below, dict) and isinstance(v, dict | None):
+            out[k] = {**below, **(v or {})}
+        elif k == "events" and isinstance(below, list | tuple) and isinstance(v, list | None):
+            out[k] = [*below, *(v or [])]
+        else:  # anything else replaces the base's value (and is validated as given)
             out[k] = v
     out["extends"] = None
     return out
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the deepest YAML node reached by a pydantic error location."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == str(key)), None)
-            if nxt is None:
-                break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            break
-        line = node.start_mark.line + 1
-    return line
 
 
 @cache
