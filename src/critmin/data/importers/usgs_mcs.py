@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -51,12 +50,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pandera.errors
 import yaml
 
 from critmin.data.catalogue import Source
+from critmin.data.importers.csvrows import check_quotes, duplicate_columns, show
+from critmin.data.importers.usgs_cells import NUMBER, Cell, clean, parse_value
 from critmin.data.schemas import ProductionSchema
 from critmin.errors import DataError
-from critmin.infile import csv_records, read_input
+from critmin.infile import csv_records, finite, read_input
 from critmin.model.commodities import Commodity, registry
 from critmin.model.countries import WORLD, CountryLabel, parse_source_name
 from critmin.units import canonical, convert
@@ -80,16 +82,11 @@ _KNOWN_EDITIONS: dict[int, tuple[str, str]] = {
     2023: ("Mineral Commodity Summaries 2023 Data Release", "10.5066/P9WCYUI6"),
 }
 _MEASURES = {"prod": "production", "cap": "capacity", "reserves": "reserves"}
+YEARS = (1900, 2100)
+"""Accepted years (header years and the edition), inclusive."""
 _UNIT_TOKENS = {"t", "kt", "kg", "mmt", "mt", "mct", "kct", "mcm"}
 _FILE_NAME = re.compile(r"^mcs(?P<year>\d{4})-?(?P<code>.+?)_world\.csv$", re.IGNORECASE)
 _SOURCE_CELL = re.compile(r"MCS\s*(\d{4})", re.IGNORECASE)
-_NUMBER = re.compile(r"^(?P<e>e)?(?P<op>[<>])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)$")
-_ZERO = {"--", "—", "–", "——"}
-_DESCRIPTIVE = re.compile(
-    r"^(included (in|with) .+|categori[sz]ed as .+|(very )?(large|small)|moderate|negligible|not available)$",
-    re.IGNORECASE,
-)
-_LESS_THAN_HALF = re.compile(r"^less than (½|1[/⁄]2) unit\.?$", re.IGNORECASE)
 _PLAIN_AGGREGATE = {
     "world total",
     "world total (rounded)",
@@ -199,60 +196,6 @@ def mcs_source(vintage: int, source_id: str | None = None) -> Source:
     )
 
 
-# --- cells ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A parsed value cell: value (in the column's unit) or NaN, qualifier, estimate flag, note."""
-
-    value: float
-    qualifier: str
-    estimated: bool = False
-    note: str | None = None
-
-
-def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def parse_value(text: str) -> Cell | None:
-    """Parse one USGS value cell. ``None`` for an empty cell; raises ``ValueError`` if unreadable.
-
-    ``"1,100"`` -> 1100 exact; ``"e5,000"`` -> 5000 estimated; ``">130,000,000"`` -> over;
-    ``"<100"`` -> under; ``"W"``/``"NA"``/``"XX"`` -> NaN withheld/not_available/not_applicable;
-    ``"--"``/``"—"`` -> 0; ``"Less than ½ unit."`` -> 0.5 under; descriptive text -> NaN with note.
-    """
-    s = _clean(text)
-    if not s:
-        return None
-    m = _NUMBER.match(s.replace(" ", ""))
-    if m:
-        value = float(m.group("num").replace(",", ""))
-        qualifier = {"<": "under", ">": "over"}.get(m.group("op") or "", "exact")
-        note = f"as printed: {s}" if m.group("op") else None
-        return Cell(value, qualifier, estimated=bool(m.group("e")), note=note)
-    upper = s.upper().rstrip(".")
-    if upper == "W":
-        return Cell(math.nan, "withheld")
-    if upper == "NA":
-        return Cell(math.nan, "not_available")
-    if upper == "XX":
-        return Cell(math.nan, "not_applicable")
-    if s in _ZERO:
-        return Cell(0.0, "exact")
-    if _LESS_THAN_HALF.match(s):
-        return Cell(0.5, "under", note=f"as printed: {s}")
-    if _DESCRIPTIVE.match(s.rstrip(".")):
-        return Cell(math.nan, "not_available", note=f"as printed: {s}")
-    if re.match(r"^[-−]\s*\d", s):
-        msg = f"negative value {text.strip()!r}"
-        raise ValueError(msg)
-    msg = f"malformed number {text.strip()!r}"
-    raise ValueError(msg)
-
-
 # --- header ---------------------------------------------------------------------------------------
 
 
@@ -278,7 +221,7 @@ class _Header:
 
 
 def _parse_header(cells: Sequence[str], path: Path) -> _Header:
-    names = [_clean(c) for c in cells]
+    names = [clean(c) for c in cells]
     lower = [n.lower() for n in names]
     if "country" not in lower:
         raise DataError(
@@ -288,6 +231,7 @@ def _parse_header(cells: Sequence[str], path: Path) -> _Header:
             column="Country",
             fix="is this a USGS MCS *_world.csv file? the header must name Source, Country, Type, Prod_...",
         )
+    duplicate_columns(names, path, fold_case=True)
     country = lower.index("country")
     values: list[_ValueColumn] = []
     notes: dict[str, int] = {}
@@ -314,6 +258,14 @@ def _parse_header(cells: Sequence[str], path: Path) -> _Header:
             continue
         rest = tokens[1:]
         year = int(rest.pop()) if rest and re.fullmatch(r"\d{4}", rest[-1]) else None
+        if year is not None and not YEARS[0] <= year <= YEARS[1]:
+            raise DataError(
+                f"year {year:04d} in the header is outside {YEARS[0]}..{YEARS[1]}",
+                path=path,
+                line=1,
+                column=name,
+                fix="the header names the data year, e.g. Prod_t_2023",
+            )
         estimated = bool(rest) and rest[-1].lower() == "est"
         if estimated:
             rest.pop()
@@ -363,9 +315,13 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
     """Records with the physical line each starts on (1-based; the header is line 1), and the
     SHA-256 of the bytes they were parsed from (the file is read once)."""
     inp = read_input(path, "csv", what="USGS MCS world file")
-    out = list(csv_records(inp.text(), path))
-    if not out:
-        raise DataError("empty file", path=path, line=1, column="Country", fix="is this the right file?")
+    text = inp.text()
+    check_quotes(text, path)
+    out = list(csv_records(text, path))
+    if not out or not any(clean(c) for c in out[0][1]):
+        raise DataError(
+            "the file is empty (no header)", path=path, line=1, fix="give a USGS MCS *_world.csv file"
+        )
     return out, inp.sha256
 
 
@@ -400,7 +356,7 @@ def _label_note(label: CountryLabel, raw: str) -> list[str]:
     if label.estimated:
         parts.append("country marked e (estimated)")
     if label.code in {"WLD", "OTH"}:
-        cleaned = _clean(raw)
+        cleaned = clean(raw)
         if label.footnote and cleaned.endswith(label.footnote):
             cleaned = cleaned[: -len(label.footnote)].rstrip()
         if cleaned.lower() not in _PLAIN_AGGREGATE:
@@ -427,7 +383,21 @@ def read_world_csv(
     code = (code or (name_match.group("code") if name_match else "")).lower()
     rows, sha256 = _read_rows(path)
     header = _parse_header(rows[0][1], path)
-    data = [(line, cells) for line, cells in rows[1:] if any(_clean(c) for c in cells)]
+    data = [(line, cells) for line, cells in rows[1:] if any(clean(c) for c in cells)]
+    if not data:
+        raise DataError(
+            "no data rows under the header (0 rows would be imported)",
+            path=path,
+            fix="give the full *_world.csv file (is it truncated?)",
+        )
+    for line, cells in data:
+        if len(cells) < header.width:
+            raise DataError(
+                f"the row has {len(cells)} field(s), the header has {header.width} (a truncated row?)",
+                path=path,
+                line=line,
+                fix="give every column, empty ones as nothing between commas (a,,b), or re-export the file",
+            )
     if vintage is None:
         vintage = _edition_of(data, header, path, int(name_match.group("year")) if name_match else None)
     if vintage is None:
@@ -437,6 +407,14 @@ def read_world_csv(
             line=2,
             column="Source",
             fix="pass vintage= (and source_id=)",
+        )
+    if not YEARS[0] <= vintage <= YEARS[1]:
+        raise DataError(
+            f"MCS edition {vintage} is outside {YEARS[0]}..{YEARS[1]}",
+            path=path,
+            line=2,
+            column="Source",
+            fix="the Source column names the edition, e.g. MCS2024 (or pass vintage=)",
         )
     if not code:
         raise DataError(
@@ -456,7 +434,7 @@ def read_world_csv(
     for line, raw_cells in data:
         cells = list(raw_cells) + [""] * max(0, header.width - len(raw_cells))
         stray = _unlabelled_notes(cells, header, path, line)
-        type_text = _clean(cells[header.type]) if header.type is not None else ""
+        type_text = clean(cells[header.type]) if header.type is not None else ""
         if not rules:
             raise DataError(
                 f"file code {code!r} has no rules in usgs_series.yaml",
@@ -494,7 +472,15 @@ def read_world_csv(
                 continue
             commodity: Commodity = reg.get(rule.commodity)
             unit = rule.unit_fixes.get(col.name, col.unit)
-            value = cell.value if math.isnan(cell.value) else convert(cell.value, unit, commodity.unit)
+            value = cell.value
+            if not math.isnan(value):
+                value = finite(
+                    convert(value, unit, commodity.unit),
+                    path=path,
+                    line=line,
+                    column=col.name,
+                    what=f"value {show(clean(cells[col.index]))} {unit} in {commodity.unit}",
+                )
             notes = [*row_notes, *([cell.note] if cell.note else [])]
             if col.name in rule.unit_fixes:
                 notes.append(f"header {col.name} read as {canonical(unit)} (usgs_series.yaml unit_fixes)")
@@ -515,15 +501,22 @@ def read_world_csv(
                 "source_id": source.id,
             }
             records.append(_Record(record, line, label.qualifier))
+    if not records:
+        raise DataError(
+            f"no values in the {len(data)} data row(s) (0 rows would be imported)",
+            path=path,
+            line=data[0][0],
+            fix="give the full *_world.csv file, with its Prod_/Reserves_ values",
+        )
     _resolve_duplicates(records, path)
-    return WorldImport(_frame([r.row for r in records]), source, sha256)
+    return WorldImport(_frame(records, path), source, sha256)
 
 
 def _column_note(cells: Sequence[str], header: _Header, measure: str, names: Sequence[str]) -> list[str]:
     """The measure's notes cell (Prod_notes, Reserves_notes...; Prod_notes if it has none)."""
     col = header.notes.get(measure, header.notes.get("production"))
-    text = _clean(cells[col]) if col is not None else ""
-    if col is not None and _NUMBER.match(text.replace(" ", "")):  # vermiculite 2024: numbers in notes
+    text = clean(cells[col]) if col is not None else ""
+    if col is not None and NUMBER.match(text.replace(" ", "")):  # vermiculite 2024: numbers in notes
         return [f"unlabelled number in {names[col]}: {text}"]
     return [text] if text and text.upper() not in {"NA", "NOT AVAILABLE"} else []
 
@@ -542,7 +535,7 @@ def _unlabelled_notes(cells: Sequence[str], header: _Header, path: Path, line: i
     named |= {c.index for c in header.values}
     notes: list[str] = []
     for i, raw in enumerate(cells):
-        text = _clean(raw)
+        text = clean(raw)
         if i in named or not text:
             continue
         cell = _parse_quiet(text)
@@ -594,12 +587,22 @@ def _resolve_duplicates(records: list[_Record], path: Path) -> None:
         )
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _frame(records: list[_Record], path: Path) -> pd.DataFrame:
     columns = list(ProductionSchema.to_schema().columns)
-    frame = pd.DataFrame(rows, columns=columns)
-    if frame.empty:
-        frame = frame.astype({"year": "int64", "vintage": "int64", "value": "float64", "estimated": "bool"})
-    validated: pd.DataFrame = ProductionSchema.validate(frame)
+    frame = pd.DataFrame([r.row for r in records], columns=columns)
+    try:
+        validated: pd.DataFrame = ProductionSchema.validate(frame)
+    except pandera.errors.SchemaError as exc:  # a check above missed a case: still one line
+        idx = getattr(exc, "failure_cases", None)
+        row = int(idx["index"].iloc[0]) if idx is not None and "index" in idx and len(idx) else None
+        column = getattr(getattr(exc, "schema", None), "name", None)
+        raise DataError(
+            f"a row fails the production schema ({exc.reason_code}: {show(str(exc).splitlines()[0])})",
+            path=path,
+            line=records[row].line if row is not None and 0 <= row < len(records) else None,
+            column=str(column) if column else None,
+            fix="check the value and the header of this column",
+        ) from None
     return validated
 
 

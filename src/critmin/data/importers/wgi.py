@@ -20,18 +20,18 @@ the 1-based line and the column; nothing is returned for a partly valid file.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
+from critmin.data.importers.csvrows import check_quotes, data_rows, duplicate_columns, show
 from critmin.data.schemas import table_columns
-from critmin.errors import DataError
-from critmin.infile import read_input
+from critmin.errors import DataError, UnknownCountryError
+from critmin.infile import csv_records, read_input
 from critmin.model.countries import from_world_bank_code
 
 INDICATORS: tuple[str, ...] = ("va", "pv", "ge", "rq", "rl", "cc")
@@ -57,6 +57,8 @@ WGI_SOURCE = Source(
 )
 
 _COLUMNS = table_columns("wgi")
+_CODE = re.compile(r"^[A-Z]{3}$")
+_YEAR = re.compile(r"^\d{4}$")
 
 
 def _number(text: str, *, path: Path, line: int, column: str, optional: bool) -> float:
@@ -68,7 +70,7 @@ def _number(text: str, *, path: Path, line: int, column: str, optional: bool) ->
         value = float(t)
     except ValueError:
         raise DataError(
-            f"{text!r} is not a number",
+            f"{show(text)} is not a number",
             path=path,
             line=line,
             column=column,
@@ -76,7 +78,7 @@ def _number(text: str, *, path: Path, line: int, column: str, optional: bool) ->
         ) from None
     if not math.isfinite(value):
         raise DataError(
-            f"{text!r} is not a finite number", path=path, line=line, column=column, fix="write a number"
+            f"{show(text)} is not a finite number", path=path, line=line, column=column, fix="write a number"
         )
     return value
 
@@ -113,11 +115,18 @@ def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> WGIImpor
     p = Path(path)
     inp = read_input(p, "csv", what="WGI file")
     text = inp.text()
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise DataError("empty file", path=p, line=1, fix="give the WGI long-format CSV with a header row")
-    header = [h.strip() for h in header]
+    check_quotes(text, p)
+    reader = csv_records(text, p)
+    first = next(reader, None)
+    if first is None or not any(h.strip() for h in first[1]):
+        raise DataError(
+            "the file is empty (no header)",
+            path=p,
+            line=1,
+            fix="give the WGI long-format CSV with a header row",
+        )
+    header = [h.strip() for h in first[1]]
+    duplicate_columns(header, p)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise DataError(
@@ -130,41 +139,40 @@ def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> WGIImpor
     codes: dict[str, str] = {}
     seen: dict[tuple[str, int, str], int] = {}
     records: list[tuple[str, int, str, float, float, float]] = []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise DataError(
-                f"row has {len(row)} fields, the header has {len(header)}",
-                path=p,
-                line=line,
-                fix="quote fields that contain commas",
-            )
+    n_rows = 0
+    for line, row in data_rows(reader, len(header), p):
+        n_rows += 1
         cell = {c: row[i] for c, i in pos.items()}
         indicator = cell["indicator"].strip()
         if indicator not in INDICATORS:
             raise DataError(
-                f"unknown indicator {indicator!r}",
+                f"unknown indicator {show(indicator)}",
                 path=p,
                 line=line,
                 column="indicator",
                 fix=f"use one of {', '.join(INDICATORS)}",
             )
         raw_code = cell["code"].strip()
+        if not _CODE.match(raw_code):
+            raise UnknownCountryError(
+                f"economy code {show(raw_code)} is not a 3-letter World Bank code",
+                path=p,
+                line=line,
+                column="code",
+                fix="use the World Bank economy code, e.g. ROU",
+            )
         if raw_code not in codes:
             codes[raw_code] = from_world_bank_code(raw_code, path=p, line=line)
         country = codes[raw_code]
-        try:
-            year = int(cell["year"].strip())
-        except ValueError:
+        if not _YEAR.match(cell["year"].strip()):
             raise DataError(
-                f"year {cell['year']!r} is not an integer",
+                f"year {show(cell['year'])} is not a year",
                 path=p,
                 line=line,
                 column="year",
                 fix="write e.g. 2023",
-            ) from None
+            )
+        year = int(cell["year"].strip())
         if not 1996 <= year <= 2100:
             raise DataError(
                 f"year {year} is outside 1996-2100",
@@ -189,6 +197,14 @@ def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> WGIImpor
                 fix="WGI estimates run on roughly -2.5..2.5",
             )
         stddev = _number(cell["stddev"], path=p, line=line, column="stddev", optional=True)
+        if not math.isnan(stddev) and not 0.0 <= stddev <= 5.0:
+            raise DataError(
+                f"standard error {stddev} is outside 0..5",
+                path=p,
+                line=line,
+                column="stddev",
+                fix="WGI standard errors are about 0.1..1",
+            )
         pctrank = _number(cell["pctrank"], path=p, line=line, column="pctrank", optional=True)
         if not math.isnan(pctrank) and not 0.0 <= pctrank <= 100.0:
             raise DataError(
@@ -209,6 +225,15 @@ def read_wgi_csv(path: Path | str, *, years: set[int] | None = None) -> WGIImpor
             )
         seen[key] = line
         records.append((country, year, indicator, estimate, stddev, pctrank))
+    if not records:
+        why = (
+            "no data rows under the header" if not n_rows else f"all {n_rows} row(s) have a missing estimate"
+        )
+        raise DataError(
+            f"{why} (0 rows would be imported)",
+            path=p,
+            fix="give the full WGI long-format CSV (is the file truncated?)",
+        )
     if years is not None:
         records = [r for r in records if r[1] in years]
     frame = pd.DataFrame(
