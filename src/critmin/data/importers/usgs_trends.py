@@ -32,11 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pandera.errors
 
+from critmin.data.importers.csvrows import check_quotes, data_rows, duplicate_columns, show
 from critmin.data.importers.usgs_mcs import parse_value
 from critmin.data.schemas import ImportRelianceSchema, SalientSchema
 from critmin.errors import DataError, UnknownCommodityError
-from critmin.infile import csv_records, read_input
+from critmin.infile import csv_records, finite, read_input
 from critmin.model.commodities import registry
 from critmin.model.countries import WORLD, parse_source_name
 from critmin.units import convert
@@ -73,6 +75,8 @@ _LABELS: tuple[tuple[str, str], ...] = (
     (r"^nepheline syenite", "nepheline_syenite"),
     (r"^gemstones", "gemstones"),
 )
+YEARS = (1900, 2100)
+"""Accepted years (data years and editions), inclusive."""
 _NIR = re.compile(r"^(?P<op>[<>])?\s*(?P<num>\d+(?:\.\d+)?)$")
 
 
@@ -140,28 +144,48 @@ def parse_nir(text: str) -> tuple[float, str]:
 def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], str]:
     """Header, non-blank rows (with their physical line) and the SHA-256 of the bytes parsed."""
     inp = read_input(path, "csv", what="USGS MCS file")
-    records = csv_records(inp.text(), path)
+    text = inp.text()
+    check_quotes(text, path)
+    records = csv_records(text, path)
     first = next(records, None)
     header = [h.strip() for h in first[1]] if first else []
-    rows = [
-        (line, dict(zip(header, cells, strict=False)))
-        for line, cells in records
-        if any(c.strip() for c in cells)
-    ]
+    if not any(header):
+        raise DataError("the file is empty (no header)", path=path, line=1, fix="give the USGS MCS CSV file")
+    duplicate_columns(header, path, fold_case=True)
+    width = max(i for i, h in enumerate(header) if h) + 1
+    rows = [(line, dict(zip(header, cells, strict=False))) for line, cells in data_rows(records, width, path)]
+    if not rows:
+        raise DataError(
+            "no data rows under the header (0 rows would be imported)",
+            path=path,
+            fix="give the full USGS MCS CSV file (is it truncated?)",
+        )
     return header, rows, inp.sha256
 
 
 def _vintage(rows: list[tuple[int, dict[str, str]]], key: str, path: Path) -> int:
-    for _line, row in rows:
+    for line, row in rows:
         m = re.search(r"MCS\s*(\d{4})", row.get(key, ""), re.IGNORECASE)
         if m:
-            return int(m.group(1))
+            return _edition(int(m.group(1)), path, line, key)
     m = re.search(r"mcs(\d{4})", path.name, re.IGNORECASE)
     if m:
-        return int(m.group(1))
+        return _edition(int(m.group(1)), path, 2, key)
     raise DataError(
         "cannot tell the MCS edition", path=path, line=2, column=key, fix="check the Source column"
     )
+
+
+def _edition(year: int, path: Path, line: int, column: str) -> int:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise DataError(
+            f"MCS edition {year:04d} is outside {YEARS[0]}..{YEARS[1]}",
+            path=path,
+            line=line,
+            column=column,
+            fix="the Source column names the edition, e.g. MCS2024",
+        )
+    return year
 
 
 def _col(header: list[str], *names: str, path: Path) -> str:
@@ -188,6 +212,14 @@ def read_nir_figure(path: str | Path) -> pd.DataFrame:
             fix="is this MCS20xx_Fig2_Net_Import_Reliance.csv?",
         )
     year = int(nir_col[-4:])
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise DataError(
+            f"year {year:04d} in the header is outside {YEARS[0]}..{YEARS[1]}",
+            path=path,
+            line=1,
+            column=nir_col,
+            fix="the header names the data year, e.g. Net_Import_Reliance_pct_2023",
+        )
     commodity_col = _col(header, "Commodity", path=path)
     sources_col = next((h for h in header if h.lower().startswith("major_import_sources")), None)
     vintage = _vintage(rows, "Source", path)
@@ -209,21 +241,38 @@ def read_nir_figure(path: str | Path) -> pd.DataFrame:
         if row.get("Notes", "").strip():
             notes.append(row["Notes"].strip())
         out.append(_nir_record(cid, year, value, bound, printed, vintage, notes))
-    return _validate(out, ImportRelianceSchema, sha256)
+    return _validate(out, ImportRelianceSchema, sha256, path)
 
 
-def _validate(rows: list[dict[str, Any]], schema: Any, sha256: str) -> pd.DataFrame:
+def _validate(rows: list[dict[str, Any]], schema: Any, sha256: str, path: Path) -> pd.DataFrame:
     """The validated frame; ``frame.attrs["sha256"]`` is the SHA-256 of the bytes parsed."""
     frame = pd.DataFrame(rows, columns=list(schema.to_schema().columns))
-    validated: pd.DataFrame = schema.validate(frame)
+    try:
+        validated: pd.DataFrame = schema.validate(frame)
+    except pandera.errors.SchemaError as exc:  # a check above missed a case: still one line
+        column = getattr(getattr(exc, "schema", None), "name", None)
+        raise DataError(
+            f"a row fails the {schema.__name__} schema: {show(str(exc).splitlines()[0])}",
+            path=path,
+            column=str(column) if column else None,
+            fix="check the values of this column",
+        ) from None
     validated.attrs["sha256"] = sha256
     return validated
+
+
+def _finite(value: float, path: Path, line: int, column: str) -> float:
+    """NaN (withheld, NA) as it is; else a finite value within 1e15 (one DataError otherwise)."""
+    return value if math.isnan(value) else finite(value, path=path, line=line, column=column)
 
 
 def _year(text: str) -> tuple[int, bool]:
     m = re.match(r"^(\d{4})(?:\.0)?(?:[_ ]?(e|est|estimated?))?$", text.strip(), re.IGNORECASE)
     if not m:
-        msg = f"cannot read year {text!r}"
+        msg = f"cannot read year {show(text)}"
+        raise ValueError(msg)
+    if not YEARS[0] <= int(m.group(1)) <= YEARS[1]:
+        msg = f"year {m.group(1)} is outside {YEARS[0]}..{YEARS[1]}"
         raise ValueError(msg)
     return int(m.group(1)), m.group(2) is not None
 
@@ -287,7 +336,7 @@ def read_critical_salient_table(path: str | Path) -> pd.DataFrame:
                 ) from exc
             if cell is None:
                 continue
-            unit, value = "t", cell.value
+            unit, value = "t", _finite(cell.value, path, line, col)
             if item == "leading_country_share":
                 unit, value = "fraction", value / 100
             notes = [f"commodity as printed: {row[name_col].strip()}"]
@@ -312,7 +361,7 @@ def read_critical_salient_table(path: str | Path) -> pd.DataFrame:
                     "source_id": f"usgs-mcs{vintage}",
                 }
             )
-    return _validate(out, SalientSchema, sha256)
+    return _validate(out, SalientSchema, sha256, path)
 
 
 def read_critical_salient_nir(path: str | Path) -> pd.DataFrame:
@@ -339,7 +388,7 @@ def read_critical_salient_nir(path: str | Path) -> pd.DataFrame:
             extra = row.get("Import_source_notes", "").strip()
             notes.append(f"primary import source: {src}" + (f" ({extra})" if extra else ""))
         out.append(_nir_record(cid, year, value, bound, printed, vintage, notes))
-    return _validate(out, ImportRelianceSchema, sha256)
+    return _validate(out, ImportRelianceSchema, sha256, path)
 
 
 # --- per-commodity salient files -----------------------------------------------------------------
@@ -503,6 +552,7 @@ def read_salient_csv(path: str | Path, commodity: str) -> pd.DataFrame:
             if parsed is None:
                 continue
             value, qualifier, cell_est, cnote = parsed
+            value = _finite(value, path, line, h)
             note = "; ".join(n for n in (hnote, cnote) if n) or None
             out.append(
                 {
@@ -532,4 +582,4 @@ def read_salient_csv(path: str | Path, commodity: str) -> pd.DataFrame:
                 fix="add a header fix in usgs_trends.py",
             )
         seen[key] = r["label"]
-    return _validate(out, SalientSchema, sha256)
+    return _validate(out, SalientSchema, sha256, path)
