@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,12 +19,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
+from critmin.infile import read_text
 from critmin.model.commodities import registry
 from critmin.model.countries import is_country, to_iso3
 from critmin.units import convert
@@ -32,6 +36,9 @@ from critmin.units import convert
 THRESHOLD_RTOL = 1e-9
 BUNDLED_RULES_ALL = "all"
 _PKG = "critmin.trace"
+
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
 
 
 @cache
@@ -261,10 +268,10 @@ class Rule(BaseModel):
         for s in windows:
             if s.start <= as_of <= s.end:
                 by = f" by {s.instrument}" if s.instrument else ""
-                reason = (
-                    f"suspended{by} from {s.start} until {s.end} inclusive "
-                    f"(applies again from {s.end + timedelta(days=1)}) [{s.source_id}]"
+                again = (
+                    f"applies again from {s.end + timedelta(days=1)}" if s.end < date.max else "open-ended"
                 )
+                reason = f"suspended{by} from {s.start} until {s.end} inclusive ({again}) [{s.source_id}]"
                 return RuleStatus(self.id, as_of, RuleState.SUSPENDED, reason)
         if destination is not None:
             if destination in self.excluded_destinations:
@@ -287,6 +294,20 @@ class Rule(BaseModel):
         if self.comparison == ">":
             return share > self.threshold_share and not at
         return share >= self.threshold_share or at
+
+    def met_array(self, share: Floats, controlled_value_usd: Floats) -> Bools:
+        """:meth:`met` of each element of ``share`` (and ``controlled_value_usd``), vectorised."""
+        t = self.threshold_share
+        if t == 0:
+            return np.asarray(controlled_value_usd > 0, dtype=bool)
+        # math.isclose(share, t, rel_tol): equal, or both finite within rel_tol of the larger.
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(t - share)
+            near = diff <= np.maximum(abs(THRESHOLD_RTOL * t), np.abs(THRESHOLD_RTOL * share))
+            at = (share == t) | (np.isfinite(share) & near)
+            if self.comparison == ">":
+                return np.asarray((share > t) & ~at, dtype=bool)
+            return np.asarray((share >= t) | at, dtype=bool)
 
     def citations(self) -> dict[str, Source]:
         """The rule's own sources and the bundled ones it cites, by id."""
@@ -318,8 +339,8 @@ def load_rules(names_or_paths: str | Path | Iterable[str | Path]) -> list[Rule]:
             loaded = [_bundled_rule(n) for n in bundled]
         elif key.lower() in bundled:
             loaded = [_bundled_rule(key.lower())]
-        elif Path(key).is_file():
-            loaded = [_rule_from_text(Path(key).read_text("utf-8"), key)]
+        elif os.path.lexists(key) or key.lower().endswith((".yaml", ".yml")):
+            loaded = [_rule_from_text(read_text(key, "yaml", what="rules file"), key)]
         else:
             raise DataError(
                 f"unknown rules {key!r}: neither a bundled rule nor a file",
@@ -341,18 +362,63 @@ def _bundled_rule(name: str) -> Rule:
 
 
 def _rule_from_text(text: str, path: str) -> Rule:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise DataError(f"not valid YAML: {exc}", path=path, line=line, fix="fix the YAML syntax") from None
+    raw = _safe_yaml(text, path)
     if not isinstance(raw, dict):
         raise DataError("a rules file holds one mapping (id: ..., name: ...)", path=path, fix="see README")
     try:
         return Rule.model_validate(raw)
     except ValidationError as exc:
         raise _yaml_error(exc, text, path) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue  # construct_mapping refuses an unhashable key itself
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise DataError(
+                f"key {key!r} given twice (lines {seen[key]} and {line}); YAML would keep the last",
+                line=line,
+                fix="keep one",
+            )
+        seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _safe_yaml(text: str, path: str) -> Any:
+    """``yaml.safe_load`` with duplicate keys refused and every failure one DataError at its line."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except DataError as exc:
+        raise DataError(exc.message, path=path, line=exc.line, fix=exc.fix) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        msg = " ".join(str(exc).split())
+        raise DataError(f"not valid YAML: {msg}", path=path, line=line, fix="fix the YAML syntax") from None
+    except RecursionError:
+        raise DataError(
+            "YAML nested too deeply", path=path, fix="a rules file is a flat mapping; remove the nesting"
+        ) from None
+    except (ValueError, OverflowError, TypeError) as exc:
+        # e.g. an integer of more than 4,300 digits, a date such as 2026-02-30 or year 0
+        raise DataError(
+            f"a value cannot be read: {exc}".split("\n")[0],
+            path=path,
+            fix="write dates as YYYY-MM-DD and numbers of ordinary size",
+        ) from None
 
 
 def _as_value_error(fn: Any, value: Any) -> Any:

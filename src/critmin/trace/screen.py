@@ -29,9 +29,7 @@ requires a licence, ``rules`` lists those rules and ``tripping_components`` thei
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +37,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from critmin._version import __version__
@@ -46,7 +46,15 @@ from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
-from critmin.model.countries import is_country, to_iso3
+from critmin.trace.bom import (  # noqa: F401 - public names re-exported here
+    MAX_MASS_KG,
+    MAX_USD,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    bom_from_text,
+    read_bom,
+    row_values,
+)
 from critmin.trace.rules_model import (  # noqa: F401 - public names re-exported here
     BUNDLED_RULES_ALL,
     THRESHOLD_RTOL,
@@ -64,147 +72,10 @@ from critmin.trace.rules_model import (  # noqa: F401 - public names re-exported
     usd_per_kg,
 )
 
-REQUIRED_COLUMNS = (
-    "product_id",
-    "product_value_usd",
-    "component_id",
-    "element",
-    "element_mass_kg",
-    "origin_country",
-)
-OPTIONAL_COLUMNS = ("element_value_usd", "note", "notes")
-
-
-# ---------------------------------------------------------------------------- elements
-
-
-def read_bom(path: str | Path) -> pd.DataFrame:
-    """Read and validate a BOM CSV; one row per component x element.
-
-    Columns: ``product_id``, ``product_value_usd`` (> 0, one value per product), ``component_id``,
-    ``element`` (rare-earth symbol or name, any case), ``element_mass_kg`` (>= 0; may be blank
-    where ``element_value_usd`` is given), ``origin_country`` (name or ISO3) and optional
-    ``element_value_usd`` (>= 0, overrides the bundled price). Returns those columns plus
-    ``line`` (1-based CSV line); ``attrs["path"]`` keeps the file name. Errors name file, line
-    and column, with a fix.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError("file not found", path=p, fix="give the path of a BOM CSV file")
-    try:
-        text = p.read_text("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError("not UTF-8 text", path=p, fix="save the BOM as a UTF-8 CSV") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    rows: list[dict[str, Any]] = []
-    first_value: dict[str, tuple[float, int]] = {}
-    end = 0
-    for cells in reader:
-        line, end = end + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header = _header(cells, p, line)
-            continue
-        if len(cells) != len(header):
-            raise DataError(
-                f"expected {len(header)} fields, found {len(cells)}",
-                path=p,
-                line=line,
-                fix="quote cells that contain commas",
-            )
-        rows.append(_bom_row(dict(zip(header, cells, strict=True)), p, line, first_value))
-    if header is None or not rows:
-        raise DataError("no data rows", path=p, fix=f"add a header ({','.join(REQUIRED_COLUMNS)}) and rows")
-    frame = pd.DataFrame(rows)
-    frame.attrs["path"] = str(p)
-    return frame
-
-
-def _header(cells: list[str], path: Path, line: int) -> list[str]:
-    names = [c.strip().lower() for c in cells]
-    known = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
-    for name in names:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise DataError(
-                "unknown column", path=path, line=line, column=name, fix=f"{hint}columns: {', '.join(known)}"
-            )
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise DataError("column given twice", path=path, line=line, column=dup, fix="keep one")
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise DataError(
-            f"missing required column(s) {missing}", path=path, line=line, fix=f"add {', '.join(missing)}"
-        )
-    return names
-
-
-def _bom_row(
-    cells: dict[str, str], path: Path, line: int, first: dict[str, tuple[float, int]]
-) -> dict[str, Any]:
-    def err(column: str, message: str, fix: str) -> DataError:
-        return DataError(message, path=path, line=line, column=column, fix=fix)
-
-    def text(column: str) -> str:
-        v = cells[column].strip()
-        if not v:
-            raise err(column, "empty cell", f"fill in {column}")
-        return v
-
-    def number(column: str, *, positive: bool = False) -> float:
-        raw = cells.get(column, "").strip()
-        if not raw:
-            return math.nan
-        try:
-            v = float(raw)
-        except ValueError:
-            raise err(
-                column, f"{raw!r} is not a number", "write a plain number (no units or separators)"
-            ) from None
-        if not math.isfinite(v):
-            raise err(column, f"{raw!r} is not a finite number", "write a finite number")
-        if v < 0 or (positive and v == 0):
-            bound = "above 0" if positive else "0 or more"
-            raise err(column, f"{v:g} is out of range", f"{column} must be {bound}")
-        return v
-
-    product = text("product_id")
-    value = number("product_value_usd", positive=True)
-    if math.isnan(value):
-        raise err("product_value_usd", "empty cell", "give the product's value in USD (above 0)")
-    if product in first and not math.isclose(first[product][0], value, rel_tol=1e-12):
-        v0, l0 = first[product]
-        raise err(
-            "product_value_usd",
-            f"product {product!r} has value {value:g} here but {v0:g} on line {l0}",
-            "give every row of a product the same product_value_usd",
-        )
-    first.setdefault(product, (value, line))
-    try:
-        element = element_symbol(text("element"))
-    except DataError as exc:
-        raise err("element", exc.message, exc.fix or "") from None
-    mass = number("element_mass_kg")
-    elem_value = number("element_value_usd")
-    if math.isnan(mass) and math.isnan(elem_value):
-        raise err("element_mass_kg", "empty cell", "give element_mass_kg, or element_value_usd for this row")
-    origin = to_iso3(text("origin_country"), path=path, line=line, column="origin_country")
-    if not is_country(origin):
-        raise err("origin_country", f"{origin!r} is not one country", "give the ISO3 code of one country")
-    return {
-        "product_id": product,
-        "product_value_usd": value,
-        "component_id": text("component_id"),
-        "element": element,
-        "element_mass_kg": mass,
-        "origin_country": origin,
-        "element_value_usd": elem_value,
-        "line": line,
-    }
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.intp]
+Bools = npt.NDArray[np.bool_]
+Objects = npt.NDArray[np.object_]
 
 
 def parse_swaps(items: Iterable[str]) -> dict[str, str]:
@@ -310,7 +181,9 @@ def screen(
 
     ``destination`` (name or ISO3) checks each rule's destinations; ``swaps`` maps a
     ``component_id`` to a new origin country (every row of that component, in every product).
-    See the module docstring for the formulas.
+    See the module docstring for the formulas. Vectorised: the rows are valued at once, and
+    each rule's controlled content is added up per product in the rows' order (the same sums
+    as adding each product's rows on their own).
     """
     frame = read_bom(bom) if isinstance(bom, str | Path) else bom.copy()
     path = frame.attrs.get("path")
@@ -326,35 +199,37 @@ def screen(
     dest = country_code(destination) if destination is not None else None
     swap_map = _apply_swaps(frame, swaps or {})
     statuses = tuple(r.status(as_of, dest) for r in rule_list)
+    element, origin = frame["element"], frame["origin_country"]
     masks = {
-        r.id: frame["element"].isin(r.controlled_elements) & frame["origin_country"].isin(r.origin_countries)
+        r.id: (element.isin(r.controlled_elements) & origin.isin(r.origin_countries)).to_numpy(dtype=bool)
         for r in rule_list
     }
-    controlled = pd.concat(list(masks.values()), axis=1).any(axis=1)
+    controlled = np.logical_or.reduce(list(masks.values()))
     prices = element_prices()
-    values: list[float] = []
-    bases: list[str | None] = []
-    used: dict[str, ElementPrice] = {}
-    for i, rec in enumerate(frame.to_dict(orient="records")):
-        v, basis = _row_value(rec, prices)
-        el = str(rec["element"])
-        if controlled.iloc[i] and basis is None:
-            ids = [r.id for r in rule_list if masks[r.id].iloc[i]]
-            raise DataError(
-                f"no bundled price for {el} ({rare_earth_elements()[el]}), "
-                f"and this row is controlled content under {', '.join(ids)}",
-                path=path,
-                line=int(rec["line"]),
-                column="element",
-                fix="add an element_value_usd column and give this row's element value in USD "
-                f"(bundled prices: {', '.join(prices)})",
-            )
-        if controlled.iloc[i] and basis != "bom" and el in prices:
-            used[el] = prices[el]
-        values.append(v)
-        bases.append(basis)
-    frame["value_usd"] = values
-    frame["price_basis"] = bases
+    values, basis = row_values(
+        element,
+        frame["element_mass_kg"].to_numpy(dtype=float),
+        frame["element_value_usd"].to_numpy(dtype=float),
+        prices,
+    )
+    missing = np.flatnonzero(controlled & pd.isna(basis))
+    if len(missing):
+        i = int(missing[0])
+        el = str(element.iloc[i])
+        ids = [r.id for r in rule_list if masks[r.id][i]]
+        raise DataError(
+            f"no bundled price for {el} ({rare_earth_elements()[el]}), "
+            f"and this row is controlled content under {', '.join(ids)}",
+            path=path,
+            line=int(frame["line"].iloc[i]),
+            column="element",
+            fix="add an element_value_usd column and give this row's element value in USD "
+            f"(bundled prices: {', '.join(prices)})",
+        )
+    used_rows = controlled & (basis != "bom") & element.isin(list(prices)).to_numpy(dtype=bool)
+    used = set(element.to_numpy(dtype=object)[used_rows])
+    frame["value_usd"] = values.tolist()
+    frame["price_basis"] = basis.tolist()
     for rid, m in masks.items():
         frame[f"controlled:{rid}"] = m
     frame["controlled"] = controlled
@@ -366,7 +241,7 @@ def screen(
         products=products,
         by_rule=by_rule,
         rows=frame,
-        prices={k: used[k] for k in rare_earth_elements() if k in used},
+        prices={k: prices[k] for k in rare_earth_elements() if k in used},
         destination=dest,
         swaps=swap_map,
         bom=str(path) if path else None,
@@ -376,10 +251,10 @@ def screen(
 
 def _apply_swaps(frame: pd.DataFrame, swaps: Mapping[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
-    components = list(dict.fromkeys(frame["component_id"]))
     for comp, country in swaps.items():
         mask = frame["component_id"] == comp
         if not mask.any():
+            components = list(dict.fromkeys(frame["component_id"]))
             close = difflib.get_close_matches(comp, components, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise DataError(
@@ -394,68 +269,172 @@ def _apply_swaps(frame: pd.DataFrame, swaps: Mapping[str, str]) -> dict[str, str
     return out
 
 
-def _row_value(rec: Mapping[Any, Any], prices: Mapping[str, ElementPrice]) -> tuple[float, str | None]:
-    """(value in USD, basis): BOM ``element_value_usd``, else mass x bundled price, else (nan, None)."""
-    given, mass = float(rec["element_value_usd"]), float(rec["element_mass_kg"])
-    if not math.isnan(given):
-        return given, "bom"
-    price = prices.get(str(rec["element"]))
-    if mass == 0:
-        return 0.0, price.source_id if price is not None else "bom"
-    if price is None or math.isnan(mass):
-        return math.nan, None
-    return mass * price.usd_per_kg, price.source_id
+# ---------------------------------------------------------------------------- per product
+def _group_sums(values: Floats, codes: Ints, mask: Bools, n: int) -> Floats:
+    """Per group, the sum of ``values[mask]`` in row order, NaN as 0 (exactly ``Series.sum``).
+
+    NumPy (and so pandas) adds up to 7 numbers left to right: those groups are summed in 7
+    vectorised passes. Longer runs use pairwise summation, so those groups are summed slice by
+    slice with NumPy itself.
+    """
+    sel = codes[mask]
+    order = np.argsort(sel, kind="stable")
+    v = values[mask][order]
+    v = np.where(np.isnan(v), 0.0, v)
+    counts = np.bincount(sel, minlength=n)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
+    out = np.zeros(n)
+    small = counts < 8
+    for k in range(7):
+        g = np.flatnonzero(small & (counts > k))
+        if not len(g):
+            break
+        out[g] += v[starts[g] + k]
+    for big in np.flatnonzero(~small).tolist():
+        out[big] = v[starts[big] : starts[big] + counts[big]].sum()
+    return out
+
+
+def _group_sets(codes: Ints, items: Objects, mask: Bools, n: int) -> list[list[Any]]:
+    """Per group, the sorted distinct ``items[mask]`` (``sorted(set(...))`` of each group)."""
+    g = codes[mask]
+    xc, xu = pd.factorize(items[mask], sort=True)
+    keep = xc >= 0
+    if not keep.any():
+        return [[] for _ in range(n)]
+    width = np.int64(len(xu))
+    key = np.unique(g[keep].astype(np.int64) * width + xc[keep])
+    xs = np.asarray(xu, dtype=object)[key % width].tolist()
+    ends = np.cumsum(np.bincount(key // width, minlength=n))
+    starts = np.concatenate(([0], ends[:-1]))
+    return [xs[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 def _aggregate(
     frame: pd.DataFrame, rules: tuple[Rule, ...], statuses: tuple[RuleStatus, ...]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    per_rule: list[dict[str, Any]] = []
-    per_product: list[dict[str, Any]] = []
-    for pid, g in frame.groupby("product_id", sort=False):
-        pvalue = float(g["product_value_usd"].iloc[0])
-        tripping: set[str] = set()
-        tripped: list[str] = []
-        for rule, st in zip(rules, statuses, strict=True):
-            sel = g.loc[g[f"controlled:{rule.id}"]]
-            cv = float(sel["value_usd"].sum())
-            share = cv / pvalue
-            met = rule.met(share, cv)
-            required = met and st.in_force
-            comps = sorted(set(sel.loc[sel["value_usd"] > 0, "component_id"]))
-            if required:
-                tripping.update(comps)
-                tripped.append(rule.id)
-            per_rule.append(
-                {
-                    "product_id": pid,
-                    "rule_id": rule.id,
-                    "in_force": st.in_force,
-                    "controlled_value_usd": cv,
-                    "share": share,
-                    "threshold_share": rule.threshold_share,
-                    "comparison": rule.comparison,
-                    "threshold_met": met,
-                    "licence_required": required,
-                    "components": comps,
-                }
-            )
-        ctrl = g.loc[g["controlled"]]
-        cv_all = float(ctrl["value_usd"].sum())
-        basis = {
-            el: "; ".join(sorted(set(b))) for el, b in ctrl.groupby("element", sort=False)["price_basis"]
+    codes, uniques = pd.factorize(frame["product_id"])
+    n = len(uniques)
+    if n == 0:
+        return pd.DataFrame(), pd.DataFrame()
+    known = codes >= 0
+    _, first = np.unique(codes[known], return_index=True)
+    pvalue = frame["product_value_usd"].to_numpy(dtype=float)[np.flatnonzero(known)[first]]
+    values = frame["value_usd"].to_numpy(dtype=float)
+    comps = frame["component_id"].to_numpy(dtype=object)
+    positive = values > 0
+    cv, share, met, required, listed = [], [], [], [], []
+    trips = np.zeros(len(frame), dtype=bool)
+    for rule, st in zip(rules, statuses, strict=True):
+        m = frame[f"controlled:{rule.id}"].to_numpy(dtype=bool) & known
+        c = _group_sums(values, codes, m, n)
+        s = c / pvalue
+        hit = rule.met_array(s, c)
+        req = hit & st.in_force
+        cv.append(c)
+        share.append(s)
+        met.append(hit)
+        required.append(req)
+        listed.append(_group_sets(codes, comps, m & positive, n))
+        trips |= m & positive & req[np.where(known, codes, 0)]
+    ctrl = frame["controlled"].to_numpy(dtype=bool) & known
+    cv_all = _group_sums(values, codes, ctrl, n)
+    _refuse_controlled_above_value(frame, codes, ctrl, cv_all, pvalue)
+    ids = list(uniques)
+    nr = len(rules)
+    by_rule = pd.DataFrame(
+        {
+            "product_id": [p for p in ids for _ in range(nr)],
+            "rule_id": [r.id for r in rules] * n,
+            "in_force": [s.in_force for s in statuses] * n,
+            "controlled_value_usd": np.stack(cv, axis=1).ravel(),
+            "share": np.stack(share, axis=1).ravel(),
+            "threshold_share": [r.threshold_share for r in rules] * n,
+            "comparison": [r.comparison for r in rules] * n,
+            "threshold_met": np.stack(met, axis=1).ravel(),
+            "licence_required": np.stack(required, axis=1).ravel(),
+            "components": [listed[k][p] for p in range(n) for k in range(nr)],
         }
-        per_product.append(
-            {
-                "product_id": pid,
-                "product_value_usd": pvalue,
-                "controlled_value_usd": cv_all,
-                "share": cv_all / pvalue,
-                "licence_required": bool(tripped),
-                "tripping_components": sorted(tripping),
-                "rules": tripped,
-                "controlled_components": sorted(set(ctrl.loc[ctrl["value_usd"] > 0, "component_id"])),
-                "price_basis": basis,
-            }
-        )
-    return pd.DataFrame(per_rule), pd.DataFrame(per_product)
+    )
+    req_any = np.stack(required, axis=1)
+    tripped = [[r.id for k, r in enumerate(rules) if row[k]] for row in req_any.tolist()]
+    products = pd.DataFrame(
+        {
+            "product_id": ids,
+            "product_value_usd": pvalue,
+            "controlled_value_usd": cv_all,
+            "share": cv_all / pvalue,
+            "licence_required": [bool(t) for t in tripped],
+            "tripping_components": _group_sets(codes, comps, trips & known, n),
+            "rules": tripped,
+            "controlled_components": _group_sets(codes, comps, ctrl & positive, n),
+            "price_basis": _price_basis(
+                frame["element"].to_numpy(dtype=object),
+                frame["price_basis"].to_numpy(dtype=object),
+                codes,
+                ctrl,
+                n,
+            ),
+        }
+    )
+    return by_rule, products
+
+
+def _refuse_controlled_above_value(
+    frame: pd.DataFrame, codes: Ints, ctrl: Bools, cv: Floats, pvalue: Floats
+) -> None:
+    """Controlled content cannot be worth more than the product (a share above 100%)."""
+    over = np.flatnonzero((cv > pvalue) & (cv - pvalue > THRESHOLD_RTOL * cv))
+    if not len(over):
+        return
+    g = int(over[0])
+    rows = frame.loc[(codes == g) & ctrl & (frame["value_usd"].to_numpy(dtype=float) > 0)]
+    running = rows["value_usd"].cumsum().to_numpy()
+    at = rows.iloc[int(np.argmax(running > pvalue[g]))] if (running > pvalue[g]).any() else rows.iloc[-1]
+    lines = [str(x) for x in rows["line"].head(6)]
+    listed = ", ".join(lines[:5]) + (", ..." if len(lines) > 5 else "")
+    first_line = frame["line"].to_numpy()[np.flatnonzero(codes == g)[0]]
+    given = not math.isnan(float(at["element_value_usd"]))
+    raise DataError(
+        f"product {at['product_id']!r}: its controlled content is worth {cv[g]:,.6g} USD (lines {listed}), "
+        f"above its product_value_usd of {pvalue[g]:,.6g} USD (line {first_line}); controlled content "
+        "cannot exceed the product's value",
+        path=frame.attrs.get("path"),
+        line=int(at["line"]),
+        column="element_value_usd" if given else "element_mass_kg",
+        fix="check the units (product_value_usd is one product's value in USD, element_mass_kg is kg, "
+        "not g, element_value_usd is USD) and that these rows belong to this product",
+    )
+
+
+def _price_basis(elements: Objects, bases: Objects, codes: Ints, ctrl: Bools, n: int) -> list[dict[str, str]]:
+    """Per product, {element: "; "-joined sorted bases} over its controlled rows (elements in row order)."""
+    g = codes[ctrl]
+    ec, eu = pd.factorize(elements[ctrl])
+    bc, bu = pd.factorize(bases[ctrl], sort=True)
+    if not len(g) or (ec < 0).any() or (bc < 0).any() or len(bu) > 62:
+        return _price_basis_loop(elements, bases, codes, ctrl, n)
+    width = np.int64(len(eu))
+    pair, pairs = pd.factorize(g.astype(np.int64) * width + ec)  # numbered in order of appearance
+    bits = np.zeros(len(pairs), dtype=np.int64)
+    np.bitwise_or.at(bits, pair, np.left_shift(np.int64(1), bc.astype(np.int64)))
+    owner = np.asarray(pairs, dtype=np.int64) // width
+    order = np.argsort(owner, kind="stable")
+    labels = {int(m): "; ".join(str(bu[k]) for k in range(len(bu)) if m >> k & 1) for m in np.unique(bits)}
+    names = np.asarray(eu, dtype=object)[np.asarray(pairs, dtype=np.int64)[order] % width].tolist()
+    text = [labels[m] for m in bits[order].tolist()]
+    ends = np.cumsum(np.bincount(owner, minlength=n))
+    starts = np.concatenate(([0], ends[:-1]))
+    return [
+        dict(zip(names[a:b], text[a:b], strict=True))
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+
+
+def _price_basis_loop(
+    elements: Objects, bases: Objects, codes: Ints, ctrl: Bools, n: int
+) -> list[dict[str, str]]:
+    acc: list[dict[Any, set[Any]]] = [{} for _ in range(n)]
+    for g, e, b in zip(codes[ctrl].tolist(), elements[ctrl].tolist(), bases[ctrl].tolist(), strict=True):
+        acc[g].setdefault(e, set()).add(b)
+    return [{e: "; ".join(sorted(bs)) for e, bs in d.items()} for d in acc]
