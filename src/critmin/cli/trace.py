@@ -43,6 +43,7 @@ _COVERAGE_LABELS = {
     "firms_with_unknown": "firms with some unknown input",
     "firms_without_inputs": "firms without inputs",
     "firms_in_cycles": "firms in cycles",
+    "parallel_edges": "parallel edges summed",
 }
 
 
@@ -85,6 +86,16 @@ def firms_cmd(
         check_output_path(out, FIRMS_OUT_SUFFIXES)
     result = trace_files(firms, edges, stage, commodity=commodity)
     cov = result.coverage
+    if cov.get("parallel_edges"):
+        k = cov["parallel_edges"]
+        verb = "edge repeats" if k == 1 else "edges repeat"
+        err_console.print(
+            f"note: {k:,} {verb} the supplier and customer of an earlier edge and "
+            f"{'was' if k == 1 else 'were'} summed with it (first: {cov['parallel_example']}). "
+            "Fix: if they are copies, delete them; if they are separate shipments, nothing to do",
+            highlight=False,
+            soft_wrap=True,
+        )
     if out is not None:
         write_table(result.shares, out)
     if fmt is Format.JSON:

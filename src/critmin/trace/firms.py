@@ -125,7 +125,11 @@ class TraceResult:
     categorical), sorted by firm then share descending, non-zero shares only; per firm the
     shares sum to 1. ``coverage``: ``firms``, ``edges``, ``input_mass``, ``known_mass_share``
     (share of all input mass with a known origin), ``firms_fully_unknown``, ``firms_with_unknown``,
-    ``firms_without_inputs`` and solver facts.
+    ``firms_without_inputs``, ``parallel_edges`` (edges repeating an earlier edge's supplier and
+    customer, summed with it) and ``parallel_example`` (the first, with the line it repeats, or
+    ``None``), and solver facts: ``levels`` (condensation depth; ``None`` beyond 64, solved
+    by sparse LU), ``solve_blocks``, ``cyclic_components``, ``firms_in_cycles``,
+    ``largest_cycle``, ``max_sweeps``.
     """
 
     shares: pd.DataFrame
@@ -467,6 +471,8 @@ def _trace(net: CheckedNetwork, stage: Stage, commodity: str | None) -> TraceRes
         "firms_fully_unknown": int((known <= 0).sum()),
         "firms_with_unknown": int((known < 1 - SHARE_EPS).sum()),
         "firms_without_inputs": int((q_total <= 0).sum()),
+        "parallel_edges": net.parallel_edges,
+        "parallel_example": net.parallel_example,
         **sol.facts,
     }
     return TraceResult(shares=shares, coverage=coverage, origin_stage=stage, commodity=commodity)

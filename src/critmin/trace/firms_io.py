@@ -6,6 +6,19 @@ columns kept) and an edges table (``supplier_id, customer_id, quantity``; option
 :class:`~critmin.model.stages.Stage` values, and every :class:`~critmin.errors.DataError` names
 where the bad value is: ``path:line`` and column for CSV files (header = line 1), ``name row N``
 (1-based) for in-memory frames and Parquet files. Nothing here imports scipy.
+
+What is refused (each with one :class:`~critmin.errors.DataError` line and its fix): what
+:mod:`critmin.trace.firms_read` refuses while reading a file (not a regular file, over the
+size limits, not UTF-8, empty, duplicate column names, malformed rows, unreadable Parquet or
+Parquet columns of the wrong type); cells that are not plain strings or numbers; a firms file
+without rows; missing or empty required values, duplicate firm ids, unknown stages and
+countries, texts over ``MAX_TEXT`` characters in ``country``/``stage``/``commodity``; edges
+naming unknown firms; quantities and values that are not numbers, negative, infinite or beyond
+:data:`critmin.infile.MAX_ABS` (1e15); and *edges that repeat an earlier edge in every
+column* (a copy: counting it twice would double that supplier's share), naming both lines.
+Edges that share supplier and customer but differ in some column (two shipments, contracts or
+dates) are summed, as the model says; :class:`CheckedNetwork` counts them and names the first
+pair, and ``critmin trace firms`` warns with those lines.
 """
 
 from __future__ import annotations
@@ -22,33 +35,23 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from critmin.atomic import atomic_path
 from critmin.errors import DataError
+from critmin.infile import MAX_ABS, finite
 from critmin.model.countries import is_country, to_iso3
 from critmin.model.stages import Stage, parse_stage
+from critmin.trace.firms_read import Where as _Where
+from critmin.trace.firms_read import read_frame, table_kind
+from critmin.trace.firms_read import show as _show
 
 FIRM_COLUMNS = ("firm_id", "country", "stage")
 EDGE_COLUMNS = ("supplier_id", "customer_id", "quantity")
 OPTIONAL_EDGE_COLUMNS = ("commodity", "value_usd")
 _ID_COLUMNS = ("firm_id", "country", "stage", "supplier_id", "customer_id", "commodity")
 _STAGES = frozenset(s.value for s in Stage)
+#: Longest accepted ``country``, ``stage`` or ``commodity`` text (ids may be longer).
+MAX_TEXT = 200
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class _Where:
-    """Where a table came from, to name a row: CSV ``path:line`` or ``name row N`` (1-based)."""
-
-    name: str
-    csv: bool = False
-
-    def ref(self, frame: pd.DataFrame, pos: int) -> str:
-        return f"line {int(frame.index[pos]) + 2}" if self.csv else f"row {pos + 1}"
-
-    def at(self, frame: pd.DataFrame, pos: int) -> dict[str, Any]:
-        if self.csv:
-            return {"path": self.name, "line": int(frame.index[pos]) + 2}
-        return {"path": f"{self.name} row {pos + 1}"}
 
 
 def _first(mask: npt.NDArray[np.bool_]) -> int:
@@ -89,6 +92,7 @@ def _check_firms(firms: pd.DataFrame, where: _Where) -> pd.DataFrame:
         )
     for col, norm in (("stage", _norm_stage), ("country", _norm_country)):
         values = out[col]
+        _text_lengths(values, col, where, out)
         mapping: dict[Any, str] = {}
         for value in pd.unique(values):
             fixed = norm(value, None)
@@ -99,6 +103,40 @@ def _check_firms(firms: pd.DataFrame, where: _Where) -> pd.DataFrame:
         if any(k != v for k, v in mapping.items()):
             out[col] = values.map(mapping).astype("str")
     return out
+
+
+def _text_lengths(values: pd.Series, col: str, where: _Where, frame: pd.DataFrame) -> None:
+    """Refuse ``country``/``stage``/``commodity`` texts longer than :data:`MAX_TEXT`."""
+    lengths = values.astype("str").str.len().to_numpy()
+    long = lengths > MAX_TEXT
+    if long.any():
+        pos = _first(long)
+        raise DataError(
+            f"value of {int(lengths[pos]):,} characters ({_show(values.iloc[pos], 30)})",
+            column=col,
+            fix=f"a {col} is a short name or code (at most {MAX_TEXT} characters); check the column order",
+            **where.at(frame, pos),
+        )
+
+
+_SCALARS = (str, int, float, np.integer, np.floating)
+
+
+def _check_cells(frame: pd.DataFrame, cols: tuple[str, ...], where: _Where) -> None:
+    """Cells of ``cols`` in object columns must be plain strings or numbers (not lists, dicts...)."""
+    for col in cols:
+        if col not in frame.columns or frame[col].dtype != object:
+            continue
+        ok = frame[col].map(lambda v: v is None or isinstance(v, _SCALARS)).to_numpy(dtype=bool)
+        if not ok.all():
+            pos = _first(~ok)
+            value = frame[col].iloc[pos]
+            raise DataError(
+                f"{type(value).__name__} value {_show(value, 30)}",
+                column=col,
+                fix=f"give {col} as a plain string or number",
+                **where.at(frame, pos),
+            )
 
 
 def _norm_stage(value: Any, where: dict[str, Any] | None) -> str | None:
@@ -122,14 +160,18 @@ def _norm_country(value: Any, where: dict[str, Any] | None) -> str | None:
 
 
 def _numeric(edges: pd.DataFrame, col: str, where: _Where, *, required: bool) -> Floats:
+    """``col`` as float64: every present value a number in ``[0, MAX_ABS]`` (or one DataError)."""
     raw = edges[col]
-    num = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        num = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
     present = raw.notna().to_numpy()
     fix = "write a plain non-negative number, e.g. 1200.5 (no thousands separators)"
     bad = np.isnan(num) & present
     if bad.any():
         pos = _first(bad)
-        raise DataError(f"{raw.iloc[pos]!r} is not a number", column=col, fix=fix, **where.at(edges, pos))
+        raise DataError(
+            f"{_show(raw.iloc[pos])} is not a number", column=col, fix=fix, **where.at(edges, pos)
+        )
     if required and not present.all():
         pos = _first(~present)
         raise DataError("empty value", column=col, fix=f"fill in {col}", **where.at(edges, pos))
@@ -142,6 +184,10 @@ def _numeric(edges: pd.DataFrame, col: str, where: _Where, *, required: bool) ->
             fix="quantities cannot be negative or infinite; use 0 for none",
             **where.at(edges, pos),
         )
+    huge = np.abs(num) > MAX_ABS
+    if huge.any():
+        pos = _first(huge)
+        finite(float(num[pos]), column=col, what=col, **where.at(edges, pos))  # raises
     return np.asarray(num, dtype=np.float64)
 
 
@@ -164,35 +210,40 @@ def _index_of(ids: pa.Array, values: pa.Array) -> Ints:
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _check_edges(
-    edges: pd.DataFrame, where: _Where, firm_ids: pa.Array, commodity: str | None
-) -> tuple[Ints, Ints, Floats]:
-    """Validate an edges table; return supplier and customer positions and quantities."""
+def _check_edges(edges: pd.DataFrame, where: _Where, firm_ids: pa.Array, commodity: str | None) -> _Edges:
+    """Validate an edges table; return the kept edges' supplier and customer positions,
+    quantities and parallel edges (see :class:`CheckedNetwork`)."""
     _require(edges, EDGE_COLUMNS, where, "edges")
+    _check_cells(edges, (*EDGE_COLUMNS, *OPTIONAL_EDGE_COLUMNS), where)
     quantity = _numeric(edges, "quantity", where, required=True)
-    if "value_usd" in edges.columns:
-        _numeric(edges, "value_usd", where, required=False)
+    value = _numeric(edges, "value_usd", where, required=False) if "value_usd" in edges.columns else None
     ends = []
     for col in ("supplier_id", "customer_id"):
         idx = _index_of(firm_ids, _arrow(edges[col]))
         if (idx < 0).any():
             pos = _first(idx < 0)
             raise DataError(
-                f"unknown firm {edges[col].iloc[pos]!r}",
+                f"unknown firm {_show(edges[col].iloc[pos])}",
                 column=col,
                 fix="every supplier_id and customer_id must be a firm_id in the firms table",
                 **where.at(edges, pos),
             )
         ends.append(idx)
     sup, cus = ends
+    com: pd.Series | None = None
+    if "commodity" in edges.columns:
+        _text_lengths(edges["commodity"], "commodity", where, edges)
+        com = edges["commodity"].astype("str").str.strip()
+    pair = sup * max(len(firm_ids), 1) + cus
+    _refuse_copies(edges, where, pair, quantity, value, com)
+    keep = np.ones(len(edges), dtype=bool)
     if commodity is not None:
-        if "commodity" not in edges.columns:
+        if com is None:
             raise DataError(
                 f"cannot select commodity {commodity!r}: no 'commodity' column",
                 path=where.name,
                 fix="add a commodity column to the edges, or drop the commodity filter",
             )
-        com: pd.Series = edges["commodity"].astype("str").str.strip()
         keep = (com == commodity).to_numpy()
         if not keep.any():
             present = sorted(str(v) for v in com.unique())[:10]
@@ -203,7 +254,68 @@ def _check_edges(
                 fix=f"use one of {present}",
             )
         sup, cus, quantity = sup[keep], cus[keep], quantity[keep]
-    return sup, cus, quantity
+    again = pd.Series(pair[keep]).duplicated(keep="first").to_numpy()
+    example = None
+    if again.any():
+        kept = np.flatnonzero(keep)
+        pos = int(kept[_first(again)])
+        first = int(kept[_first(pair[keep] == pair[pos])])
+        here = f"{where.name}:{where.line(edges, pos)}" if where.csv else f"{where.name} row {pos + 1}"
+        example = (
+            f"{here} repeats {_show(edges['supplier_id'].iloc[pos], 30)} -> "
+            f"{_show(edges['customer_id'].iloc[pos], 30)} of {where.ref(edges, first)}"
+        )
+    return _Edges(sup, cus, quantity, int(again.sum()), example)
+
+
+def _refuse_copies(
+    edges: pd.DataFrame,
+    where: _Where,
+    pair: Ints,
+    quantity: Floats,
+    value: Floats | None,
+    com: pd.Series | None,
+) -> None:
+    """Refuse an edge equal to an earlier one in every column, naming both lines.
+
+    Rows sharing supplier and customer are the candidates (found by hashing the pair); only
+    they are compared column by column, ids by firm, numbers by value, other columns as text.
+    """
+    cand = np.flatnonzero(pd.Series(pair).duplicated(keep=False).to_numpy())
+    if cand.size == 0:
+        return
+    cols: dict[str, Any] = {"_pair": pair[cand], "quantity": quantity[cand]}
+    if value is not None:
+        cols["value_usd"] = value[cand]
+    if com is not None:
+        cols["commodity"] = com.to_numpy()[cand]
+    for c in edges.columns:
+        if c not in (*EDGE_COLUMNS, *OPTIONAL_EDGE_COLUMNS):
+            cols[f"extra {c}"] = edges[c].iloc[cand].astype("str").to_numpy()
+    sub = pd.DataFrame(cols)
+    copy = sub.duplicated(keep="first").to_numpy()
+    if not copy.any():
+        return
+    j = _first(copy)
+    group = sub.groupby(list(sub.columns), sort=False, dropna=False).ngroup().to_numpy()
+    pos, first = int(cand[j]), int(cand[_first(group == group[j])])
+    raise DataError(
+        f"edge {_show(edges['supplier_id'].iloc[pos], 30)} -> {_show(edges['customer_id'].iloc[pos], 30)} "
+        f"repeats {where.ref(edges, first)} in every column (a copy would be counted twice)",
+        column="supplier_id",
+        fix="delete one of the two rows; if both shipments are real, give them one row with the summed "
+        "quantity (rows that differ in some column, e.g. a date, are summed)",
+        **where.at(edges, pos),
+    )
+
+
+@dataclass(frozen=True)
+class _Edges:
+    supplier: Ints
+    customer: Ints
+    quantity: Floats
+    parallel: int
+    example: str | None
 
 
 @dataclass(frozen=True)
@@ -212,12 +324,21 @@ class CheckedNetwork:
 
     ``firms``: the normalised firms table; ``supplier``, ``customer``: each kept edge's firm
     positions (rows of ``firms``); ``quantity``: its quantity (same physical unit throughout).
+    ``parallel_edges``: kept edges whose supplier and customer repeat an earlier kept edge
+    (their quantities are summed); ``parallel_example``: the first one and the line or row it
+    repeats, for a warning (``None`` when there are none).
     """
 
     firms: pd.DataFrame
     supplier: Ints
     customer: Ints
     quantity: Floats
+    parallel_edges: int = 0
+    parallel_example: str | None = None
+
+
+def _network(firms: pd.DataFrame, e: _Edges) -> CheckedNetwork:
+    return CheckedNetwork(firms, e.supplier, e.customer, e.quantity, e.parallel, e.example)
 
 
 def check_network(firms: pd.DataFrame, edges: pd.DataFrame, commodity: str | None) -> CheckedNetwork:
@@ -225,52 +346,36 @@ def check_network(firms: pd.DataFrame, edges: pd.DataFrame, commodity: str | Non
 
     With ``commodity`` given, only the edges of that commodity are kept.
     """
-    firms = _check_firms(firms, _Where("firms"))
-    sup, cus, quantity = _check_edges(edges, _Where("edges"), _arrow(firms["firm_id"]), commodity)
-    return CheckedNetwork(firms, sup, cus, quantity)
+    fw = _Where("firms")
+    _require(firms, FIRM_COLUMNS, fw, "firms")
+    _check_cells(firms, FIRM_COLUMNS, fw)
+    firms = _check_firms(firms, fw)
+    return _network(firms, _check_edges(edges, _Where("edges"), _arrow(firms["firm_id"]), commodity))
 
 
 def load_network(firms_path: str | Path, edges_path: str | Path, commodity: str | None) -> CheckedNetwork:
     """Read and validate both files, firms first (errors name file, line and column)."""
-    firms, fw = _read_table(firms_path)
+    firms, fw = _read_table(firms_path, "firms")
     firms = _check_firms(firms, fw)
-    edges, ew = _read_table(edges_path)
-    sup, cus, quantity = _check_edges(edges, ew, _arrow(firms["firm_id"]), commodity)
-    return CheckedNetwork(firms.reset_index(drop=True), sup, cus, quantity)
-
-
-def table_kind(path: Path) -> str:
-    """``"csv"`` or ``"parquet"`` from a file name; anything else is a :class:`DataError`."""
-    name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    raise DataError(
-        f"unsupported file type {path.suffix!r}", path=path, fix="use a .csv, .csv.gz or .parquet file"
+    edges, ew = _read_table(edges_path, "edges")
+    return _network(
+        firms.reset_index(drop=True), _check_edges(edges, ew, _arrow(firms["firm_id"]), commodity)
     )
 
 
-def _read_table(path: str | Path) -> tuple[pd.DataFrame, _Where]:
-    p = Path(path)
-    kind = table_kind(p)
-    if not p.is_file():
-        raise DataError("no such file", path=p, fix="check the path")
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(p), _Where(str(p))
-        frame = pd.read_csv(
-            p,
-            dtype=dict.fromkeys(_ID_COLUMNS, "str"),
-            keep_default_na=False,  # "NA" is Namibia
-            na_values=[""],
-            skip_blank_lines=False,  # keep line numbers right; blank rows are dropped below
-            encoding="utf-8-sig",
-        )
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise DataError(f"cannot read table: {exc}", path=p, fix=f"give a valid {kind} file") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame[frame.notna().any(axis=1)], _Where(str(p), csv=True)
+def _read_table(path: str | Path, table: str) -> tuple[pd.DataFrame, _Where]:
+    frame, where = read_frame(path, table, dict.fromkeys(_ID_COLUMNS, "str"))
+    if table == "firms":
+        _require(frame, FIRM_COLUMNS, where, "firms")
+        if frame.empty:
+            raise DataError(
+                "no firms: the table has a header but no rows",
+                path=where.name,
+                line=2 if where.csv else None,
+                fix="add one row per firm (firm_id, country, stage)",
+            )
+    _check_cells(frame, (*FIRM_COLUMNS, *EDGE_COLUMNS, *OPTIONAL_EDGE_COLUMNS), where)
+    return frame, where
 
 
 def read_network(firms_path: str | Path, edges_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -281,9 +386,9 @@ def read_network(firms_path: str | Path, edges_path: str | Path) -> tuple[pd.Dat
     customer ids and non-numeric, negative or infinite quantities. Returns the normalised
     ``(firms, edges)``; extra columns are kept.
     """
-    firms, fw = _read_table(firms_path)
+    firms, fw = _read_table(firms_path, "firms")
     firms = _check_firms(firms, fw)
-    edges, ew = _read_table(edges_path)
+    edges, ew = _read_table(edges_path, "edges")
     _check_edges(edges, ew, _arrow(firms["firm_id"]), None)
     edges = edges.copy()
     edges["quantity"] = pd.to_numeric(edges["quantity"]).astype("float64")
