@@ -162,9 +162,21 @@ def _norm_country(value: Any, where: dict[str, Any] | None) -> str | None:
 def _numeric(edges: pd.DataFrame, col: str, where: _Where, *, required: bool) -> Floats:
     """``col`` as float64: every present value a number in ``[0, MAX_ABS]`` (or one DataError)."""
     raw = edges[col]
-    with np.errstate(over="ignore", invalid="ignore"):
-        num = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
     present = raw.notna().to_numpy()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            num = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
+    except (OverflowError, ValueError, TypeError):  # e.g. a 400-digit integer
+        num = np.asarray([_to_float(v) for v in raw], dtype=np.float64)
+        huge = np.isnan(num) & present & raw.map(_overflows).to_numpy(dtype=bool)
+        if huge.any():
+            pos = _first(huge)
+            raise DataError(
+                f"{col} {_show(raw.iloc[pos], 30)} is beyond {MAX_ABS:.0e}",
+                column=col,
+                fix="check the number and its unit",
+                **where.at(edges, pos),
+            ) from None
     fix = "write a plain non-negative number, e.g. 1200.5 (no thousands separators)"
     bad = np.isnan(num) & present
     if bad.any():
@@ -189,6 +201,24 @@ def _numeric(edges: pd.DataFrame, col: str, where: _Where, *, required: bool) ->
         pos = _first(huge)
         finite(float(num[pos]), column=col, what=col, **where.at(edges, pos))  # raises
     return np.asarray(num, dtype=np.float64)
+
+
+def _to_float(value: Any) -> float:
+    """``float(value)``, NaN where it is not a number or overflows (see :func:`_overflows`)."""
+    try:
+        return float(value)
+    except (OverflowError, ValueError, TypeError):
+        return float("nan")
+
+
+def _overflows(value: Any) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    except (ValueError, TypeError):
+        return False
+    return False
 
 
 def _arrow(values: pd.Series) -> pa.Array:

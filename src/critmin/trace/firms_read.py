@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,17 +146,20 @@ def _csv(text: str, p: Path, table: str, dtypes: dict[str, str]) -> pd.DataFrame
             )
         seen[name] = i
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype={c: dtypes[c] for c in names if c in dtypes},
-            keep_default_na=False,  # "NA" is Namibia
-            na_values=[""],
-            skip_blank_lines=False,  # keep line numbers right; blank rows are dropped by the caller
-            header=0,
-            names=names,
-            engine="c",
-        )
-    except (ValueError, pd.errors.ParserError, OverflowError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # rows longer than the header
+            frame = pd.read_csv(
+                io.StringIO(text),
+                dtype={c: dtypes[c] for c in names if c in dtypes},
+                keep_default_na=False,  # "NA" is Namibia
+                na_values=[""],
+                skip_blank_lines=False,  # keep line numbers right; blank rows are dropped by the caller
+                header=0,
+                names=names,
+                index_col=False,
+                engine="c",
+            )
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning, OverflowError) as exc:
         _locate_csv_error(text, p, len(names))
         raise DataError(
             f"cannot read the table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
