@@ -20,6 +20,7 @@ from critmin.simulate.analysis.calibrate import (
     ExportModel,
     calibrate,
 )
+from critmin.simulate.budget import check_run, check_seed
 from critmin.simulate.inputs.scenario import load_scenario
 
 
@@ -39,15 +40,20 @@ def backtest_cmd(
         help="First fit approval rate and lag on the observed months up to --fit-until.",
     ),
     paths: int = typer.Option(
-        1, help="Monte Carlo paths (1 = deterministic at the medians; >1 adds p5/p95)."
+        1,
+        help="Monte Carlo paths (1 = deterministic at the medians; >1 adds p5/p95; bounded by the "
+        "memory estimate).",
     ),
-    seed: int = typer.Option(0, help="Random seed (with --paths > 1)."),
+    seed: int = typer.Option(0, help="Random seed, 0 to 2^63 - 1 (with --paths > 1)."),
     fit_until: str = typer.Option(FIT_UNTIL, help="Last month calibration may use (YYYY-MM)."),
     fmt: Format = format_option(),
 ) -> None:
     """Compare modelled Chinese NdFeB magnet exports (World, USA) with the observed customs series."""
+    sc = load_scenario(scenario)
+    check_seed(seed)
+    check_run(sc.commodities, len(sc.months()), len(sc.regions), paths, keep_trace=True)
     result = backtest(
-        load_scenario(scenario),
+        sc,
         paths=paths,
         seed=seed,
         calibrated=calibrated,

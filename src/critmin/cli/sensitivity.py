@@ -22,11 +22,12 @@ from critmin.cli._output import Format, bold_lead, console, emit_json
 from critmin.cli.choices import enum_option, format_option
 from critmin.data.load import load_dataset
 from critmin.report.tables import check_figure_path
-from critmin.simulate.analysis.sensitivity import EX_CHINA, tornado, tornado_to_dict
-from critmin.simulate.analysis.sobol import SOBOL_N, SobolResult, SobolStatus, sobol
+from critmin.simulate.analysis.sensitivity import EX_CHINA, tornado, tornado_to_dict, uncertain_parameters
+from critmin.simulate.analysis.sobol import SOBOL_N, SobolResult, SobolStatus, check_n, sobol
+from critmin.simulate.budget import check_paths, check_run, check_seed
 from critmin.simulate.executors import Executor, executor_for
-from critmin.simulate.inputs.scenario import load_scenario
-from critmin.simulate.result import METRICS
+from critmin.simulate.inputs.scenario import Scenario, load_scenario
+from critmin.simulate.result import ADDITIVE, METRICS
 
 _FMT = {
     "peak_shortfall_pct": "{:,.1f}",
@@ -87,6 +88,10 @@ def sensitivity_cmd(
     """
     if plot is not None:  # a bad path fails before the runs, not after
         check_figure_path(plot)
+    check_seed(seed)
+    check_paths(paths)
+    if top < 1:
+        raise typer.BadParameter(f"{top} rows: give at least 1", param_hint="--top")
     if method is SensitivityMethod.SOBOL:
         if n < 2 or n & (n - 1):
             lower = 2 ** max(1, n.bit_length() - 1)
@@ -95,12 +100,14 @@ def sensitivity_cmd(
                 f"use e.g. {lower} or {2 * lower}",
                 param_hint="--n",
             )
+        check_n(n)
         if paths != 1:
             raise typer.BadParameter("applies to --method tornado only", param_hint="--paths")
         with _executor(workers, scheduler) as ex:
             _sobol(scenario, metric, region, variant, seed, fmt, plot, top, n, ex)
         return
     sc = load_scenario(scenario, variant=variant)
+    _check_size(sc, paths, 1 + 2 * len(uncertain_parameters(sc)), metric, region, sobol=False)
     ds = load_dataset()
     with Progress(
         TextColumn(f"sensitivity of {metric} ({region}) in {sc.name}"),
@@ -206,6 +213,7 @@ def _sobol(
     executor: Executor,
 ) -> None:
     sc = load_scenario(scenario, variant=variant)
+    _check_size(sc, n, len(uncertain_parameters(sc)) + 2, metric, region, sobol=True)
     ds = load_dataset()
     with Progress(
         TextColumn(f"Sobol' indices of {metric} ({region}) in {sc.name}, N = {n}"),
@@ -288,6 +296,26 @@ def _render_sobol(r: SobolResult, top: int) -> None:
         f"Sum of S1 = {r.sum_s1:.2f} (status {r.status}). See critmin.simulate.analysis.sobol.",
         style="dim",
         highlight=False,
+    )
+
+
+def _check_size(sc: Scenario, unit: int, per: int, metric: str, region: str, *, sobol: bool) -> None:
+    """Refuse, before the dataset loads, a design whose one run would not fit memory.
+
+    The run has ``unit`` x ``per`` paths: the tornado's --paths x (1 + 2 x parameters), or
+    Sobol's --n x (parameters + 2); the fix names a value of the option (a power of two for
+    --n). The analyses check again (library callers).
+    """
+    keep = region == EX_CHINA and metric not in ADDITIVE and metric != "peak_price_ratio"
+    check_run(
+        sc.commodities,
+        len(sc.months()),
+        len(sc.regions),
+        unit * per,
+        keep_trace=keep,
+        option="--n" if sobol else "--paths",
+        per=per,
+        power_of_two=sobol,
     )
 
 

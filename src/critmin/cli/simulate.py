@@ -15,17 +15,23 @@ from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
 from critmin.errors import DataError
 from critmin.report.tables import TABLE_SUFFIXES, check_figure_path, check_output_path
+from critmin.simulate.budget import MAX_PATHS, check_run, check_seed
 from critmin.simulate.chains.registry import CHAIN_IDS, product_title
 from critmin.simulate.executors import SCHEDULER_ENV, executor_for
 from critmin.simulate.inputs.scenario import load_scenario
-from critmin.simulate.result import SimulationResult
+from critmin.simulate.inputs.yamlload import validation_error
+from critmin.simulate.result import TRACE_LIMIT, SimulationResult
 from critmin.simulate.run import simulate
 
 
 def simulate_cmd(
     scenario: str | None = typer.Argument(None, help="Bundled scenario name or a YAML path."),
-    paths: int = typer.Option(1000, help="Monte Carlo paths (1 = deterministic at the medians)."),
-    seed: int = typer.Option(0, help="Random seed (equal seeds give equal results)."),
+    paths: int = typer.Option(
+        1000,
+        help=f"Monte Carlo paths (1 = deterministic at the medians; at most {MAX_PATHS:,}, and a run "
+        "whose estimated memory exceeds 80% of the available memory or CRITMIN_MAX_RUN_MB is refused).",
+    ),
+    seed: int = typer.Option(0, help="Random seed, 0 to 2^63 - 1 (equal seeds give equal results)."),
     variant: str | None = typer.Option(None, help="A named variant from the scenario's `scenarios:`."),
     start: str | None = typer.Option(None, help="First month YYYY-MM (default from the scenario)."),
     end: str | None = typer.Option(None, help="Last month YYYY-MM (default from the scenario)."),
@@ -86,11 +92,20 @@ def simulate_cmd(
                 }
             )
         except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(x) for x in err["loc"])
-            raise DataError(err["msg"], column=key, fix="see critmin simulate --help") from None
-    ds = load_dataset()
+            err = validation_error(exc, path=None, root=None)
+            raise DataError(err.message, column=err.column, fix="see critmin simulate --help") from None
+    # bounds and the memory estimate before the dataset loads and anything runs
+    n_months, n_regions = len(sc.months()), len(sc.regions)
+    check_seed(seed)
+    check_run(
+        sc.commodities,
+        n_months,
+        n_regions,
+        paths,
+        keep_trace=paths * n_months * n_regions <= TRACE_LIMIT,
+    )
     executor = executor_for(workers, scheduler)
+    ds = load_dataset()
     with Progress(
         TextColumn(f"simulating {sc.name} ({paths} paths)"),
         BarColumn(),

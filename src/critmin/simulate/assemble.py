@@ -45,6 +45,7 @@ from critmin.simulate.engine.sectors import SectorShares, growth_factors, heavy_
 
 if TYPE_CHECKING:
     from critmin.simulate.chains.heavy import FeedNetwork
+from critmin.simulate.budget import check_paths, check_seed
 from critmin.simulate.engine.types import EngineInputs, EngineParams, Feed, FloorTerms, SectorInputs
 from critmin.simulate.inputs.params import Value, draw, median, parameter_table
 from critmin.simulate.inputs.policy import compile_policy, events_for
@@ -194,8 +195,8 @@ class RunInputs:
 
         sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
         ds = dataset if dataset is not None else load_dataset()
-        if paths < 1:
-            raise DataError("paths must be at least 1", column="paths", fix="e.g. --paths 1000")
+        check_paths(paths)
+        check_seed(seed)
         if block_paths < 1:
             raise DataError("block_paths must be at least 1", column="block_paths", fix="e.g. 1024")
         cache = cache if cache is not None else NetworkCache()

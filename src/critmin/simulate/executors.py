@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 SCHEDULER_ENV = "CRITMIN_DASK_SCHEDULER"
 
 
+def max_workers() -> int:
+    """Most local Dask workers one run may start: 4 per CPU core (each is a process)."""
+    return 4 * (os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How a run is carried out (not what it computes): ``keep_trace`` keeps the primary
@@ -159,7 +164,7 @@ class DaskExecutor:
 
 def executor_for(workers: int | None = None, scheduler: str | None = None) -> InProcess | DaskExecutor:
     """The executor the CLI options ask for: ``scheduler`` (or ``$CRITMIN_DASK_SCHEDULER``) an
-    existing cluster, ``workers`` a local one, neither this process."""
+    existing cluster, ``workers`` a local one (1 to :func:`max_workers`), neither this process."""
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address and workers:
         raise DataError(
@@ -175,6 +180,14 @@ def executor_for(workers: int | None = None, scheduler: str | None = None) -> In
                 fix="use tcp://HOST:PORT (the address `dask scheduler` prints)",
             )
         return DaskExecutor.connect(address)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= max_workers()
+    ):
+        raise DataError(
+            f"--workers must be from 1 to {max_workers()} (4 per CPU core; got {workers!r})",
+            column="workers",
+            fix=f"e.g. --workers {os.cpu_count() or 1}, or --scheduler for a cluster elsewhere",
+        )
     if workers:
         return DaskExecutor.local(workers)
     return InProcess()

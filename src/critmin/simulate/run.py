@@ -18,6 +18,7 @@ import pandas as pd
 
 from critmin.data.dataset import Dataset
 from critmin.simulate.assemble import NetworkCache, RunInputs
+from critmin.simulate.budget import check_run
 from critmin.simulate.engine.types import EngineResult
 from critmin.simulate.executors import Executor, InProcess, RunOptions
 from critmin.simulate.inputs.params import PathValues
@@ -46,7 +47,8 @@ def run(
 
     ``keep_trace`` (default: when paths x months x regions <= ``TRACE_LIMIT``) keeps the
     primary chain's full monthly series; ``executor`` runs the blocks (default: in this
-    process, in order); ``on_block(done, total)`` reports progress.
+    process, in order); ``on_block(done, total)`` reports progress. A run whose estimated
+    memory exceeds the limit is refused first (:func:`critmin.simulate.budget.check_run`).
     """
     sc = inputs.scenario
     keep = (
@@ -54,6 +56,8 @@ def run(
         if keep_trace is not None
         else inputs.paths * len(inputs.months) * len(sc.regions) <= TRACE_LIMIT
     )
+    # refuse, before any block runs, a run whose kept results would not fit memory
+    check_run(sc.commodities, len(inputs.months), len(sc.regions), inputs.paths, keep_trace=keep)
     options = RunOptions(keep_trace=keep, check_balance=check_balance)
     ex = executor if executor is not None else InProcess()
     per_block = ex.run_blocks(inputs, inputs.blocks(), options, on_block)

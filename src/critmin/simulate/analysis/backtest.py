@@ -56,6 +56,7 @@ from critmin.simulate.analysis.calibrate import (
     mape,
 )
 from critmin.simulate.assemble import resolve_values
+from critmin.simulate.budget import check_paths, check_run, check_seed
 from critmin.simulate.chains.registry import chain_info
 from critmin.simulate.inputs.params import median
 from critmin.simulate.inputs.scenario import Scenario, load_scenario
@@ -245,11 +246,13 @@ def backtest(
     The USA series is left out when the scenario has no ``USA`` region.
     """
     t0 = time.perf_counter()
-    if paths < 1:
-        raise DataError("paths must be at least 1", column="paths", fix="e.g. --paths 1000")
+    check_paths(paths)
+    check_seed(seed)
     if parse_period(fit_until) is None or "/" in fit_until:
         raise DataError(f"{fit_until!r} is not a month YYYY-MM", column="fit_until", fix="e.g. 2025-05")
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
+    # the export model keeps the full [month, path, region] series of every run
+    check_run(sc.commodities, len(sc.months()), len(sc.regions), paths, keep_trace=True)
     mdl = ExportModel(sc, dataset)
     partners = _partners(mdl)
     obs = _observation_frame(

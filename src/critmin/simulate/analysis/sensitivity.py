@@ -51,6 +51,7 @@ from scipy import special
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
+from critmin.simulate.budget import check_paths, check_run
 from critmin.simulate.executors import Executor
 from critmin.simulate.inputs.events import uncertain_fields
 from critmin.simulate.inputs.params import (
@@ -251,6 +252,15 @@ def tornado(
     specs = uncertain_parameters(sc)
     n = len(specs)
     keep = region == EX_CHINA and metric not in ADDITIVE and metric != "peak_price_ratio"
+    # memory of the largest run (all 1 + 2N cases as paths of one run in batch mode) first
+    check_run(
+        sc.commodities,
+        len(sc.months()),
+        len(sc.regions),
+        (1 + 2 * n) * paths if method == "batch" else paths,
+        keep_trace=keep,
+        per=1 + 2 * n if method == "batch" else 1,
+    )
     base = _base_samples(specs, paths, seed)
     lo_v = [quantile(s.value, low) for s in specs]
     hi_v = [quantile(s.value, high) for s in specs]
@@ -348,8 +358,7 @@ def _base_samples(specs: Sequence[UncertainParameter], paths: int, seed: int) ->
 
 def _check(sc: Scenario, metric: str, region: str, paths: int, low: float, high: float, method: str) -> None:
     check_outcome(sc, metric, region)
-    if paths < 1:
-        raise DataError("paths must be at least 1", column="paths", fix="use 1 (medians) or more")
+    check_paths(paths)
     if not 0.0 < low < high < 1.0:
         raise DataError(
             f"quantiles low={low} and high={high} must satisfy 0 < low < high < 1",

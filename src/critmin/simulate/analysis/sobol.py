@@ -83,6 +83,7 @@ from critmin.simulate.analysis.sensitivity import (
     uncertain_parameters,
 )
 from critmin.simulate.assemble import RunInputs
+from critmin.simulate.budget import check_run
 from critmin.simulate.executors import Executor
 from critmin.simulate.inputs.params import PathValues, Value
 from critmin.simulate.inputs.scenario import Scenario, load_scenario
@@ -172,14 +173,25 @@ class SobolResult:
 
 
 # --------------------------------------------------------------------------- the pure machinery
+#: Largest Sobol' base sample: N (D + 2) paths of one run, so 2^20 with 15 parameters is
+#: 18 million paths, beyond :data:`critmin.simulate.budget.MAX_PATHS` already.
+MAX_SOBOL_N = 2**20
+
+
 def check_n(n: int) -> None:
-    """Raise :class:`DataError` unless ``n`` is a power of two of at least 2 (Sobol' balance)."""
+    """Raise :class:`DataError` unless ``n`` is a power of two from 2 to :data:`MAX_SOBOL_N`."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 2 or n & (n - 1):
         lower = 2 ** max(1, int(math.log2(n))) if isinstance(n, int) and n >= 2 else 2
         raise DataError(
             f"the Sobol' base sample n={n!r} must be a power of two of at least 2",
             column="n",
             fix=f"use e.g. {lower} or {2 * lower} (cost: n x (parameters + 2) runs)",
+        )
+    if n > MAX_SOBOL_N:
+        raise DataError(
+            f"the Sobol' base sample n={n:,} is above {MAX_SOBOL_N:,}",
+            column="n",
+            fix=f"use at most --n {MAX_SOBOL_N} (cost: n x (parameters + 2) runs)",
         )
 
 
@@ -349,10 +361,21 @@ def sobol(
     y_used = ab = np.zeros(0)
     design = pd.DataFrame()
     if varied:
+        needs_trace = region == EX_CHINA and metric not in ADDITIVE and metric != "peak_price_ratio"
+        # the run's memory before the N (D + 2) x D design is drawn (the run checks again)
+        check_run(
+            sc.commodities,
+            len(sc.months()),
+            len(sc.regions),
+            n * (len(varied) + 2),
+            keep_trace=needs_trace,
+            option="--n",
+            per=len(varied) + 2,
+            power_of_two=True,
+        )
         _, x = saltelli_design([s.value for s in varied], n, ss_design)
         designs = [PathValues(x[:, j].copy(), s.value.median()) for j, s in enumerate(varied)]
         medians: list[Any] = [s.value.median() for s in held]
-        needs_trace = region == EX_CHINA and metric not in ADDITIVE and metric != "peak_price_ratio"
         inputs = RunInputs.build(
             assign(sc, [*varied, *held], [*designs, *medians]), ds, seed=seed, paths=len(x)
         )
