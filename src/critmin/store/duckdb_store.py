@@ -294,7 +294,9 @@ class Store:
                     con.execute("INSERT INTO import_sources VALUES (?, ?)", [import_id, s.model_dump_json()])
                 for table, df in frames.items():
                     con.register("_incoming", df)
-                    con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+                    # Sorted by commodity so that DuckDB's zone maps skip the row groups of
+                    # other commodities when a command reads one (see critmin.data.layers).
+                    con.execute(f"INSERT INTO {table} SELECT * FROM _incoming ORDER BY commodity")
                     con.unregister("_incoming")
                 recs = self._records(con)
                 con.execute("COMMIT")
