@@ -407,7 +407,7 @@ def read_series_csv(path: Path | str) -> pd.DataFrame:
                 column="value_t",
                 fix="write tonnes, e.g. 1238",
             )
-        value = finite(value, path=p, line=line, column="value_t", what="observed value")
+        value = finite(value, path=p, line=line, column="value_t", what="observed value", max_abs=math.inf)
         if value > MAX_OBSERVED_T:
             raise DataError(
                 f"observed value {value:g} t is above the {MAX_OBSERVED_T:.0e} t limit",
