@@ -13,8 +13,8 @@ class CritminError(Exception):
     """Base class of every error critmin raises on purpose."""
 
 
-class DataError(CritminError):
-    """Bad input data: a malformed file, an unknown code, an impossible value.
+class LocatedError(CritminError):
+    """An error that names where it happened and how to fix it.
 
     The message is assembled from its parts so that every raise site names the location
     the same way: ``path:line: column 'col': what is wrong. Fix: what to do``.
@@ -50,6 +50,10 @@ class DataError(CritminError):
         return f"{where}{col}{self.message}{fix}"
 
 
+class DataError(LocatedError):
+    """Bad input data: a malformed file, an unknown code, an impossible value."""
+
+
 class UnknownCountryError(DataError):
     """A country name or code that cannot be mapped to ISO 3166 alpha-3."""
 
@@ -62,5 +66,5 @@ class UnitError(DataError):
     """An unknown unit, or a conversion between incompatible units."""
 
 
-class StoreError(CritminError):
-    """The DuckDB store could not be read or written."""
+class StoreError(LocatedError):
+    """The DuckDB store could not be read or written (``path=`` the store, ``fix=`` the recovery)."""
