@@ -44,6 +44,8 @@ from critmin.model.stages import Stage
 
 CHAIN: tuple[Stage, ...] = (Stage.MINING, Stage.SEPARATION, Stage.METAL_ALLOY, Stage.MAGNET)
 COMMODITY = "rare_earths"
+#: Years :func:`origin_matrix` accepts (the stage shares fall back to their latest year inside).
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,12 @@ def origin_matrix(
     """
     from critmin.data.load import load_dataset
 
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise DataError(
+            f"year {year} is outside {FIRST_YEAR}-{LAST_YEAR}",
+            column="year",
+            fix="give a year such as 2024 (a stage without shares for it uses its latest shares)",
+        )
     ds = ds if ds is not None else load_dataset()
     st, ost = Stage(stage), Stage(origin_stage)
     if st not in CHAIN or ost not in CHAIN:
