@@ -218,7 +218,8 @@ def arrow_columns(data: bytes, path: str | Path | None, header: Sequence[str]) -
         table = pacsv.read_csv(
             io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")),
             read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            # a newline inside a value needs a quote: without quotes Arrow may split at every newline
+            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()), strings_can_be_null=False
             ),
@@ -227,8 +228,9 @@ def arrow_columns(data: bytes, path: str | Path | None, header: Sequence[str]) -
         return None
     if table.num_rows == 0 or [table.column(i)[0].as_py() for i in range(width)] != list(header):
         return None
-    columns = [table.column(i).slice(1).combine_chunks() for i in range(width)]
-    kept, _ = _drop_blank(_trimmed(columns), None)
+    columns = [pc.utf8_trim_whitespace(table.column(i).slice(1)).combine_chunks() for i in range(width)]
+    del table
+    kept, _ = _drop_blank(columns, None)
     return Columns(path, kept, None)
 
 
@@ -245,11 +247,14 @@ class Table:
         self.pos = {h: i for i, h in enumerate(header) if h}
         self.unnamed = [i for i, h in enumerate(header) if not h]
         self.checks: list[tuple[np.ndarray, Callable[[int], DataError]]] = []
+        self._empty: pa.Array | None = None
 
     def array(self, name: str) -> pa.Array:
         i = self.pos.get(name)
         if i is None:
-            return pa.array([""] * self.n, type=pa.large_string())
+            if self._empty is None:
+                self._empty = pa.nulls(self.n, pa.large_string()).fill_null("")
+            return self._empty
         return self.cols.columns[i]
 
     def cell(self, name: str, row: int) -> str:

@@ -247,7 +247,9 @@ def _build(t: Table, known: Mapping[str, Source], sha256: str) -> OverlayImport:
     _share_sums(t, rows, converted, is_share)
     tables: dict[str, pd.DataFrame] = {}
     path = t.cols.path
-    qual = np.array([q or "exact" for q in qualifiers], dtype=object)[qualifier]
+    qual = pa.array([q or "exact" for q in qualifiers] + ["exact"], type=pa.large_string()).take(
+        pa.array(qualifier)
+    )
     if (~is_share).any():
         tables["production"] = validate_table(
             _production(t, rows, converted, qual, ~is_share), "production", path=path
@@ -504,62 +506,68 @@ def _share_sums(t: Table, rows: _Rows, share: np.ndarray, is_share: np.ndarray) 
     )
 
 
-def _objects(values: Sequence[Any], codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = list(values)
-    out: np.ndarray = arr[codes[mask]]
-    return out
+def _strings(values: Sequence[Any], codes: np.ndarray, mask: np.ndarray) -> pa.Array:
+    """``values[code]`` for the rows in ``mask``, as an Arrow string column (no Python objects)."""
+    return pa.array([str(v) for v in values], type=pa.large_string()).take(pa.array(codes[mask]))
 
 
-def _notes(t: Table, mask: np.ndarray) -> np.ndarray:
+def _constant(text: str, n: int) -> pa.Array:
+    return pa.array([text], type=pa.large_string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+
+
+def _notes(t: Table, mask: np.ndarray) -> pa.Array:
     note = t.array("note")
-    out: np.ndarray = np.asarray(pc.if_else(pc.equal(note, ""), None, note).to_numpy(zero_copy_only=False))
-    return out[mask]
+    return pc.filter(pc.if_else(pc.equal(note, ""), pa.scalar(None, pa.large_string()), note), pa.array(mask))
 
 
-def _common(t: Table, rows: _Rows, qual: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+def _common(rows: _Rows, qual: pa.Array, mask: np.ndarray) -> dict[str, Any]:
     com_id = [c.id if c is not None else "" for c in rows.coms]
     return {
-        "source_id": _objects(rows.sids, rows.source, mask),
-        "commodity": _objects(com_id, rows.commodity, mask),
-        "stage": _objects(rows.stages, rows.stage, mask),
+        "source_id": _strings(rows.sids, rows.source, mask),
+        "commodity": _strings(com_id, rows.commodity, mask),
+        "stage": _strings(rows.stages, rows.stage, mask),
     }
 
 
-def _production(t: Table, rows: _Rows, value: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> pd.DataFrame:
+def _frame(columns: dict[str, Any]) -> pd.DataFrame:
+    frame: pd.DataFrame = pa.table(columns).to_pandas()
+    return frame
+
+
+def _production(t: Table, rows: _Rows, value: np.ndarray, qual: pa.Array, mask: np.ndarray) -> pd.DataFrame:
     years = np.array([y or 0 for y in rows.years], dtype=np.int64)[rows.year[mask]]
     n = int(mask.sum())
-    return pd.DataFrame(
+    return _frame(
         {
-            **_common(t, rows, qual, mask),
-            "measure": _objects(rows.measures, rows.measure, mask),
-            "country": _objects(rows.countries, rows.country, mask),
+            **_common(rows, qual, mask),
+            "measure": _strings(rows.measures, rows.measure, mask),
+            "country": _strings(rows.countries, rows.country, mask),
             "year": years,
             "value": value[mask],
-            "unit": _objects([c.unit if c is not None else "" for c in rows.coms], rows.commodity, mask),
-            "qualifier": qual[mask],
+            "unit": _strings([c.unit if c is not None else "" for c in rows.coms], rows.commodity, mask),
+            "qualifier": pc.filter(qual, pa.array(mask)),
             "estimated": np.zeros(n, dtype=bool),
             "vintage": years,
-            "series": np.full(n, "user overlay", dtype=object),
+            "series": _constant("user overlay", n),
             "note": _notes(t, mask),
         }
     )
 
 
-def _shares(t: Table, rows: _Rows, share: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> pd.DataFrame:
+def _shares(t: Table, rows: _Rows, share: np.ndarray, qual: pa.Array, mask: np.ndarray) -> pd.DataFrame:
     n = int(mask.sum())
-    return pd.DataFrame(
+    return _frame(
         {
-            **_common(t, rows, qual, mask),
-            "country": _objects(rows.countries, rows.country, mask),
+            **_common(rows, qual, mask),
+            "country": _strings(rows.countries, rows.country, mask),
             "year": np.array([y or 0 for y in rows.years], dtype=np.int64)[rows.year[mask]],
             "share": np.minimum(share[mask], 1.0),
-            "qualifier": qual[mask],
-            "scope": _objects([c.name if c is not None else "" for c in rows.coms], rows.commodity, mask),
-            "basis": np.full(n, "volume", dtype=object),
+            "qualifier": pc.filter(qual, pa.array(mask)),
+            "scope": _strings([c.name if c is not None else "" for c in rows.coms], rows.commodity, mask),
+            "basis": _constant("volume", n),
             "is_projection": np.zeros(n, dtype=bool),
             "is_assumption": np.zeros(n, dtype=bool),
-            "quality": np.full(n, "user", dtype=object),
+            "quality": _constant("user", n),
             "note": _notes(t, mask),
         }
     )
