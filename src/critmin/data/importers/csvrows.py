@@ -214,14 +214,16 @@ def arrow_columns(data: bytes, path: str | Path | None, header: Sequence[str]) -
     the way the csv module would (ragged rows, whitespace-only lines...): use :func:`list_columns`."""
     width = len(header)
     names = [f"f{i}" for i in range(width)]
+    kind = pa.string() if len(data) < 1 << 30 else pa.large_string()  # 32-bit offsets below 1 GB
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")),
+            pa.BufferReader(pa.py_buffer(data)[start:]),
             read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
             # a newline inside a value needs a quote: without quotes Arrow may split at every newline
             parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.large_string()), strings_can_be_null=False
+                column_types=dict.fromkeys(names, kind), strings_can_be_null=False
             ),
         )
     except (pa.ArrowException, ValueError):

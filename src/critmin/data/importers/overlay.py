@@ -160,13 +160,15 @@ def read_overlay_csv(path: Path | str, known_sources: Mapping[str, Source]) -> O
     check_quotes(text, p)
     raw_header = next(csv_records(text, p), (1, list[str]()))[1]
     header = _check_header(raw_header, p)
+    del text  # decoded again only if the fast reading finds a problem
     fast = arrow_columns(inp.data, p, raw_header)
     if fast is not None:
         try:
             return _build(Table(fast, header), known_sources, inp.sha256)
         except (NeedLines, DataError):
             pass  # read again with the csv module: the same checks, now with exact lines
-    return _build(Table(list_columns(text, p, len(raw_header)), header), known_sources, inp.sha256)
+        del fast
+    return _build(Table(list_columns(inp.text(), p, len(raw_header)), header), known_sources, inp.sha256)
 
 
 def _check_header(raw: Sequence[str], path: Path) -> list[str]:
@@ -517,7 +519,7 @@ def _constant(text: str, n: int) -> pa.Array:
 
 def _notes(t: Table, mask: np.ndarray) -> pa.Array:
     note = t.array("note")
-    return pc.filter(pc.if_else(pc.equal(note, ""), pa.scalar(None, pa.large_string()), note), pa.array(mask))
+    return pc.filter(pc.if_else(pc.equal(note, ""), pa.scalar(None, note.type), note), pa.array(mask))
 
 
 def _common(rows: _Rows, qual: pa.Array, mask: np.ndarray) -> dict[str, Any]:
