@@ -598,3 +598,29 @@ def test_fuzz_raw_yaml_text_gives_a_scenario_or_one_data_error(tmp_path: Path, t
     else:
         return
     assert "Fix:" in error
+
+
+@pytest.mark.parametrize("kind", ["latin1", "fifo", "duplicate key"])
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_scenarios_show_reads_through_the_same_gate(
+    tmp_path: Path, kind: str, fmt: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "s.yaml"
+    if kind == "latin1":
+        p.write_bytes((HEAD + "description: caf\xe9\n").encode("latin-1"))
+        line, needle = 4, "not UTF-8"
+    elif kind == "fifo":
+        os.mkfifo(p)
+        line, needle = None, "FIFO"
+    else:
+        p.write_text(HEAD + "start: 2025-02\n", encoding="utf-8")
+        line, needle = 4, "repeats"
+        if fmt == "yaml":  # printed as written: the file is text, its keys are not parsed
+            line, needle = None, ""
+    code, out, err = _cli(monkeypatch, capsys, "scenarios", "show", str(p), "--format", fmt)
+    if needle == "":
+        assert code == 0
+        assert out == HEAD + "start: 2025-02\n"
+        return
+    assert code == 2, err
+    assert_one_line(err, p, line, None, needle)

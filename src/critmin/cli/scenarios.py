@@ -22,7 +22,9 @@ from critmin.cells import to_csv_text
 from critmin.cli._output import Format, console, emit_frame, emit_json
 from critmin.cli.choices import enum_option, format_option, nearest
 from critmin.errors import DataError
+from critmin.infile import check_regular, read_text
 from critmin.simulate import Scenario, bundled_scenarios, load_scenario
+from critmin.simulate.inputs.yamlload import load_yaml
 
 scenarios_app = typer.Typer(
     help="List the bundled scenarios and print one (copy it to start your own).",
@@ -96,10 +98,10 @@ def show_cmd(
     if resolved:
         doc = resolved_document(load_scenario(str(path)))
     elif fmt is ShowFormat.YAML:
-        print(path.read_text("utf-8"), end="")
+        print(read_text(path, "yaml", what="scenario"), end="")  # regular file, size limit, UTF-8
         return
     else:
-        doc = yaml.safe_load(path.read_text("utf-8"))
+        doc, _ = load_yaml(read_text(path, "yaml", what="scenario"), path)
     if fmt is ShowFormat.JSON:
         emit_json(doc)
     else:
@@ -110,9 +112,7 @@ def scenario_file(name: str) -> Path:
     """The YAML file of a bundled scenario name or a path; unknown names get the nearest ones."""
     p = Path(name)
     if p.suffix in {".yaml", ".yml"} or p.exists():
-        if not p.is_file():
-            raise DataError("no such scenario file", path=p, fix="check the path, or use a bundled name")
-        return p
+        return check_regular(p, what="scenario")  # a folder, FIFO or device is named as such
     files = bundled_scenarios()
     if name not in files:
         near = nearest(name, files)
@@ -139,5 +139,5 @@ def _shorten(text: str, width: int = DESCRIPTION_WIDTH) -> str:
 
 
 def _extends(path: Path) -> str:
-    raw = yaml.safe_load(path.read_text("utf-8")) or {}
-    return str(raw.get("extends") or "")
+    raw, _ = load_yaml(read_text(path, "yaml", what="scenario"), path)
+    return str(raw.get("extends") or "") if isinstance(raw, dict) else ""
