@@ -217,8 +217,12 @@ def finite(
     column: str | None = None,
     what: str = "value",
     max_abs: float = MAX_ABS,
+    converted: bool = False,
 ) -> float:
-    """``value`` as a float if it is finite and within ``max_abs``; else one DataError naming the place."""
+    """``value`` as a float if it is finite and within ``max_abs``; else one DataError naming the place.
+
+    ``converted``: the value was converted from the file's unit (the message says so).
+    """
     v = float(value)
     if not math.isfinite(v):
         raise DataError(
@@ -230,7 +234,7 @@ def finite(
         )
     if abs(v) > max_abs:
         raise DataError(
-            f"{what} {v:.6g} is beyond {max_abs:.0e} (after unit conversion)",
+            f"{what} {v:.6g} is beyond {max_abs:.0e}" + (" (after unit conversion)" if converted else ""),
             path=path,
             line=line,
             column=column,
