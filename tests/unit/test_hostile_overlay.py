@@ -338,3 +338,14 @@ def test_fuzz_bytes_only_data_errors(tmp_path_factory: pytest.TempPathFactory, d
     p = tmp_path_factory.mktemp("fuzz") / "o.csv"
     p.write_bytes(HEADER.encode() + data)
     _outcome(p)
+
+
+def test_error_lines_count_quoted_newlines_and_blank_lines(tmp_path: Path) -> None:
+    """The Arrow reading finds the problem; the line comes from the csv module's count."""
+    body = (
+        HEADER + OK.replace(",\n", ',"two\nlines"\n') + "\n,,,,,,,,,,,\n" + _row(country="CHN", value="1e308")
+    )
+    with pytest.raises(DataError) as exc:
+        read_overlay_csv(_write(tmp_path, body), KNOWN)
+    assert exc.value.line == 6
+    assert exc.value.column == "value"

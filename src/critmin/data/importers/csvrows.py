@@ -50,6 +50,7 @@ __all__ = [
     "duplicate_columns",
     "list_columns",
     "show",
+    "with_lines",
 ]
 
 _SHOW = 40
@@ -234,6 +235,24 @@ def arrow_columns(data: bytes, path: str | Path | None, header: Sequence[str]) -
     del table
     kept, _ = _drop_blank(columns, None)
     return Columns(path, kept, None)
+
+
+def with_lines(cols: Columns, text: str) -> Columns | None:
+    """``cols`` (an Arrow reading of ``text``) with each row's physical line, streamed from the csv
+    module without keeping the cells; ``None`` if the two readings do not have the same rows."""
+    lines = np.fromiter(
+        (line for line, cells in _after_header(text, cols.path) if any(c.strip() for c in cells)),
+        dtype=np.int64,
+    )
+    if len(lines) != cols.n:
+        return None
+    return Columns(cols.path, cols.columns, lines)
+
+
+def _after_header(text: str, path: str | Path | None) -> Iterator[tuple[int, list[str]]]:
+    records = csv_records(text, path)
+    next(records, None)
+    return records
 
 
 #: (message, fix) of a refused value, or None

@@ -49,6 +49,7 @@ from critmin.data.importers.csvrows import (
     duplicate_columns,
     list_columns,
     show,
+    with_lines,
 )
 from critmin.data.schemas import QUALIFIERS
 from critmin.errors import CritminError, DataError
@@ -166,8 +167,15 @@ def read_overlay_csv(path: Path | str, known_sources: Mapping[str, Source]) -> O
         try:
             return _build(Table(fast, header), known_sources, inp.sha256)
         except (NeedLines, DataError):
-            pass  # read again with the csv module: the same checks, now with exact lines
+            pass  # the same checks again, now with each row's line
+        lined = with_lines(fast, inp.text())
         del fast
+        if lined is not None:
+            try:
+                return _build(Table(lined, header), known_sources, inp.sha256)
+            except DataError as exc:
+                if exc.line is not None or "no data rows" in exc.message:
+                    raise
     return _build(Table(list_columns(inp.text(), p, len(raw_header)), header), known_sources, inp.sha256)
 
 
