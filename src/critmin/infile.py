@@ -238,7 +238,7 @@ def finite(
             path=path,
             line=line,
             column=column,
-            fix="check the number and its unit",
+            fix="check the number and its unit" if converted else "check the number",
         )
     return v
 

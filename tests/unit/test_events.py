@@ -151,14 +151,22 @@ def test_bad_extends_names_file_and_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "where", "message"),
     [
-        ("regions: [CHN, ROW, USA, USA]\n", r"regions must not repeat: \['USA'\]"),
-        ("start: 0001-01\nend: 9999-12\n", "at most 600"),
+        (
+            "regions: [CHN, ROW, USA, USA]\n",
+            "r.yaml:2: column 'regions.3': ",
+            r"regions must not repeat: \['USA'\] \(at regions.2 and regions.3\)",
+        ),
+        ("start: 0001-01\nend: 9999-12\n", "r.yaml:3: column 'end': ", "119,988 months; at most 600"),
     ],
 )
-def test_duplicate_regions_and_huge_horizons_are_refused(tmp_path: Path, text: str, message: str) -> None:
+def test_duplicate_regions_and_huge_horizons_are_refused(
+    tmp_path: Path, text: str, where: str, message: str
+) -> None:
     p = tmp_path / "r.yaml"
     p.write_text("name: r\n" + text, encoding="utf-8")
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(DataError, match=message) as err:
         load_scenario(str(p))
+    assert where in str(err.value)
+    assert "Fix: " in str(err.value)
