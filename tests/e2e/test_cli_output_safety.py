@@ -77,6 +77,7 @@ def _number(text: str) -> bool:
     [
         (("exposure", "--year", "9" * 5000), "Invalid value for '--year'"),
         (("exposure", "--yeer", "3"), "No such option: --yeer"),
+        (("trace", "synth", "--firms", "2"), "greater than or equal to 6 (given '2')"),
         (("simulate", "--paths", "abc", "x.yaml"), "Invalid value for '--paths'"),
         (("data", "show"), "Missing argument 'table'"),
         (("nosuch",), "No such command 'nosuch'"),

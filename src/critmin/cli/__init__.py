@@ -61,6 +61,25 @@ def _root(
     """critmin: exposure, tracing, disruption and response for critical minerals."""
 
 
+def _given(exc: Exception) -> str:
+    """`` (given '0')``: the value the user gave to the option an error is about, from argv."""
+    opts = getattr(getattr(exc, "param", None), "opts", None) or []
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if arg == opt and i + 1 < len(argv):
+                return _quoted(argv[i + 1])
+            if arg.startswith(opt + "="):
+                return _quoted(arg[len(opt) + 1 :])
+    return ""
+
+
+def _quoted(value: str) -> str:
+    if len(value) > 40:
+        return f" (given {value[:20]!r}... {len(value):,} characters)"
+    return f" (given {value!r})"
+
+
 def main() -> None:
     """Entry point: run the app, turning critmin errors into one readable line and exit code 2."""
     try:
@@ -75,7 +94,7 @@ def main() -> None:
             sys.exit(exc.exit_code)
         ctx = getattr(exc, "ctx", None)
         where = f"see `{ctx.command_path} --help`" if ctx is not None else "see `critmin --help`"
-        print_error(f"{exc.format_message().rstrip('.')}. Fix: {where}")
+        print_error(f"{exc.format_message().rstrip('.')}{_given(exc)}. Fix: {where}")
         sys.exit(exc.exit_code)
     except CritminError as exc:
         print_error(str(exc))
