@@ -25,6 +25,11 @@ prices, see :func:`element_prices`); a controlled row whose element has no bundl
 give ``element_value_usd``. Per product the report adds up content controlled by *any* rule
 screened (``controlled_value_usd``, ``share``); ``licence_required`` is true when any rule
 requires a licence, ``rules`` lists those rules and ``tripping_components`` their components.
+
+Refused (one :class:`DataError` each): a product whose controlled content (under any rule
+screened, after swaps) is worth more than its ``product_value_usd`` (a share above 100%: a unit
+slip), naming the product, its controlled rows' lines and both values. What the BOM reader
+refuses is listed in :mod:`critmin.trace.bom`.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from critmin.trace.bom import (  # noqa: F401 - public names re-exported here
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     bom_from_text,
+    gc_paused,
     read_bom,
     row_values,
 )
@@ -185,6 +191,17 @@ def screen(
     each rule's controlled content is added up per product in the rows' order (the same sums
     as adding each product's rows on their own).
     """
+    with gc_paused():
+        return _screen(bom, tuple(rules), as_of, destination, swaps)
+
+
+def _screen(
+    bom: pd.DataFrame | str | Path,
+    rule_list: tuple[Rule, ...],
+    as_of: date,
+    destination: str | None,
+    swaps: Mapping[str, str] | None,
+) -> ScreenResult:
     frame = read_bom(bom) if isinstance(bom, str | Path) else bom.copy()
     path = frame.attrs.get("path")
     frame = frame.reset_index(drop=True)
@@ -193,7 +210,6 @@ def screen(
         frame["element_value_usd"] = math.nan
     if "line" not in frame:
         frame["line"] = range(2, len(frame) + 2)
-    rule_list = tuple(rules)
     if not rule_list:
         raise DataError("no rules to screen against", fix="pass at least one rule (see load_rules)")
     dest = country_code(destination) if destination is not None else None
