@@ -384,12 +384,21 @@ def _one(which: str, path: Path) -> None:
     """Run one reader in this (fresh) interpreter; print JSON with seconds, rows and peak RSS."""
     from critmin.data.importers.overlay import read_overlay_csv
 
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = _hwm_kb()
     t0 = time.perf_counter()
     n = read_overlay_csv(path, {}).n_rows if which == "new" else baseline_read_overlay_csv(path, {})
     dt = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss = _hwm_kb()
     print(json.dumps({"seconds": dt, "rows": n, "peak_rss_mb": rss / 1024, "start_rss_mb": rss0 / 1024}))
+
+
+def _hwm_kb() -> float:
+    """This process's peak RSS in KiB: VmHWM, not ru_maxrss, which survives fork+exec and would
+    report the parent's (the overlay writer's) peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _run(which: str, path: Path) -> dict[str, float]:

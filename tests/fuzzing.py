@@ -19,3 +19,8 @@ def fuzz_settings(ci: int = 60) -> settings:
     """Hypothesis settings for a fuzz test: ``ci`` examples normally, more under ``make fuzz``."""
     n = FUZZ_EXAMPLES if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else ci
     return settings(max_examples=n, deadline=None)
+
+
+def fuzz_examples(ci: int) -> int:
+    """``ci`` normally; :data:`FUZZ_EXAMPLES` under ``HYPOTHESIS_PROFILE=fuzz`` (``make fuzz``)."""
+    return FUZZ_EXAMPLES if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else ci

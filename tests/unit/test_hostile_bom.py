@@ -34,6 +34,7 @@ from critmin.trace.screen import (
     read_bom,
     screen,
 )
+from tests.fuzzing import fuzz_examples
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 RULE_61 = Path(__file__).resolve().parents[2] / "src/critmin/trace/rules/mofcom-2025-61.yaml"
@@ -322,7 +323,10 @@ CELLS = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.fuzz
+@settings(
+    max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(st.lists(CELLS, min_size=5, max_size=8), min_size=1, max_size=6))
 def test_fuzz_bom_rows_give_a_result_or_a_data_error(tmp_path: Path, rows: list[list[str]]) -> None:
     path = tmp_path / "fuzz.csv"
@@ -352,7 +356,10 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.fuzz
+@settings(
+    max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     changes=st.dictionaries(st.sampled_from([*RULE_KEYS, "extra"]), VALUES, max_size=3),
     drop=st.lists(st.sampled_from(RULE_KEYS), max_size=2),

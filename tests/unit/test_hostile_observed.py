@@ -23,6 +23,7 @@ from critmin.cli import main
 from critmin.data.observed import MAX_OBSERVED_T, month_range, parse_period, read_series_csv
 from critmin.errors import DataError
 from critmin.simulate.analysis.calibrate import calibrate
+from tests.fuzzing import fuzz_examples
 
 H = "month,value_t\n"
 HP = "month,value_t,partner\n"
@@ -171,7 +172,8 @@ _cell = st.one_of(
 )
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(80), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     partner=st.booleans(),
     rows=st.lists(st.lists(_cell, min_size=1, max_size=4), max_size=6),
@@ -204,7 +206,8 @@ def test_fuzz_observed_rows_give_a_clean_frame_or_one_data_error(
             seen.add(key)
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(40), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=200))
 def test_fuzz_observed_bytes_give_a_frame_or_one_data_error(tmp_path: Path, data: bytes) -> None:
     p = tmp_path / "bytes.csv"

@@ -26,6 +26,7 @@ from critmin.data.importers import overlay
 from critmin.data.importers.overlay import read_overlay_csv
 from critmin.errors import DataError
 from tests.e2e.cli import run_cli
+from tests.fuzzing import fuzz_examples
 
 HEADER = (
     "commodity,stage,measure,country,year,value,unit,source_id,source_title,source_url,source_year,note\n"
@@ -315,7 +316,8 @@ def _dump(got: overlay.OverlayImport) -> str:
     )
 
 
-@settings(max_examples=60)
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(60))
 @given(rows=st.lists(_ROW, max_size=6), raw=st.booleans())
 def test_fuzz_rows_only_data_errors_and_both_readings_agree(
     tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]], raw: bool
@@ -332,7 +334,8 @@ def test_fuzz_rows_only_data_errors_and_both_readings_agree(
     assert fast == slow
 
 
-@settings(max_examples=40)
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(40))
 @given(data=st.binary(max_size=400))
 def test_fuzz_bytes_only_data_errors(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     p = tmp_path_factory.mktemp("fuzz") / "o.csv"

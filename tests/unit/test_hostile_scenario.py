@@ -30,6 +30,7 @@ from critmin.simulate.inputs.events import MAX_TONNES, MAX_USD_PER_KG
 from critmin.simulate.inputs.params import MAX_LOG_SIGMA, FieldError, clean_loc, parameter_table
 from critmin.simulate.inputs.scenario import MAX_MONTHS, Scenario, bundled_scenarios, load_scenario
 from critmin.simulate.inputs.yamlload import load_yaml
+from tests.fuzzing import fuzz_examples
 
 HEAD = "name: t\nstart: 2025-01\nend: 2026-12\n"  # lines 1-3
 
@@ -552,7 +553,11 @@ def _mutate(doc: Any, where: tuple[Any, ...], action: str, value: Any) -> Any:
     return doc
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@pytest.mark.fuzz
+@settings(
+    max_examples=fuzz_examples(60),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     name=st.sampled_from(sorted(BUNDLED)),
     picks=st.lists(
@@ -586,7 +591,8 @@ def test_fuzz_mutated_bundled_scenarios_give_a_scenario_or_one_data_error(
     assert len(sc.months()) <= MAX_MONTHS
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(60), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(alphabet=st.sampled_from(list("ab:-[]{},&*!| \n'\"0.9e+")), max_size=80))
 def test_fuzz_raw_yaml_text_gives_a_scenario_or_one_data_error(tmp_path: Path, text: str) -> None:
     p = tmp_path / "raw.yaml"

@@ -23,6 +23,7 @@ from critmin.cli import main
 from critmin.data.importers.usgs_mcs import read_world_csv
 from critmin.data.importers.usgs_trends import read_critical_salient_table, read_nir_figure
 from critmin.errors import DataError
+from tests.fuzzing import fuzz_examples
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "usgs"
 HEADER = "Source,Country,Type,Prod_t_2022,Prod_t_est_2023,Prod_notes,Reserves_t,Reserves_notes\n"
@@ -230,7 +231,8 @@ def _only_data_errors(read: object, p: Path) -> None:
     assert "Fix:" in message
 
 
-@settings(max_examples=60)
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(60))
 @given(
     rows=st.lists(st.lists(_CELL, min_size=6, max_size=9), max_size=5),
     header=st.lists(
@@ -246,7 +248,8 @@ def test_fuzz_world_rows_only_data_errors(
     _only_data_errors(read_world_csv, p)
 
 
-@settings(max_examples=30)
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(30))
 @given(data=st.binary(max_size=300))
 def test_fuzz_world_bytes_only_data_errors(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     p = tmp_path_factory.mktemp("fuzz") / NAME
@@ -257,7 +260,8 @@ def test_fuzz_world_bytes_only_data_errors(tmp_path_factory: pytest.TempPathFact
 _T5 = (FIX / "MCS2024_T5_Critical_Minerals_Salient.csv").read_text("utf-8-sig").splitlines()[0].split(",")
 
 
-@settings(max_examples=40)
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(40))
 @given(
     rows=st.lists(
         st.lists(

@@ -17,6 +17,7 @@ from critmin.data.importers.usgs_mcs import read_world_csv
 from critmin.data.importers.usgs_trends import read_nir_figure
 from critmin.data.importers.wgi import read_wgi_csv
 from critmin.errors import DataError
+from tests.fuzzing import fuzz_examples
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -182,7 +183,8 @@ _CELL = st.one_of(
 )
 
 
-@settings(max_examples=60)
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(60))
 @given(rows=st.lists(st.lists(_CELL, min_size=9, max_size=12), max_size=5))
 def test_fuzz_wgi_rows_only_data_errors(
     tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]]
@@ -199,7 +201,8 @@ def test_fuzz_wgi_rows_only_data_errors(
     assert "Fix:" in message
 
 
-@settings(max_examples=30)
+@pytest.mark.fuzz
+@settings(max_examples=fuzz_examples(30))
 @given(data=st.binary(max_size=300))
 def test_fuzz_wgi_bytes_only_data_errors(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     p = tmp_path_factory.mktemp("fuzz") / "wgidataset.csv"

@@ -24,6 +24,7 @@ from critmin.infile import (
     read_input,
     read_text,
 )
+from tests.fuzzing import fuzz_settings
 
 
 def test_reads_bytes_once_and_hashes_them(tmp_path: Path) -> None:
@@ -152,8 +153,10 @@ def test_finite_passes_ordinary_numbers(x: float) -> None:
     assert finite(x) == x
 
 
+@pytest.mark.fuzz
+@fuzz_settings(ci=100)
 @given(st.binary(max_size=200))
-def test_decode_gives_text_or_one_data_error(data: bytes) -> None:
+def test_fuzz_decode_gives_text_or_one_data_error(data: bytes) -> None:
     message = ""
     try:
         out: str | None = decode(data, "f.csv")
