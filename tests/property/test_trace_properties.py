@@ -38,6 +38,9 @@ def networks(draw: st.DrawFn, max_firms: int = 9) -> tuple[pd.DataFrame, pd.Data
             "quantity": np.asarray(qty, dtype=np.float64),
         }
     )
+    # An exact copy of an edge is refused as a copy-paste error (parallel edges that differ are
+    # summed), so the strategy draws each (supplier, customer, quantity) once.
+    edges = edges.drop_duplicates(ignore_index=True)
     return firms, edges, draw(st.sampled_from(STAGES[:4]))
 
 
