@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import run_cli
+from tests.e2e.cli import run_cli, run_main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "usgs"
 HEADER = "commodity,stage,measure,country,year,value,unit,source_id,source_title,source_url,note\n"
@@ -73,7 +73,7 @@ def test_import_prints_the_data_version_the_store_then_has(tmp_path: Path) -> No
 @pytest.mark.parametrize("what", ["folder", "fifo", "dev-zero", "missing"])
 def test_every_path_argument_refuses_non_files(tmp_path: Path, cmd: tuple[str, ...], what: str) -> None:
     home = tmp_path / "home"
-    run_cli("data", "import", "usgs-mcs", str(FIXTURES / "reimport" / "mcs2024-nicke_world.csv"), home=home)
+    run_main("data", "import", "usgs-mcs", str(FIXTURES / "reimport" / "mcs2024-nicke_world.csv"), home=home)
     before = _store_bytes(home)
     if what == "folder":
         target = tmp_path / "mcs2024-nicke_world.csv"
@@ -85,7 +85,8 @@ def test_every_path_argument_refuses_non_files(tmp_path: Path, cmd: tuple[str, .
         target = Path("/dev/zero")
     else:
         target = tmp_path / "nope.csv"
-    proc = run_cli(*cmd, str(target), home=home, ok=False, timeout=60)
+    runner = run_cli if what == "fifo" else run_main  # the others in-process (critmin.cli.main)
+    proc = runner(*cmd, str(target), home=home, ok=False, timeout=60)
     _refused(proc, str(target))
     assert _store_bytes(home) == before
 
@@ -98,7 +99,7 @@ def test_every_path_argument_refuses_non_files(tmp_path: Path, cmd: tuple[str, .
 def test_a_damaged_store_is_one_line_with_the_recovery(
     tmp_path: Path, damage: str, cmd: tuple[str, ...]
 ) -> None:
-    run_cli(
+    run_main(
         "data", "import", "usgs-mcs", str(FIXTURES / "reimport" / "mcs2024-nicke_world.csv"), home=tmp_path
     )
     store = tmp_path / "critmin.duckdb"
@@ -109,8 +110,9 @@ def test_a_damaged_store_is_one_line_with_the_recovery(
         for i in range(12288, len(data) - 200, 4096):
             data[i + 100 : i + 200] = b"\xab" * 100
     store.write_bytes(bytes(data))
+    runner = run_cli if cmd[0] == "exposure" else run_main  # the others in-process (critmin.cli.main)
     line = _refused(
-        run_cli(*cmd, home=tmp_path, ok=False), str(store), "damaged", "move it aside", "imports.tsv"
+        runner(*cmd, home=tmp_path, ok=False), str(store), "damaged", "move it aside", "imports.tsv"
     )
     assert "_duckdb" not in line
     assert store.read_bytes() == bytes(data)
