@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -41,3 +42,14 @@ def test_no_csv_cell_starts_a_formula(texts: list[str]) -> None:
     for cell, text in zip((r[0] if r else "" for r in rows[1:]), texts, strict=True):
         assert not cell.startswith(FORMULA_START)
         assert cell.removeprefix("'") == text or text == ""
+
+
+def test_firm_table_csv_output_is_spreadsheet_safe(tmp_path: Path) -> None:
+    from critmin.trace.firms import write_table
+
+    frame = pd.DataFrame({"firm_id": ["=cmd|' /C calc'!A0", "f1"], "share": [-0.0, 1.0]})
+    back = pd.read_csv(write_table(frame, tmp_path / "shares.csv"), dtype={"firm_id": str})
+    assert back["firm_id"].tolist() == ["'=cmd|' /C calc'!A0", "f1"]
+    assert back["share"].tolist() == [0.0, 1.0]
+    parquet = pd.read_parquet(write_table(frame, tmp_path / "shares.parquet"))
+    assert parquet["firm_id"].iloc[0] == "=cmd|' /C calc'!A0"  # Parquet keeps the text as given

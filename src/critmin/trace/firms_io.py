@@ -34,6 +34,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from critmin.atomic import atomic_path
+from critmin.cells import safe_frame
 from critmin.errors import DataError
 from critmin.infile import MAX_ABS, finite
 from critmin.model.countries import is_country, to_iso3
@@ -429,7 +430,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` to ``.csv``/``.csv.gz``/``.parquet`` atomically (temp file, then rename).
 
     Missing parent folders are created; the file gets the mode ``open()`` would give (the
-    user's umask): :func:`critmin.atomic.atomic_path`.
+    user's umask): :func:`critmin.atomic.atomic_path`. CSV text cells that a spreadsheet would
+    run as a formula get a leading ``'`` (:func:`critmin.cells.safe_frame`); Parquet keeps them.
     """
     p = Path(path)
     kind = table_kind(p)
@@ -438,5 +440,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         if kind == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, compression="gzip" if p.name.lower().endswith(".gz") else None)
+            safe_frame(frame).to_csv(
+                tmp, index=False, compression="gzip" if p.name.lower().endswith(".gz") else None
+            )
     return p
