@@ -5,7 +5,8 @@ is evaluated as a formula by Excel, LibreOffice and Google Sheets (OWASP, "CSV I
 titles and ids in critmin outputs come from user files, so every CSV and Excel writer passes its
 frame through :func:`safe_frame`, which prefixes such text with a single quote (OWASP's advice):
 the cell then shows the text as written and runs nothing. Numbers are left alone: ``-3.5`` as a
-float is a number, not a formula; only *text* cells are touched.
+float is a number, not a formula; only *text* cells are touched. Carriage returns inside text
+become line feeds, so a cell never splits its row.
 
 A leaf module: pandas only.
 """
@@ -21,9 +22,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> Any:
-    """``value`` with a leading ``'`` if it is text a spreadsheet would run; anything else unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """``value`` with a leading ``'`` if it is text a spreadsheet would run; anything else unchanged.
+
+    Line breaks inside text become ``\n``: a bare carriage return is left unquoted by Python
+    3.11's csv writer (with ``\n`` line ends) and would split the row in two.
+    """
+    if isinstance(value, str):
+        if "\r" in value:
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if value.startswith(FORMULA_START):
+            return "'" + value
     return value
 
 
