@@ -33,9 +33,9 @@ from critmin.errors import DataError
 from critmin.model.stages import Stage
 from critmin.trace import read_network, synth_network, trace_files, trace_firms
 from critmin.trace.firms_io import check_network
+from tests.fuzzing import fuzz_examples
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 
 FIRMS_CSV = "firm_id,country,stage\nM1,AUS,mining\nS1,CHN,separation\nG,DEU,magnet\n"
 EDGES_CSV = "supplier_id,customer_id,quantity\nM1,S1,10\nS1,G,4.5\n"
@@ -145,7 +145,7 @@ MODES: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-@settings(max_examples=1000 if FUZZ else 60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(60), suppress_health_check=[HealthCheck.too_slow])
 @given(net=networks())
 def test_new_solver_matches_the_old_one(v1: ModuleType, mode: str, net: tuple[Any, ...]) -> None:
     firms, edges, stage = net
@@ -531,7 +531,7 @@ def _only_data_errors(read: Callable[[], Any]) -> None:
 
 
 _FUZZ = settings(
-    max_examples=1000 if FUZZ else 40,
+    max_examples=fuzz_examples(40),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
