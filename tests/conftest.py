@@ -34,6 +34,6 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 # "fuzz" (make fuzz, run by CI after make test): the readers' fuzz tests with more examples,
 # still derandomised, so the bounded run is the same every time.
 settings.register_profile(
-    "fuzz", derandomize=True, database=None, print_blob=True, deadline=None, max_examples=300
+    "fuzz", derandomize=True, database=None, print_blob=True, deadline=None, max_examples=2000
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -12,7 +12,7 @@ import os
 from hypothesis import settings
 
 #: Examples per fuzz test under ``make fuzz``.
-FUZZ_EXAMPLES = 300
+FUZZ_EXAMPLES = 2000
 
 
 def fuzz_settings(ci: int = 60) -> settings:
