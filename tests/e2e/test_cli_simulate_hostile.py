@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import run_cli as run
+from tests.hostile import assert_one_line as _one_line
 
 HEAD = "name: t\nstart: 2025-01\nend: 2026-12\n"
 
@@ -53,18 +54,6 @@ SCENARIOS: dict[str, tuple[str, int, str | None, str]] = {
         "is the buyer",
     ),
 }
-
-
-def _one_line(err: str, where: str, column: str | None, needle: str) -> None:
-    lines = err.strip("\n").splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    assert "Fix:" in lines[0], err
-    assert where in lines[0], err
-    if column is not None:
-        assert f"column {column!r}" in lines[0], err
-    assert needle in lines[0], err
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

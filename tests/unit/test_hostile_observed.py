@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -19,11 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from critmin.cli import main
 from critmin.data.observed import MAX_OBSERVED_T, month_range, parse_period, read_series_csv
 from critmin.errors import DataError
 from critmin.simulate.analysis.calibrate import calibrate
 from tests.fuzzing import fuzz_examples
+from tests.hostile import assert_one_line as _one_line
+from tests.hostile import cli as _cli
 
 H = "month,value_t\n"
 HP = "month,value_t,partner\n"
@@ -68,31 +68,6 @@ BYTES: dict[str, tuple[bytes, int, str]] = {
     "Latin-1": ((H + "2025-01,5000\n# caf\xe9\n").encode("latin-1"), 3, "not UTF-8"),
     "binary": (b"\x00\xff\x10" * 100, 1, "binary"),
 }
-
-
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["critmin", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _one_line(err: str, where: str, column: str | None, needle: str) -> None:
-    lines = err.strip("\n").splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    assert "Fix:" in lines[0], err
-    assert where in lines[0], err
-    if column is not None:
-        assert f"column {column!r}" in lines[0], err
-    assert needle in lines[0], err
 
 
 def _calibrate(

@@ -13,20 +13,20 @@ import csv
 import io
 import json
 import string
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critmin.cli import main
 from critmin.data.catalogue import Source
 from critmin.data.importers import overlay
 from critmin.data.importers.overlay import read_overlay_csv
 from critmin.errors import DataError
 from tests.e2e.cli import run_cli
 from tests.fuzzing import fuzz_examples
+from tests.hostile import assert_one_line
+from tests.hostile import cli as _cli
 
 HEADER = (
     "commodity,stage,measure,country,year,value,unit,source_id,source_title,source_url,source_year,note\n"
@@ -137,33 +137,9 @@ def _write(tmp_path: Path, body: str | bytes) -> Path:
     return p
 
 
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    """Run the real entry point (critmin.cli.main) in-process; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["critmin", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _assert_one_line(err: str, path: Path, line: int | None, column: str | None, needle: str) -> None:
-    lines = err.strip("\n").splitlines()
-    assert len(lines) == 1, err
-    text = lines[0]
-    assert text.startswith("error: "), text
-    assert "Traceback" not in err
-    assert "Fix:" in text
     where = f"{path}:{line}:" if line is not None else f"{path}:"
-    assert where in text, text
-    if column is not None:
-        assert f"column {column!r}" in text, text
-    assert needle in text, text
-    assert len(text) < 1200, "a hostile value must be shown cut short"
+    assert_one_line(err, where, column, needle, max_len=1200)
 
 
 @pytest.mark.parametrize("name", list(CASES))

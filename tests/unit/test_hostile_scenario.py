@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from critmin.cli import main
 from critmin.errors import DataError
 from critmin.simulate import budget
 from critmin.simulate.executors import executor_for, max_workers
@@ -31,6 +29,7 @@ from critmin.simulate.inputs.params import MAX_LOG_SIGMA, FieldError, clean_loc,
 from critmin.simulate.inputs.scenario import MAX_MONTHS, Scenario, bundled_scenarios, load_scenario
 from critmin.simulate.inputs.yamlload import load_yaml
 from tests.fuzzing import fuzz_examples
+from tests.hostile import cli as _cli
 
 HEAD = "name: t\nstart: 2025-01\nend: 2026-12\n"  # lines 1-3
 
@@ -251,20 +250,6 @@ BYTES: dict[str, tuple[bytes, int, str]] = {
     "Latin-1": ((HEAD + "description: caf\xe9\n").encode("latin-1"), 4, "not UTF-8"),
     "binary": (b"\x00\x01\x02\xff" * 50, 1, "binary"),
 }
-
-
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    """Run the real entry point (critmin.cli.main) in-process; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["critmin", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line(

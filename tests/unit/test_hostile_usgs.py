@@ -12,18 +12,18 @@ import csv
 import io
 import json
 import string
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critmin.cli import main
 from critmin.data.importers.usgs_mcs import read_world_csv
 from critmin.data.importers.usgs_trends import read_critical_salient_table, read_nir_figure
 from critmin.errors import DataError
 from tests.fuzzing import fuzz_examples
+from tests.hostile import assert_one_line
+from tests.hostile import cli as _cli
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "usgs"
 HEADER = "Source,Country,Type,Prod_t_2022,Prod_t_est_2023,Prod_notes,Reserves_t,Reserves_notes\n"
@@ -65,30 +65,9 @@ def _write(tmp_path: Path, body: str | bytes, name: str = NAME) -> Path:
     return p
 
 
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["critmin", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _assert_one_line(err: str, path: Path, line: int | None, column: str | None, needle: str) -> None:
-    lines = err.strip("\n").splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in err
-    assert "Fix:" in lines[0]
-    assert (f"{path}:{line}:" if line is not None else f"{path}:") in lines[0]
-    if column is not None:
-        assert f"column {column!r}" in lines[0]
-    assert needle in lines[0]
-    assert len(lines[0]) < 1200
+    where = f"{path}:{line}:" if line is not None else f"{path}:"
+    assert_one_line(err, where, column, needle, max_len=1200)
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -5,19 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critmin.cli import main
 from critmin.data.importers.usgs_mcs import read_world_csv
 from critmin.data.importers.usgs_trends import read_nir_figure
 from critmin.data.importers.wgi import read_wgi_csv
 from critmin.errors import DataError
 from tests.fuzzing import fuzz_examples
+from tests.hostile import cli as _cli
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -115,19 +114,6 @@ def test_wgi_long_field_is_read_not_crashed(tmp_path: Path) -> None:
     body, *_ = CASES["field over 131,072 characters"]
     frame, _ = read_wgi_csv(_write(tmp_path, body))
     assert list(frame["estimate"]) == [0.15]
-
-
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["critmin", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(

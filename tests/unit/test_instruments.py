@@ -155,8 +155,14 @@ def test_floor_without_region_changes_no_supply() -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"seller": "AUS", "volume_t_per_year": 10}, "column 'events.0.region': missing required key 'region'"),
-        ({"region": "USA", "volume_t_per_year": 10}, "column 'events.0.seller': missing required key 'seller'"),
+        (
+            {"seller": "AUS", "volume_t_per_year": 10},
+            "column 'events.0.region': missing required key 'region'",
+        ),
+        (
+            {"region": "USA", "volume_t_per_year": 10},
+            "column 'events.0.seller': missing required key 'seller'",
+        ),
         ({"region": "USA", "seller": "USA", "volume_t_per_year": 10}, "the seller 'USA' is the buyer"),
         ({"region": "USA", "seller": "CHN", "volume_t_per_year": 10}, "offtakes from CHN"),
         ({"region": "USA", "seller": "XXX", "volume_t_per_year": 10}, "unknown seller"),
