@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from critmin.data.catalogue import Source
-from critmin.data.dataset import Dataset, chained_version
-from critmin.data.layers import Layer, check_share_sums
+from critmin.data.dataset import Dataset, chained_version, with_shares
+from critmin.data.layers import SECTION_KEY, Layer, check_share_sums
+from critmin.errors import DataError
 from critmin.store.duckdb_store import ImportRecord, Store
 
 
@@ -81,6 +82,8 @@ def import_usgs_mcs(path: Path | str, *, code: str | None = None, home: Path | N
 
     p = Path(path)
     result = read_world_csv(p, code=code)
+    after = load_dataset(home).with_vintage(result.frame, result.source, tag="pending")
+    check_world_totals(after, result.frame, p)
     return _commit("usgs-mcs", p, {"production": result.frame}, [result.source], result.sha256, home)
 
 
@@ -89,5 +92,42 @@ def import_overlay(path: Path | str, *, home: Path | None = None) -> Committed:
     from critmin.data.importers.overlay import read_overlay_csv
 
     p = Path(path)
-    result = read_overlay_csv(p, load_dataset(home).sources)
+    before = load_dataset(home)
+    result = read_overlay_csv(p, before.sources)
+    if "production" in result.tables:
+        after = before.with_overlay(result.tables, result.sources, tag="pending")
+        check_world_totals(after, result.tables["production"], p)
     return _commit("overlay", p, dict(result.tables), list(result.sources), result.sha256, home)
+
+
+#: A country may exceed the world total by this much (rounding in published figures).
+WORLD_SLACK = 0.001
+
+
+def check_world_totals(after: Dataset, frame: pd.DataFrame, path: Path) -> None:
+    """Refuse an import after which one country holds more than its world total (a share above 1).
+
+    ``after`` is the dataset with the import applied; only the cross-sections ``frame`` touches are
+    checked. A world total below a country's figure (``World,...,1,kt`` beside China's 270 kt) would
+    otherwise give shares of 27,000% and an HHI in the millions.
+    """
+    if frame.empty:
+        return
+    for (commodity, measure), part in frame.groupby(["commodity", "measure"], sort=True):
+        touched = part[SECTION_KEY].drop_duplicates()
+        rows = with_shares(after.production(str(commodity), measure=str(measure)))
+        rows = rows.merge(touched, on=SECTION_KEY)
+        bad = rows.loc[rows["share"] > 1.0 + WORLD_SLACK].sort_values("share", ascending=False, kind="stable")
+        if bad.empty:
+            continue
+        r = bad.iloc[0]
+        total = float(r["value"]) / float(r["share"])
+        raise DataError(
+            f"after this import {r['country']} would hold {float(r['share']):.0%} of the world "
+            f"{commodity} {r['stage']} {measure} in {int(r['year'])} "
+            f"({float(r['value']):,.6g} {r['unit']} against a world total of {total:,.6g} {r['unit']})",
+            path=path,
+            column="value",
+            fix="give a world total ('World' row) at least the sum of the countries, or leave it out "
+            "so that it is adjusted or computed",
+        )
