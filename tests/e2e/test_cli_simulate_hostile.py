@@ -44,7 +44,7 @@ SCENARIOS: dict[str, tuple[str, int, str | None, str]] = {
         "repeats (lines 5 and 6)",
     ),
     "duplicate regions": (HEAD + "regions: [CHN, ROW, USA, USA]\n", 4, "regions.3", "must not repeat"),
-    "horizon 0001-01 to 9999-12": ("name: t\nstart: 0001-01\nend: 9999-12\n", 3, "end", "at most 600"),
+    "horizon 1900-01 to 2100-12": ("name: t\nstart: 1900-01\nend: 2100-12\n", 3, "end", "at most 600"),
     "offtake seller is the buyer": (
         HEAD
         + "events:\n  - {id: o, date: 2025-03-01, kind: offtake, region: USA, seller: USA, "

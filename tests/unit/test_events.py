@@ -158,7 +158,7 @@ def test_bad_extends_names_file_and_line(tmp_path: Path) -> None:
             "r.yaml:2: column 'regions.3': ",
             r"regions must not repeat: \['USA'\] \(at regions.2 and regions.3\)",
         ),
-        ("start: 0001-01\nend: 9999-12\n", "r.yaml:3: column 'end': ", "119,988 months; at most 600"),
+        ("start: 1900-01\nend: 2100-12\n", "r.yaml:3: column 'end': ", "2,412 months; at most 600"),
     ],
 )
 def test_duplicate_regions_and_huge_horizons_are_refused(

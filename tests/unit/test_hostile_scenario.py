@@ -229,8 +229,8 @@ CASES: dict[str, tuple[str, int | None, str | None, str]] = {
         "events.id",
         "already an event of the bundled history",
     ),
-    "horizon 0001-01 to 9999-12": (
-        "name: t\nstart: 0001-01\nend: 9999-12\n",
+    "horizon 1900-01 to 2100-12": (
+        "name: t\nstart: 1900-01\nend: 2100-12\n",
         3,
         "end",
         f"at most {MAX_MONTHS}",

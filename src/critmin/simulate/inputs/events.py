@@ -43,7 +43,7 @@ from pydantic import (
 from critmin.model.countries import is_known_code
 from critmin.model.stages import Stage
 from critmin.simulate.chains.registry import CHAIN_IDS, EVENT_CHAIN_IDS, host_of
-from critmin.simulate.inputs.params import Beta, Distribution, FieldError, Value, support
+from critmin.simulate.inputs.params import BOOL_FIX, Beta, Distribution, FieldError, Value, support
 
 #: Largest tonnage an event may name (t, or t/yr): the parameter table's bound on a chain's
 #: yearly volume (``volume.mining_t_per_year``, 1e8 t), far above any real stock or contract.
@@ -114,6 +114,10 @@ def _fraction(value: Value | None, what: str) -> Value | None:
     return value
 
 
+#: Event fields that are plain numbers (a yes/no value there is refused, not read as 1 or 0).
+_NUMBER_FIELDS = frozenset({"amount_t", "price_usd_per_kg", "covered_t_per_year", "volume_t_per_year"})
+
+
 class _EventBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -123,6 +127,16 @@ class _EventBase(BaseModel):
     commodities: tuple[str, ...] = ("rare_earths",)
     source_id: str | None = None
     note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bools(cls, data: Any) -> Any:
+        """A yes/no value is refused where a number belongs (``amount_t: true`` is not 1 t)."""
+        if isinstance(data, dict):
+            for key, v in data.items():
+                if isinstance(v, bool) and key in _NUMBER_FIELDS:
+                    raise FieldError(f"{v!r} is a yes/no value, not a number", (key,), fix=BOOL_FIX)
+        return data
 
     @field_validator("date", mode="before")
     @classmethod
@@ -151,6 +165,10 @@ class _ExportControl(_Staged):
     @classmethod
     def _dest(cls, v: Any) -> Any:
         if v != "all":
+            if not v:
+                raise ValueError(
+                    "an empty list of destinations controls nothing; use `all` or name ISO3 codes"
+                )
             bad = [d for d in v if not is_known_code(d)]
             if bad:
                 raise ValueError(f"unknown destination(s) {bad}; use ISO3 codes, EU27 or ROW")

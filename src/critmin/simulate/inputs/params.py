@@ -16,15 +16,35 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    model_validator,
+)
 
 #: Largest magnitude of any number in a distribution (as :data:`critmin.infile.MAX_ABS`).
 MAX_ABS = 1e15
 #: Largest log-sd of a log-normal: sigma 3 already spans a factor of 20 either side at one sd
 #: (p95 / p5 = e^(2 x 1.645 x 3) ~ 19,000); wider draws overflow and only land on the bounds.
 MAX_LOG_SIGMA = 3.0
-#: A finite number within :data:`MAX_ABS` (the fields of every distribution).
-Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS, le=MAX_ABS)]
+#: The fix of a yes/no value where a number belongs.
+BOOL_FIX = "write a number (YAML reads true/false/yes/no/on/off as yes/no values)"
+
+
+def refuse_bool(v: Any) -> Any:
+    """Refuse a YAML boolean where a number belongs (pydantic would read ``true`` as 1.0)."""
+    if isinstance(v, bool):
+        raise ValueError(f"{v!r} is a yes/no value, not a number; {BOOL_FIX}")
+    return v
+
+
+#: A finite number within :data:`MAX_ABS` (the fields of every distribution); not a boolean.
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS, le=MAX_ABS), BeforeValidator(refuse_bool)]
 
 
 class FieldError(ValueError):
@@ -48,6 +68,15 @@ class FieldError(ValueError):
 
 class _Dist(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bools(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, v in data.items():
+                if isinstance(v, bool):
+                    raise FieldError(f"{v!r} is a yes/no value, not a number", (key,), fix=BOOL_FIX)
+        return data
 
 
 class Uniform(_Dist):

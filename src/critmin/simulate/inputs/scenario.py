@@ -24,6 +24,7 @@ Errors name the file, the line and the key, with a fix.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -53,15 +54,25 @@ MAX_MONTHS = 600
 DEFAULT_REGIONS = ("CHN", "USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
 
 
+#: Years a scenario's months may fall in (as the data's years, :mod:`critmin.infile`).
+MONTH_YEARS = (1900, 2100)
+
+
 def _month(text: Any) -> str:
+    """``YYYY-MM`` of a month or date; any other form (``20250115``, ``2025-W05``) is refused."""
     if isinstance(text, dt.date):
-        return f"{text.year:04d}-{text.month:02d}"
-    s = str(text).strip()
-    try:
-        dt.date.fromisoformat(s + "-01" if len(s) == 7 else s)
-    except ValueError:
-        raise ValueError(f"{s!r} is not a month YYYY-MM") from None
-    return s[:7]
+        d = text
+    else:
+        s = str(text).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", s):
+            raise ValueError(f"{s!r} is not a month YYYY-MM")
+        try:
+            d = dt.date.fromisoformat(s + "-01" if len(s) == 7 else s)
+        except ValueError:
+            raise ValueError(f"{s!r} is not a month YYYY-MM") from None
+    if not MONTH_YEARS[0] <= d.year <= MONTH_YEARS[1]:
+        raise ValueError(f"year {d.year} is outside {MONTH_YEARS[0]}-{MONTH_YEARS[1]}")
+    return f"{d.year:04d}-{d.month:02d}"
 
 
 class OverrideBlock(BaseModel):

@@ -64,6 +64,12 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
     def _number(self, node: yaml.ScalarNode, build: Any) -> Any:
+        if ":" in str(node.value):
+            raise YamlInputError(
+                f"{node.value!r} is a base-60 number in YAML 1.1 (1:30 reads as 90)",
+                node.start_mark,
+                "write the number itself (90), or quote the text",
+            )
         try:
             return build(self, node)
         except (ValueError, OverflowError) as exc:
