@@ -38,6 +38,12 @@ def one_line(message: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def progress_label(text: str) -> str:
+    """``text`` for a ``rich.progress.TextColumn(..., markup=False)``: braces doubled (the column runs
+    ``str.format``, so a scenario named ``{x}`` or ``[/bold]x`` is shown as given, not run)."""
+    return one_line(text).replace("{", "{{").replace("}", "}}")
+
+
 def print_error(message: str) -> None:
     """Print ``error: message`` to stderr on one line, the message verbatim (never read as markup)."""
     err_console.print(

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.cells import to_csv_text
-from critmin.cli._output import Format, bold_lead, console, emit_json
+from critmin.cli._output import Format, bold_lead, console, emit_json, progress_label
 from critmin.cli.choices import enum_option, format_option
 from critmin.data.load import load_dataset
 from critmin.report.tables import check_figure_path
@@ -110,7 +110,7 @@ def sensitivity_cmd(
     _check_size(sc, paths, 1 + 2 * len(uncertain_parameters(sc)), metric, region, sobol=False)
     ds = load_dataset()
     with Progress(
-        TextColumn(f"sensitivity of {metric} ({region}) in {sc.name}"),
+        TextColumn(progress_label(f"sensitivity of {metric} ({region}) in {sc.name}"), markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} runs"),
         TimeElapsedColumn(),
@@ -216,7 +216,9 @@ def _sobol(
     _check_size(sc, n, len(uncertain_parameters(sc)) + 2, metric, region, sobol=True)
     ds = load_dataset()
     with Progress(
-        TextColumn(f"Sobol' indices of {metric} ({region}) in {sc.name}, N = {n}"),
+        TextColumn(
+            progress_label(f"Sobol' indices of {metric} ({region}) in {sc.name}, N = {n}"), markup=False
+        ),
         BarColumn(),
         TimeElapsedColumn(),
         console=console,

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.cells import to_csv_text
-from critmin.cli._output import Format, bold_lead, console, emit_json
+from critmin.cli._output import Format, bold_lead, console, emit_json, progress_label
 from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
 from critmin.errors import DataError
@@ -107,7 +107,7 @@ def simulate_cmd(
     executor = executor_for(workers, scheduler)
     ds = load_dataset()
     with Progress(
-        TextColumn(f"simulating {sc.name} ({paths} paths)"),
+        TextColumn(progress_label(f"simulating {sc.name} ({paths} paths)"), markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} blocks of paths"),
         TimeElapsedColumn(),

@@ -83,7 +83,7 @@ def firms_cmd(
 
     stage = parse_stage(origin_stage, what="--origin-stage")
     if out is not None:  # a bad path fails before the work, not after
-        check_output_path(out, FIRMS_OUT_SUFFIXES)
+        check_output_path(out, FIRMS_OUT_SUFFIXES, inputs=(firms, edges))
     result = trace_files(firms, edges, stage, commodity=commodity)
     cov = result.coverage
     if cov.get("parallel_edges"):
@@ -133,8 +133,10 @@ def synth_cmd(
     file_format: FileFormat = enum_option(FileFormat.CSV, "--format", help="csv or parquet."),
 ) -> None:
     """Write a realistic multi-tier synthetic firm network (stylised rare-earth chain)."""
+    from critmin.simulate.budget import check_seed
     from critmin.trace.synth import synth_network, write_network
 
+    check_seed(seed)
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(
             f"--out-dir {str(out_dir)!r} is a file, not a folder",

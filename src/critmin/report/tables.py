@@ -43,6 +43,7 @@ def check_output_path(
     *,
     option: str = "--out",
     parent_must_exist: bool = True,
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
     """``path`` as a :class:`Path` if a file can be written there, else :class:`DataError`.
 
@@ -50,7 +51,8 @@ def check_output_path(
     separator, or is an existing directory); a suffix not in ``suffixes`` (compared in lower
     case; multi-part suffixes such as ``.csv.gz`` work); a parent folder that does not exist
     (unless ``parent_must_exist`` is false, for writers that create it) or is not a folder; a
-    folder the user cannot write to. ``option`` names the CLI option in the message.
+    folder the user cannot write to; a file that is one of ``inputs`` (the command would overwrite
+    what it reads). ``option`` names the CLI option in the message.
     """
     text = str(path)
     allowed = tuple(s.lower() for s in suffixes)
@@ -88,7 +90,21 @@ def check_output_path(
             f"{option} {text!r}: the folder {str(parent)!r} does not exist",
             fix=f"create it first (mkdir -p {parent}) or write somewhere else",
         )
+    for given in inputs:
+        if _same_file(p, Path(given)):
+            raise DataError(
+                f"{option} {text!r} is the input file {str(given)!r}: it would be overwritten",
+                fix="write the output to another file",
+            )
     return p
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through links, ``..`` or another spelling)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def check_figure_path(path: str | Path, *, option: str = "--plot") -> Path:
