@@ -158,3 +158,32 @@ def test_trace_synth_seed_out_of_range_is_refused(tmp_path: Path, seed: str) -> 
     )  # fmt: skip
     _one_error(proc, "seed must be a whole number from 0 to 2^63 - 1")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("criticality", "--year", "0"), "greater than or equal to 1900 (given '0')"),
+        (("criticality", "--top", "-1"), "greater than or equal to 1 (given '-1')"),
+        (
+            ("screen", "tests/fixtures/bom/example.csv", "--as-of", "0001-01-01"),
+            "--as-of '0001-01-01' is outside 1900-2100",
+        ),
+    ],
+)
+def test_absurd_option_values_are_refused(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    _one_error(run_main(*args, home=tmp_path, ok=False), needle)
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "ftp.example"]
+)
+def test_overlay_source_url_must_be_a_web_address(tmp_path: Path, url: str) -> None:
+    p = tmp_path / "ov.csv"
+    p.write_text(
+        "commodity,stage,measure,country,year,value,unit,source_id,source_title,source_url\n"
+        f"rare_earths,mining,production,Burma,2024,40,kt,an-2026,Our note,{url}\n",
+        encoding="utf-8",
+    )
+    _one_error(run_main("data", "import", "overlay", str(p), home=tmp_path, ok=False), "not a web address")
+    assert run_main("data", "imports", "--format", "json", home=tmp_path).stdout.count("overlay") == 0

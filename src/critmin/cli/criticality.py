@@ -19,10 +19,12 @@ from critmin.report.tables import check_figure_path
 
 def criticality_cmd(
     method: CriticalityMethod = enum_option(CriticalityMethod.EU, "--method", "-m", help="eu or usgs."),
-    year: int | None = typer.Option(None, help="Year (default: latest with data per commodity)."),
+    year: int | None = typer.Option(
+        None, min=1900, max=2100, help="Year (default: latest with data per commodity)."
+    ),
     fmt: Format = format_option(),
     plot: Path | None = typer.Option(None, help="Write the criticality figure to PLOT (.html or .png)."),
-    top: int = typer.Option(40, help="Rows shown in the table view (all rows in csv/json)."),
+    top: int = typer.Option(40, min=1, help="Rows shown in the table view (all rows in csv/json)."),
 ) -> None:
     """Criticality of every commodity with data; assumed inputs are listed per row."""
     if plot is not None:

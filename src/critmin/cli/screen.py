@@ -65,9 +65,12 @@ def screen_cmd(
 
 def _parse_date(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise DataError(f"--as-of {text!r} is not a date", fix="write YYYY-MM-DD, e.g. 2026-01-15") from None
+    if not 1900 <= day.year <= 2100:
+        raise DataError(f"--as-of {text!r} is outside 1900-2100", fix="write a date such as 2026-12-02")
+    return day
 
 
 def flat_products(result: ScreenResult) -> pd.DataFrame:

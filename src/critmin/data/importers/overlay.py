@@ -354,6 +354,10 @@ def _new_sources(t: Table, rows: _Rows, known: Mapping[str, Source]) -> list[Sou
     return out
 
 
+#: Link schemes an overlay's ``source_url`` may use (``javascript:``, ``data:``, ``file:`` are refused).
+URL_SCHEMES = ("http://", "https://")
+
+
 def _source(t: Table, r: int, sid: str) -> Source | tuple[str, str, str]:
     """The Source described on row ``r``, or (message, column, fix)."""
     title, url = t.cell("source_title", r), t.cell("source_url", r)
@@ -362,6 +366,12 @@ def _source(t: Table, r: int, sid: str) -> Source | tuple[str, str, str]:
             f"source_id {show(sid)} is not a bundled source",
             "source_id",
             "use a bundled id (`critmin data sources`) or give source_title and source_url on its first row",
+        )
+    if not url.lower().startswith(URL_SCHEMES):
+        return (
+            f"source_url {show(url)} is not a web address",
+            "source_url",
+            "give an http:// or https:// address (a report shown with a link must not run code)",
         )
     year_s = t.cell("source_year", r)
     year: int | None = None
