@@ -268,3 +268,14 @@ def test_fuzz_trends_rows_only_data_errors(
         )
     p.write_text(_text(header, rows), encoding="utf-8", newline="")
     _only_data_errors(read, p)
+
+
+def test_file_name_and_rows_citing_different_editions_is_refused(tmp_path: Path) -> None:
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "usgs" / "reimport" / "mcs2024-nicke_world.csv"
+    p = tmp_path / "mcs2024-nicke_world.csv"
+    p.write_bytes(src.read_bytes().replace(b"\nMCS2024,", b"\nMCS2099,"))
+    with pytest.raises(DataError, match=r"the file name says MCS2024 but the rows cite MCS2099") as exc:
+        read_world_csv(p)
+    assert exc.value.line == 2
+    assert exc.value.column == "Source"
+    assert read_world_csv(src).source.id == "usgs-mcs2024"  # agreeing name and rows still read

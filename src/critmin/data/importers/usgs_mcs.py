@@ -275,6 +275,15 @@ def _edition_of(
             column="Source",
             fix="one file holds one MCS edition; pass vintage= to override",
         )
+    year, line = next(iter(found.items())) if found else (None, 0)
+    if year is not None and 1900 <= year <= 2100 and code_year is not None and code_year != year:
+        raise DataError(
+            f"the file name says MCS{code_year} but the rows cite MCS{year}",
+            path=path,
+            line=line,
+            column="Source",
+            fix="rename the file after its edition, or pass vintage= to say which edition it is",
+        )
     return next(iter(found)) if found else code_year
 
 
