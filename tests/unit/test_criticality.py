@@ -467,7 +467,17 @@ def test_bundled_eu_rows_are_consistent(bundled_eu: CriticalityResult) -> None:
     assert len(ok) > 50
     thr = bundled_eu.params["thresholds"]
     expected = (ok["sr"] >= thr["sr"]) & (ok["ei"] >= thr["ei"])
-    assert (ok["critical"].astype(bool) == expected).all()
+    ei_default = ok["input_basis"].map(lambda b: b.get("ei_value_added") == "default")
+    assessed = ok.loc[~(ei_default & (ok["sr"] >= thr["sr"]))]
+    assert (assessed["critical"].astype(bool) == expected[assessed.index]).all()
+    # High SR on the default EI alone is "not assessed", never critical (cement, steel, pumice).
+    unassessed = ok.loc[ei_default & (ok["sr"] >= thr["sr"])]
+    assert len(unassessed) > 0
+    assert unassessed["critical"].isna().all()
+    assert (unassessed["quadrant"] == "high SR, EI not assessed").all()
+    critical = set(ok.loc[ok["critical"].fillna(False).astype(bool), "commodity"])
+    assert not {"cement", "steel", "pig_iron", "pumice", "dimension_stone", "gemstones"} & critical
+    assert {"gallium", "rare_earths", "graphite", "antimony", "tungsten"} <= critical
     for row in t.itertuples():
         defaulted = [k for k, b in row.input_basis.items() if b in ("default", "published")]
         assert set(defaulted) <= set(row.assumed_inputs), row.commodity
@@ -504,3 +514,17 @@ def test_bundled_usgs_ranking(bundled_usgs: CriticalityResult) -> None:
     assert r.loc["gallium", "rank"] <= 10
     assert r.loc["germanium", "status"] == STATUS_INSUFFICIENT
     json.dumps(bundled_usgs.to_dict(), allow_nan=False)
+
+
+def test_default_ei_is_not_an_assessment() -> None:
+    # Gallium with no published EU inputs: EI comes only from the neutral default.
+    row = _row(
+        eu_crm(toy([GA_CONTROL]), commodities=["gallium"], params=EUParams(use_published=False)), "gallium"
+    )
+    assert row["input_basis"]["ei_value_added"] == "default"
+    assert row["sr"] >= 1.0
+    assert row["critical"] is None or pd.isna(row["critical"])
+    assert row["quadrant"] == "high SR, EI not assessed"
+    # The same material with an EI of its own is assessed again.
+    given = EUParams(use_published=False, ei_value_added={"gallium": 3.0})
+    assert bool(_row(eu_crm(toy([GA_CONTROL]), commodities=["gallium"], params=given), "gallium")["critical"])

@@ -17,7 +17,9 @@ Economic importance (0-10)::
 
 with A_s the share of the material's EU end use in NACE 2-digit sector s, Q_s the sector's EU
 value added (EUR) and SI_EI the substitution index for economic importance. A material is
-critical when SR >= 1 and EI >= 2.8.
+critical when SR >= 1 and EI >= 2.8. Where EI rests only on the neutral default (no published,
+sector-based or user EI), a material with SR >= 1 is *not assessed* (``critical`` is null,
+``quadrant`` "high SR, EI not assessed"): the default is a placeholder, not a finding.
 
 What the bundled data give: global country shares (``Dataset.shares``), WGI, and China's export
 controls (``policy_events``) for t_c. Everything else (EU sourcing, IR, EoL_RIR, SI_SR, SI_EI,
@@ -586,11 +588,19 @@ def _assess(run: _Run, supply: Supply, published: Mapping[str, Any] | None) -> d
             src = defaults_source_id(str(dflt["eu_sourcing"]["source"]))
             e = acc.put("hhi_wgi_eu", g, BASIS_DEFAULT, src)
         sr = eu_supply_risk(g, e, ir, eol, si_sr)
+        # EI from the neutral default is not an assessment: a high-SR material without a published,
+        # sector-based or user EI is "not assessed" (None), not critical (cement, steel and pumice
+        # came out critical on the default alone). A low SR is not critical whatever the EI.
+        ei_assessed = acc.basis.get("ei_value_added") != BASIS_DEFAULT
+        critical = bool(sr >= sr_thr and ei >= ei_thr) if ei_assessed or sr < sr_thr else None
+        quadrant = _quadrant(sr, ei, sr_thr, ei_thr)
+        if not ei_assessed and quadrant is not None:
+            quadrant = ("high SR" if sr >= sr_thr else "low SR") + ", EI not assessed"
         row.update(
             {
                 "sr": sr,
-                "critical": bool(sr >= sr_thr and ei >= ei_thr),
-                "quadrant": _quadrant(sr, ei, sr_thr, ei_thr),
+                "critical": critical,
+                "quadrant": quadrant,
                 "hhi_wgi_t_global": g,
                 "hhi_wgi_t_eu": e,
                 "residual_share": supply.residual_share,
