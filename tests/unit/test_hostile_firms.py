@@ -34,6 +34,7 @@ from critmin.model.stages import Stage
 from critmin.trace import read_network, synth_network, trace_files, trace_firms
 from critmin.trace.firms_io import check_network
 from tests.fuzzing import fuzz_examples
+from tests.hostile import only_data_errors
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -519,17 +520,6 @@ def _csv_text(rows: list[list[str]]) -> str:
     return buf.getvalue()
 
 
-def _only_data_errors(read: Callable[[], Any]) -> None:
-    try:
-        read()
-    except DataError as exc:
-        message = str(exc)
-    else:
-        return
-    assert "\n" not in message, message
-    assert "Fix:" in message, message
-
-
 _FUZZ = settings(
     max_examples=fuzz_examples(40),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -543,7 +533,7 @@ _FUZZ = settings(
     edge_rows=st.lists(st.lists(_CELLS, min_size=2, max_size=5), max_size=5),
     real_headers=st.booleans(),
 )
-def test_fuzz_csv_rows_only_data_errors(
+def test_fuzz_csv_rowsonly_data_errors(
     tmp_path_factory: pytest.TempPathFactory,
     firm_rows: list[list[str]],
     edge_rows: list[list[str]],
@@ -558,13 +548,13 @@ def test_fuzz_csv_rows_only_data_errors(
     eh = ["supplier_id", "customer_id", "quantity", "value_usd", "commodity"][: 3 + len(edge_rows) % 3]
     f = write(d, "f.csv", _csv_text([fh, *firm_rows]))
     e = write(d, "e.csv", _csv_text([eh, *edge_rows]))
-    _only_data_errors(lambda: trace_files(f, e, "mining"))
+    only_data_errors(lambda: trace_files(f, e, "mining"))
 
 
 @pytest.mark.fuzz
 @_FUZZ
 @given(data=st.binary(max_size=200), which=st.booleans())
-def test_fuzz_csv_bytes_only_data_errors(
+def test_fuzz_csv_bytesonly_data_errors(
     tmp_path_factory: pytest.TempPathFactory, data: bytes, which: bool
 ) -> None:
     d = tmp_path_factory.mktemp("fuzz")
@@ -572,7 +562,7 @@ def test_fuzz_csv_bytes_only_data_errors(
     e = d / "e.csv"
     f.write_bytes((b"firm_id,country,stage\nM1,AUS,mining\n" + data) if which else FIRMS_CSV.encode())
     e.write_bytes(EDGES_CSV.encode() if which else b"supplier_id,customer_id,quantity\n" + data)
-    _only_data_errors(lambda: trace_files(f, e, "mining"))
+    only_data_errors(lambda: trace_files(f, e, "mining"))
 
 
 _ARROW = st.sampled_from(
@@ -604,7 +594,7 @@ _ARROW = st.sampled_from(
     ),
     cut=st.integers(0, 3),
 )
-def test_fuzz_parquet_only_data_errors(
+def test_fuzz_parquetonly_data_errors(
     tmp_path_factory: pytest.TempPathFactory, firm_cols: dict[str, Any], edge_cols: dict[str, Any], cut: int
 ) -> None:
     d = tmp_path_factory.mktemp("fuzz")
@@ -617,4 +607,4 @@ def test_fuzz_parquet_only_data_errors(
     if cut:  # damage the bytes too
         data = e.read_bytes()
         e.write_bytes(data[: len(data) * cut // 4])
-    _only_data_errors(lambda: trace_files(f, e, "separation"))
+    only_data_errors(lambda: trace_files(f, e, "separation"))
