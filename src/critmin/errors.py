@@ -7,6 +7,17 @@ so an analyst can act on it without reading the source.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+
+def shown(value: Any, width: int = 40) -> str:
+    """A user value quoted for a one-line error: ``repr``, or its first ``width`` characters and its
+    length when longer (a 200,000-character field or a 5,000-digit number must not flood the line).
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= width:
+        return repr(value) if isinstance(value, str) else text
+    return f"{text[:width]!r}... ({len(text):,} characters)"
 
 
 class CritminError(Exception):

@@ -132,7 +132,7 @@ CASES: dict[str, tuple[str, int | None, str | None, str]] = {
         "parameters.[/bold]x.y",
         "'[/bold]x.y'",
     ),
-    "5,000-digit number": (_param("9" * 5000), 5, None, "5000 characters"),
+    "5,000-digit number": (_param("9" * 5000), 5, None, "(5,000 characters)"),
     "stockpile .inf": (
         _event("kind: stockpile, region: USA, amount_t: .inf"),
         5,

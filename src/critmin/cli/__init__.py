@@ -19,7 +19,7 @@ from critmin.cli.sensitivity import sensitivity_cmd
 from critmin.cli.simulate import simulate_cmd
 from critmin.cli.trace import trace_app
 from critmin.cli.trace_country import trace_country_cmd
-from critmin.errors import CritminError
+from critmin.errors import CritminError, shown
 from critmin.lazy import lazy_submodules
 
 app = typer.Typer(
@@ -75,9 +75,7 @@ def _given(exc: Exception) -> str:
 
 
 def _quoted(value: str) -> str:
-    if len(value) > 40:
-        return f" (given {value[:20]!r}... {len(value):,} characters)"
-    return f" (given {value!r})"
+    return f" (given {shown(value)})"
 
 
 def main() -> None:

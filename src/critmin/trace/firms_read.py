@@ -28,7 +28,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from critmin.errors import DataError
+from critmin.errors import DataError, shown
 from critmin.infile import InputFile, csv_records, decode, limit_bytes, read_input
 
 ID_COLUMNS = ("firm_id", "supplier_id", "customer_id")
@@ -70,9 +70,8 @@ class Where:
 
 
 def show(value: Any, width: int = 60) -> str:
-    """``repr(value)``, shortened for a one-line error (a long field is named by its length)."""
-    text = repr(value)
-    return text if len(text) <= width else f"{text[:width]}... ({len(str(value)):,} characters)"
+    """``value`` quoted for a one-line error, at most ``width`` characters (:func:`critmin.errors.shown`)."""
+    return shown(value, width)
 
 
 def table_kind(path: Path) -> str:

@@ -35,7 +35,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
-from critmin.errors import DataError
+from critmin.errors import DataError, shown
 from critmin.infile import csv_records
 
 __all__ = [
@@ -53,14 +53,8 @@ __all__ = [
     "with_lines",
 ]
 
-_SHOW = 40
-
-
-def show(text: str) -> str:
-    """``repr(text)``, or its first 40 characters and its length when it is longer."""
-    if len(text) <= _SHOW:
-        return repr(text)
-    return f"{text[:_SHOW]!r}... ({len(text):,} characters)"
+#: A user value quoted for an error line (:func:`critmin.errors.shown`, 40 characters).
+show = shown
 
 
 def check_quotes(text: str, path: str | Path | None) -> None:

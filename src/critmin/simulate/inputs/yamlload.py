@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from critmin.errors import DataError
+from critmin.errors import DataError, shown
 from critmin.simulate.inputs.events import EventKind
 from critmin.simulate.inputs.params import FieldError, clean_loc
 
@@ -74,9 +74,8 @@ class StrictLoader(yaml.SafeLoader):
             return build(self, node)
         except (ValueError, OverflowError) as exc:
             text = str(node.value)
-            shown = text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
             raise YamlInputError(
-                f"number {shown!r} cannot be read ({type(exc).__name__})",
+                f"number {shown(text)} cannot be read ({type(exc).__name__})",
                 node.start_mark,
                 "write an ordinary number (at most 15 significant digits, e.g. 1.0e+6)",
             ) from None
@@ -153,11 +152,6 @@ def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return clean_loc(kept)
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:45] + "..." + text[-10:]
-
-
 def _shift(loc: tuple[Any, ...], offsets: Mapping[str, int]) -> tuple[Any, ...]:
     """A merged document's location in the file (``extends`` puts the base's events first)."""
     if len(loc) > 1 and isinstance(loc[1], int) and str(loc[0]) in offsets:
@@ -195,7 +189,7 @@ def validation_error(
         msg = str(err["msg"]).removeprefix("Value error, ")
         given = err.get("input")
         if kind != "value_error" and not isinstance(given, dict | list | tuple):
-            msg += f" (got {_shown(given)})"
+            msg += f" (got {shown(given, 60)})"
         if "parameters" in loc:
             fix = PARAMETERS_FIX
     loc = _shift(loc, shift)
