@@ -68,6 +68,7 @@ import numpy.typing as npt
 from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
+from critmin.simulate.engine.licences import LicenceBook, ban_cancel
 from critmin.simulate.engine.sectors import SectorAccumulator
 from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
 from critmin.simulate.engine.types import (
@@ -115,6 +116,7 @@ class _Model:
     floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
     sector_growth: F | None = None  # [T, S] relative growth of each sector's demand (sectors.py)
+    policy: PolicyPath | None = None  # destination approval rates, general licences, regimes
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
@@ -156,6 +158,7 @@ class _Model:
             cols.astype(np.intp),
             [[o for o in policy.offtakes if o.stage == k] for k in range(k_n)],
             policy.floor_cover,
+            policy=policy,
         )
 
 
@@ -184,6 +187,10 @@ class _Block:
         self.stock = [np.tile(m.base[k + 1] / m.conv[k + 1], (n, 1)) for k in range(m.k_n - 1)]
         self.stock.append(m.demand0[None, :] * p.cover_months[:, None])
         self.backlog = [np.zeros((n, ctl.n_edges)) for ctl in m.ctls]
+        # Pending licences per edge: dead-time queue and review pool (engine/licences.py).
+        dead = p.licence_dead_time_months if p.licence_dead_time_months is not None else np.ones(n)
+        self.books = [LicenceBook(n, ctl.n_edges, dead, p.licence_lag_months) for ctl in m.ctls]
+        self.ban_prev = [np.zeros(ctl.n_edges) for ctl in m.ctls]
         self.licence = [[lic[rows] for lic in ctl.licence] for ctl in m.ctls]
         self.has_ban = [[bool(b.any()) for b in ctl.ban] for ctl in m.ctls]
         self.stockpile = p.stockpile0_t.astype(np.float64, copy=True)
@@ -220,7 +227,8 @@ class _Block:
         self.cover = p.cover_months[:, None]
         self.restock = p.restock_months[:, None]
         self.neg_eps = -p.price_elasticity
-        self.lag = p.licence_lag_months[:, None]
+        assert m.policy is not None
+        self.policy = m.policy
         self.inv_se = 1.0 / p.supply_elasticity
         self.subst_cap = p.substitution_cap[:, None]
         self.subst_lag = p.substitution_lag_months[:, None]
@@ -304,7 +312,6 @@ class _Block:
             extra[last] = w * np.divide(gap, w_tot, out=np.zeros_like(gap), where=w_tot > 0)
         for k in range(m.k_n - 1, 0, -1):
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
-        appr = approval[:, None]
         inp = demand[:, :0]
         wants = [np.minimum(caps[k], m.base[k] * u + extra[k]) for k in range(m.k_n)]
         if m.floor_cover is not None and m.floor_cover[t].any():
@@ -343,11 +350,17 @@ class _Block:
                 x = to_ship[:, ctl.src] * ctl.weight
                 home = x * ctl.ban[key] if self.has_ban[k][key] else np.zeros_like(x)
                 apply_ = (x - home) * self.licence[k][key]
+                gen = self.policy.general_share(t, k, ctl.dst, self.rows)
+                if gen is not None:  # general licences: shipped without review
+                    apply_ = apply_ * (1.0 - gen)
                 delivered = x - home - apply_
-                processed = self.backlog[k] / self.lag
-                approved = processed * appr
-                refused = processed - approved
-                self.backlog[k] = self.backlog[k] + apply_ - processed
+                # a ban coming into force sends what is pending on its edges back (licences.py)
+                cancel = ban_cancel(self.ban_prev[k], ctl.ban[key])
+                self.ban_prev[k] = ctl.ban[key]
+                appr_e = self.policy.edge_approval(t, approval, ctl.dst, self.rows)
+                approved, refused, cancelled = self.books[k].month(apply_, appr_e, cancel)
+                refused = refused + cancelled  # both go back to the exporter
+                self.backlog[k] = self.books[k].pending()
                 receipts += (delivered + approved) @ m.to_dst[k]
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}

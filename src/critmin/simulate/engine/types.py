@@ -47,6 +47,7 @@ class EngineParams:
     ramp_months: F
     stockpile0_t: F  # [P, R] strategic stockpile at the start
     allied_trade_share: F | None = None  # [P] of ex-China intermediate surplus traded to ex-China deficits
+    licence_dead_time_months: F | None = None  # [P] review dead time before any decision (None: 1)
 
 
 @dataclass

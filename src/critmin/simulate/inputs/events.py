@@ -11,7 +11,11 @@ kind                fields
 ``ban``             ``exporter``, ``stages``, ``destinations``: exports stop
 ``end_user_denial`` ``exporter``, ``stages``, ``destinations``: the defence share is refused
 ``approval_rate``   ``approval_rate`` (a number or distribution in [0, 1]), ``targets``
-                    (informational): the approval rate of every licence regime in force
+                    (informational), ``destinations`` (default ``all``): the approval rate of
+                    licence applications for those destinations, in every regime in force
+``general_licence`` ``exporter``, ``stages``, ``destinations``, ``share`` (number or
+                    distribution in [0, 1]): that share of the licensed flow to those
+                    destinations ships under a general licence, without review
 ``suspend``         ``targets`` (event ids), ``until``: the targets are not in force meanwhile
 ``lift``            ``targets``: the targets end
 ``stockpile``       ``region``, ``amount_t``: added to the region's strategic stockpile
@@ -64,6 +68,7 @@ class EventKind(StrEnum):
     STOCKPILE = "stockpile"
     PRICE_FLOOR = "price_floor"
     OFFTAKE = "offtake"
+    GENERAL_LICENCE = "general_licence"
 
 
 def parse_date(text: Any) -> dt.date:
@@ -155,6 +160,17 @@ class _Staged(_EventBase):
     stages: tuple[Stage, ...] = (Stage.MAGNET,)
 
 
+def _destinations(v: Any) -> Any:
+    """``all`` or a non-empty list of known codes."""
+    if v != "all":
+        if not v:
+            raise ValueError("an empty list of destinations controls nothing; use `all` or name ISO3 codes")
+        bad = [d for d in v if not is_known_code(d)]
+        if bad:
+            raise ValueError(f"unknown destination(s) {bad}; use ISO3 codes, EU27 or ROW")
+    return v
+
+
 class _ExportControl(_Staged):
     """Controls on one exporter's shipments (only China's are modelled)."""
 
@@ -164,15 +180,7 @@ class _ExportControl(_Staged):
     @field_validator("destinations")
     @classmethod
     def _dest(cls, v: Any) -> Any:
-        if v != "all":
-            if not v:
-                raise ValueError(
-                    "an empty list of destinations controls nothing; use `all` or name ISO3 codes"
-                )
-            bad = [d for d in v if not is_known_code(d)]
-            if bad:
-                raise ValueError(f"unknown destination(s) {bad}; use ISO3 codes, EU27 or ROW")
-        return v
+        return _destinations(v)
 
     @field_validator("exporter")
     @classmethod
@@ -208,11 +216,18 @@ class EndUserDenialEvent(_ExportControl):
 
 
 class ApprovalRateEvent(_EventBase):
-    """Sets the approval rate of every licence regime in force (``targets`` are informational)."""
+    """Sets the approval rate of every licence regime in force for ``destinations``
+    (``targets`` are informational)."""
 
     kind: Literal[EventKind.APPROVAL_RATE]
     approval_rate: Value
     targets: tuple[str, ...] = ()
+    destinations: Literal["all"] | tuple[str, ...] = "all"
+
+    @field_validator("destinations")
+    @classmethod
+    def _dest(cls, v: Any) -> Any:
+        return _destinations(v)
 
     @field_validator("approval_rate")
     @classmethod
@@ -250,6 +265,21 @@ class LiftEvent(_EventBase):
 
     kind: Literal[EventKind.LIFT]
     targets: tuple[str, ...] = Field(min_length=1)
+
+
+class GeneralLicenceEvent(_ExportControl):
+    """A ``share`` of the licensed flow to ``destinations`` ships without review (named
+    exporters' or customers' general licences)."""
+
+    kind: Literal[EventKind.GENERAL_LICENCE]
+    share: Value
+
+    @field_validator("share")
+    @classmethod
+    def _share(cls, v: Value) -> Value:
+        out = _fraction(v, "share")
+        assert out is not None
+        return out
 
 
 def _region_code(v: str) -> str:
@@ -324,7 +354,8 @@ Event = Annotated[
     | LiftEvent
     | StockpileEvent
     | PriceFloorEvent
-    | OfftakeEvent,
+    | OfftakeEvent
+    | GeneralLicenceEvent,
     Field(discriminator="kind"),
 ]
 #: The export controls (the regimes the engine applies to shipments).
@@ -332,7 +363,14 @@ ControlEvent = LicenceEvent | BanEvent | EndUserDenialEvent
 CONTROL_TYPES = (LicenceEvent, BanEvent, EndUserDenialEvent)
 #: Events whose ``targets`` name other events.
 TARGETING_TYPES = (ApprovalRateEvent, SuspendEvent, LiftEvent)
-STAGED_TYPES = (LicenceEvent, BanEvent, EndUserDenialEvent, PriceFloorEvent, OfftakeEvent)
+STAGED_TYPES = (
+    LicenceEvent,
+    BanEvent,
+    EndUserDenialEvent,
+    PriceFloorEvent,
+    OfftakeEvent,
+    GeneralLicenceEvent,
+)
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
@@ -357,9 +395,10 @@ def stages_of(e: Event) -> tuple[Stage, ...]:
 
 
 def uncertain_fields(e: Event) -> dict[str, Distribution]:
-    """The event's fields that hold a distribution (``controlled_share``, ``approval_rate``)."""
+    """The event's fields that hold a distribution (``controlled_share``, ``approval_rate``,
+    ``share``)."""
     out: dict[str, Distribution] = {}
-    for name in ("controlled_share", "approval_rate"):
+    for name in ("controlled_share", "approval_rate", "share"):
         v = getattr(e, name, None)
         if v is not None and not isinstance(v, int | float):
             out[name] = v

@@ -20,8 +20,11 @@ suspending it) ends its effect from that month. Monthly resolution: an event dat
 month counts from that month (a documented approximation). A stockpile event adds to its
 country's model region in its month (in the first month if dated before the start).
 ``approval_rate`` events apply to every licence regime in force (their ``targets`` are
-informational), the latest-dated one winning where several are in force. Only China is
-modelled as a controlling exporter: a ban or licence event with another ``exporter`` is
+informational), the latest-dated one winning where several are in force; one with
+``destinations`` sets the rate of applications for those destinations only, over any
+all-destination rate (:meth:`PolicyPath.edge_approval`). ``general_licence`` events let a share
+of the licensed flow to their destinations ship without review (:meth:`PolicyPath.general_share`).
+Only China is modelled as a controlling exporter: a ban or licence event with another ``exporter`` is
 refused rather than silently treated as China's.
 """
 
@@ -42,6 +45,7 @@ from critmin.simulate.inputs.events import (
     ControlEvent,
     EndUserDenialEvent,
     Event,
+    GeneralLicenceEvent,
     LicenceEvent,
     LiftEvent,
     OfftakeEvent,
@@ -149,6 +153,40 @@ class PolicyPath:
     floor_cover: npt.NDArray[np.bool_] | None = None
     offtakes: list[Offtake] = field(default_factory=list)  # in timeline order = priority
     defence_share: float = 0.03
+    #: destination-specific approval rates, latest-dated last: ([T] in force, [R] dest, [P] rate)
+    dest_approval: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = field(
+        default_factory=list
+    )
+    #: general licences: ([T] in force, [R] dest, stage indices, [P] share without review)
+    general: list[
+        tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], tuple[int, ...], npt.NDArray[np.float64]]
+    ] = field(default_factory=list)
+
+    def edge_approval(
+        self, t: int, base: npt.NDArray[np.float64], dst: npt.NDArray[np.intp], rows: slice
+    ) -> npt.NDArray[np.float64]:
+        """[P, E] (or [P, 1] when no destination-specific rate is in force) approval rate of
+        applications on edges with destinations ``dst``; ``base`` [P] is the all-destination
+        rate of paths ``rows``."""
+        out = base[:, None]
+        for on, dest, rate in self.dest_approval:
+            if on[t]:
+                hit = dest[dst]
+                if hit.any():
+                    out = np.where(hit[None, :], rate[rows, None], out)
+        return out
+
+    def general_share(
+        self, t: int, k: int, dst: npt.NDArray[np.intp], rows: slice
+    ) -> npt.NDArray[np.float64] | None:
+        """[P, E] share of the licensed flow on edges to ``dst`` shipped under a general
+        licence at stage k in month t (the largest in force), or None."""
+        out = None
+        for on, dest, at, share in self.general:
+            if on[t] and k in at:
+                g = share[rows, None] * dest[dst][None, :]
+                out = g if out is None else np.maximum(out, g)
+        return out
 
     def regimes_in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Indices of the licence regimes and bans in force at stage k in month t."""
@@ -350,7 +388,9 @@ def compile_policy(
     events = events_for(events, commodity)
     for e in events:
         at_stages = stages_of(e)
-        if isinstance(e, (*CONTROL_TYPES, OfftakeEvent)) and not any(st.value in stages for st in at_stages):
+        if isinstance(e, (*CONTROL_TYPES, OfftakeEvent, GeneralLicenceEvent)) and not any(
+            st.value in stages for st in at_stages
+        ):
             raise DataError(
                 f"event {e.id!r} acts at {[st.value for st in at_stages]} but the {commodity} chain has "
                 f"stages {list(stages)}",
@@ -372,6 +412,9 @@ def compile_policy(
     stock = np.zeros((n_months, len(regions)))
     floor = np.zeros(n_months)
     cover = np.zeros((n_months, len(stages), len(regions)), dtype=bool)
+    dated: list[
+        tuple[dt.date, int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.float64]]]
+    ] = []
     for e in events:  # in timeline order: the random draws' order
         if isinstance(e, CONTROL_TYPES):
             dest = np.array([e.destinations == "all" or r in e.destinations for r in regions])
@@ -384,7 +427,17 @@ def compile_policy(
             )
         elif isinstance(e, ApprovalRateEvent):
             on = active[e.id]
-            approval[on] = np.clip(draw(e.approval_rate, rng, n_paths, rows=rows), 0.0, 1.0)[None, :]
+            rate = np.clip(draw(e.approval_rate, rng, n_paths, rows=rows), 0.0, 1.0)
+            if e.destinations == "all":
+                approval[on] = rate[None, :]
+            else:
+                dest_r = np.array([r in e.destinations for r in regions])
+                dated.append((e.date, len(dated), (on, dest_r, rate)))
+        elif isinstance(e, GeneralLicenceEvent):
+            dest_g = np.array([e.destinations == "all" or r in e.destinations for r in regions])
+            at_g = tuple(stages.index(s.value) for s in e.stages if s.value in stages)
+            share_g = np.clip(draw(e.share, rng, n_paths, rows=rows), 0.0, 1.0)
+            pol.general.append((active[e.id], dest_g, at_g, share_g))
         elif isinstance(e, StockpileEvent):
             # A stockpile built before the start is there at the start; a country that is not
             # a model region adds to its region (EU member -> EU27, others -> ROW).
@@ -421,6 +474,7 @@ def compile_policy(
                     active[e.id],
                 )
             )
+    pol.dest_approval = [x for _, _, x in sorted(dated, key=lambda d: (d[0], d[1]))]
     pol.floor_cover = cover
     pol.approval_override = approval
     pol.stockpile = stock
