@@ -67,8 +67,8 @@ def test_calibrate_json(home: Path, series: Path) -> None:
     )
     assert doc["fit_until"] == "2025-05"
     names = [p["name"] for p in doc["parameters"]]
-    assert names == ["licence.approval_rate", "licence.mean_lag_months"]
-    assert doc["mape"] <= doc["prior_mape"]
+    assert names == ["licence.dead_time_months", "licence.mean_lag_months"]
+    assert doc["mape"] <= doc["prior_mape"] + 1e-12
     assert len(doc["rows"]) == 4
 
 
@@ -139,7 +139,7 @@ def test_typer_backtest_formats() -> None:
     out = res.stdout
     assert "2025-02..2025-03 total" in out
     assert "prior MAPE" in out
-    assert "licence.approval_rate" in out
+    assert "licence.dead_time_months" in out
     assert "forecast" in out
     assert "econotimes" in out.lower()
     res = runner.invoke(_app(), ["backtest", "--format", "csv", "--paths", "8"])

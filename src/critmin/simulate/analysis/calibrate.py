@@ -54,10 +54,14 @@ from critmin.simulate.inputs.scenario import Scenario, load_scenario
 from critmin.simulate.run import run
 
 F = npt.NDArray[np.float64]
-DEFAULT_PARAMS = ("licence.approval_rate", "licence.mean_lag_months")
+#: The review dead time and the lag (issue 12): with the dead time, the approval rate is not
+#: identified by any bundled episode (the magnet months to May 2025 lie inside the dead time,
+#: the London framework sets the rate after it, and the single chains fix it in chains.yaml).
+DEFAULT_PARAMS = ("licence.dead_time_months", "licence.mean_lag_months")
 #: Bounds of the parameters :func:`calibrate` can fit without explicit ``bounds``.
 #: Parameters calibration may fit; their bounds are the parameter table's.
 CALIBRATABLE = (
+    "licence.dead_time_months",
     "licence.approval_rate",
     "licence.mean_lag_months",
     "licence.controlled_share_magnets",
