@@ -162,3 +162,20 @@ def test_typer_calibrate_bad_csv_raises_data_error(tmp_path: Path) -> None:
     res = CliRunner().invoke(_app(), ["calibrate", "backtest-2025-04", "--observed", str(bad)])
     assert isinstance(res.exception, DataError)
     assert f"{bad}:2: column 'value_t'" in str(res.exception)
+
+
+def test_calibrate_joint_json(home: Path) -> None:
+    doc = json.loads(run_main("calibrate", "--joint", "--format", "json", home=home).stdout)
+    fitted = {p["name"]: p["fitted"] for p in doc["parameters"]}
+    # the table's medians are the joint fit, so the fit stays there
+    assert fitted["licence.dead_time_months"] == pytest.approx(2.57, abs=0.05)
+    assert fitted["licence.mean_lag_months"] == pytest.approx(3.77, abs=0.1)
+    chains = {r["chain"] for r in doc["rows"]}
+    assert chains == {"gallium", "germanium", "antimony", "rare_earths"}
+    assert all(not r["fitted"] for r in doc["rows"] if r["period"] > "2025-05")
+
+
+def test_calibrate_without_observed_or_joint_is_one_line(home: Path) -> None:
+    proc = run_main("calibrate", home=home, ok=False)
+    assert proc.returncode == 2
+    assert "--observed is required" in proc.stderr

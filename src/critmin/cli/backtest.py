@@ -13,6 +13,7 @@ from critmin.cli._output import Format, bold_lead, console, emit_json, records
 from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
 from critmin.data.observed import CHAIN_SERIES, chain_series, read_series_csv
+from critmin.errors import DataError
 from critmin.simulate.analysis.backtest import CHAIN_SCENARIOS, FIT_UNTIL, BacktestResult, backtest
 from critmin.simulate.analysis.calibrate import (
     DEFAULT_PARAMS,
@@ -186,10 +187,16 @@ def calibrate_cmd(
     scenario: str | None = typer.Argument(
         None, help="Bundled scenario name or a YAML path (default: the chain's backtest scenario)."
     ),
-    observed: Path = typer.Option(
-        ...,
+    observed: Path | None = typer.Option(
+        None,
         "--observed",
         help="CSV with columns month,value_t (YYYY-MM, t) and optional partner, product, unit (t|kg).",
+    ),
+    joint: bool = typer.Option(
+        False,
+        "--joint",
+        help="Fit the review dead time and lag jointly on the Ga/Ge 2023, Sb 2024 and REE 2025 "
+        "episodes (bundled customs series, months to --fit-until); no --observed.",
     ),
     chain: str = typer.Option("rare_earths", "--chain", help=CHAIN_HELP),
     fit_until: str = typer.Option(FIT_UNTIL, help="Fit only periods ending by this month (YYYY-MM)."),
@@ -200,6 +207,13 @@ def calibrate_cmd(
     fmt: Format = format_option(),
 ) -> None:
     """Fit licence-regime parameters of a chain to an observed monthly export series (least squares)."""
+    if joint:
+        _joint(fit_until, fmt)
+        return
+    if observed is None:
+        raise DataError(
+            "--observed is required", column="--observed", fix="pass --observed series.csv, or --joint"
+        )
     chain_series(chain)
     series = read_series_csv(observed)
     sc = load_scenario(scenario if scenario is not None else CHAIN_SCENARIOS[chain])
@@ -236,3 +250,38 @@ def calibrate_cmd(
             console.print(f"  out-of-sample MAPE {_pct(result.holdout_mape)}", highlight=False)
         for note in result.notes:
             console.print(f"note: {note}", style="dim", highlight=False)
+
+
+def _joint(fit_until: str, fmt: Format) -> None:
+    from critmin.simulate.analysis.joint import calibrate_joint
+
+    r = calibrate_joint(fit_until=fit_until, dataset=load_dataset())
+    if fmt is Format.JSON:
+        emit_json(r.to_dict())
+        return
+    if fmt is Format.CSV:
+        print(to_csv_text(r.table.drop(columns=["idx"])), end="")
+        return
+    t = Table(title=f"joint fit: World exports as an index of the pre-control level (fit to {fit_until})")
+    for col in ("chain", "period", "observed t", "model t", "obs index", "model index", ""):
+        t.add_column(col, justify="left" if col in ("chain", "period", "") else "right")
+    for row in records(r.table):
+        t.add_row(
+            str(row["chain"]),
+            str(row["period"]),
+            _t(row["observed_t"]),
+            _t(row["modelled_t"]),
+            f"{row['observed_index']:.2f}",
+            f"{row['modelled_index']:.2f}",
+            "fit" if row["fitted"] else "forecast",
+        )
+    console.print(t)
+    for name, x0, v, se in zip(r.params, r.x0, r.values, r.std_error, strict=True):
+        err = f" +- {se:.2g}" if math.isfinite(se) else ""
+        console.print(f"  {name}: prior {x0:.3g} -> fitted {v:.3g}{err}", highlight=False)
+    console.print(
+        f"  index RMSE fitted {r.rmse_index:.3f} (prior {r.prior_rmse_index:.3f}); forecast "
+        f"{r.forecast_rmse_index:.3f} (prior {r.prior_forecast_rmse_index:.3f}); "
+        f"{r.evaluations} evaluations in {r.seconds:.1f} s",
+        highlight=False,
+    )
