@@ -167,7 +167,7 @@ def test_typer_calibrate_bad_csv_raises_data_error(tmp_path: Path) -> None:
 def test_calibrate_joint_json(home: Path) -> None:
     doc = json.loads(run_main("calibrate", "--joint", "--format", "json", home=home).stdout)
     fitted = {p["name"]: p["fitted"] for p in doc["parameters"]}
-    # the table's medians are the joint fit, so the fit stays there
+    # chains.yaml's Ga/Ge/Sb medians are the joint fit, so the fit stays there
     assert fitted["licence.dead_time_months"] == pytest.approx(2.57, abs=0.05)
     assert fitted["licence.mean_lag_months"] == pytest.approx(3.77, abs=0.1)
     chains = {r["chain"] for r in doc["rows"]}

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -98,6 +99,29 @@ def with_parameters(scenario: Scenario, parameters: Mapping[str, float]) -> Scen
     return scenario.model_copy(update={"parameters": merged})
 
 
+@contextmanager
+def _own_values_pinned(chain: str, parameters: Mapping[str, float]) -> Iterator[None]:
+    """Let trial ``parameters`` win over a single chain's own values in ``chains.yaml``.
+
+    A single chain's own parameters override the scenario's (:func:`resolve_values`), so a
+    trial value set on the scenario would be ignored for them (gallium's approval rate, the
+    fitted dead time and lag). For the duration of one run the chain's own entries of those
+    names are set to the trial values, then restored.
+    """
+    if chain == "rare_earths":
+        yield
+        return
+    from critmin.simulate.chains.single import _raw  # the chains.yaml document (cached)
+
+    own: dict[str, Any] = _raw()["chains"][chain].setdefault("parameters", {})
+    saved = {k: own[k] for k in parameters if k in own}
+    try:
+        own.update({k: float(parameters[k]) for k in saved})
+        yield
+    finally:
+        own.update(saved)
+
+
 class ExportModel:
     """China's modelled exports of one chain by destination for one scenario, fast to re-run.
 
@@ -154,8 +178,9 @@ class ExportModel:
         sc = scenario if scenario is not None else self.scenario
         if parameters:
             sc = with_parameters(sc, parameters)
-        inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache)
-        trace = run(inputs, keep_trace=True).trace
+        with _own_values_pinned(self.chain, parameters or {}):
+            inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache)
+            trace = run(inputs, keep_trace=True).trace
         assert trace is not None  # keep_trace=True
         self.runs += 1
         return trace.exports_chn
