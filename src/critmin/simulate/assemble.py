@@ -260,7 +260,10 @@ class RunInputs:
             feed = self._feed_inputs(ch.feed, block, ss_policy)
         sectors = None
         if ch.sectors is not None:
-            sectors = SectorInputs(ch.sectors.shares, ch.sectors.priority, ch.sector_growth)
+            v = ch.sectors.usd_per_kg
+            sectors = SectorInputs(
+                ch.sectors.shares, ch.sectors.priority, ch.sector_growth, v if v.size else None
+            )
         floor = None
         if ch.info.price_floor:
             floor = FloorTerms(

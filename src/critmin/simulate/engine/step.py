@@ -115,6 +115,7 @@ class _Model:
     floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
     sector_growth: F | None = None  # [T, S] relative growth of each sector's demand (sectors.py)
+    sector_usd_per_kg: F | None = None  # [S] end-product output at risk per kg short (sectors.py)
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
@@ -200,13 +201,15 @@ class _Block:
         if m.sectors is not None:
             shares, tiers = m.sectors
             usd = np.repeat(1000.0 * p.output_usd_per_kg[:, None], shares.shape[1], axis=1)  # [P, S]
+            if m.sector_usd_per_kg is not None:  # each sector's own value; the region's is their sum
+                usd = np.tile(1000.0 * m.sector_usd_per_kg, (n, 1))
             self.sect = SectorAccumulator(shares, tiers, n, usd)
         self.resid = np.nan  # this month's largest balance residual (t), when checked
         # The feed chain's block (same paths) and the coupling of section 3.8 of docs/model.md.
         self.feed = feed[0] if feed is not None else None
         self.feed_stage = feed[1].stage if feed is not None else -1
         self.feed_h = feed[1].grade_share if feed is not None else 0.0
-        self.feed_q = feed[1].intensity if feed is not None else 0.0
+        self.feed_q = np.asarray(feed[1].intensity if feed is not None else 0.0)  # q, or q_r [R]
         self.feed_path = feed[1].grade_path if feed is not None else None
         #: a feed chain's block: its users are the host's makers, demand comes from their output
         self.is_feed = False
@@ -413,7 +416,10 @@ class _Block:
         np.maximum(
             self.peak_price, np.where(ex[None, :], price_x[:, None], price_c[:, None]), out=self.peak_price
         )
-        self.at_risk += short * self.usd_per_t
+        if self.sect is None or m.sector_usd_per_kg is None:
+            self.at_risk += short * self.usd_per_t
+        elif self.sect.at_risk is not None:
+            np.sum(self.sect.at_risk, axis=0, out=self.at_risk)  # sum over sectors (section 5.7b)
         short_x = short[:, ex].sum(axis=1)
         ex_short = short_x / np.maximum(demand[:, ex].sum(axis=1), 1e-9) * 100.0
         if bal is not None:
@@ -483,6 +489,7 @@ def run_engine(
         _Model.build(net, params, policy),
         sectors=(sectors.shares, sectors.priority) if sectors is not None else None,
         sector_growth=growth,
+        sector_usd_per_kg=sectors.usd_per_kg if sectors is not None else None,
     )
     feed_model = _Model.build(feed.net, feed.params, feed.policy) if feed else None
 

@@ -99,6 +99,8 @@ class SectorInputs:
     shares: F
     priority: npt.NDArray[np.intp]
     growth: F | None = None
+    #: [S] end-product output at risk per kg of magnet short (US$/kg); None: one flat value
+    usd_per_kg: F | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ class Feed:
     policy: PolicyPath
     stage: int
     grade_share: float
-    intensity: float
+    #: t of feed per t of the grades that need it: one value, or [R] by region
+    intensity: float | F
     #: [T] multiplier of ``grade_share`` by month (the heavy-grade sectors' share of demand
     #: moving with their growth paths, :func:`critmin.simulate.engine.sectors.heavy_grade_path`)
     grade_path: F | None = None
@@ -257,9 +260,17 @@ def check_feed(net: Network, feed: Feed, n_paths: int, n_months: int) -> None:
         raise DataError("the feed chain has other regions", column="feed", fix="build it on the main network")
     if not 0 <= feed.stage < net.ship.shape[0]:
         raise DataError(f"feed stage {feed.stage} outside the chain", column="feed.stage")
-    if not (0.0 <= feed.grade_share <= 1.0 and np.isfinite(feed.intensity) and feed.intensity > 0):
+    q = np.asarray(feed.intensity, dtype=np.float64)
+    if not (
+        0.0 <= feed.grade_share <= 1.0
+        and q.shape in ((), (len(net.regions),))
+        and np.isfinite(q).all()
+        and (q >= 0).all()
+        and q.max() > 0
+    ):
         raise DataError(
-            "feed grade share must be in [0, 1] and intensity positive",
+            "feed grade share must be in [0, 1] and intensity non-negative "
+            "(one value or one per region, not all 0)",
             column="feed",
             fix="see heavy.grade_share in parameters.yaml",
         )
