@@ -272,6 +272,9 @@ def test_feed_network_sizes_need_to_magnet_output(ds) -> None:  # type: ignore[n
     assert f.derivation.cut_t_per_year[row] == pytest.approx(1475.0 - 0.10 * 0.58 * makers[row])
     assert f.intensity[c] == pytest.approx((4000.0 - 0.10 * 0.58 * makers[row]) / (0.58 * makers[c]))
     assert "web:argus-media:8b2f5759" in f.net.source_ids
+    # the USA makes no magnets at baseline but its future makers carry MP's 0.02 t/t
+    assert f.intensity[sc.regions.index("USA")] == pytest.approx(0.02 / 0.58)
+    assert f.net.demand0[sc.regions.index("USA")] == 0.0
     assert f.stage == 3
     assert f.grade_share == 0.58
     assert f.net.share[0, c] == pytest.approx(0.99)
@@ -341,6 +344,16 @@ def test_regional_intensity_by_hand() -> None:
         regional_intensity([0.0, 100.0], [np.nan, 1.0], grade_share=0.5, world_t_per_year=10.0)
     with pytest.raises(DataError, match="exceed the world volume"):
         regional_intensity([100.0, 100.0], [np.nan, 20.0], grade_share=0.5, world_t_per_year=10.0)
+    # a per-t intensity applies also where nothing is made yet: x / h, the need x F
+    per = regional_intensity(
+        [300_000.0, 100_000.0, 0.0],
+        [np.nan, np.nan, np.nan],
+        grade_share=0.5,
+        world_t_per_year=5_000.0,
+        per_t_magnet=[np.nan, 0.02, 0.01],
+    )
+    np.testing.assert_allclose(per.intensity, [3_000.0 / 150_000.0, 0.04, 0.02])
+    np.testing.assert_allclose(per.need_t_per_year, [3_000.0, 2_000.0, 0.0])
     with pytest.raises(DataError, match="negative"):
         regional_intensity([100.0], [-1.0], grade_share=0.5, world_t_per_year=10.0)
     with pytest.raises(DataError, match="one non-negative value per region"):

@@ -7,10 +7,10 @@ tracks the bulk (NdPr-limited) flow; this module builds a second, one-stage chai
 oxide magnet makers need, which the engine steps in the same month loop
 (:class:`critmin.simulate.engine.step.Feed`). Per month, with F_r the magnet output region r can
 make from its alloy (t), h the share of output in Dy/Tb-bearing grades (``heavy.grade_share``)
-and q the Dy + Tb per tonne of those grades:
+and q_r the Dy + Tb per tonne of region r's Dy-bearing grades:
 
-* the feed's users are the magnet makers, with base need h q F_r, cut by the feed's own price
-  elasticity and thrifting (its substitution, capped at 30%): D_r = h q F_r (p/p0)^-eps (1 - s);
+* the feed's users are the magnet makers, with base need h q_r F_r, cut by the feed's own price
+  elasticity and thrifting (its substitution, capped at 30%): D_r = h q_r F_r (p/p0)^-eps (1 - s);
 * they hold inventory and order like any users; the feed chain ships, controls, licenses,
   prices and builds new capacity exactly as the engine does for every chain;
 * with a_r = use_r / D_r the share of their Dy + Tb need met, region r makes
@@ -19,8 +19,12 @@ and q the Dy + Tb per tonne of those grades:
   chains is checked separately).
 
 Baseline (2024): world separated Dy + Tb V = ``heavy.dy_tb_t_per_year`` (4,000 t/yr, from
-Caremag's 600 t/yr being ~15% of world output), all used in magnets, so q = V / (h M) with M
-world magnet output, and each region's need is proportional to its magnet output. China
+Caremag's 600 t/yr being ~15% of world output), all used in magnets. The intensities come from
+sourced needs by region (``need`` in heavy.yaml: Japan 1,475 t/yr from Jogmec, the US 0.02 t
+per t of magnets from MP Materials) and the magnet output the network gives each region when it
+is built: q_r = N_r / (h F_r), capped at 10 wt%, and every other region shares the rest of V at
+one intensity (:func:`regional_intensity`, :func:`regional_need`), so the base need sums to V
+whatever the network's country split. China
 separates 99% (labelled); pipeline plants outside China come from the bundled projects table
 (rows at stage separation naming Dy, Tb or heavy rare earths and not NdPr; capacities stated as
 heavy-RE feed are converted with the Mountain Pass yield, 200 / 3,000). Those rows are left
@@ -159,6 +163,7 @@ def regional_intensity(
     grade_share: float,
     world_t_per_year: float,
     max_intensity: float = np.inf,
+    per_t_magnet: npt.ArrayLike | None = None,
 ) -> RegionalIntensity:
     """Each region's Dy + Tb intensity from its sourced need and its magnet output.
 
@@ -168,7 +173,9 @@ def regional_intensity(
         q_r = min(N_r / (h F_r), q_max)                 (N_r sourced and F_r > 0)
         q_rest = (V - sum_sourced h q_r F_r) / (h sum_rest F_r)   (every other region)
 
-    so the base-year need h q_r F_r sums to V. A sourced need of a region with F_r = 0 cannot be
+    so the base-year need h q_r F_r sums to V. ``per_t_magnet`` x_r (t Dy + Tb per t of all the
+    region's magnets; NaN where none) gives q_r = min(x_r / h, q_max) instead, also where F_r = 0
+    (new makers then start at that intensity). A t/yr need of a region with F_r = 0 cannot be
     placed here (the caller books it elsewhere first, :func:`regional_need`). Raises
     :class:`DataError` when the sourced needs exceed V or leave a rest volume with no
     fallback region to take it.
@@ -185,9 +192,16 @@ def regional_intensity(
         )
     if (need[np.isfinite(need)] < 0).any():
         raise DataError("a sourced Dy + Tb need is negative", column="heavy.need", fix="give t/yr >= 0")
-    sourced = np.isfinite(need) & (out > 0)
+    per_t = np.full_like(out, np.nan) if per_t_magnet is None else np.asarray(per_t_magnet, dtype=np.float64)
+    if per_t.shape != out.shape or (per_t[np.isfinite(per_t)] < 0).any():
+        raise DataError(
+            f"per-t intensity {per_t.shape} must be one value >= 0 per region", column="heavy.need"
+        )
+    by_t = np.isfinite(per_t)
+    sourced = (np.isfinite(need) & (out > 0)) | by_t
     q = np.zeros_like(out)
-    np.divide(need, grade_share * out, out=q, where=sourced)
+    np.divide(need, grade_share * out, out=q, where=sourced & ~by_t)
+    q = np.where(by_t, np.nan_to_num(per_t) / grade_share, q)
     capped = np.minimum(q, max_intensity)
     cut = np.where(sourced, (q - capped) * grade_share * out, 0.0)
     placed = float((capped * grade_share * out)[sourced].sum())
@@ -211,17 +225,20 @@ def regional_intensity(
     return RegionalIntensity(q, grade_share * q * out, sourced, cut, q_rest)
 
 
-def regional_need(regions: tuple[str, ...], output_t_per_year: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """[R] the sourced base-year need of ``heavy.yaml``'s ``need`` block (t/yr; NaN where none).
+def regional_need(
+    regions: tuple[str, ...], output_t_per_year: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The sourced need rows of ``heavy.yaml``'s ``need`` block: ([R] t/yr, [R] t per t of
+    magnets), NaN where none.
 
-    A row gives ``t_per_year`` or ``t_per_t_magnet`` (times the region's output F_r). A
-    ``t_per_year`` need of a region not in ``regions`` or making no magnets is booked to
-    ``unplaced_to`` (ROW) when that region makes magnets, else dropped; a ``t_per_t_magnet``
-    row of such a region contributes nothing.
+    A row gives ``t_per_year`` or ``t_per_t_magnet``. A ``t_per_year`` need of a region not in
+    ``regions`` or making no magnets is booked to ``unplaced_to`` (ROW) when that region makes
+    magnets, else dropped; a ``t_per_t_magnet`` row applies to whatever the region makes.
     """
     spec = feed_spec()["need"]
     out = np.asarray(output_t_per_year, dtype=np.float64)
     need = np.full(len(regions), np.nan)
+    per_t = np.full(len(regions), np.nan)
     host = str(spec.get("unplaced_to", "ROW"))
     for code, row in (spec.get("regions") or {}).items():
         if ("t_per_year" in row) == ("t_per_t_magnet" in row):
@@ -232,14 +249,14 @@ def regional_need(regions: tuple[str, ...], output_t_per_year: npt.ArrayLike) ->
             )
         r = regions.index(code) if code in regions else -1
         if "t_per_t_magnet" in row:
-            if r >= 0 and out[r] > 0:
-                need[r] = np.nansum([need[r], float(row["t_per_t_magnet"]) * out[r]])
+            if r >= 0:
+                per_t[r] = float(row["t_per_t_magnet"])
             continue
         if r < 0 or out[r] <= 0:
             r = regions.index(host) if host in regions and out[regions.index(host)] > 0 else -1
         if r >= 0:
             need[r] = np.nansum([need[r], float(row["t_per_year"])])
-    return need
+    return need, per_t
 
 
 def need_sources() -> set[str]:
@@ -292,12 +309,14 @@ def build_feed_network(
     regions = main.regions
     makers = main.share[k] * main.volume[k]  # t/month magnets made, by region
     v_month = dy_tb_t_per_year / 12.0
+    need, per_t = regional_need(regions, makers * 12.0)
     derived = regional_intensity(
         makers * 12.0,
-        regional_need(regions, makers * 12.0),
+        need,
         grade_share=grade_share,
         world_t_per_year=dy_tb_t_per_year,
         max_intensity=float(spec["need"]["max_intensity"]["value"]),
+        per_t_magnet=per_t,
     )
     demand0 = derived.need_t_per_year / 12.0
     sh = spec["shares"]
