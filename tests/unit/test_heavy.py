@@ -495,3 +495,29 @@ def test_feed_event_at_a_stage_the_feed_lacks_is_an_error(ds) -> None:  # type: 
     sc = load_scenario("baseline").model_copy(update={"events": (bad,)})
     with pytest.raises(DataError, match=r"dy_tb chain has stages \['separation'\]"):
         simulate(sc, paths=2, dataset=ds)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    out=st.lists(st.floats(0.0, 1e5), min_size=2, max_size=6),
+    frac=st.lists(st.one_of(st.none(), st.floats(0.0, 0.3)), min_size=6, max_size=6),
+    h=st.floats(0.1, 1.0),
+)
+def test_regional_intensity_conserves_the_world_volume(
+    out: list[float], frac: list[float | None], h: float
+) -> None:
+    """Whatever the outputs and sourced shares of V: needs >= 0, q <= cap where sourced, and
+    the base-year need sums to V (the cap's cut goes to the fallback regions)."""
+    v = 1_000.0
+    f = np.array(out)
+    need = np.array([np.nan if x is None else x * v for x in frac[: len(out)]])
+    need[-1] = np.nan  # one fallback region at least
+    total = np.nansum(need)
+    if total > 0.9 * v:  # sourced needs within V (above it is a DataError, tested by hand)
+        need *= 0.9 * v / total
+    f[-1] = max(f[-1], 1.0)
+    got = regional_intensity(f, need, grade_share=h, world_t_per_year=v, max_intensity=0.1)
+    assert (got.intensity >= 0).all()
+    assert (got.need_t_per_year >= 0).all()
+    assert (got.intensity[got.sourced] <= 0.1 + 1e-12).all()
+    assert got.need_t_per_year.sum() == pytest.approx(v, rel=1e-9)

@@ -200,10 +200,11 @@ def regional_intensity(
     by_t = np.isfinite(per_t)
     sourced = (np.isfinite(need) & (out > 0)) | by_t
     q = np.zeros_like(out)
-    np.divide(need, grade_share * out, out=q, where=sourced & ~by_t)
+    with np.errstate(over="ignore"):  # a need over a vanishing output: q = inf, then capped
+        np.divide(need, grade_share * out, out=q, where=sourced & ~by_t)
     q = np.where(by_t, np.nan_to_num(per_t) / grade_share, q)
     capped = np.minimum(q, max_intensity)
-    cut = np.where(sourced, (q - capped) * grade_share * out, 0.0)
+    cut = np.where(sourced & ~by_t, np.maximum(np.nan_to_num(need) - capped * grade_share * out, 0.0), 0.0)
     placed = float((capped * grade_share * out)[sourced].sum())
     rest_out = float(out[~sourced].sum())
     left = world_t_per_year - placed
