@@ -291,6 +291,22 @@ def test_feed_network_sizes_need_to_magnet_output(ds) -> None:  # type: ignore[n
         build_feed_network(ds, main, dy_tb_t_per_year=1000.0, grade_share=0.58)
 
 
+def test_bundled_need_by_region_regression(ds) -> None:  # type: ignore[no-untyped-def]
+    """The run's feed (bundled V = 3,100 t/yr, SMM 2024): Japan's sourced 1,475 t/yr sits in ROW
+    (every ex-China maker is there), at the 10 wt% cap 1,159 t/yr; China carries the rest."""
+    sc = load_scenario("baseline")
+    feed = RunInputs.build(sc, ds, paths=1).chains[0].feed
+    assert feed is not None
+    f = feed.network
+    need = dict(zip(sc.regions, f.net.demand0 * 12.0, strict=True))
+    assert sum(need.values()) == pytest.approx(3100.0)
+    assert need["ROW"] == pytest.approx(1159.0, abs=1.0)
+    assert f.derivation is not None
+    assert need["ROW"] + f.derivation.cut_t_per_year.sum() == pytest.approx(1475.0)  # Jogmec's figure
+    assert need["CHN"] == pytest.approx(1941.0, abs=1.0)
+    assert f.intensity[sc.regions.index("CHN")] == pytest.approx(0.0107, abs=1e-4)
+
+
 def test_feed_network_with_japan_and_us_making_magnets(ds) -> None:  # type: ignore[no-untyped-def]
     """A toy network where JPN makes 7% and USA 1% of 333 kt: JPN gets its sourced 1,475 t/yr
     (at most 10 wt%), the USA 0.02 t per t of magnets (MP Materials), the rest share V - placed."""

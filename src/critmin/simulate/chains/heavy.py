@@ -18,13 +18,13 @@ and q_r the Dy + Tb per tonne of region r's Dy-bearing grades:
   proportion a_r. Every tonne of Dy + Tb consumed is in a magnet made (mass balance of both
   chains is checked separately).
 
-Baseline (2024): world separated Dy + Tb V = ``heavy.dy_tb_t_per_year`` (4,000 t/yr, from
-Caremag's 600 t/yr being ~15% of world output), all used in magnets. The intensities come from
-sourced needs by region (``need`` in heavy.yaml: Japan 1,475 t/yr from Jogmec, the US 0.02 t
-per t of magnets from MP Materials) and the magnet output the network gives each region when it
-is built: q_r = N_r / (h F_r), capped at 10 wt%, and every other region shares the rest of V at
-one intensity (:func:`regional_intensity`, :func:`regional_need`), so the base need sums to V
-whatever the network's country split. China
+Baseline (2024): world separated Dy + Tb V = ``heavy.dy_tb_t_per_year`` (3,100 t/yr, SMM's
+survey of China's monthly Dy and Tb oxide output in 2024 over China's 99%), all used in
+magnets. The intensities come from sourced needs by region (``need`` in heavy.yaml: Japan
+1,475 t/yr from Jogmec, the US 0.02 t per t of magnets from MP Materials) and the magnet
+output the network gives each region when it is built: q_r = N_r / (h F_r), capped at 10 wt%,
+and every other region shares the rest of V at one intensity (:func:`regional_intensity`,
+:func:`regional_need`), so the base need sums to V whatever the network's country split. China
 separates 99% (labelled); pipeline plants outside China come from the bundled projects table
 (rows at stage separation naming Dy, Tb or heavy rare earths and not NdPr; capacities stated as
 heavy-RE feed are converted with the Mountain Pass yield, 200 / 3,000). Those rows are left
@@ -298,7 +298,7 @@ def build_feed_network(
         raise DataError(
             f"heavy.dy_tb_t_per_year {dy_tb_t_per_year} is not positive",
             column="heavy.dy_tb_t_per_year",
-            fix="give world Dy + Tb oxide output in t/yr (default 4000)",
+            fix="give world Dy + Tb oxide output in t/yr (default 3100)",
         )
     if spec["feeds_stage"] not in main.stages:
         raise DataError(
