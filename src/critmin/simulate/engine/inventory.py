@@ -113,16 +113,19 @@ class ClassStock:
         """[P, R, N] what each class lacks to meet its demand from its own stock."""
         return np.maximum(demand[:, :, None] * self.w - self.s, 0.0)
 
-    def consume(self, demand: F, release: F) -> F:
-        """Each class uses min(its demand, its stock + its part of ``release``) [P, R]; the
-        release goes to the classes in proportion to their gaps. Returns use [P, R]."""
+    def consume(self, demand: F, release: F) -> tuple[F, F]:
+        """Each class uses min(its demand, its stock + its part of ``release``); the release
+        goes to the classes in proportion to their gaps. Returns (use, unmet) [P, R], unmet
+        the sum of the classes' unmet demand (>= 0 exactly) and use = demand - unmet."""
         gap = self.gaps(demand)
         g_sum = gap.sum(axis=2, keepdims=True)
         part = np.divide(gap, g_sum, out=np.zeros_like(gap), where=g_sum > 0) * release[:, :, None]
         avail = self.s + part
-        use = np.minimum(demand[:, :, None] * self.w, avail)
+        d_n = demand[:, :, None] * self.w
+        use = np.minimum(d_n, avail)
         self.s = avail - use
-        return use.sum(axis=2)
+        short = np.minimum((d_n - use).sum(axis=2), demand)
+        return demand - short, short
 
 
 class Stockpiles:

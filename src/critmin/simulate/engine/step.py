@@ -407,7 +407,7 @@ class _Block:
         self.inv.sync(stock[last])
         gap = self.inv.gaps(demand).sum(axis=2)
         sp_out, release, trig = self.sps.release(self.stockpile, gap, demand, self.price_x)
-        use = self.inv.consume(demand, release)
+        use, short = self.inv.consume(demand, release)
         refill = self.sps.replenish(self.stockpile - sp_out, self.inv.total() - target_inv, trig)
         if refill.any():
             self.inv.receive(-refill)
@@ -415,7 +415,6 @@ class _Block:
         if self.sect is not None:  # split among end-use sectors by priority (sectors.allocate)
             self.sect.update(demand, use, check=False)  # 0 <= use <= demand
         stock[last] = self.inv.total()
-        short = demand - use
         if self.is_feed:
             self.met = np.divide(use, demand, out=np.ones_like(use), where=demand > 0)
         # 6. prices and substitution
