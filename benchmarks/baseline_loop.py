@@ -152,7 +152,9 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                     orders[r] = demand[r] + max(target[r] - stock[3][r], 0.0) / restock
                 for n in range(n_cls):
                     dn = demand[r] * w[n]
-                    cls_orders[r][n] = dn + max(cov_n[n] * dn - cls[r][n], 0.0) / restock
+                    tau_n = restock * cov_n[n] / cover if cover > 0 else 0.0
+                    gap_n = max(cov_n[n] * dn - cls[r][n], 0.0)
+                    cls_orders[r][n] = dn + (gap_n / tau_n if tau_n > 0 else 0.0)
             u = sum(orders) / d0_sum
             add = [[0.0] * r_n for _ in range(k_n)]
             for q, (k, r, capacity) in enumerate(proj):

@@ -7,7 +7,7 @@
 cover, so the region aggregate starts where the pooled model started and its target is the same:
 
     s_n(0)  = cover_n w_n D0          sum_n s_n(0) = cover D0
-    O_n     = w_n D + (cover_n w_n D - s_n)^+ / tau       (class orders)
+    O_n     = w_n D + (cover_n w_n D - s_n)^+ / (tau rel_n)   (class orders; rel_n = cover_n / cover)
     receipts are split among classes in proportion to O_n; a loss in proportion to s_n
     use_n   = min(w_n D, s_n + release_n),  short_n = w_n D - use_n
 
@@ -67,6 +67,7 @@ class ClassStock:
         # weights, rel_cover [P, N]; cover [P] months; demand0 [R]
         self.w = weights[:, None, :]  # [P, 1, N]
         self.cover_n = (cover[:, None] * rel_cover)[:, None, :]  # [P, 1, N] months
+        self.rel = rel_cover[:, None, :]  # [P, 1, N] cover relative to the mean
         self.s = demand0[None, :, None] * self.w * self.cover_n
         self.orders = np.broadcast_to(self.w, self.s.shape).copy()  # split of receipts
 
@@ -81,9 +82,13 @@ class ClassStock:
 
     def set_orders(self, demand: F, restock: F) -> F:
         """Class orders O_n [P, R, N] this month (demand [P, R], restock [P, 1] months); kept
-        as the split of this month's receipts."""
+        as the split of this month's receipts. Each class closes its *relative* gap over
+        ``restock`` months: O_n = d_n + (cover_n d_n - s_n)^+ / (tau rel_n), so classes short by
+        the same share of their target order in proportion to their demand."""
         d_n = demand[:, :, None] * self.w
-        self.orders = d_n + np.maximum(self.cover_n * d_n - self.s, 0.0) / restock[:, :, None]
+        gap = np.maximum(self.cover_n * d_n - self.s, 0.0)
+        tau_n = restock[:, :, None] * self.rel
+        self.orders = d_n + np.divide(gap, tau_n, out=np.zeros_like(gap), where=tau_n > 0)
         return self.orders
 
     def receive(self, delta: F) -> None:
