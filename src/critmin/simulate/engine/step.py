@@ -24,7 +24,9 @@ Each month t (equations, units and sources in docs/model.md):
    controlled part to a licence backlog (licence regime) or keep it at home (ban).
    Backlog is processed at rate 1/lag; a share ``a`` of what is processed is approved and
    delivered, the rest is refused and returns to the exporter's stock.
-5. Users consume min(D, inventory + stockpile release); shortfall = D - consumption.
+5. Users are firm classes (:mod:`critmin.simulate.engine.inventory`): each consumes
+   min(its demand, its stock + its part of the stockpile release, by the stockpiles' rules);
+   shortfall = the classes' unmet demand.
 6. Prices p = p_{t-1}^lambda [p0 (O/S)^(1/e)]^(1-lambda) per market; substitution follows the
    ex-China premium with a lag, capped.
 
