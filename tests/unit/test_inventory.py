@@ -63,14 +63,14 @@ def test_receipts_split_by_class_orders_and_losses_by_stock() -> None:
     w, rel = class_profile(np.array([[0.5, 0.5]]), np.array([[0.5, 3.5]]), 1)
     np.testing.assert_allclose(rel, [[0.25, 1.75]])
     inv = ClassStock(w, rel, np.array([2.0]), np.array([100.0]))
-    np.testing.assert_allclose(inv.s[0, 0], [25.0, 175.0])
-    inv.s = np.array([[[0.0, 125.0]]])
+    np.testing.assert_allclose(inv.s[:, 0, 0], [25.0, 175.0])
+    inv.s = np.array([[[0.0]], [[125.0]]])
     orders = inv.set_orders(np.array([[100.0]]), np.array([[4.0]]))
-    np.testing.assert_allclose(orders[0, 0], [75.0, 50.0 + 50.0 / 7.0])
+    np.testing.assert_allclose(orders[:, 0, 0], [75.0, 50.0 + 50.0 / 7.0])
     inv.receive(np.array([[100.0]]))
-    np.testing.assert_allclose(inv.s[0, 0], [56.756756756756, 168.243243243243], rtol=1e-12)
+    np.testing.assert_allclose(inv.s[:, 0, 0], [56.756756756756, 168.243243243243], rtol=1e-12)
     inv.receive(np.array([[-45.0]]))  # a loss (trade out): in proportion to stock, 45 of 225
-    np.testing.assert_allclose(inv.s[0, 0], [56.756756756756 * 0.8, 168.243243243243 * 0.8], rtol=1e-12)
+    np.testing.assert_allclose(inv.s[:, 0, 0], [56.756756756756 * 0.8, 168.243243243243 * 0.8], rtol=1e-12)
     inv.sync(np.array([[180.0 + 20.0]]))  # the aggregate moved by +20: split by orders
     assert inv.total()[0, 0] == pytest.approx(200.0)
 

@@ -1,7 +1,7 @@
 """Users' inventory as a distribution across firm classes, and public stockpiles with rules.
 
 **Firm classes** (docs/model.md sections 4 and 5.7). A region's users are N classes of firms
-(arrays [P, R, N], N small): class n takes a share ``w[n]`` of the region's demand and holds
+(arrays [N, P, R], N small): class n takes a share ``w[n]`` of the region's demand and holds
 ``cover[n]`` months of its own demand as target inventory. ``cover`` is the path's
 ``inventory.cover_months`` (the demand-weighted mean cover) times the class profile's relative
 cover, so the region aggregate starts where the pooled model started and its target is the same:
@@ -61,34 +61,43 @@ def class_profile(share: F, cover: F, n_paths: int) -> tuple[F, F]:
 
 
 class ClassStock:
-    """Users' stock per firm class, [P, R, N]; the region aggregate is ``total()``."""
+    """Users' stock per firm class, ``s`` [N, P, R] (class first: each class is one contiguous
+    [P, R] array, so sums over classes are fast adds); the region aggregate is ``total()``."""
 
     def __init__(self, weights: F, rel_cover: F, cover: F, demand0: F) -> None:
         # weights, rel_cover [P, N]; cover [P] months; demand0 [R]
-        self.w = weights[:, None, :]  # [P, 1, N]
-        self.cover_n = (cover[:, None] * rel_cover)[:, None, :]  # [P, 1, N] months
-        self.rel = rel_cover[:, None, :]  # [P, 1, N] cover relative to the mean
-        self.s = demand0[None, :, None] * self.w * self.cover_n
+        self.w = np.ascontiguousarray(weights.T)[:, :, None]  # [N, P, 1]
+        self.rel = np.ascontiguousarray(rel_cover.T)[:, :, None]  # [N, P, 1] cover / mean cover
+        self.cover_n = self.rel * cover[None, :, None]  # [N, P, 1] months
+        # 1 / rel_n (0 for a class holding nothing: it has no gap to close)
+        self.inv_rel = np.divide(1.0, self.rel, out=np.zeros_like(self.rel), where=self.rel > 0)
+        self.s = demand0[None, None, :] * self.w * self.cover_n
+        self.single = self.s.shape[0] == 1  # one class: the pooled model, no splitting needed
         self.orders = np.broadcast_to(self.w, self.s.shape).copy()  # split of receipts
+        self._gap: F | None = None
+        self._d_n = self.s
 
     @property
     def n_classes(self) -> int:
         """Number of classes N."""
-        return int(self.s.shape[2])
+        return int(self.s.shape[0])
 
     def total(self) -> F:
         """[P, R] the region aggregate (sum of classes)."""
-        return self.s.sum(axis=2)
+        return self.s[0].copy() if self.single else self.s.sum(axis=0)
 
     def set_orders(self, demand: F, restock: F) -> F:
-        """Class orders O_n [P, R, N] this month (demand [P, R], restock [P, 1] months); kept
+        """Class orders O_n [N, P, R] this month (demand [P, R], restock [P, 1] months); kept
         as the split of this month's receipts. Each class closes its *relative* gap over
         ``restock`` months: O_n = d_n + (cover_n d_n - s_n)^+ / (tau rel_n), so classes short by
         the same share of their target order in proportion to their demand."""
-        d_n = demand[:, :, None] * self.w
+        if self.single:
+            return self.orders
+        d_n = demand[None] * self.w
         gap = np.maximum(self.cover_n * d_n - self.s, 0.0)
-        tau_n = restock[:, :, None] * self.rel
-        self.orders = d_n + np.divide(gap, tau_n, out=np.zeros_like(gap), where=tau_n > 0)
+        gap *= self.inv_rel / restock[None]
+        gap += d_n
+        self.orders = gap
         return self.orders
 
     def receive(self, delta: F) -> None:
@@ -100,14 +109,22 @@ class ClassStock:
         consumption (receipts, recycling, trade between regions) must come through here;
         :meth:`sync` absorbs whatever did not.
         """
-        gain = np.maximum(delta, 0.0)[:, :, None]
-        loss = np.maximum(-delta, 0.0)[:, :, None]
-        o_sum = self.orders.sum(axis=2, keepdims=True)
-        n = self.n_classes
-        split = np.divide(self.orders, o_sum, out=np.full_like(self.orders, 1.0 / n), where=o_sum > 0)
-        s_sum = self.s.sum(axis=2, keepdims=True)
-        frac = np.divide(loss, s_sum, out=np.zeros_like(loss), where=s_sum > 0)
-        self.s = np.maximum(self.s * (1.0 - np.minimum(frac, 1.0)) + gain * split, 0.0)
+        self._gap = None
+        if self.single:
+            self.s[0] = np.maximum(self.s[0] + delta, 0.0)
+            return
+        o_sum = self.orders.sum(axis=0)
+        if (delta >= 0.0).all() and (o_sum > 0).all():
+            self.s += self.orders * (delta / o_sum)[None]
+            return
+        gain = np.maximum(delta, 0.0)
+        loss = np.maximum(-delta, 0.0)
+        split = np.divide(
+            self.orders, o_sum[None], out=np.full_like(self.orders, 1.0 / self.n_classes), where=o_sum[None] > 0
+        )
+        s_sum = self.s.sum(axis=0)
+        frac = np.minimum(np.divide(loss, s_sum, out=np.zeros_like(loss), where=s_sum > 0), 1.0)
+        self.s = np.maximum(self.s * (1.0 - frac)[None] + gain[None] * split, 0.0)
 
     def sync(self, aggregate: F) -> None:
         """Make the classes sum to ``aggregate`` [P, R] (the engine's ``stock[last]``),
@@ -115,21 +132,35 @@ class ClassStock:
         self.receive(aggregate - self.total())
 
     def gaps(self, demand: F) -> F:
-        """[P, R, N] what each class lacks to meet its demand from its own stock."""
-        return np.maximum(demand[:, :, None] * self.w - self.s, 0.0)
+        """[P, R] what the classes lack to meet their demand from their own stock (summed);
+        the per-class gaps are kept for :meth:`consume`."""
+        self._d_n = demand[None] * self.w
+        g = np.maximum(self._d_n - self.s, 0.0)
+        self._gap = g
+        return g[0].copy() if self.single else g.sum(axis=0)
 
     def consume(self, demand: F, release: F) -> tuple[F, F]:
         """Each class uses min(its demand, its stock + its part of ``release``); the release
         goes to the classes in proportion to their gaps. Returns (use, unmet) [P, R], unmet
         the sum of the classes' unmet demand (>= 0 exactly) and use = demand - unmet."""
-        gap = self.gaps(demand)
-        g_sum = gap.sum(axis=2, keepdims=True)
-        part = np.divide(gap, g_sum, out=np.zeros_like(gap), where=g_sum > 0) * release[:, :, None]
-        avail = self.s + part
-        d_n = demand[:, :, None] * self.w
-        use = np.minimum(d_n, avail)
-        self.s = avail - use
-        short = np.minimum((d_n - use).sum(axis=2), demand)
+        if self.single:
+            avail = self.s[0] + release
+            use = np.minimum(demand, avail)
+            self.s[0] = avail - use
+            self._gap = None
+            return use, demand - use
+        if self._gap is None:
+            self.gaps(demand)
+        gap, d_n = self._gap, self._d_n
+        assert gap is not None
+        self._gap = None
+        if release.any():
+            g_sum = gap.sum(axis=0)
+            share = np.divide(release, g_sum, out=np.zeros_like(release), where=g_sum > 0)
+            self.s += gap * share[None]
+        use = np.minimum(d_n, self.s)
+        self.s -= use
+        short = np.minimum((d_n - use).sum(axis=0), demand)
         return demand - short, short
 
 

@@ -407,7 +407,7 @@ class _Block:
         # 5. consumption by firm class, stockpile release by its rules, shortfall (inventory.py);
         # the classes absorb every change of stock[last] since last month, split by orders
         self.inv.sync(stock[last])
-        gap = self.inv.gaps(demand).sum(axis=2)
+        gap = self.inv.gaps(demand)
         sp_out, release, trig = self.sps.release(self.stockpile, gap, demand, self.price_x)
         use, short = self.inv.consume(demand, release)
         refill = self.sps.replenish(self.stockpile - sp_out, self.inv.total() - target_inv, trig)
