@@ -229,8 +229,9 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                         cls[r][n] += delta * (cls_orders[r][n] / o_tot if o_tot > 0 else 1.0 / n_cls)
                 else:
                     s_tot = sum(cls[r])
+                    keep = 1.0 - min(-delta / s_tot, 1.0) if s_tot > 0 else 0.0
                     for n in range(n_cls):
-                        cls[r][n] = max(cls[r][n] * (1.0 - min(-delta / s_tot, 1.0)), 0.0) if s_tot > 0 else 0.0
+                        cls[r][n] = max(cls[r][n] * keep, 0.0)
                 gaps[r] = sum(max(demand[r] * w[n] - cls[r][n], 0.0) for n in range(n_cls))
             release, left, trig = [0.0] * r_n, list(gaps), [False] * r_n
             for o in owners:
@@ -274,8 +275,9 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                     surplus = sum(cls[r]) - target[r]
                     refill = max(min(rules.replenish[r], sp_size[r] - stockpile[r], surplus), 0.0)
                     s_tot = sum(cls[r])
+                    keep = 1.0 - min(refill / s_tot, 1.0) if s_tot > 0 else 0.0
                     for n in range(n_cls):
-                        cls[r][n] = max(cls[r][n] * (1.0 - min(refill / s_tot, 1.0)), 0.0) if s_tot > 0 else 0.0
+                        cls[r][n] = max(cls[r][n] * keep, 0.0)
                 stockpile[r] += refill
                 stock[3][r] = sum(cls[r])
             ratio_x = min(max(need_x / max(have_x, 1e-9), 0.2), 10.0)

@@ -25,7 +25,7 @@ from critmin.simulate.inputs.policy import compile_policy
 from critmin.simulate.inputs.scenario import EventKind, load_scenario
 from tests.unit import helpers
 from tests.unit.helpers import engine_run
-from tests.unit.test_engine_toy import REGIONS, T, US, US_BAN, event, run_toy, toy_params
+from tests.unit.test_engine_toy import REGIONS, US, US_BAN, T, event, run_toy, toy_params
 
 
 def two_classes(params: EngineParams, thin: float = 0.5, thick: float = 3.5) -> EngineParams:
@@ -200,16 +200,34 @@ def test_replenishment_buys_back_surplus_up_to_the_size_when_not_triggered() -> 
 def test_later_stockpile_events_override_only_the_rules_they_give() -> None:
     ev = (
         parse_event(
-            {"id": "a", "date": "2024-01-01", "kind": "stockpile", "region": "USA", "amount_t": 1.0,
-             "release_when_short": 0.3, "release_t_per_month": 5.0}
+            {
+                "id": "a",
+                "date": "2024-01-01",
+                "kind": "stockpile",
+                "region": "USA",
+                "amount_t": 1.0,
+                "release_when_short": 0.3,
+                "release_t_per_month": 5.0,
+            }
         ),
-        parse_event({"id": "b", "date": "2024-02-01", "kind": "stockpile", "region": "USA", "amount_t": 2.0,
-                     "release_t_per_month": 9.0}),
+        parse_event(
+            {
+                "id": "b",
+                "date": "2024-02-01",
+                "kind": "stockpile",
+                "region": "USA",
+                "amount_t": 2.0,
+                "release_t_per_month": 9.0,
+            }
+        ),
     )
     r = compile_policy(ev, "2024-01", 3, REGIONS, 1, None, defence_share=0.03).stockpile_rules
     assert r is not None
-    assert r.short_at[US] == 0.3 and r.t_cap[US] == 9.0 and np.isinf(r.price_at[US])
-    assert r.short_at[0] == 0.0 and not r.ever[0]  # China: no stockpile, default rule
+    assert r.short_at[US] == 0.3
+    assert r.t_cap[US] == 9.0
+    assert np.isinf(r.price_at[US])
+    assert r.short_at[0] == 0.0  # China: no stockpile, default rule
+    assert not r.ever[0]
 
 
 @pytest.mark.parametrize(
@@ -235,7 +253,7 @@ def test_bad_stockpile_fields_are_data_errors_naming_the_field(
 
 
 def test_class_profile_and_check_refuse_bad_input() -> None:
-    with pytest.raises(DataError, match="inventory.class_share"):
+    with pytest.raises(DataError, match=r"inventory\.class_share"):
         class_profile(np.array([[0.5, 0.5]]), np.array([[1.0]]), 1)
     with pytest.raises(DataError, match="non-negative"):
         class_profile(np.array([[-0.5, 0.5]]), np.array([[1.0, 2.0]]), 1)
@@ -288,7 +306,7 @@ def test_classes_stay_non_negative_and_sum_to_the_aggregate(
     (which includes :func:`check`: classes >= 0, sum = aggregate, release out = in) passes
     every month, and shortfalls are never negative nor above demand."""
     if sum(shares) <= 0:
-        shares = [1.0] + shares[1:]
+        shares = [1.0, *shares[1:]]
     n = len(shares)
     params = dataclasses.replace(
         toy_params(recycling_share=recycling, stockpile_release_per_month=0.3),
@@ -299,14 +317,22 @@ def test_classes_stay_non_negative_and_sum_to_the_aggregate(
         event(EventKind.BAN, ban_month, **US_BAN),
         event(EventKind.LIFT, min(ban_month + lift_after, 11), targets=(f"ban-{ban_month}",)),
         parse_event(
-            {"id": "sp", "date": "2024-01-01", "kind": "stockpile", "region": "USA", "amount_t": stockpile,
-             "release_when_short": trigger, "replenish_t_per_month": 5.0}
+            {
+                "id": "sp",
+                "date": "2024-01-01",
+                "kind": "stockpile",
+                "region": "USA",
+                "amount_t": stockpile,
+                "release_when_short": trigger,
+                "replenish_t_per_month": 5.0,
+            }
         ),
     ]
     _, tr = run_toy(events, params)  # check_balance=True inside
     assert (tr.shortfall >= 0).all()
     assert (tr.shortfall <= tr.demand + 1e-9).all()
-    assert (tr.inventory >= 0).all() and (tr.stockpile >= 0).all()
+    assert (tr.inventory >= 0).all()
+    assert (tr.stockpile >= 0).all()
 
 
 def test_a_stricter_cut_never_lowers_the_thin_class_shortfall_below_the_pooled_one() -> None:
@@ -316,6 +342,3 @@ def test_a_stricter_cut_never_lowers_the_thin_class_shortfall_below_the_pooled_o
     _, tr_pooled = run_toy([event(EventKind.BAN, 3, **US_BAN)], toy_params())
     np.testing.assert_allclose(tr_classes.shortfall, tr_pooled.shortfall, atol=1e-9)
     np.testing.assert_allclose(tr_classes.inventory, tr_pooled.inventory, atol=1e-9)
-
-
-

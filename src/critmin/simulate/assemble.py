@@ -451,7 +451,7 @@ def engine_params(
         raise DataError(
             f"inventory classes {share_rows} and {cover_rows} do not match",
             column="sets",
-            fix="give inventory.class_share.<c> and inventory.class_cover.<c> for the same classes, in one order",
+            fix="give inventory.class_share.<c> and inventory.class_cover.<c> for the same classes",
         )
     if share_rows:
         drawn["inventory_class_share"] = np.stack([d(r) for r in share_rows], axis=1)

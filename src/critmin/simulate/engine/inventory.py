@@ -119,9 +119,8 @@ class ClassStock:
             return
         gain = np.maximum(delta, 0.0)
         loss = np.maximum(-delta, 0.0)
-        split = np.divide(
-            self.orders, o_sum[None], out=np.full_like(self.orders, 1.0 / self.n_classes), where=o_sum[None] > 0
-        )
+        even = np.full_like(self.orders, 1.0 / self.n_classes)
+        split = np.divide(self.orders, o_sum[None], out=even, where=o_sum[None] > 0)
         s_sum = self.s.sum(axis=0)
         frac = np.minimum(np.divide(loss, s_sum, out=np.zeros_like(loss), where=s_sum > 0), 1.0)
         self.s = np.maximum(self.s * (1.0 - frac)[None] + gain[None] * split, 0.0)
@@ -167,7 +166,9 @@ class ClassStock:
 class Stockpiles:
     """Release and replenishment of public stockpiles by their rules (module docstring)."""
 
-    def __init__(self, rules: StockpileRules | None, r_n: int, share_param: F, has_stock: npt.NDArray[np.bool_]):
+    def __init__(
+        self, rules: StockpileRules | None, r_n: int, share_param: F, has_stock: npt.NDArray[np.bool_]
+    ) -> None:
         self.rules = rules
         self.share_param = share_param  # [P] stockpile.release_per_month
         serve = np.eye(r_n, dtype=bool) if rules is None else rules.serve
@@ -178,7 +179,7 @@ class Stockpiles:
 
     def release(self, level: F, gap: F, demand: F, price_prev: F) -> tuple[F, F, npt.NDArray[np.bool_]]:
         """(outflow per owner [P, R], inflow per destination [P, R], triggered [P, R])."""
-        p_n, r_n = level.shape
+        p_n = level.shape[0]
         out = np.zeros_like(level)
         inflow = np.zeros_like(level)
         trig = np.zeros(level.shape, dtype=bool)

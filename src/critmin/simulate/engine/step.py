@@ -162,7 +162,7 @@ class _Model:
             [[o for o in policy.offtakes if o.stage == k] for k in range(k_n)],
             policy.floor_cover,
             sp_rules=policy.stockpile_rules,
-            sp_added=None if policy.stockpile is None else (policy.stockpile > 0).any(axis=0),
+            sp_added=None if policy.stockpile is None else np.asarray((policy.stockpile > 0).any(axis=0)),
         )
 
 
@@ -196,7 +196,9 @@ class _Block:
         self.licence = [[lic[rows] for lic in ctl.licence] for ctl in m.ctls]
         self.has_ban = [[bool(b.any()) for b in ctl.ban] for ctl in m.ctls]
         self.stockpile = p.stockpile0_t.astype(np.float64, copy=True)
-        has = (self.stockpile > 0).any(axis=0) | (m.sp_added if m.sp_added is not None else False)
+        has = np.asarray((self.stockpile > 0).any(axis=0))
+        if m.sp_added is not None:
+            has = has | m.sp_added
         self.sps = inventory.Stockpiles(m.sp_rules, m.r_n, p.stockpile_release_per_month, has)
         self.price_x = np.ones(n)
         self.price_c = np.ones(n)

@@ -223,7 +223,8 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
                     fix="see `critmin simulate --list-parameters` for its bounds",
                 )
     cls_s, cls_c = params.inventory_class_share, params.inventory_class_cover
-    if (cls_s is None) != (cls_c is None) or (cls_s is not None and cls_c is not None and cls_s.shape != cls_c.shape):
+    mismatch = cls_s is not None and cls_c is not None and cls_s.shape != cls_c.shape
+    if (cls_s is None) != (cls_c is None) or mismatch:
         raise DataError(
             "inventory class shares and covers must be given together, one column per class",
             column="inventory.class_share",
