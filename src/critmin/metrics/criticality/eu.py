@@ -17,9 +17,14 @@ Economic importance (0-10)::
 
 with A_s the share of the material's EU end use in NACE 2-digit sector s, Q_s the sector's EU
 value added (EUR) and SI_EI the substitution index for economic importance. A material is
-critical when SR >= 1 and EI >= 2.8. Where EI rests only on the neutral default (no published,
-sector-based or user EI), a material with SR >= 1 is *not assessed* (``critical`` is null,
-``quadrant`` "high SR, EI not assessed"): the default is a placeholder, not a finding.
+critical when SR >= 1 and EI >= 2.8. Defaults are placeholders, not findings: a coordinate that
+rests on them is *not assessed*, and a row needs both assessed for a verdict (``critical`` null,
+``quadrant`` "insufficient data (SR|EI)"), except that one assessed coordinate below its threshold
+decides "not critical" alone. EI is not assessed when it is only the neutral default (no
+published, sector-based or user EI). SR is not assessed when it has :func:`sr_caveats` (a
+defaulted SR input, the global-supply proxy for EU sourcing where the EU imports little, or another
+stage than the EU 2023 study's) that the EU 2023 published SR does not corroborate (same side of
+the threshold). ``difference`` says why a computed SR differs from the published one.
 
 What the bundled data give: global country shares (``Dataset.shares``), WGI, and China's export
 controls (``policy_events``) for t_c. Everything else (EU sourcing, IR, EoL_RIR, SI_SR, SI_EI,
@@ -409,6 +414,64 @@ def _quadrant(sr: float, ei: float, sr_thr: float, ei_thr: float) -> str | None:
     return "low SR, low EI"
 
 
+#: Below this EU import reliance the EU-sourcing term (weight 1 - IR/2 >= 0.6) dominates SR, so
+#: standing in global supply for the EU's sourcing mix (no EU sourcing data bundled) makes SR an
+#: upper bound rather than an estimate: the EU mostly sources such materials at home or nearby.
+EU_SOURCING_PROXY_IR = 0.8
+
+
+def sr_caveats(
+    basis: Mapping[str, str], ir: float, stage: str | None, published: Mapping[str, Any] | None
+) -> list[str]:
+    """Why a computed EU SR is not a finding on its own (empty: it rests on data and published inputs).
+
+    * an SR input (IR, EoL-RIR, SI_SR) is the neutral default;
+    * EU sourcing is the global-supply proxy while the EU imports under ``EU_SOURCING_PROXY_IR``;
+    * the EU 2023 study assessed another stage (extraction vs processing) than the data allow.
+    """
+    out = [f"{k} is the neutral default" for k in ("ir", "eol_rir", "si_sr") if basis.get(k) == BASIS_DEFAULT]
+    if basis.get("hhi_wgi_eu") == BASIS_DEFAULT and ir < EU_SOURCING_PROXY_IR:
+        out.append(
+            "EU sourcing not in the data: global supply stands in for it, "
+            f"weighted 1 - IR/2 = {1 - ir / 2:.2f}"
+        )
+    st_pub = published.get("stage_2023") if published else None
+    if st_pub and stage:
+        own = "extraction" if stage == "mining" else "processing"
+        if own != st_pub:
+            out.append(f"computed at {stage} ({own}); EU 2023 assessed {st_pub}")
+    return out
+
+
+def eu_verdict(
+    sr: float, ei: float, sr_thr: float, ei_thr: float, *, sr_assessed: bool, ei_assessed: bool
+) -> tuple[bool | None, str | None]:
+    """(critical, quadrant). A verdict needs both coordinates assessed, except that one assessed
+    coordinate below its threshold decides "not critical" on its own."""
+    quadrant = _quadrant(sr, ei, sr_thr, ei_thr)
+    if quadrant is None:
+        return None, None
+    low_sr = sr_assessed and sr < sr_thr
+    low_ei = ei_assessed and ei < ei_thr
+    if (sr_assessed and ei_assessed) or low_sr or low_ei:
+        return bool(sr >= sr_thr and ei >= ei_thr and sr_assessed and ei_assessed), quadrant
+    missing = [n for n, ok in (("SR", sr_assessed), ("EI", ei_assessed)) if not ok]
+    return None, f"insufficient data ({', '.join(missing)})"
+
+
+def _difference(sr: float, pub_sr: float | None, why: list[str], sr_thr: float) -> str | None:
+    """Why the computed SR differs from the EU 2023 published one (or rests on defaults)."""
+    if not why and (pub_sr is None or abs(sr - pub_sr) < 0.5):
+        return None
+    head = f"computed SR {sr:.2f}" + (
+        f" vs EU 2023 {pub_sr:.1f}" if pub_sr is not None else ", no EU 2023 SR"
+    )
+    if pub_sr is not None and (sr >= sr_thr) != (pub_sr >= sr_thr):
+        head += " (opposite sides of SR 1)"
+    reasons = why or ["data year and shares differ (EU 2023: 2016-2020 averages, EU perspective)"]
+    return head + ": " + "; ".join(reasons)
+
+
 def eu_crm(
     ds: Dataset | None = None,
     *,
@@ -514,6 +577,7 @@ def _assess(run: _Run, supply: Supply, published: Mapping[str, Any] | None) -> d
         "quadrant": None,
         "hhi_wgi_t_global": math.nan,
         "hhi_wgi_t_eu": math.nan,
+        "difference": None,
     }
 
     # Inputs that do not depend on the supply data (resolved for every row, for transparency).
@@ -588,14 +652,18 @@ def _assess(run: _Run, supply: Supply, published: Mapping[str, Any] | None) -> d
             src = defaults_source_id(str(dflt["eu_sourcing"]["source"]))
             e = acc.put("hhi_wgi_eu", g, BASIS_DEFAULT, src)
         sr = eu_supply_risk(g, e, ir, eol, si_sr)
-        # EI from the neutral default is not an assessment: a high-SR material without a published,
-        # sector-based or user EI is "not assessed" (None), not critical (cement, steel and pumice
-        # came out critical on the default alone). A low SR is not critical whatever the EI.
+        # Defaults are placeholders, not findings: an EI from the neutral default, or an SR that
+        # rests on defaults (or on the global-supply proxy for EU sourcing where the EU mostly
+        # sources at home) and is not corroborated by the EU 2023 published SR, gives
+        # "insufficient data" (critical None) rather than a verdict.
         ei_assessed = acc.basis.get("ei_value_added") != BASIS_DEFAULT
-        critical = bool(sr >= sr_thr and ei >= ei_thr) if ei_assessed or sr < sr_thr else None
-        quadrant = _quadrant(sr, ei, sr_thr, ei_thr)
-        if not ei_assessed and quadrant is not None:
-            quadrant = ("high SR" if sr >= sr_thr else "low SR") + ", EI not assessed"
+        pub_sr = float(published["sr_2023"]) if published and published.get("sr_2023") is not None else None
+        why = sr_caveats(acc.basis, ir, supply.stage, published)
+        sr_assessed = not why or (pub_sr is not None and (sr >= sr_thr) == (pub_sr >= sr_thr))
+        critical, quadrant = eu_verdict(
+            sr, ei, sr_thr, ei_thr, sr_assessed=sr_assessed, ei_assessed=ei_assessed
+        )
+        row["difference"] = _difference(sr, pub_sr, why, sr_thr)
         row.update(
             {
                 "sr": sr,
@@ -630,7 +698,9 @@ __all__ = [
     "eu_crm",
     "eu_economic_importance",
     "eu_supply_risk",
+    "eu_verdict",
     "export_restrictions",
     "hhi_wgi_t",
     "in_force_during",
+    "sr_caveats",
 ]
