@@ -263,7 +263,7 @@ def test_feed_network_sizes_need_to_magnet_output(ds) -> None:  # type: ignore[n
     makers = main.share[3] * main.volume[3]
     assert f.net.demand0.sum() == pytest.approx(4000.0 / 12)
     np.testing.assert_allclose(f.net.demand0 / f.net.demand0.sum(), makers / makers.sum())
-    assert f.intensity == pytest.approx(4000.0 / (0.58 * 333_000.0), rel=1e-9)  # 2.07 wt%
+    assert f.intensity == pytest.approx(4000.0 / (0.58 * 320_900.0), rel=1e-9)  # 2.15 wt%
     assert f.stage == 3
     assert f.grade_share == 0.58
     assert f.net.share[0, sc.regions.index("CHN")] == pytest.approx(0.99)
