@@ -67,13 +67,16 @@ def test_plant_table_schema(ds, plants) -> None:  # type: ignore[no-untyped-def]
     assert "CHN" not in set(plants["country"])
     assert set(plants["source_id"]) <= set(ds.sources), "every row cited"
     cap = plants.loc[plants["role"] != "excluded", "capacity_t_yr"]
-    assert (cap > 0).all() and np.isfinite(cap).all()
+    assert (cap > 0).all()
+    assert np.isfinite(cap).all()
     assert set(plants["role"]) == {"base", "pipeline", "excluded"}
 
 
 def test_no_operating_plant_is_lost(plants) -> None:  # type: ignore[no-untyped-def]
     op = plants.loc[plants["status"].str.contains("operating", case=False)]
-    lost = op.loc[(op["role"] == "excluded") & ~op["reason"].str.contains("Dy \\+ Tb|SmCo|company's cited row")]
+    lost = op.loc[
+        (op["role"] == "excluded") & ~op["reason"].str.contains("Dy \\+ Tb|SmCo|company's cited row")
+    ]
     assert lost.empty, lost[["project", "reason"]].to_string()
     # the plants the review named as missing or dropped
     role = plants.set_index("project")["role"]
@@ -91,7 +94,9 @@ def test_pipeline_holds_every_pipeline_plant(plants) -> None:  # type: ignore[no
     assert len(pipe) == len(want)
     assert pipe["capacity_t_month"].sum() * 12 == pytest.approx(want["capacity_t_yr"].sum())
     narva = pipe.loc[pipe["project"] == "Narva sintered magnet plant Phase 1"].iloc[0]
-    assert REGIONS[int(narva["region"])] == "EU27" and narva["stage"] == 3 and narva["start_year"] == 2025
+    assert REGIONS[int(narva["region"])] == "EU27"
+    assert narva["stage"] == 3
+    assert narva["start_year"] == 2025
 
 
 def test_stage_shares_sum_to_one_and_japan_makes_magnets(net) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,9 @@ import pandas as pd
 
 from critmin.data.catalogue import web_source_id
 
-PARTNERS_CSV = Path(__file__).resolve().parents[2] / "data" / "build" / "curated" / "china_magnet_export_partners.csv"
+PARTNERS_CSV = (
+    Path(__file__).resolve().parents[2] / "data" / "build" / "curated" / "china_magnet_export_partners.csv"
+)
 #: Partners with no customs row: shares of China's exports kept from the earlier assumption.
 MINOR_WEIGHTS: dict[str, float] = {"MYS": 0.02, "BRA": 0.03, "AUS": 0.01, "MMR": 0.0}
 MINOR_ASSUMPTION = "assumption:sim-magnet-export-destinations-minor"
@@ -65,7 +67,9 @@ def destination_weights(rows: pd.DataFrame, base_year: str = BASE_YEAR) -> Desti
     months: dict[str, tuple[str, ...]] = {}
     for partner, g in parts.groupby("partner"):
         g = g.loc[g["month"].isin(world.index)]
-        shares[str(partner)] = float((g["value_t"].astype(float).to_numpy() / world.loc[g["month"]].to_numpy()).mean())
+        shares[str(partner)] = float(
+            (g["value_t"].astype(float).to_numpy() / world.loc[g["month"]].to_numpy()).mean()
+        )
         months[str(partner)] = tuple(g["month"])
     later = rows.loc[~rows["month"].str.startswith(base_year)].pivot_table(
         index="month", columns="partner", values="value_t", aggfunc="first"

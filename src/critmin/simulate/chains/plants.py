@@ -34,7 +34,7 @@ making is taken equal to China's magnet output (its makers cast their own strip:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -101,7 +101,9 @@ def plant_table(ds: Dataset) -> pd.DataFrame:
     p = ds.table("projects")
     p = p.loc[p["stage"].isin(STAGES) & (p["country"] != "CHN")].copy()
     cap = p["capacity"].astype(float).to_numpy()
-    filled = np.array([name in GAP_FILL and not np.isfinite(c) for name, c in zip(p["project"], cap, strict=True)])
+    filled = np.array(
+        [name in GAP_FILL and not np.isfinite(c) for name, c in zip(p["project"], cap, strict=True)]
+    )
     cap = np.where(filled, [GAP_FILL.get(n, (np.nan, ""))[0] for n in p["project"]], cap)
     out = pd.DataFrame(
         {
@@ -169,15 +171,19 @@ def world_magnet_t(plants: pd.DataFrame, china_t: float = CHINA_MAGNET_T_2024) -
     return china_t + float(base_capacity(plants, "magnet").sum())
 
 
-def pipeline(plants: pd.DataFrame, regions: tuple[str, ...], region_of: object) -> pd.DataFrame:
-    """Pipeline rows as the engine's project frame: stage index, region, t/month, start year."""
+def pipeline(
+    plants: pd.DataFrame, regions: tuple[str, ...], region_of: Callable[[str, tuple[str, ...]], str]
+) -> pd.DataFrame:
+    """Pipeline rows as the engine's project frame: stage index, region, t/month, start year.
+
+    A missing start year defaults to 2028; ``region_of`` maps a country to its model region.
+    """
     p = plants.loc[plants["role"] == "pipeline"]
-    to_region = region_of  # (code, regions) -> region; passed in to keep this module leaf-level
     return pd.DataFrame(
         {
             "project": p["project"].to_numpy(),
             "stage": p["stage"].map({st: k for k, st in enumerate(STAGES)}).to_numpy(dtype=int),
-            "region": [regions.index(to_region(c, regions)) for c in p["country"]],  # type: ignore[operator]
+            "region": [regions.index(region_of(str(c), regions)) for c in p["country"]],
             "capacity_t_month": p["capacity_t_yr"].to_numpy(dtype=float) / 12.0,
             "start_year": p["start_year"].fillna(2028).to_numpy(dtype=float),
             "source_id": p["source_id"].to_numpy(),

@@ -2,17 +2,23 @@
 
 For the four stages the network (:class:`~critmin.simulate.chains.network.Network`) holds:
 
-* ``share[k, r]``: region r's share of world output at stage k (from
-  :func:`critmin.trace.country.stage_vector`, the same stage choice as exposure);
+* ``share[k, r]``: region r's share of world output at stage k (:func:`stage_vectors`):
+  published shares at mining (USGS) and separation (IEA) with the "rest of world" residual split
+  over the base-year plants of the countries the source does not name; at metal/alloy and
+  magnets, reconciled from volumes: China's 300,000 t against the operating ex-China plants of
+  the projects table (:mod:`~critmin.simulate.chains.plants`; China 93.5% of magnets);
 * ``ship[k, i, j]``: share of region i's stage-k output shipped to region j (rows sum to 1):
-  for k < 3 from the country allocation of :mod:`critmin.trace.country` aggregated to regions
-  (2024 shares with the trade rules of 2025: MP Materials no longer ships concentrate to China);
-  for magnets (k = 3) China ships ``e`` of its output abroad (2024 exports / output), split by
-  destination weights (the US share is a parameter), other producers serve their own region;
+  for k < 3 the country allocation of :func:`critmin.trace.country.allocate` (rules in
+  ``trace/ree_chain.yaml``: fixed mixes, domestic first, RAS) over these shares, aggregated to
+  regions (2024 shares with the trade rules of 2025: MP Materials no longer ships concentrate
+  to China); for magnets (k = 3) China ships ``e`` of its output abroad (2024 exports /
+  output), split by the customs destination weights of
+  :mod:`~critmin.simulate.chains.destinations` (the US share is a parameter whose default comes
+  from the same rows); other producers serve their own region;
 * ``volume[k]``: world output per month (t) at stage k; ``demand0[r]``: baseline magnet
   demand (t/month) = what the magnet shipping matrix delivers to r at baseline.
-* ``projects``: pipeline projects outside China with stage, region, capacity (t/month) and
-  announced start year.
+* ``projects``: plants outside China that start after the base year (planned, under
+  construction, or operating from 2025), with stage, region, capacity (t/month) and start year.
 """
 
 from __future__ import annotations
@@ -34,7 +40,6 @@ from critmin.simulate.chains.network import (
     region_of,
     to_regions,
 )
-from critmin.simulate.inputs.params import Value, median
 from critmin.simulate.chains.plants import (
     CHINA_MAGNET_SOURCE,
     CHINA_MAGNET_T_2024,
@@ -47,6 +52,7 @@ from critmin.simulate.chains.plants import (
     residual_shares,
     sources_of,
 )
+from critmin.simulate.inputs.params import Value, median
 from critmin.trace.country import CHAIN, allocate, chain_rules, stage_vector
 
 
