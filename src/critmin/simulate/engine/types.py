@@ -47,6 +47,10 @@ class EngineParams:
     ramp_months: F
     stockpile0_t: F  # [P, R] strategic stockpile at the start
     allied_trade_share: F | None = None  # [P] of ex-China intermediate surplus traded to ex-China deficits
+    #: [P, N] share of a region's demand taken by each firm class (inventory.class_share.*)
+    inventory_class_share: F | None = None
+    #: [P, N] each class's cover, months (inventory.class_cover.*), scaled to mean cover_months
+    inventory_class_cover: F | None = None
 
 
 @dataclass
@@ -199,9 +203,13 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
         a = getattr(params, f.name)
         if a is None:  # optional inputs (allied_trade)
             continue
-        want = {"project_start_month": (n_paths, len(net.projects)), "stockpile0_t": (n_paths, r_n)}.get(
-            f.name, (n_paths,)
-        )
+        n_cls = a.shape[-1] if f.name.startswith("inventory_class_") else 0
+        want = {
+            "project_start_month": (n_paths, len(net.projects)),
+            "stockpile0_t": (n_paths, r_n),
+            "inventory_class_share": (n_paths, max(n_cls, 1)),
+            "inventory_class_cover": (n_paths, max(n_cls, 1)),
+        }.get(f.name, (n_paths,))
         if a.shape != want:
             raise DataError(f"shape {a.shape}, expected {want}", column=f.name, fix="one value per path")
         if f.name != "project_start_month" and not np.isfinite(a).all():
@@ -214,6 +222,14 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
                     column=f.name,
                     fix="see `critmin simulate --list-parameters` for its bounds",
                 )
+    cls_s, cls_c = params.inventory_class_share, params.inventory_class_cover
+    mismatch = cls_s is not None and cls_c is not None and cls_s.shape != cls_c.shape
+    if (cls_s is None) != (cls_c is None) or mismatch:
+        raise DataError(
+            "inventory class shares and covers must be given together, one column per class",
+            column="inventory.class_share",
+            fix="give one inventory.class_share.<c> and one inventory.class_cover.<c> row per class",
+        )
     if (params.stockpile0_t < 0).any():
         raise DataError("negative stockpile", column="stockpile0_t", fix="use 0 for none")
     ship = net.ship
