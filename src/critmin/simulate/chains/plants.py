@@ -9,7 +9,8 @@ separation, metal/alloy and magnet stages. :func:`plant_table` classifies each r
 * ``pipeline``: every other row with a capacity (planned, under construction, or operating
   from a later year: Solvay La Rochelle 2025-04, Neo Narva 2025-09, MP Independence 2025, JS
   Link Yesan 2025): an addition from its start year (:func:`pipeline`);
-* ``excluded``: suspended or cancelled plants (Showa Denko's Vietnam alloy plant, 2012), Dy + Tb separation (the heavy feed, :mod:`~critmin.simulate.chains.heavy`),
+* ``excluded``: suspended or cancelled plants (Showa Denko's Vietnam alloy plant, 2012),
+  Dy + Tb separation (the heavy feed, :mod:`~critmin.simulate.chains.heavy`),
   SmCo magnets (not NdFeB), or a row without capacity whose company has a cited capacity row
   at the same stage and country (e.g. LCM's metal row), so nothing is counted twice.
 
