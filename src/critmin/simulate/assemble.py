@@ -242,7 +242,8 @@ class RunInputs:
         n_months = len(self.months)
         params = engine_params(ch.values, ch.network, self.scenario, block.n, rng, rows=block.rows)
         if ch.usd_per_kg is not None:
-            params = replace(params, output_usd_per_kg=np.full(block.n, ch.usd_per_kg))
+            usd = np.full(block.n, ch.usd_per_kg)  # the chain's USGS price: output value and US$ anchor
+            params = replace(params, output_usd_per_kg=usd, price_usd_per_kg=usd)
         policy = compile_policy(
             ch.timeline,
             self.scenario.start,
@@ -258,6 +259,9 @@ class RunInputs:
         feed = None
         if ch.feed is not None:
             feed = self._feed_inputs(ch.feed, block, ss_policy)
+            # The feed's demand follows its makers' output, so the capacity that tracks its
+            # demand tracks the host's demand growth (engine/capacity.py).
+            feed = replace(feed, params=replace(feed.params, demand_growth_per_year=params.demand_growth_per_year))
         sectors = None
         if ch.sectors is not None:
             sectors = SectorInputs(ch.sectors.shares, ch.sectors.priority, ch.sector_growth)
@@ -289,7 +293,8 @@ class RunInputs:
         params = engine_params(
             fs.values, fnet.net, self.scenario, block.n, self._rng(ss_params), rows=block.rows
         )
-        params = replace(params, output_usd_per_kg=np.full(block.n, fnet.usd_per_kg))
+        usd = np.full(block.n, fnet.usd_per_kg)  # the feed's USGS price: output value and US$ anchor
+        params = replace(params, output_usd_per_kg=usd, price_usd_per_kg=usd)
         policy = compile_policy(
             fs.timeline,
             self.scenario.start,

@@ -68,6 +68,7 @@ import numpy.typing as npt
 from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
+from critmin.simulate.engine.capacity import CapacityResponse, lead_months, market_weights, tracked_growth
 from critmin.simulate.engine.sectors import SectorAccumulator
 from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
 from critmin.simulate.engine.types import (
@@ -115,6 +116,8 @@ class _Model:
     floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
     sector_growth: F | None = None  # [T, S] relative growth of each sector's demand (sectors.py)
+    stages: tuple[str, ...] = ()
+    cap_weights: F | None = None  # [K, 2, R] capacity per unit order rate (capacity.market_weights)
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
@@ -156,6 +159,10 @@ class _Model:
             cols.astype(np.intp),
             [[o for o in policy.offtakes if o.stage == k] for k in range(k_n)],
             policy.floor_cover,
+            stages=tuple(net.stages),
+            cap_weights=market_weights(
+                net.share * net.volume[:, None], net.demand0[None, :] * (net.volume / net.volume[-1])[:, None], net.chn
+            ),
         )
 
 
@@ -230,7 +237,11 @@ class _Block:
         self.release_rate = p.stockpile_release_per_month[:, None]
         self.usd_per_t = 1000.0 * p.output_usd_per_kg[:, None]
         self.headroom1 = 1.0 + p.capacity_headroom
-        self.cap_growth1 = 1.0 + p.capacity_growth_per_year
+        self.cap_growth1 = 1.0 + tracked_growth(
+            p.demand_growth_per_year, p.capacity_growth_per_year, p.capacity_demand_tracking
+        )
+        self.cap_resp = _capacity_response(m, p)
+        self.usd_per_kg = p.price_usd_per_kg
         self.growth1 = 1.0 + p.demand_growth_per_year
         self.ramp = p.ramp_months[:, None]
         self.project_start = p.project_start_month[:, m.proj_order]
@@ -286,6 +297,8 @@ class _Block:
             started = np.clip((t - self.project_start) / self.ramp, 0.0, 1.0) * m.proj_cap
             add_flat[:, m.proj_cols] = np.add.reduceat(started, m.proj_first, axis=1)
         add = add_flat.reshape(self.n, m.k_n, m.r_n)
+        if self.cap_resp is not None:  # price-driven new capacity (engine/capacity.py)
+            add = add + self.cap_resp.step(t, self.price_x, self.price_c)
         cap_f = (self.headroom1 * self.cap_growth1**years)[:, None]
         # Pull: producers outside China also produce for unmet local needs (new capacity gets
         # used); computed downstream-first as the input each stage wants from the one above.
@@ -538,18 +551,46 @@ def run_engine(
     return EngineResult(metrics=metrics, series=series, trace=trace)
 
 
+def _capacity_response(m: _Model, p: EngineParams) -> CapacityResponse | None:
+    """The block's price-driven capacity (engine/capacity.py), when its parameters are given."""
+    need = (
+        p.capacity_signal_months,
+        p.capacity_response_threshold,
+        p.capacity_response_per_year,
+        p.capacity_build_cap_per_year,
+        p.capacity_lead_months_mine,
+        p.capacity_lead_months_refine,
+        p.capacity_lead_months_fab,
+    )
+    if m.cap_weights is None or any(a is None for a in need):
+        return None
+    signal, theta, beta, cap, mine, refine, fab = (np.asarray(a) for a in need)
+    return CapacityResponse(
+        m.cap_weights,
+        lead_months(m.stages, mine, refine, fab),
+        signal_months=signal,
+        threshold=theta,
+        response=beta,
+        build_cap=cap,
+    )
+
+
 def _joined_metrics(blocks: list[_Block]) -> PathMetrics:
     """The streamed per-path metrics of ``blocks``, in path order."""
 
     def joined(attr: str) -> F:
         return np.concatenate([getattr(b, attr) for b in blocks])
 
+    usd = None
+    if all(b.usd_per_kg is not None for b in blocks):
+        usd = joined("peak_price") * np.concatenate([np.asarray(b.usd_per_kg) for b in blocks])[:, None]
     return PathMetrics(
         peak_shortfall_pct=joined("peak") * 100.0,
         cumulative_shortfall_t=joined("cum"),
         months_below_90pct=joined("below"),
         peak_price_ratio=joined("peak_price"),
         output_at_risk_usd=joined("at_risk"),
+        peak_price_usd_per_kg=usd,
     )
 
 
