@@ -56,6 +56,21 @@ F = npt.NDArray[np.float64]
 BLOCK_PATHS = 1024
 
 
+#: EngineParams fields of the magnet chain's substitution routes (engine/prices.py).
+ROUTE_FIELDS = (
+    "substitution_cap_ferrite",
+    "substitution_cap_ce_grades",
+    "substitution_cap_redesign",
+    "substitution_fast_lag_months",
+)
+
+
+def uses_substitution_routes(chain_id: str, scenario: Scenario) -> bool:
+    """Whether a chain substitutes by route: only the magnet chain, and only when the scenario
+    does not set the single ``demand.substitution_cap`` (kept for backward compatibility)."""
+    return chain_id == "rare_earths" and "demand.substitution_cap" not in scenario.parameters
+
+
 def resolve_values(scenario: Scenario, info: ChainInfo) -> dict[str, Value]:
     """Parameter values of one chain: table defaults < scenario values < the chain's own.
 
@@ -241,6 +256,8 @@ class RunInputs:
         rng = self._rng(ss_params)
         n_months = len(self.months)
         params = engine_params(ch.values, ch.network, self.scenario, block.n, rng, rows=block.rows)
+        if not uses_substitution_routes(ch.info.id, self.scenario):
+            params = replace(params, **dict.fromkeys(ROUTE_FIELDS))
         if ch.usd_per_kg is not None:
             usd = np.full(block.n, ch.usd_per_kg)  # the chain's USGS price: output value and US$ anchor
             params = replace(params, output_usd_per_kg=usd, price_usd_per_kg=usd)
@@ -294,7 +311,8 @@ class RunInputs:
             fs.values, fnet.net, self.scenario, block.n, self._rng(ss_params), rows=block.rows
         )
         usd = np.full(block.n, fnet.usd_per_kg)  # the feed's USGS price: output value and US$ anchor
-        params = replace(params, output_usd_per_kg=usd, price_usd_per_kg=usd)
+        # the feed thrifts along its one route (demand.substitution_cap, heavy.yaml)
+        params = replace(params, output_usd_per_kg=usd, price_usd_per_kg=usd, **dict.fromkeys(ROUTE_FIELDS))
         policy = compile_policy(
             fs.timeline,
             self.scenario.start,

@@ -69,6 +69,7 @@ from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
 from critmin.simulate.engine.capacity import CapacityResponse, lead_months, market_weights, tracked_growth
+from critmin.simulate.engine.prices import SubstitutionRoutes, route_terms, usd_per_kg
 from critmin.simulate.engine.sectors import SectorAccumulator
 from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
 from critmin.simulate.engine.types import (
@@ -229,8 +230,15 @@ class _Block:
         self.neg_eps = -p.price_elasticity
         self.lag = p.licence_lag_months[:, None]
         self.inv_se = 1.0 / p.supply_elasticity
-        self.subst_cap = p.substitution_cap[:, None]
-        self.subst_lag = p.substitution_lag_months[:, None]
+        caps, lags = route_terms(
+            p.substitution_cap,
+            p.substitution_lag_months,
+            p.substitution_cap_ferrite,
+            p.substitution_cap_ce_grades,
+            p.substitution_cap_redesign,
+            p.substitution_fast_lag_months,
+        )
+        self.routes = SubstitutionRoutes(caps, lags, m.r_n)
         self.recycle = p.recycling_share[:, None] * m.exf[None, :]
         allied = p.allied_trade_share if p.allied_trade_share is not None else np.zeros(n)
         self.allied = np.clip(allied, 0.0, 1.0)[:, None]
@@ -415,9 +423,7 @@ class _Block:
         ratio_c = np.clip(want_c / np.maximum(have_c, 1e-9), 0.2, 10.0)
         self.price_x = price_x = self.price_x**lam * (ratio_x**self.inv_se) ** (1.0 - lam)
         self.price_c = price_c = self.price_c**lam * (ratio_c**self.inv_se) ** (1.0 - lam)
-        premium = np.clip(price_x - 1.0, 0.0, 1.0)
-        subst = self.subst + (self.subst_cap * premium[:, None] * exf - self.subst) / self.subst_lag
-        self.subst = np.clip(subst, 0.0, self.subst_cap)
+        self.subst = self.routes.step(price_x, exf)  # substitution by route (engine/prices.py)
         # 7. streamed metrics
         pct = np.divide(short, demand, out=np.zeros_like(short), where=demand > 0)
         np.maximum(self.peak, pct, out=self.peak)
@@ -583,7 +589,7 @@ def _joined_metrics(blocks: list[_Block]) -> PathMetrics:
 
     usd = None
     if all(b.usd_per_kg is not None for b in blocks):
-        usd = joined("peak_price") * np.concatenate([np.asarray(b.usd_per_kg) for b in blocks])[:, None]
+        usd = usd_per_kg(joined("peak_price"), np.concatenate([np.asarray(b.usd_per_kg) for b in blocks]))
     return PathMetrics(
         peak_shortfall_pct=joined("peak") * 100.0,
         cumulative_shortfall_t=joined("cum"),

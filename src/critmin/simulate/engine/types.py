@@ -57,6 +57,11 @@ class EngineParams:
     capacity_lead_months_refine: F | None = None
     capacity_lead_months_fab: F | None = None
     price_usd_per_kg: F | None = None  # US$/kg of the users' product at price index 1
+    # substitution by route (engine/prices.py); all None: the single substitution_cap
+    substitution_cap_ferrite: F | None = None  # fraction of demand
+    substitution_cap_ce_grades: F | None = None
+    substitution_cap_redesign: F | None = None  # its lag is substitution_lag_months
+    substitution_fast_lag_months: F | None = None  # lag of the ferrite and Ce-grade routes
 
 
 @dataclass
