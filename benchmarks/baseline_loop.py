@@ -64,7 +64,13 @@ def _controls(
 
 
 def _response(
-    net: Network, params: EngineParams, p: int, base: list[list[float]], d0: list[float], vol: list[float], c: int
+    net: Network,
+    params: EngineParams,
+    p: int,
+    base: list[list[float]],
+    d0: list[float],
+    vol: list[float],
+    c: int,
 ) -> tuple[float, float, float, float, list[int], list[list[list[float]]]] | None:
     """Path p's capacity-response terms (signal months, threshold, slope, build cap, whole-month
     lead per stage, [K][market][R] capacity per unit yearly order rate), or None when off."""
@@ -75,7 +81,7 @@ def _response(
         return None
     v = [float(a[p]) for a in arrays]
     kind = {"mining": 4, "separation": 5, "metal_alloy": 6, "magnet": 6}
-    stage_lead = [int(round(v[kind[s]])) for s in net.stages]
+    stage_lead = [round(v[kind[s]]) for s in net.stages]
     weights = []
     for k in range(len(base)):
         per_market = []

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from critmin.simulate import load_scenario, simulate
 from critmin.simulate.assemble import uses_substitution_routes
 from critmin.simulate.chains.network import Network
+from critmin.simulate.chains.registry import CHAINS
 from critmin.simulate.engine.capacity import (
     CapacityResponse,
     lead_months,
@@ -125,9 +126,11 @@ def test_substitution_routes_by_hand() -> None:
 
 def test_route_terms_fall_back_to_the_single_cap() -> None:
     caps, lags = route_terms(one(0.15), one(24.0), None, None, None, None)
-    assert caps.tolist() == [[0.15]] and lags.tolist() == [[24.0]]
+    assert caps.tolist() == [[0.15]]
+    assert lags.tolist() == [[24.0]]
     caps, lags = route_terms(one(0.15), one(24.0), one(0.05), one(0.04), one(0.06), one(6.0))
-    assert caps.tolist() == [[0.05, 0.04, 0.06]] and lags.tolist() == [[6.0, 6.0, 24.0]]
+    assert caps.tolist() == [[0.05, 0.04, 0.06]]
+    assert lags.tolist() == [[6.0, 6.0, 24.0]]
     with pytest.raises(ValueError, match="must both be"):
         SubstitutionRoutes(np.zeros((1, 2)), np.ones((1, 3)), 2)
 
@@ -164,17 +167,19 @@ def test_engine_capacity_response_changes_nothing_before_the_lead_and_cuts_the_p
     n_months = 36
     net = _toy_net()
     pol = compile_policy((), "2024-01", n_months, REGIONS, 1, None, defence_share=0.03)
-    base = dict(demand_growth_per_year=0.4, price_elasticity=0.0, price_smoothing=0.5)
+    base = {"demand_growth_per_year": 0.4, "price_elasticity": 0.0, "price_smoothing": 0.5}
     off = frozen_params(1, 2, **base)
     on = frozen_params(1, 2, **base, **RESPONSE, price_usd_per_kg=50.0)
     m_off, _, tr_off = engine_run(net, off, pol, n_months, keep_trace=True)
     m_on, _, tr_on = engine_run(net, on, pol, n_months, keep_trace=True, check_balance=True)
-    assert tr_off is not None and tr_on is not None
+    assert tr_off is not None
+    assert tr_on is not None
     np.testing.assert_array_equal(tr_on.price_x[:6], tr_off.price_x[:6])
     assert m_on.peak_price_ratio[0, 1] < m_off.peak_price_ratio[0, 1]
     assert m_on.cumulative_shortfall_t[0, 1] < m_off.cumulative_shortfall_t[0, 1]
     assert np.isfinite(tr_on.balance_residual).all()
-    assert m_on.peak_price_usd_per_kg is not None and m_off.peak_price_usd_per_kg is None
+    assert m_on.peak_price_usd_per_kg is not None
+    assert m_off.peak_price_usd_per_kg is None
     np.testing.assert_allclose(m_on.peak_price_usd_per_kg, 50.0 * m_on.peak_price_ratio)
 
 
@@ -190,7 +195,14 @@ def test_engine_capacity_response_changes_nothing_before_the_lead_and_cuts_the_p
     redesign=st.floats(0.0, 0.3),
 )
 def test_property_no_control_runs_positive_finite_bounded_balanced(
-    growth: float, tracking: float, threshold: float, beta: float, cap: float, lead: float, fer: float, redesign: float
+    growth: float,
+    tracking: float,
+    threshold: float,
+    beta: float,
+    cap: float,
+    lead: float,
+    fer: float,
+    redesign: float,
 ) -> None:
     n_months = 48
     net = _toy_net()
@@ -219,7 +231,8 @@ def test_property_no_control_runs_positive_finite_bounded_balanced(
     m, _, tr = engine_run(net, params, pol, n_months, keep_trace=True, check_balance=True)
     assert tr is not None
     for p in (tr.price_x, tr.price_c):
-        assert np.isfinite(p).all() and (p > 0).all()
+        assert np.isfinite(p).all()
+        assert (p > 0).all()
     # the price rule's ratio is clipped at 10, so no index exceeds 10^(1/e) (e = 0.3)
     assert m.peak_price_ratio.max() <= 10.0 ** (1.0 / 0.3) + 1e-9
     assert np.isfinite(tr.balance_residual).all()
@@ -240,13 +253,15 @@ def test_baseline_peak_price_p95_below_2x_and_usd_rows() -> None:
     usd = s[s.metric == "peak_price_usd_per_kg"].set_index(["product", "region"])
     r = ratio.set_index(["product", "region"])
     # the magnet anchor: China's 2024 export unit value, US$52.1/kg; p50 of a product scales
-    assert usd.loc[("ndfeb_magnets", "EU27"), "p50"] == pytest.approx(52.1 * r.loc[("ndfeb_magnets", "EU27"), "p50"])
+    assert usd.loc[("ndfeb_magnets", "EU27"), "p50"] == pytest.approx(
+        52.1 * r.loc[("ndfeb_magnets", "EU27"), "p50"]
+    )
     assert usd.loc[("tungsten", "CHN"), "p5"] > 20.0  # USGS WO3 price, about US$33/kg W
 
 
 def test_routes_only_for_magnets_and_only_without_the_single_cap() -> None:
     base = load_scenario("baseline")
-    assert uses_substitution_routes("rare_earths", base)
-    assert not uses_substitution_routes("gallium", base)
+    assert uses_substitution_routes(CHAINS["rare_earths"], base)
+    assert not uses_substitution_routes(CHAINS["gallium"], base)
     old = base.model_copy(update={"parameters": {"demand.substitution_cap": 0.2}})
-    assert not uses_substitution_routes("rare_earths", old)
+    assert not uses_substitution_routes(CHAINS["rare_earths"], old)

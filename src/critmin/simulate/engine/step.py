@@ -162,7 +162,9 @@ class _Model:
             policy.floor_cover,
             stages=tuple(net.stages),
             cap_weights=market_weights(
-                net.share * net.volume[:, None], net.demand0[None, :] * (net.volume / net.volume[-1])[:, None], net.chn
+                net.share * net.volume[:, None],
+                net.demand0[None, :] * (net.volume / net.volume[-1])[:, None],
+                net.chn,
             ),
         )
 
