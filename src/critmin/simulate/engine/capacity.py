@@ -43,8 +43,13 @@ the order is what the lead-time studies measure (time from decision to output).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from critmin.simulate.engine.types import EngineParams
 
 F = npt.NDArray[np.float64]
 
@@ -145,3 +150,27 @@ def lead_months(stages: tuple[str, ...], mine: F, refine: F, fab: F) -> npt.NDAr
     by_kind = np.stack([mine, refine, fab], axis=1)
     kinds = [LEAD_KIND.get(s, 1) for s in stages]
     return np.rint(by_kind[:, kinds]).astype(np.intp)
+
+
+def capacity_response(weights: F, stages: tuple[str, ...], p: EngineParams) -> CapacityResponse | None:
+    """The order book for a block's parameters ``p``, or None when any response term is unset."""
+    need = (
+        p.capacity_signal_months,
+        p.capacity_response_threshold,
+        p.capacity_response_per_year,
+        p.capacity_build_cap_per_year,
+        p.capacity_lead_months_mine,
+        p.capacity_lead_months_refine,
+        p.capacity_lead_months_fab,
+    )
+    if any(a is None for a in need):
+        return None
+    signal, theta, beta, cap, mine, refine, fab = (np.asarray(a) for a in need)
+    return CapacityResponse(
+        weights,
+        lead_months(stages, mine, refine, fab),
+        signal_months=signal,
+        threshold=theta,
+        response=beta,
+        build_cap=cap,
+    )
