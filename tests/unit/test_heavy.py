@@ -266,15 +266,15 @@ def test_feed_network_sizes_need_to_magnet_output(ds) -> None:  # type: ignore[n
     makers = main.share[3] * main.volume[3] * 12.0  # t/yr
     c, row = sc.regions.index("CHN"), sc.regions.index("ROW")
     assert f.net.demand0.sum() == pytest.approx(4000.0 / 12)
-    assert f.intensity[row] == pytest.approx(0.10)  # 1,475 / (0.58 x 19,980) = 12.7% -> cap
-    assert f.net.demand0[row] * 12 == pytest.approx(0.10 * 0.58 * makers[row])
+    jpn = sc.regions.index("JPN")
+    assert makers[jpn] > 0  # Japan's makers are its own region (the plant table)
+    assert f.intensity[jpn] == pytest.approx(0.10)  # 1,475 / (0.58 x Japan's output) > 10% -> cap
+    assert f.net.demand0[jpn] * 12 == pytest.approx(0.10 * 0.58 * makers[jpn])
     assert f.derivation is not None
-    assert f.derivation.cut_t_per_year[row] == pytest.approx(1475.0 - 0.10 * 0.58 * makers[row])
-    assert f.intensity[c] == pytest.approx((4000.0 - 0.10 * 0.58 * makers[row]) / (0.58 * makers[c]))
+    assert f.derivation.cut_t_per_year[jpn] == pytest.approx(1475.0 - 0.10 * 0.58 * makers[jpn])
     assert "web:argus-media:8b2f5759" in f.net.source_ids
-    # the USA makes no magnets at baseline but its future makers carry MP's 0.02 t/t
+    # the USA carries MP's 0.02 t per t of magnets (also for its makers that start later)
     assert f.intensity[sc.regions.index("USA")] == pytest.approx(0.02 / 0.58)
-    assert f.net.demand0[sc.regions.index("USA")] == 0.0
     assert f.stage == 3
     assert f.grade_share == 0.58
     assert f.net.share[0, c] == pytest.approx(0.99)
@@ -288,23 +288,26 @@ def test_feed_network_sizes_need_to_magnet_output(ds) -> None:  # type: ignore[n
     with pytest.raises(DataError, match="no 'magnet' stage"):
         build_feed_network(ds, replace(main, stages=("mining",)), dy_tb_t_per_year=4000.0, grade_share=0.5)
     with pytest.raises(DataError, match="exceed the world volume"):
-        build_feed_network(ds, main, dy_tb_t_per_year=1000.0, grade_share=0.58)
+        build_feed_network(ds, main, dy_tb_t_per_year=500.0, grade_share=0.58)
 
 
 def test_bundled_need_by_region_regression(ds) -> None:  # type: ignore[no-untyped-def]
-    """The run's feed (bundled V = 3,100 t/yr, SMM 2024): Japan's sourced 1,475 t/yr sits in ROW
-    (every ex-China maker is there), at the 10 wt% cap 1,159 t/yr; China carries the rest."""
+    """The run's feed (bundled V = 3,100 t/yr, SMM 2024): Japan's makers (12,400 t/yr of magnets,
+    the plant table) would need Jogmec's 1,475 t/yr, capped at 10 wt% of their Dy-bearing grades:
+    719 t/yr; the USA 0.02 t/t of its 2,000 t; China and the rest share what is left."""
     sc = load_scenario("baseline")
     feed = RunInputs.build(sc, ds, paths=1).chains[0].feed
     assert feed is not None
     f = feed.network
     need = dict(zip(sc.regions, f.net.demand0 * 12.0, strict=True))
     assert sum(need.values()) == pytest.approx(3100.0)
-    assert need["ROW"] == pytest.approx(1159.0, abs=1.0)
+    assert need["JPN"] == pytest.approx(0.10 * 0.58 * 12_400.0, abs=1.0)  # 719 t/yr
+    assert need["USA"] == pytest.approx(0.02 * 2_000.0, abs=0.5)
     assert f.derivation is not None
-    assert need["ROW"] + f.derivation.cut_t_per_year.sum() == pytest.approx(1475.0)  # Jogmec's figure
-    assert need["CHN"] == pytest.approx(1941.0, abs=1.0)
-    assert f.intensity[sc.regions.index("CHN")] == pytest.approx(0.0107, abs=1e-4)
+    assert need["JPN"] + f.derivation.cut_t_per_year.sum() == pytest.approx(1475.0, abs=1.0)  # Jogmec
+    assert need["CHN"] == pytest.approx(2291.0, abs=1.0)
+    assert sum(v for k, v in need.items() if k != "CHN") == pytest.approx(809.0, abs=1.0)
+    assert f.intensity[sc.regions.index("CHN")] == pytest.approx(0.0132, abs=1e-4)
 
 
 def test_feed_network_with_japan_and_us_making_magnets(ds) -> None:  # type: ignore[no-untyped-def]
