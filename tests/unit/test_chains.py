@@ -633,10 +633,10 @@ def test_us_embargo_runs_every_chain(embargo: SimulationResult) -> None:
         "germanium": "germanium_metal",
         "antimony": "refined_antimony",
     }
-    # every product has every metric for every region
+    # every product has every metric (five, and its peak price in US$/kg) for every region
     rows = embargo.summary.loc[embargo.summary["region"].isin(DEFAULT_REGIONS)]
     counts = rows.groupby("product").size()
-    assert (counts.loc[sorted(products)] == 5 * len(DEFAULT_REGIONS)).all()
+    assert (counts.loc[sorted(products)] == 6 * len(DEFAULT_REGIONS)).all()
     # the primary chain's metrics are the rare-earth ones
     assert embargo.metrics is embargo.chains["rare_earths"].metrics
 
