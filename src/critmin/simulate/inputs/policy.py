@@ -56,6 +56,7 @@ from critmin.simulate.inputs.events import (
     targets_of,
 )
 from critmin.simulate.inputs.params import draw
+from critmin.simulate.inputs.regimes import RegimeDraws, RegimeSpec, regime_draws
 
 
 class PolicyParameters(Protocol):
@@ -157,6 +158,8 @@ class PolicyPath:
     dest_approval: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = field(
         default_factory=list
     )
+    #: the regime Markov chain's draws (inputs/regimes.py), None when it is off
+    regime: RegimeDraws | None = None
     #: general licences: ([T] in force, [R] dest, stage indices, [P] share without review)
     general: list[
         tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], tuple[int, ...], npt.NDArray[np.float64]]
@@ -174,6 +177,15 @@ class PolicyPath:
                 hit = dest[dst]
                 if hit.any():
                     out = np.where(hit[None, :], rate[rows, None], out)
+        return out
+
+    def halted(self, t: int) -> npt.NDArray[np.bool_]:
+        """[R] destinations whose destination-specific approval rate in month t is 0 on every
+        path (halted reviews: the regime chain's embargo)."""
+        out = np.zeros(len(self.regions), dtype=bool)
+        for on, dest, rate in self.dest_approval:
+            if on[t]:
+                out = np.where(dest, bool((rate == 0).all()), out)
         return out
 
     def general_share(
@@ -367,6 +379,7 @@ def compile_policy(
     stages: tuple[str, ...] = STAGES,
     commodity: str = "rare_earths",
     rows: slice | None = None,
+    regime: RegimeSpec | None = None,
 ) -> PolicyPath:
     """Turn dated events into monthly arrays (see :class:`PolicyPath`).
 
@@ -375,6 +388,8 @@ def compile_policy(
     the chain lacks are ignored. Random draws (controlled shares, approval rates) are taken
     from ``rng`` in timeline order, one vector of ``n_paths`` per event, so equal seeds give
     equal policies; ``rows`` are the paths of the run they are (for per-path designs).
+    ``regime`` configures the regime Markov chain (:mod:`critmin.simulate.inputs.regimes`;
+    default groups and start); its uniforms are drawn last.
     """
     known = frozenset(e.id for e in events)
     for e in events:  # unknown targets are an error in every chain, not only the listed ones
@@ -475,6 +490,7 @@ def compile_policy(
                 )
             )
     pol.dest_approval = [x for _, _, x in sorted(dated, key=lambda d: (d[0], d[1]))]
+    pol.regime = regime_draws(regime, events, start, n_months, regions, n_paths, rng)
     pol.floor_cover = cover
     pol.approval_override = approval
     pol.stockpile = stock
