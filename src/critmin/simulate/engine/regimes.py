@@ -123,14 +123,15 @@ class RegimeChain:
     def edges(self, k: int, ban: F, lic: F) -> tuple[F, F]:
         """(banned fraction [P, E], licensed fraction [P, E]) on stage k's edges this month,
         from the dated ``ban`` [E] and ``lic`` [P, E]."""
+        ref, controlled = self.ref[k], self.controlled[k]
         assert self.state is not None
-        assert self.ref[k] is not None
-        assert self.controlled[k] is not None
+        assert ref is not None
+        assert controlled is not None
         s = self.state[:, self.edge_group[k]]  # [P, E]
         lifted = np.where(self.ban0[k] >= 1.0, 0.0, ban)[None, :]
-        ban_eff = np.where((s == EMBARGO) & self.controlled[k], 1.0, lifted)
+        ban_eff = np.where((s == EMBARGO) & controlled, 1.0, lifted)
         opened = np.where(self.lic0[k] > 0, 0.0, lic)
-        lic_eff = np.where(s == OPEN, opened, np.where(lic > 0, lic, self.ref[k]))
+        lic_eff = np.where(s == OPEN, opened, np.where(lic > 0, lic, ref))
         return ban_eff, lic_eff
 
     def approval(self, k: int, dated: F, base: F) -> F:

@@ -32,6 +32,11 @@ from critmin.model.countries import is_known_code
 from critmin.simulate.inputs.events import Event, SuspendEvent
 
 OPEN, THROTTLED, EMBARGO = 0, 1, 2
+_DEFAULT_GROUPS: dict[str, Literal["rest"] | tuple[str, ...]] = {
+    "USA": ("USA",),
+    "JPN": ("JPN",),
+    "other": "rest",
+}
 STATE_NAMES = ("open", "throttled", "embargo")
 
 
@@ -43,7 +48,7 @@ class RegimeSpec(BaseModel):
 
     #: group name -> destination codes, or ``rest`` (every destination no other group names)
     groups: dict[str, Literal["rest"] | tuple[str, ...]] = Field(
-        default_factory=lambda: {"USA": ("USA",), "JPN": ("JPN",), "other": "rest"}
+        default_factory=lambda: dict(_DEFAULT_GROUPS)
     )
     #: first month (YYYY-MM) of the Markov chain; None: after the last dated event
     start: str | None = None
