@@ -152,3 +152,13 @@ def test_region_without_group_is_a_data_error() -> None:
 def test_bad_start_is_refused() -> None:
     with pytest.raises(ValidationError, match="not a month"):
         RegimeSpec(start="2025-13")
+
+
+def test_a_suspension_to_the_horizon_does_not_hold_the_chain_back() -> None:
+    ev = (
+        parse_event({"id": "a", "date": "2024-03-05", "kind": "licence"}),
+        parse_event(
+            {"id": "s", "date": "2024-05-01", "kind": "suspend", "targets": ["a"], "until": "2030-01-01"}
+        ),
+    )
+    assert start_month(RegimeSpec(), ev, dt.date(2024, 1, 1), 24) == 5  # after the suspension's date

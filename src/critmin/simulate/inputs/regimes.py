@@ -9,7 +9,8 @@ destination) is in one of three regime states per path (section 8 of docs/model.
 * ``embargo`` (2): the controlled flow is banned and pending applications go back.
 
 Dated events decide until ``regime.start`` (default: the month after the last dated event of
-the chain's timeline, a suspension's ``until`` included); from then on each path's state
+the chain's timeline, a suspension's ``until`` included unless it is at or after the
+horizon's end); from then on each path's state
 moves monthly by a Markov chain with per-path rates (parameters ``regime.p_suspend``
 throttled -> open, ``regime.p_tighten`` throttled -> embargo, ``regime.p_ease`` embargo ->
 throttled, ``regime.p_reimpose`` open -> throttled). The uniforms that drive the chain are
@@ -133,18 +134,25 @@ def group_of_regions(spec: RegimeSpec, regions: tuple[str, ...]) -> npt.NDArray[
 
 
 def start_month(spec: RegimeSpec, events: tuple[Event, ...], start: dt.date, n_months: int) -> int:
-    """Month index of the chain's first stochastic month (clipped to [0, n_months])."""
+    """Month index of the chain's first stochastic month (clipped to [0, n_months]).
+
+    Default: the month after the last event date or suspension ``until`` of the timeline;
+    an ``until`` at or after the horizon's end is a suspension that holds to the end and is
+    not counted (the chain then starts after the event that set it).
+    """
+
+    def index(d: dt.date) -> int:
+        return (d.year - start.year) * 12 + d.month - start.month
+
     if spec.start is not None:
-        d = dt.date.fromisoformat(spec.start + "-01")
-        t0 = (d.year - start.year) * 12 + d.month - start.month
+        t0 = index(dt.date.fromisoformat(spec.start + "-01"))
     else:
-        dates = [e.date for e in events] + [
-            e.until for e in events if isinstance(e, SuspendEvent) and e.until
-        ]
-        if not dates:
+        marks = [index(e.date) for e in events]
+        marks += [index(e.until) for e in events if isinstance(e, SuspendEvent) and e.until]
+        marks = [m for m in marks if m < n_months]
+        if not marks:
             return 0
-        last = max(dates)
-        t0 = (last.year - start.year) * 12 + last.month - start.month + 1
+        t0 = max(marks) + 1
     return int(min(max(t0, 0), n_months))
 
 
