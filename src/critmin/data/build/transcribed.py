@@ -142,6 +142,34 @@ def _frame(name: str, records: list[dict[str, Any]], path: Path) -> pd.DataFrame
     return validate_table(frame, name, path=path)
 
 
+#: Hand-curated, cited ex-China plant rows (same columns as ``ree_projects_ex_china.csv``).
+CURATED_PLANTS = Path(__file__).with_name("curated") / "ree_plants_ex_china.csv"
+
+
+#: China's magnet exports by partner (customs rows as printed or derived from printed y/y):
+#: read at run time by :mod:`critmin.simulate.chains.destinations`; the build only registers
+#: their sources in ``sources.yaml``.
+EXPORT_PARTNERS = Path(__file__).with_name("curated") / "china_magnet_export_partners.csv"
+
+
+def cite_export_partners(web: WebSources, path: Path = EXPORT_PARTNERS) -> set[str]:
+    """Register the sources of the export-partner rows; return their ids."""
+    from .transcribed_common import read_rows
+
+    cols = ("month", "partner", "value_t", "basis", "source_url", "source_publisher", "source_date")
+    ids: set[str] = set()
+    for row in read_rows(path, cols):
+        sid, _ = web.cite(
+            row,
+            publisher=row["source_publisher"],
+            title="China magnet exports by partner (customs)",
+            year=int(row["source_date"][:4]),
+            quality="news (China customs data)",
+        )
+        ids.add(sid)
+    return ids
+
+
 def build_transcribed(
     raw_dir: Path | str,
     *,
@@ -165,7 +193,10 @@ def build_transcribed(
         "projects": (
             convert_projects(
                 root / "ree_projects_ex_china.csv", root / "ree_projects_ex_china_partial.csv", web, skipped
-            ),
+            )
+            # Hand-curated cited rows kept in the package (not in ../shared), so the build stays
+            # reproducible: the ex-China plants the transcribed file lacks (issue 12 item 3).
+            + convert_projects(CURATED_PLANTS, None, web, skipped),
             root / "ree_projects_ex_china.csv",
         ),
         "prices": (convert_prices(root / "ree_prices.csv", web, skipped), root / "ree_prices.csv"),
@@ -192,6 +223,9 @@ def build_transcribed(
     for name, (recs, path) in records.items():
         frame = _frame(name, recs, path)
         out[name] = (frame, web.sources(set(frame["source_id"])))
+    partner_ids = cite_export_partners(web)
+    frame, srcs = out["projects"]
+    out["projects"] = (frame, [*srcs, *web.sources(partner_ids - set(frame["source_id"]))])
     return {name: out[name] for name in TABLE_NAMES}
 
 

@@ -2,21 +2,28 @@
 
 For the four stages the network (:class:`~critmin.simulate.chains.network.Network`) holds:
 
-* ``share[k, r]``: region r's share of world output at stage k (from
-  :func:`critmin.trace.country.stage_vector`, the same stage choice as exposure);
+* ``share[k, r]``: region r's share of world output at stage k (:func:`stage_vectors`):
+  published shares at mining (USGS) and separation (IEA) with the "rest of world" residual split
+  over the base-year plants of the countries the source does not name; at metal/alloy and
+  magnets, reconciled from volumes: China's 300,000 t against the operating ex-China plants of
+  the projects table (:mod:`~critmin.simulate.chains.plants`; China 93.5% of magnets);
 * ``ship[k, i, j]``: share of region i's stage-k output shipped to region j (rows sum to 1):
-  for k < 3 from the country allocation of :mod:`critmin.trace.country` aggregated to regions
-  (2024 shares with the trade rules of 2025: MP Materials no longer ships concentrate to China);
-  for magnets (k = 3) China ships ``e`` of its output abroad (2024 exports / output), split by
-  destination weights (the US share is a parameter), other producers serve their own region;
+  for k < 3 the country allocation of :func:`critmin.trace.country.allocate` (rules in
+  ``trace/ree_chain.yaml``: fixed mixes, domestic first, RAS) over these shares, aggregated to
+  regions (2024 shares with the trade rules of 2025: MP Materials no longer ships concentrate
+  to China); for magnets (k = 3) China ships ``e`` of its output abroad (2024 exports /
+  output), split by the customs destination weights of
+  :mod:`~critmin.simulate.chains.destinations` (the US share is a parameter whose default comes
+  from the same rows); other producers serve their own region;
 * ``volume[k]``: world output per month (t) at stage k; ``demand0[r]``: baseline magnet
   demand (t/month) = what the magnet shipping matrix delivers to r at baseline.
-* ``projects``: pipeline projects outside China with stage, region, capacity (t/month) and
-  announced start year.
+* ``projects``: plants outside China that start after the base year (planned, under
+  construction, or operating from 2025), with stage, region, capacity (t/month) and start year.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -24,18 +31,29 @@ import pandas as pd
 
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
-from critmin.simulate.chains.heavy import is_heavy_project
+from critmin.model.stages import Stage
+from critmin.simulate.chains.destinations import bundled_destinations
 from critmin.simulate.chains.network import (
-    EXPORT_WEIGHTS,
-    EXPORT_WEIGHTS_ASSUMPTION,
     ChainBuild,
     Network,
     china_origin_shares,
     region_of,
     to_regions,
 )
+from critmin.simulate.chains.plants import (
+    CHINA_MAGNET_SOURCE,
+    CHINA_MAGNET_T_2024,
+    GAP_FILL_ASSUMPTION,
+    IN_HOUSE_ALLOY_ASSUMPTION,
+    base_capacity,
+    pipeline,
+    plant_table,
+    reconciled_shares,
+    residual_shares,
+    sources_of,
+)
 from critmin.simulate.inputs.params import Value, median
-from critmin.trace.country import CHAIN, allocation_matrices, stage_vector
+from critmin.trace.country import CHAIN, allocate, chain_rules, stage_vector
 
 
 def build(ds: Dataset, chain_id: str, regions: tuple[str, ...], values: Mapping[str, Value]) -> ChainBuild:
@@ -66,30 +84,32 @@ def build_network(
 ) -> Network:
     """Assemble the baseline network for ``regions`` from the bundled data and parameters."""
     n = len(regions)
-    share = np.zeros((len(CHAIN), n))
-    sources: set[str] = set()
-    assumptions: set[str] = {EXPORT_WEIGHTS_ASSUMPTION, "assumption:sim-project-capacity-units"}
-    for k, st in enumerate(CHAIN):
-        vec, src, ass = stage_vector(ds, st, year)
-        share[k] = to_regions(vec, regions)
-        sources |= set(src)
-        assumptions |= set(ass)
+    plants = plant_table(ds)
+    vecs, sources, assumptions = stage_vectors(ds, plants, year)
+    assumptions |= {"assumption:sim-project-capacity-units", *bundled_destinations().assumption_ids}
+    sources |= set(bundled_destinations().source_ids) | sources_of(plants)
+    if plants["gap_filled"].any():
+        assumptions.add(GAP_FILL_ASSUMPTION)
+    share = np.array([to_regions(vecs[st][0], regions) for st in CHAIN])
     ship = np.zeros((len(CHAIN), n, n))
-    for k, alloc in enumerate(allocation_matrices(ds, year, rules_year=rules_year)):
+    rules = chain_rules()
+    for k, (a, b) in enumerate(itertools.pairwise(CHAIN)):
+        trule = (rules.get("transitions") or {}).get(f"{a.value}->{b.value}") or {}
+        flows, _, r_src, r_ass = allocate(vecs[a][0], vecs[b][0], trule, rules_year)
         f = np.zeros((n, n))
-        for i_code, row in alloc.flows.iterrows():
+        for i_code, row in flows.iterrows():
             i = regions.index(region_of(str(i_code), regions))
             for j_code, v in row.items():
                 f[i, regions.index(region_of(str(j_code), regions))] += float(v)
         out = f.sum(axis=1, keepdims=True)
         ship[k] = np.divide(f, out, out=np.eye(n), where=out > 0)
-        sources |= set(alloc.source_ids)
-        assumptions |= set(alloc.assumption_ids)
+        sources |= set(r_src)
+        assumptions |= set(r_ass)
     c = regions.index("CHN")
     magnet_month = magnet_t_per_year / 12.0
     china_out = share[3, c] * magnet_month
     e = min(0.95, china_exports_t_per_year / 12.0 / china_out) if china_out > 0 else 0.0
-    w = np.array([EXPORT_WEIGHTS.get(r, 0.0) for r in regions])
+    w = np.array([bundled_destinations().weights.get(r, 0.0) for r in regions])
     w[c] = 0.0
     if "USA" in regions:
         w[regions.index("USA")] = 0.0
@@ -112,7 +132,7 @@ def build_network(
         volume=volume,
         demand0=demand0,
         china_origin=china_origin_shares(share, ship, c),
-        projects=_projects(ds, regions),
+        projects=pipeline(plants, regions, region_of),
         source_ids=tuple(sorted(sources)),
         assumption_ids=tuple(sorted(assumptions)),
         stages=tuple(st.value for st in CHAIN),
@@ -122,30 +142,24 @@ def build_network(
     )
 
 
-_STAGE_INDEX = {st.value: k for k, st in enumerate(CHAIN)}
-
-
-def _projects(ds: Dataset, regions: tuple[str, ...]) -> pd.DataFrame:
-    """Pipeline projects (not yet operating) with a capacity, as t/month in their stage's unit.
-
-    Capacities are taken as published (t/yr of the stage's product: NdPr oxide, metal, magnets)
-    and divided by 12: an assumption (``assumption:sim-project-capacity-units``), since NdPr is
-    only part of a separation plant's REO output. Dy + Tb separation plants are not NdPr
-    capacity and belong to the heavy rare-earth feed (:func:`critmin.simulate.chains.heavy.is_heavy_project`).
-    """
-    p = ds.table("projects")
-    p = p.loc[p["stage"].isin(list(_STAGE_INDEX)) & p["capacity"].notna() & (p["country"] != "CHN")]
-    heavy = [is_heavy_project(str(s), prod) for s, prod in zip(p["stage"], p["product"], strict=True)]
-    p = p.loc[~np.array(heavy, dtype=bool)]  # Dy + Tb plants feed the magnet stage (heavy.py)
-    p = p.loc[~p["status"].fillna("").str.contains("operating", case=False)]
-    out = pd.DataFrame(
-        {
-            "project": p["project"].to_numpy(),
-            "stage": p["stage"].map(_STAGE_INDEX).to_numpy(dtype=int),
-            "region": [regions.index(region_of(c, regions)) for c in p["country"]],
-            "capacity_t_month": p["capacity"].to_numpy(dtype=float) / 12.0,
-            "start_year": p["start_year"].fillna(2028).to_numpy(dtype=float),
-            "source_id": p["source_id"].to_numpy(),
-        }
-    )
-    return out.reset_index(drop=True)
+def stage_vectors(
+    ds: Dataset, plants: pd.DataFrame, year: int = 2024
+) -> tuple[dict[Stage, tuple[pd.Series, list[str], list[str]]], set[str], set[str]]:
+    """Country shares per stage: published (mining, separation) with the ROW residual split over
+    base plants in unnamed countries; reconciled from volumes at metal/alloy and magnets
+    (:mod:`~critmin.simulate.chains.plants`). Returns (vectors, source ids, assumption ids)."""
+    out: dict[Stage, tuple[pd.Series, list[str], list[str]]] = {}
+    sources: set[str] = set()
+    assumptions: set[str] = set()
+    for st in CHAIN:
+        if st.value in ("metal_alloy", "magnet"):
+            vec = reconciled_shares(CHINA_MAGNET_T_2024, base_capacity(plants, st.value))
+            src = [CHINA_MAGNET_SOURCE]
+            ass = [IN_HOUSE_ALLOY_ASSUMPTION] if st.value == "metal_alloy" else []
+        else:
+            published, src, ass = stage_vector(ds, st, year)
+            vec = residual_shares(published, base_capacity(plants, st.value))
+        out[st] = (vec, list(src), list(ass))
+        sources |= set(src)
+        assumptions |= set(ass)
+    return out, sources, assumptions
