@@ -65,7 +65,9 @@ def no_projects() -> pd.DataFrame:
 
 def small_scenario(name: str, varied: tuple[str, ...]) -> Scenario:
     """2026-06 to 2027-12 with every table distribution pinned to its median except ``varied``,
-    plus an uncertain post-November-2026 approval rate and the October package returning."""
+    plus an uncertain post-November-2026 approval rate and the October package returning.
+    The regime chain is off (``regime.stochastic: false``): its monthly draws differ between
+    paths, which would blur one-at-a-time swings."""
     pinned = {
         p: spec.default.median()
         for p, spec in parameter_table().items()
@@ -77,6 +79,7 @@ def small_scenario(name: str, varied: tuple[str, ...]) -> Scenario:
             "start": "2026-06",
             "end": "2027-12",
             "parameters": pinned,
+            "regime": {"stochastic": False},
             "events": [
                 {
                     "id": "approvals-tighten",

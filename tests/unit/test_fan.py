@@ -78,9 +78,10 @@ def test_fan_marks_policy_events(result: SimulationResult) -> None:
     assert len(lines) == len(marks)
     assert sorted(str(s.x0) for s in lines) == sorted(f"{m.month}-01" for m in marks)
     labels = [m.label for m in marks]
-    # History (5 events, all in 2025, incl. the DoD-MP price floor) + the approval event + the
-    # suspension's end in 2026-11.
-    assert len(marks) == 7
+    # History (6 rare-earth events in 2025, incl. the DoD-MP price floor and the Dec 2025
+    # general licences; 2 in Jan 2026: MOFCOM 2026 No.1 and the halted Japan reviews) + the
+    # approval event + the suspension's end in 2026-11.
+    assert len(marks) == 10
     assert any("mofcom-2025-18" in lab for lab in labels)
     assert any("dod-mp-price-floor" in lab for lab in labels)
     assert any(lab.startswith("suspension-no70 ends") for lab in labels)
@@ -141,8 +142,9 @@ def test_policy_marks_follow_suspensions_and_extensions() -> None:
     marks = policy_marks(tuple(sorted([*hist, extension], key=lambda e: (e.date, e.id))), months)
     assert not any("ends" in m.label for m in marks)  # the truce holds: nothing comes back
     only_2026 = policy_marks(tuple(hist), [f"2026-{m:02d}" for m in range(1, 13)])
-    assert [m.month for m in only_2026] == ["2026-11"]
-    assert only_2026[0].date == dt.date(2026, 11, 10)
+    # the Japan measures of Jan 2026, then the suspension's end
+    assert [m.month for m in only_2026] == ["2026-01", "2026-01", "2026-11"]
+    assert only_2026[-1].date == dt.date(2026, 11, 10)
     assert policy_marks(tuple(hist), []) == []
 
 

@@ -396,8 +396,10 @@ def test_feed_timeline_marks_separation_controls_and_their_followers() -> None:
             assert FEED_ID not in e.commodities  # floors and stockpiles are per product
         if FEED_ID in e.commodities and e.kind is EventKind.LICENCE:
             assert Stage.SEPARATION in e.stages
-    # gallium-only events never reach the feed
-    assert not any(FEED_ID in e.commodities and "gallium" in e.commodities for e in tl)
+    # events of the other chains never reach the feed; one that lists rare earths as well does
+    # (MOFCOM 2026 No. 1: dual-use items to Japanese military end users, every listed chain)
+    assert not any(FEED_ID in e.commodities and "rare_earths" not in e.commodities for e in tl)
+    assert FEED_ID in next(e for e in tl if e.id == "mofcom-2026-1-japan").commodities
 
 
 def test_events_may_name_dy_tb_but_scenarios_may_not_run_it_alone() -> None:
@@ -468,8 +470,8 @@ def test_a_dy_tb_ban_tightens_the_feed_outside_china(ds) -> None:  # type: ignor
 
 
 def test_feed_price_parameter_is_the_best_of_its_grid(ds) -> None:  # type: ignore[no-untyped-def]
-    """assumption:sim-heavy-price-fit: 0.70 fits the observed 3.07 (May) and 3.34 (July 2025)
-    ex-China Dy + Tb price ratios better than its grid neighbours 0.60 and 0.85."""
+    """assumption:sim-heavy-price-fit: 0.90 fits the observed 3.07 (May) and 3.34 (July 2025)
+    ex-China Dy + Tb price ratios better than its grid neighbours 0.85 and 0.95."""
     sc = load_scenario("backtest-2025-04")
     obs = {"2025-05": 3.07, "2025-07": 3.34}
 
@@ -487,8 +489,8 @@ def test_feed_price_parameter_is_the_best_of_its_grid(ds) -> None:  # type: igno
         return sum(np.log(b.loc[m, "price_ratio_ex_china_p50"] / v) ** 2 for m, v in obs.items())
 
     fitted = err(None)
-    assert fitted < err(0.60)
     assert fitted < err(0.85)
+    assert fitted < err(0.95)
 
 
 def test_feed_events_without_the_feed_are_an_error(ds) -> None:  # type: ignore[no-untyped-def]

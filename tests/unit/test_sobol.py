@@ -243,7 +243,9 @@ def test_batched_rows_equal_separate_runs(ds: Dataset, small_result: SobolResult
 
 
 def test_bundled_scenario_ranks_the_approval_rate_first(ds: Dataset) -> None:
-    """The tornado's ranking, by variance: the post-November-2026 approval rate, then demand growth.
+    """The ranking, by variance: the post-November-2026 approval rate first, the regime chain's
+    suspension rate (the chance the licence regime opens) second. (The chain's monthly draws
+    differ between design points, unattributed noise that raises every ST.)
 
     (N = 128: at N = 32 the first-order estimates of this scenario still swing by a factor of 2.)
     """
@@ -251,10 +253,8 @@ def test_bundled_scenario_ranks_the_approval_rate_first(ds: Dataset) -> None:
     f = r.indices
     assert np.isfinite(f[["S1", "S1_conf", "ST", "ST_conf"]].to_numpy()).all()
     assert (f["ST"] >= f["S1"] - 2 * (f["S1_conf"] + f["ST_conf"])).all()
-    assert list(f["parameter"][:2]) == [
-        "event:approvals-tighten-2026-11.approval_rate",
-        "demand.growth_per_year",
-    ]
+    assert f["parameter"].iloc[0] == "event:approvals-tighten-2026-11.approval_rate"
+    assert f["parameter"].iloc[1] == "regime.p_suspend"
     assert f["S1"].idxmax() == 0
     assert 0.5 < f["ST"].iloc[0] < 1.2
     assert "trade.us_share_of_china_magnet_exports" in set(r.fixed["parameter"])

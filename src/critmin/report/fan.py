@@ -29,6 +29,7 @@ from critmin.simulate.inputs.events import (
     EndUserDenialEvent,
     Event,
     EventKind,
+    GeneralLicenceEvent,
     LicenceEvent,
     LiftEvent,
     PriceFloorEvent,
@@ -322,6 +323,9 @@ def _event_label(e: Event) -> tuple[str, str]:
         return f"stockpile +{e.amount_t:,.0f} t in {e.region} ({e.id})", _NEUTRAL
     if isinstance(e, PriceFloorEvent):
         return f"price floor US${e.price_usd_per_kg:,.0f}/kg paid by {e.region} ({e.id})", _EASE
+    if isinstance(e, GeneralLicenceEvent):
+        dest = "all destinations" if e.destinations == "all" else "+".join(e.destinations)
+        return f"general licences {describe(e.share)} of licensed flow to {dest} ({e.id})", _EASE
     return f"offtake {e.region} <- {e.seller} {e.volume_t_per_year:,.0f} t/yr ({e.id})", _EASE
 
 

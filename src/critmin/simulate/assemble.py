@@ -275,6 +275,7 @@ class RunInputs:
             stages=ch.network.stages,
             commodity=ch.id,
             rows=block.rows,
+            regime=self.scenario.regime,
         )
         feed = None
         if ch.feed is not None:
@@ -332,6 +333,7 @@ class RunInputs:
             stages=fnet.net.stages,
             commodity=fs.info.id,
             rows=block.rows,
+            regime=self.scenario.regime,
         )
         return Feed(fnet.net, params, policy, fnet.stage, fnet.grade_share, fnet.intensity, fs.grade_path)
 

@@ -37,6 +37,10 @@ F = npt.NDArray[np.float64]
 __all__ = ["ClassStock", "Stockpiles", "check", "class_profile"]
 
 
+#: Covers or means below this (months) count as zero: 1 / a subnormal cover overflows.
+TINY = 1e-12
+
+
 def class_profile(share: F, cover: F, n_paths: int) -> tuple[F, F]:
     """Per-path class weights [P, N] (summing to 1) and relative covers [P, N] (their
     demand-weighted mean 1) from the drawn class shares and covers (months)."""
@@ -56,7 +60,7 @@ def class_profile(share: F, cover: F, n_paths: int) -> tuple[F, F]:
         )
     w = share / share.sum(axis=1, keepdims=True)
     mean = (w * cover).sum(axis=1, keepdims=True)
-    rel = np.divide(cover, mean, out=np.ones_like(cover), where=mean > 0)
+    rel = np.divide(cover, mean, out=np.ones_like(cover), where=mean > TINY)
     return w, rel
 
 
@@ -70,7 +74,7 @@ class ClassStock:
         self.rel = np.ascontiguousarray(rel_cover.T)[:, :, None]  # [N, P, 1] cover / mean cover
         self.cover_n = self.rel * cover[None, :, None]  # [N, P, 1] months
         # 1 / rel_n (0 for a class holding nothing: it has no gap to close)
-        self.inv_rel = np.divide(1.0, self.rel, out=np.zeros_like(self.rel), where=self.rel > 0)
+        self.inv_rel = np.divide(1.0, self.rel, out=np.zeros_like(self.rel), where=self.rel > TINY)
         self.s = demand0[None, None, :] * self.w * self.cover_n
         self.single = self.s.shape[0] == 1  # one class: the pooled model, no splitting needed
         self.orders = np.broadcast_to(self.w, self.s.shape).copy()  # split of receipts
@@ -115,7 +119,7 @@ class ClassStock:
             return
         o_sum = self.orders.sum(axis=0)
         if (delta >= 0.0).all() and (o_sum > 0).all():
-            self.s += self.orders * (delta / o_sum)[None]
+            self.s += (self.orders / o_sum[None]) * delta[None]  # shares <= 1 first: no overflow
             return
         gain = np.maximum(delta, 0.0)
         loss = np.maximum(-delta, 0.0)

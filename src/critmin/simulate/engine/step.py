@@ -74,6 +74,7 @@ from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceEr
 from critmin.simulate.engine.capacity import capacity_response, market_weights, tracked_growth
 from critmin.simulate.engine.licences import LicenceBook, ban_cancel
 from critmin.simulate.engine.prices import SubstitutionRoutes, route_terms, usd_per_kg
+from critmin.simulate.engine.regimes import RegimeChain
 from critmin.simulate.engine.sectors import SectorAccumulator
 from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
 from critmin.simulate.engine.types import (
@@ -210,7 +211,12 @@ class _Block:
         # Pending licences per edge: dead-time queue and review pool (engine/licences.py).
         dead = p.licence_dead_time_months if p.licence_dead_time_months is not None else np.ones(n)
         self.books = [LicenceBook(n, ctl.n_edges, dead, p.licence_lag_months) for ctl in m.ctls]
-        self.ban_prev = [np.zeros(ctl.n_edges) for ctl in m.ctls]
+        self.ban_prev: list[F] = [np.zeros(ctl.n_edges) for ctl in m.ctls]
+        rates = (p.regime_p_suspend, p.regime_p_tighten, p.regime_p_reimpose, p.regime_p_ease)
+        draws = m.policy.regime if m.policy is not None else None
+        self.regime = None  # the regime Markov chain (engine/regimes.py), when drawn and rated
+        if draws is not None and all(r is not None for r in rates):
+            self.regime = RegimeChain(draws, rows, m.ctls, rates)  # type: ignore[arg-type]
         self.licence = [[lic[rows] for lic in ctl.licence] for ctl in m.ctls]
         self.has_ban = [[bool(b.any()) for b in ctl.ban] for ctl in m.ctls]
         self.stockpile = p.stockpile0_t.astype(np.float64, copy=True)
@@ -309,6 +315,8 @@ class _Block:
         bal = self.bal
         if bal is not None:
             bal.open(stock, self.backlog, self.stockpile)
+        if self.regime is not None:
+            self.regime.advance(t, m.ctls, self.licence, self.policy.halted(t))
         # 1. demand and orders
         p_reg = np.where(
             ex[None, :], (self.price_x**self.neg_eps)[:, None], (self.price_c**self.neg_eps)[:, None]
@@ -395,16 +403,23 @@ class _Block:
             if ctl.n_edges:
                 key = ctl.key[t]
                 x = to_ship[:, ctl.src] * ctl.weight
-                home = x * ctl.ban[key] if self.has_ban[k][key] else np.zeros_like(x)
-                apply_ = (x - home) * self.licence[k][key]
+                ban_e, lic_e = ctl.ban[key], self.licence[k][key]
+                regime_on = self.regime is not None and self.regime.on(t)
+                if regime_on:  # the regime chain decides (engine/regimes.py)
+                    assert self.regime is not None
+                    ban_e, lic_e = self.regime.edges(k, ban_e, lic_e)
+                home = x * ban_e if regime_on or self.has_ban[k][key] else np.zeros_like(x)
+                apply_ = (x - home) * lic_e
                 gen = self.policy.general_share(t, k, ctl.dst, self.rows)
                 if gen is not None:  # general licences: shipped without review
                     apply_ = apply_ * (1.0 - gen)
                 delivered = x - home - apply_
                 # a ban coming into force sends what is pending on its edges back (licences.py)
-                cancel = ban_cancel(self.ban_prev[k], ctl.ban[key])
-                self.ban_prev[k] = ctl.ban[key]
+                cancel = ban_cancel(self.ban_prev[k], ban_e)
+                self.ban_prev[k] = ban_e
                 appr_e = self.policy.edge_approval(t, approval, ctl.dst, self.rows)
+                if regime_on and self.regime is not None:
+                    appr_e = self.regime.approval(k, appr_e, approval)
                 approved, refused, cancelled = self.books[k].month(apply_, appr_e, cancel)
                 refused = refused + cancelled  # both go back to the exporter
                 self.backlog[k] = self.books[k].pending()

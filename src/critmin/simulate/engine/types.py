@@ -48,6 +48,11 @@ class EngineParams:
     stockpile0_t: F  # [P, R] strategic stockpile at the start
     allied_trade_share: F | None = None  # [P] of ex-China intermediate surplus traded to ex-China deficits
     licence_dead_time_months: F | None = None  # [P] review dead time before any decision (None: 1)
+    # monthly transition probabilities of the regime chain (engine/regimes.py); None: no chain
+    regime_p_suspend: F | None = None  # throttled -> open
+    regime_p_tighten: F | None = None  # throttled -> embargo
+    regime_p_reimpose: F | None = None  # open -> throttled
+    regime_p_ease: F | None = None  # embargo -> throttled
     #: [P, N] share of a region's demand taken by each firm class (inventory.class_share.*)
     inventory_class_share: F | None = None
     #: [P, N] each class's cover, months (inventory.class_cover.*), scaled to mean cover_months

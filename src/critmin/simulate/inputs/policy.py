@@ -56,6 +56,7 @@ from critmin.simulate.inputs.events import (
     targets_of,
 )
 from critmin.simulate.inputs.params import draw
+from critmin.simulate.inputs.regimes import RegimeDraws, RegimeSpec, regime_draws
 
 
 class PolicyParameters(Protocol):
@@ -205,10 +206,13 @@ class PolicyPath:
     floor_cover: npt.NDArray[np.bool_] | None = None
     offtakes: list[Offtake] = field(default_factory=list)  # in timeline order = priority
     defence_share: float = 0.03
+    stockpile_rules: StockpileRules | None = None  # release rules by owner region
     #: destination-specific approval rates, latest-dated last: ([T] in force, [R] dest, [P] rate)
     dest_approval: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = field(
         default_factory=list
     )
+    #: the regime Markov chain's draws (inputs/regimes.py), None when it is off
+    regime: RegimeDraws | None = None
     #: general licences: ([T] in force, [R] dest, stage indices, [P] share without review)
     general: list[
         tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], tuple[int, ...], npt.NDArray[np.float64]]
@@ -228,6 +232,15 @@ class PolicyPath:
                     out = np.where(hit[None, :], rate[rows, None], out)
         return out
 
+    def halted(self, t: int) -> npt.NDArray[np.bool_]:
+        """[R] destinations whose destination-specific approval rate in month t is 0 on every
+        path (halted reviews: the regime chain's embargo)."""
+        out = np.zeros(len(self.regions), dtype=bool)
+        for on, dest, rate in self.dest_approval:
+            if on[t]:
+                out = np.where(dest, bool((rate == 0).all()), out)
+        return out
+
     def general_share(
         self, t: int, k: int, dst: npt.NDArray[np.intp], rows: slice
     ) -> npt.NDArray[np.float64] | None:
@@ -239,7 +252,6 @@ class PolicyPath:
                 g = share[rows, None] * dest[dst][None, :]
                 out = g if out is None else np.maximum(out, g)
         return out
-    stockpile_rules: StockpileRules | None = None  # release rules by owner region
 
     def regimes_in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Indices of the licence regimes and bans in force at stage k in month t."""
@@ -420,6 +432,7 @@ def compile_policy(
     stages: tuple[str, ...] = STAGES,
     commodity: str = "rare_earths",
     rows: slice | None = None,
+    regime: RegimeSpec | None = None,
 ) -> PolicyPath:
     """Turn dated events into monthly arrays (see :class:`PolicyPath`).
 
@@ -428,6 +441,8 @@ def compile_policy(
     the chain lacks are ignored. Random draws (controlled shares, approval rates) are taken
     from ``rng`` in timeline order, one vector of ``n_paths`` per event, so equal seeds give
     equal policies; ``rows`` are the paths of the run they are (for per-path designs).
+    ``regime`` configures the regime Markov chain (:mod:`critmin.simulate.inputs.regimes`;
+    default groups and start); its uniforms are drawn last.
     """
     known = frozenset(e.id for e in events)
     for e in events:  # unknown targets are an error in every chain, not only the listed ones
@@ -528,6 +543,7 @@ def compile_policy(
                 )
             )
     pol.dest_approval = [x for _, _, x in sorted(dated, key=lambda d: (d[0], d[1]))]
+    pol.regime = regime_draws(regime, events, start, n_months, regions, n_paths, rng)
     pol.floor_cover = cover
     pol.approval_override = approval
     pol.stockpile = stock

@@ -13,6 +13,9 @@ A scenario file (``scenarios/*.yaml``; pydantic models with ``extra="forbid"``):
       licence.approval_rate: {dist: beta, a: 3, b: 7}
     events:                         # added on top of the history
       - {id: oct-package-returns, date: 2026-11-10, kind: lift, targets: [suspension-no70]}
+    regime:                         # optional: the regime Markov chain (inputs/regimes.py)
+      groups: {USA: [USA], JPN: [JPN], other: rest}
+      start: 2027-01                # default: after the last dated event
     overrides:                      # Calliope-style named override blocks ...
       fast-approvals: {parameters: {licence.approval_rate: 0.9}}
     scenarios:                      # ... composed into named variants
@@ -47,6 +50,7 @@ from critmin.simulate.inputs.events import (
     targets_of,
 )
 from critmin.simulate.inputs.params import FieldError, Value, parameter_table
+from critmin.simulate.inputs.regimes import RegimeSpec
 from critmin.simulate.inputs.yamlload import line_of, load_yaml, validation_error
 
 #: Longest horizon a scenario may have (50 years of months).
@@ -108,6 +112,8 @@ class Scenario(BaseModel):
     events: tuple[Event, ...] = ()
     overrides: dict[str, OverrideBlock] = Field(default_factory=dict)
     scenarios: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    #: the regime Markov chain's destination groups and first month (inputs/regimes.py)
+    regime: RegimeSpec = Field(default_factory=RegimeSpec)
 
     @field_validator("start", "end", mode="before")
     @classmethod
