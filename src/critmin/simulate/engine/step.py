@@ -69,7 +69,8 @@ from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
 from critmin.simulate.engine.sectors import SectorAccumulator
-from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
+from critmin.simulate.engine.reroute import Routes
+from critmin.simulate.engine.trade import held_origin, preference_weights, serve_offtakes, surplus_trade
 from critmin.simulate.engine.types import (
     SERIES,
     EngineInputs,
@@ -115,6 +116,9 @@ class _Model:
     floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
     sector_growth: F | None = None  # [T, S] relative growth of each sector's demand (sectors.py)
+    pref: F | None = None  # [R, R] trade preference outside China (trade.preference_weights)
+    routes: tuple[Routes, ...] = ()  # per stage: rerouting of controlled flows (reroute.py)
+    movable: F | None = None  # [T, K, R] share of a holding free to trade (extraterritorial rule)
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
@@ -156,6 +160,9 @@ class _Model:
             cols.astype(np.intp),
             [[o for o in policy.offtakes if o.stage == k] for k in range(k_n)],
             policy.floor_cover,
+            pref=preference_weights(net.regions),
+            routes=tuple(Routes.build(net, ctl, policy, k) for k, ctl in enumerate(ctls)),
+            movable=held_origin(net, policy),
         )
 
 
@@ -227,6 +234,10 @@ class _Block:
         self.recycle = p.recycling_share[:, None] * m.exf[None, :]
         allied = p.allied_trade_share if p.allied_trade_share is not None else np.zeros(n)
         self.allied = np.clip(allied, 0.0, 1.0)[:, None]
+        users = p.users_trade_share if p.users_trade_share is not None else np.zeros(n)
+        # a feed's users are makers: the intermediate-trade share applies (section 3.8)
+        self.users_trade = np.clip(users, 0.0, 1.0)[:, None]
+        self.leak = (p.leakage_share if p.leakage_share is not None else np.zeros(n))[:, None]
         self.release_rate = p.stockpile_release_per_month[:, None]
         self.usd_per_t = 1000.0 * p.output_usd_per_kg[:, None]
         self.headroom1 = 1.0 + p.capacity_headroom
@@ -352,27 +363,46 @@ class _Block:
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
+            moved_dest = None
+            if ctl.n_edges and m.routes:
+                # Rerouting: part of what a ban kept home or a refusal returned reaches its
+                # destination via a third country this month (reroute.py, section 5.5d).
+                moved = m.routes[k].moved(flows["home"], flows["refused"], self.leak, t, ctl.key[t])
+                receipts += moved @ m.routes[k].shift
+                flows["rerouted"] = moved
+                moved_dest = moved @ m.to_dst[k]
             if k == last and (trace is not None or self.is_feed):
                 # What leaves China for each destination (delivered + approved; CHN: kept home).
                 from_c = prod[:, m.c, None] * m.free[last][m.c]
                 if ctl.n_edges:
                     e = ctl.src == m.c
                     from_c = from_c + (flows["delivered"][:, e] + flows["approved"][:, e]) @ m.to_dst[last][e]
-                if trace is not None:
-                    trace.exports_chn[t, self.rows] = from_c
+                if trace is not None:  # by customs partner: routed flows at their hub
+                    moved_c = moved_dest if moved_dest is not None else np.zeros_like(from_c)
+                    trace.exports_chn[t, self.rows] = m.routes[k].customs(from_c, moved_c) if m.routes else from_c
                 if self.is_feed:
                     self.china_in = from_c * exf
             stock[k] += receipts
+            assert m.pref is not None and m.movable is not None
             if k < m.k_n - 1 and self.allied.any():
-                # Allied trade: intermediate product held outside China beyond what the local
-                # next stage wants moves to ex-China regions short of input (section 5.5b).
-                flows["allied_net"] = allied_rebalance(
-                    stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied
+                # Trade outside China: intermediate product held beyond what the local next
+                # stage wants is sold to ex-China regions short of input, by preference
+                # (trade.surplus_trade, section 5.5b).
+                delta = surplus_trade(
+                    stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied, m.pref, m.movable[t, k]
                 )
-            elif self.is_feed and self.allied.any():
-                # A feed's users are makers: feed held outside China beyond a maker's need
-                # (demand + target inventory) is traded to makers short of it (section 3.8).
-                flows["allied_net"] = allied_rebalance(stock[k], need, exf, self.allied)
+                stock[k] += delta
+                flows["allied_net"] = delta
+            elif k == last:
+                # Users' stage: magnets held beyond a region's need (demand + target inventory)
+                # are sold to ex-China regions short of them; a feed's users are makers and
+                # trade at the intermediate share (section 3.8). The ONE change of users'
+                # stock by trade (an inventory model receives ``users_delta`` here).
+                share_last = self.allied if self.is_feed else self.users_trade
+                if share_last.any():
+                    users_delta = surplus_trade(stock[k], need, exf, share_last, m.pref, m.movable[t, k])
+                    stock[last] += users_delta
+                    flows["allied_net"] = users_delta
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
         self.stockpile = self.stockpile + sp_add[None, :]

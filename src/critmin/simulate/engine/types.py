@@ -47,6 +47,8 @@ class EngineParams:
     ramp_months: F
     stockpile0_t: F  # [P, R] strategic stockpile at the start
     allied_trade_share: F | None = None  # [P] of ex-China intermediate surplus traded to ex-China deficits
+    users_trade_share: F | None = None  # [P] of ex-China users' surplus (magnets) sold to ex-China deficits
+    leakage_share: F | None = None  # [P] of a banned or refused direct flow rerouted via a third country
 
 
 @dataclass
