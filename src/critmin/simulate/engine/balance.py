@@ -5,8 +5,8 @@ recomputed from dense exporter x destination flows, independently of the engine'
 
     stock_k[t] - stock_k[t-1] = y_k - shipped_k (incl. to self and offtakes out) + receipts_k
                                 (incl. offtakes in) + returned_k - input used by stage k+1
-                                + allied trade + rerouted_in - rerouted_out (+ recycling + stockpile release - consumption
-                                at the last stage)
+                                + trade outside China + rerouted_in - rerouted_out
+                                (+ recycling + stockpile release - consumption at the last stage)
     backlog_k[t] - backlog_k[t-1] = applications_k - processed_k   (per flow)
     stockpile[t] - stockpile[t-1] = additions - release
     unmet demand = D - consumption >= 0

@@ -14,7 +14,8 @@ partly still reaches j through a third country h (the route's hub):
 * E_t: enforcement in month t, the largest ``enforcement`` of the bans in force at the stage
   (event field, default 0), and 1 while an extraterritorial licence rule covers the stage (the
   re-export of Chinese-origin product then needs China's licence itself).
-* [hub h open]: 0 where China's flow to the hub is itself banned in force (no route).
+* [hub h open]: 0 where China's flow to the hub is itself banned in force, where the hub is
+  the destination itself or where there is none (a run without ROW): no route.
 
 The moved product leaves China as an export to h (China's customs record h, and 0 for j) and
 arrives at j in the same month (:meth:`Routes.customs`). Mass: moved is taken from what
@@ -82,7 +83,7 @@ class Routes:
         opens = []
         for ban in ctl.ban:
             banned = np.where(hub_edge >= 0, ban[np.maximum(hub_edge, 0)] >= 1.0, False)
-            opens.append(from_china & ~banned & (hub[ctl.dst] != ctl.dst))
+            opens.append(from_china & ~banned & (hub[ctl.dst] != ctl.dst) & (hub[ctl.dst] != c))
         return cls(via, from_china, shift, hub, via_dest, enforcement, tuple(opens))
 
     def moved(self, home: F, refused: F, leak: F, t: int, key: int) -> F:
@@ -96,6 +97,4 @@ class Routes:
         recorded at the destination's hub."""
         direct = from_china * (1.0 - self.via_dest[None, :])
         to_hub = from_china * self.via_dest[None, :] + moved_dest
-        out = direct.copy()
-        np.add.at(out, (slice(None), self.hub), to_hub)
-        return out
+        return direct + to_hub @ np.eye(self.hub.shape[0])[self.hub]  # column j -> its hub

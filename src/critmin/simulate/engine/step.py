@@ -68,9 +68,15 @@ import numpy.typing as npt
 from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
-from critmin.simulate.engine.sectors import SectorAccumulator
 from critmin.simulate.engine.reroute import Routes
-from critmin.simulate.engine.trade import held_origin, preference_weights, serve_offtakes, surplus_trade
+from critmin.simulate.engine.sectors import SectorAccumulator
+from critmin.simulate.engine.trade import (
+    export_pull,
+    held_origin,
+    preference_weights,
+    serve_offtakes,
+    surplus_trade,
+)
 from critmin.simulate.engine.types import (
     SERIES,
     EngineInputs,
@@ -313,6 +319,11 @@ class _Block:
             expected = stock[last] + self.china_in + m.base[last] * u
             gap = (np.maximum(need - expected, 0.0) * exf).sum(axis=1, keepdims=True)
             extra[last] = w * np.divide(gap, w_tot, out=np.zeros_like(gap), where=w_tot > 0)
+        elif self.users_trade.any():
+            # makers outside China with capacity to spare also make for other ex-China
+            # regions' gaps, sold on by the users' surplus trade (trade.export_pull, 5.5b)
+            spare = caps[last] - m.base[last] * u
+            extra[last] = extra[last] + export_pull(extra[last], spare, exf, self.users_trade)
         for k in range(m.k_n - 1, 0, -1):
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
         appr = approval[:, None]
@@ -379,11 +390,14 @@ class _Block:
                     from_c = from_c + (flows["delivered"][:, e] + flows["approved"][:, e]) @ m.to_dst[last][e]
                 if trace is not None:  # by customs partner: routed flows at their hub
                     moved_c = moved_dest if moved_dest is not None else np.zeros_like(from_c)
-                    trace.exports_chn[t, self.rows] = m.routes[k].customs(from_c, moved_c) if m.routes else from_c
+                    trace.exports_chn[t, self.rows] = (
+                        m.routes[k].customs(from_c, moved_c) if m.routes else from_c
+                    )
                 if self.is_feed:
                     self.china_in = from_c * exf
             stock[k] += receipts
-            assert m.pref is not None and m.movable is not None
+            assert m.pref is not None
+            assert m.movable is not None
             if k < m.k_n - 1 and self.allied.any():
                 # Trade outside China: intermediate product held beyond what the local next
                 # stage wants is sold to ex-China regions short of input, by preference

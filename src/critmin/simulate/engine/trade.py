@@ -165,3 +165,23 @@ def held_origin(net: Network, policy: PolicyPath) -> F:
             if k >= net.extraterritorial_from and k < k_n:
                 out[reg.active, k, :] = np.minimum(out[reg.active, k, :], free[k][None, :])
     return out
+
+
+def export_pull(gap: F, spare: F, exf: F, share: F) -> F:
+    """[P, R] extra output makers outside China turn out for other ex-China regions' gaps.
+
+    With g_j the users' gap (target inventory - stock)^+ and c_j = (spare capacity after the
+    baseline output)^+: each region first covers its own gap, o_j = min(g_j, c_j); what is
+    left, G = sum_j (g_j - o_j) outside China, is made by the makers with capacity to spare,
+    f_i = (c_i - g_i)^+, in proportion: x_i = share f_i min(1, G / sum f). The extra output
+    ships by the baseline shares and the users' surplus trade (:func:`surplus_trade`) moves
+    it on, so a region whose makers can make more than its users need sells to regions
+    short of magnets (section 5.5b).
+    """
+    room = np.maximum(spare, 0.0) * exf
+    own = np.minimum(gap, room)
+    left = ((gap - own) * exf).sum(axis=1, keepdims=True)
+    free = np.maximum(room - gap, 0.0)
+    f_tot = free.sum(axis=1, keepdims=True)
+    scale = np.minimum(np.divide(left, f_tot, out=np.zeros_like(left), where=f_tot > 0), 1.0)
+    return share * free * scale
