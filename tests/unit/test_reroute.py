@@ -9,16 +9,18 @@ on to the USA the same month.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from critmin.errors import DataError
 from critmin.model.stages import Stage
 from critmin.simulate.engine.reroute import reroute_share
 from critmin.simulate.inputs.events import parse_event
 from critmin.simulate.inputs.policy import compile_policy
-from critmin.simulate.inputs.scenario import Event, EventKind
+from critmin.simulate.inputs.scenario import Event, EventKind, load_scenario
 from tests.unit import helpers
 from tests.unit.helpers import engine_run, frozen_params
 
@@ -117,3 +119,14 @@ def test_reroute_share_by_hand() -> None:
 def test_enforcement_out_of_range_is_refused() -> None:
     with pytest.raises(ValidationError, match="enforcement"):
         ban(enforcement=1.5)
+
+
+def test_enforcement_out_of_range_in_a_scenario_file_is_a_data_error(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text(
+        "name: bad\ncommodities: [gallium]\nevents:\n"
+        "  - {id: b, date: 2026-12-01, kind: ban, commodities: [gallium], stages: [separation],\n"
+        "     destinations: [USA], enforcement: 1.5}\n"
+    )
+    with pytest.raises(DataError, match="enforcement"):
+        load_scenario(str(p))
