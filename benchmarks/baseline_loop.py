@@ -163,7 +163,27 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
         leak = 0.0 if params.leakage_share is None else float(params.leakage_share[p])
         starts = params.project_start_month[p].tolist()
         stock = [[base[k + 1][r] / conv[k + 1] for r in range(r_n)] for k in range(k_n - 1)]
-        stock.append([d0[r] * cover for r in range(r_n)])
+        # users' firm classes (engine/inventory.py): weights w, covers cover x rel
+        if params.inventory_class_share is None or params.inventory_class_cover is None:
+            w, cov_n = [1.0], [cover]
+        else:
+            sh, cv = params.inventory_class_share[p].tolist(), params.inventory_class_cover[p].tolist()
+            w = [x / sum(sh) for x in sh]
+            mean = sum(wi * ci for wi, ci in zip(w, cv, strict=True))
+            cov_n = [cover * (ci / mean if mean > 0 else 1.0) for ci in cv]
+        n_cls = len(w)
+        cls = [[d0[r] * w[n] * cov_n[n] for n in range(n_cls)] for r in range(r_n)]
+        cls_orders = [[0.0] * n_cls for _ in range(r_n)]
+        stock.append([sum(cls[r]) for r in range(r_n)])
+        rules = policy.stockpile_rules
+        owners = [
+            r
+            for r in range(r_n)
+            if params.stockpile0_t[:, r].max() > 0
+            or (policy.stockpile is not None and policy.stockpile[:, r].max() > 0)
+            or (rules is not None and bool(rules.ever[r]))
+        ]
+        sp_size = [0.0] * r_n
         backlog = [[[0.0] * r_n for _ in range(r_n)] for _ in range(k_n)]
         stockpile = params.stockpile0_t[p].tolist()
         px, pc = 1.0, 1.0
@@ -180,6 +200,11 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                     orders[r] = max(demand[r] + (target[r] - stock[3][r]) / restock, 0.0)
                 else:
                     orders[r] = demand[r] + max(target[r] - stock[3][r], 0.0) / restock
+                for n in range(n_cls):
+                    dn = demand[r] * w[n]
+                    tau_n = restock * cov_n[n] / cover if cover > 0 else 0.0
+                    gap_n = max(cov_n[n] * dn - cls[r][n], 0.0)
+                    cls_orders[r][n] = dn + (gap_n / tau_n if tau_n > 0 else 0.0)
             u = sum(orders) / d0_sum
             add = [[0.0] * r_n for _ in range(k_n)]
             for q, (k, r, capacity) in enumerate(proj):
@@ -262,13 +287,67 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                     need_x += target[r] + demand[r]
                     have_x += stock[3][r]
             need_c, have_c = target[c] + demand[c], stock[3][c]
+            gaps = [0.0] * r_n
             for r in range(r_n):
-                gap = max(demand[r] - stock[3][r], 0.0)
-                release = min(stockpile[r], rel_rate * stockpile[r], gap)
-                stockpile[r] -= release
-                avail = stock[3][r] + release
-                use[r] = min(demand[r], avail)
-                stock[3][r] = avail - use[r]
+                sp_size[r] = max(sp_size[r], stockpile[r])
+                delta = stock[3][r] - sum(cls[r])  # receipts split by class orders, losses by stock
+                if delta >= 0:
+                    o_tot = sum(cls_orders[r])
+                    for n in range(n_cls):
+                        cls[r][n] += delta * (cls_orders[r][n] / o_tot if o_tot > 0 else 1.0 / n_cls)
+                else:
+                    s_tot = sum(cls[r])
+                    keep = 1.0 - min(-delta / s_tot, 1.0) if s_tot > 0 else 0.0
+                    for n in range(n_cls):
+                        cls[r][n] = max(cls[r][n] * keep, 0.0)
+                gaps[r] = sum(max(demand[r] * w[n] - cls[r][n], 0.0) for n in range(n_cls))
+            release, left, trig = [0.0] * r_n, list(gaps), [False] * r_n
+            for o in owners:
+                served = [o] if rules is None else [j for j in range(r_n) if rules.serve[o][j]]
+                if rules is None:
+                    on, cap_o = left[o] > 0, rel_rate * stockpile[o]
+                else:
+                    short_s = sum(left[j] for j in served)
+                    dem_s = max(sum(demand[j] for j in served), 1e-12)
+                    on = (short_s > 0 and short_s >= rules.short_at[o] * dem_s) or px >= rules.price_at[o]
+                    share_o = rel_rate if np.isnan(rules.share_cap[o]) else float(rules.share_cap[o])
+                    cap_o = min(share_o * stockpile[o], float(rules.t_cap[o]))
+                cap_o = min(cap_o, stockpile[o]) if on else 0.0
+                trig[o] = on
+                own = min(cap_o, left[o])
+                left[o] -= own
+                release[o] += own
+                rest, g_tot = cap_o - own, sum(left[j] for j in served if j != o)
+                give = min(rest, g_tot)
+                sent = 0.0
+                for j in served:
+                    if j != o and g_tot > 0:
+                        part = min(left[j] * give / g_tot, left[j])
+                        left[j] -= part
+                        release[j] += part
+                        sent += part
+                stockpile[o] -= own + sent
+            for r in range(r_n):
+                g_r = sum(max(demand[r] * w[n] - cls[r][n], 0.0) for n in range(n_cls))
+                short_r = 0.0
+                for n in range(n_cls):
+                    dn = demand[r] * w[n]
+                    gn = max(dn - cls[r][n], 0.0)
+                    avail = cls[r][n] + (release[r] * gn / g_r if g_r > 0 else 0.0)
+                    used = min(dn, avail)
+                    cls[r][n] = avail - used
+                    short_r += dn - used
+                use[r] = demand[r] - min(short_r, demand[r])
+                refill = 0.0
+                if rules is not None and r in owners and rules.replenish[r] > 0 and not trig[r]:
+                    surplus = sum(cls[r]) - target[r]
+                    refill = max(min(rules.replenish[r], sp_size[r] - stockpile[r], surplus), 0.0)
+                    s_tot = sum(cls[r])
+                    keep = 1.0 - min(refill / s_tot, 1.0) if s_tot > 0 else 0.0
+                    for n in range(n_cls):
+                        cls[r][n] = max(cls[r][n] * keep, 0.0)
+                stockpile[r] += refill
+                stock[3][r] = sum(cls[r])
             ratio_x = min(max(need_x / max(have_x, 1e-9), 0.2), 10.0)
             ratio_c = min(max(need_c / max(have_c, 1e-9), 0.2), 10.0)
             px = px**lam * (ratio_x ** (1.0 / se)) ** (1.0 - lam)

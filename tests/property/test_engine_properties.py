@@ -116,8 +116,15 @@ BOUNDS = table_ranges(bundled=False)
 STRICT = table_ranges(bundled=True)
 #: EngineParams fields drawn as one value per path (the others: project starts, stockpiles).
 PER_PATH = tuple(
-    f.name for f in fields(EngineParams) if f.name not in ("project_start_month", "stockpile0_t")
+    f.name
+    for f in fields(EngineParams)
+    if f.name not in ("project_start_month", "stockpile0_t") and not f.name.startswith("inventory_class_")
 )
+
+
+def _class_rows(field: str) -> list[str]:
+    """The rows that set a users' firm-class field (one per class, engine/inventory.py)."""
+    return [n for n, spec in parameter_table().items() if spec.engine_field == field]
 
 
 @cache
@@ -169,6 +176,10 @@ def engine_params(draw: st.DrawFn, n: int, ranges: dict[str, tuple[float, float]
     mine_extra = _floats(draw, ranges["capacity.mine_extra_delay_months"], (n, q))
     stockpile0 = np.zeros((n, len(net.regions)))
     stockpile0[:, net.regions.index("USA")] = _floats(draw, ranges["stockpile.usa_t"], n)
+    for field in ("inventory_class_share", "inventory_class_cover"):
+        vec[field] = np.stack([_floats(draw, ranges[r], n) for r in _class_rows(field)], axis=1)
+    if not (vec["inventory_class_share"].sum(axis=1) > 0).all():
+        vec["inventory_class_share"][:, 0] = 1.0  # the engine refuses an all-zero profile
     return EngineParams(
         **vec, project_start_month=announced[None, :] + delay + mine_extra * is_mine, stockpile0_t=stockpile0
     )
@@ -186,6 +197,8 @@ def medians(n: int) -> EngineParams:
     start = announced + delay + mine_extra * is_mine
     stockpile0 = np.zeros((n, len(net.regions)))
     stockpile0[:, net.regions.index("USA")] = median(table["stockpile.usa_t"].default)
+    for field in ("inventory_class_share", "inventory_class_cover"):
+        vec[field] = np.array([[median(table[r].default) for r in _class_rows(field)]] * n)
     return EngineParams(**vec, project_start_month=np.tile(start, (n, 1)), stockpile0_t=stockpile0)
 
 

@@ -34,10 +34,19 @@ from critmin.metrics.criticality.eu import (
     eu_crm,
     eu_economic_importance,
     eu_supply_risk,
+    eu_verdict,
     export_restrictions,
     in_force_during,
+    sr_caveats,
 )
 from critmin.metrics.criticality.usgs import USGSParams, disruption_potential, usgs_2022, usgs_supply_risk
+
+#: SR inputs given by the user (not defaults), so the toy gallium SR is assessed.
+SR_GIVEN: dict[str, Any] = {
+    "import_reliance": {"gallium": 0.98},
+    "eol_rir": {"gallium": 0.0},
+    "si_sr": {"gallium": 1.0},
+}
 
 # ---------------------------------------------------------------------------------- toy dataset
 INDICATORS = ("va", "pv", "ge", "rq", "rl", "cc")
@@ -316,7 +325,9 @@ def test_critical_threshold_is_inclusive() -> None:
     ds = toy([GA_CONTROL])
 
     def at_ei_28(sr_threshold: float | None = None) -> EUParams:
-        return EUParams(use_published=False, ei_value_added={"gallium": 2.8}, sr_threshold=sr_threshold)
+        return EUParams(
+            use_published=False, ei_value_added={"gallium": 2.8}, sr_threshold=sr_threshold, **SR_GIVEN
+        )
 
     sr = float(_row(eu_crm(ds, commodities=["gallium"], params=at_ei_28()), "gallium")["sr"])
     at = _row(eu_crm(ds, commodities=["gallium"], params=at_ei_28(sr)), "gallium")
@@ -467,17 +478,24 @@ def test_bundled_eu_rows_are_consistent(bundled_eu: CriticalityResult) -> None:
     assert len(ok) > 50
     thr = bundled_eu.params["thresholds"]
     expected = (ok["sr"] >= thr["sr"]) & (ok["ei"] >= thr["ei"])
+    verdict = ok.loc[ok["critical"].notna()]
+    assert (verdict["critical"].astype(bool) == expected[verdict.index]).all()
+    # High SR on the default EI alone, or an SR resting on defaults that the EU 2023 SR does not
+    # corroborate, is "insufficient data", never critical (cement, steel, pumice; lime, tellurium).
     ei_default = ok["input_basis"].map(lambda b: b.get("ei_value_added") == "default")
-    assessed = ok.loc[~(ei_default & (ok["sr"] >= thr["sr"]))]
-    assert (assessed["critical"].astype(bool) == expected[assessed.index]).all()
-    # High SR on the default EI alone is "not assessed", never critical (cement, steel, pumice).
-    unassessed = ok.loc[ei_default & (ok["sr"] >= thr["sr"])]
-    assert len(unassessed) > 0
-    assert unassessed["critical"].isna().all()
-    assert (unassessed["quadrant"] == "high SR, EI not assessed").all()
+    unassessed = ok.loc[ok["critical"].isna()]
+    assert ok.loc[ei_default & (ok["sr"] >= thr["sr"])].index.isin(unassessed.index).all()
+    assert unassessed["quadrant"].str.startswith("insufficient data (").all()
     critical = set(ok.loc[ok["critical"].fillna(False).astype(bool), "commodity"])
     assert not {"cement", "steel", "pig_iron", "pumice", "dimension_stone", "gemstones"} & critical
+    assert not {"lime", "tellurium", "selenium", "fullers_earth"} & critical
     assert {"gallium", "rare_earths", "graphite", "antimony", "tungsten"} <= critical
+    by = ok.set_index("commodity")
+    # Lithium: computed at mining (SR 0.81), the EU 2023 study at processing (1.9): no verdict,
+    # and the difference says why.
+    assert pd.isna(by.loc["lithium", "critical"])
+    assert "EU 2023 assessed processing" in by.loc["lithium", "difference"]
+    assert "EU sourcing not in the data" in by.loc["lime", "difference"]
     for row in t.itertuples():
         defaulted = [k for k, b in row.input_basis.items() if b in ("default", "published")]
         assert set(defaulted) <= set(row.assumed_inputs), row.commodity
@@ -519,12 +537,42 @@ def test_bundled_usgs_ranking(bundled_usgs: CriticalityResult) -> None:
 def test_default_ei_is_not_an_assessment() -> None:
     # Gallium with no published EU inputs: EI comes only from the neutral default.
     row = _row(
-        eu_crm(toy([GA_CONTROL]), commodities=["gallium"], params=EUParams(use_published=False)), "gallium"
+        eu_crm(toy([GA_CONTROL]), commodities=["gallium"], params=EUParams(use_published=False, **SR_GIVEN)),
+        "gallium",
     )
     assert row["input_basis"]["ei_value_added"] == "default"
     assert row["sr"] >= 1.0
     assert row["critical"] is None or pd.isna(row["critical"])
-    assert row["quadrant"] == "high SR, EI not assessed"
+    assert row["quadrant"] == "insufficient data (EI)"
     # The same material with an EI of its own is assessed again.
-    given = EUParams(use_published=False, ei_value_added={"gallium": 3.0})
+    given = EUParams(use_published=False, ei_value_added={"gallium": 3.0}, **SR_GIVEN)
     assert bool(_row(eu_crm(toy([GA_CONTROL]), commodities=["gallium"], params=given), "gallium")["critical"])
+
+
+def test_sr_caveats_name_each_default_and_proxy() -> None:
+    basis = {"ir": "published", "eol_rir": "default", "si_sr": "published", "hhi_wgi_eu": "default"}
+    pub = {"stage_2023": "processing"}
+    why = sr_caveats(basis, 0.5, "mining", pub)
+    assert why[0] == "eol_rir is the neutral default"
+    assert "weighted 1 - IR/2 = 0.75" in why[1]
+    assert why[2] == "computed at mining (extraction); EU 2023 assessed processing"
+    # The EU imports nearly all of it and the stage matches: nothing to caveat.
+    assert sr_caveats({**basis, "eol_rir": "published"}, 0.9, "separation", pub) == []
+
+
+@pytest.mark.parametrize(
+    ("sr", "ei", "sr_ok", "ei_ok", "critical", "quadrant"),
+    [
+        (2.0, 4.0, True, True, True, "critical"),
+        (2.0, 4.0, False, True, None, "insufficient data (SR)"),
+        (2.0, 4.0, True, False, None, "insufficient data (EI)"),
+        (2.0, 4.0, False, False, None, "insufficient data (SR, EI)"),
+        (0.5, 4.0, True, False, False, "high EI, low SR"),  # an assessed low SR decides alone
+        (2.0, 1.0, False, True, False, "high SR, low EI"),  # ... as does an assessed low EI
+        (0.5, 1.0, False, False, None, "insufficient data (SR, EI)"),
+    ],
+)
+def test_verdict_needs_both_coordinates(
+    sr: float, ei: float, sr_ok: bool, ei_ok: bool, critical: bool | None, quadrant: str
+) -> None:
+    assert eu_verdict(sr, ei, 1.0, 2.8, sr_assessed=sr_ok, ei_assessed=ei_ok) == (critical, quadrant)

@@ -88,7 +88,7 @@ def _render(r: CriticalityResult, top: int) -> None:
                 str(row["year"]),
                 _num(row["sr"]),
                 _num(row["ei"]),
-                "not assessed" if row["critical"] is None else "yes" if row["critical"] else "no",
+                "insufficient data" if row["critical"] is None else "yes" if row["critical"] else "no",
                 str(row["top_country"]),
                 assumed,
             )

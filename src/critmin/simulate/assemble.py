@@ -260,7 +260,10 @@ class RunInputs:
             feed = self._feed_inputs(ch.feed, block, ss_policy)
         sectors = None
         if ch.sectors is not None:
-            sectors = SectorInputs(ch.sectors.shares, ch.sectors.priority, ch.sector_growth)
+            v = ch.sectors.usd_per_kg
+            sectors = SectorInputs(
+                ch.sectors.shares, ch.sectors.priority, ch.sector_growth, v if v.size else None
+            )
         floor = None
         if ch.info.price_floor:
             floor = FloorTerms(
@@ -434,7 +437,7 @@ def engine_params(
         stock0[:, scenario.regions.index("USA")] = d(name)
     drawn["stockpile0_t"] = stock0
     for f in fields(EngineParams):
-        if f.name in drawn:
+        if f.name in drawn or f.name in _CLASS_FIELDS:
             continue
         names = by_field.get(f.name)
         if not names or len(names) != 1:
@@ -444,4 +447,20 @@ def engine_params(
                 fix="give exactly one row of parameters.yaml `sets: engine.<field>` per field",
             )
         drawn[f.name] = d(names[0])
+    # Users' firm classes (engine/inventory.py): one share and one cover row per class, drawn
+    # last so the other fields' draws do not move.
+    share_rows, cover_rows = (by_field.get(f, []) for f in _CLASS_FIELDS)
+    if [r.rsplit(".", 1)[1] for r in share_rows] != [r.rsplit(".", 1)[1] for r in cover_rows]:
+        raise DataError(
+            f"inventory classes {share_rows} and {cover_rows} do not match",
+            column="sets",
+            fix="give inventory.class_share.<c> and inventory.class_cover.<c> for the same classes",
+        )
+    if share_rows:
+        drawn["inventory_class_share"] = np.stack([d(r) for r in share_rows], axis=1)
+        drawn["inventory_class_cover"] = np.stack([d(r) for r in cover_rows], axis=1)
     return EngineParams(**drawn)
+
+
+#: EngineParams fields set by one parameter row per users' firm class.
+_CLASS_FIELDS = ("inventory_class_share", "inventory_class_cover")

@@ -17,9 +17,14 @@ Economic importance (0-10)::
 
 with A_s the share of the material's EU end use in NACE 2-digit sector s, Q_s the sector's EU
 value added (EUR) and SI_EI the substitution index for economic importance. A material is
-critical when SR >= 1 and EI >= 2.8. Where EI rests only on the neutral default (no published,
-sector-based or user EI), a material with SR >= 1 is *not assessed* (``critical`` is null,
-``quadrant`` "high SR, EI not assessed"): the default is a placeholder, not a finding.
+critical when SR >= 1 and EI >= 2.8. Defaults are placeholders, not findings: a coordinate that
+rests on them is *not assessed*, and a row needs both assessed for a verdict (``critical`` null,
+``quadrant`` "insufficient data (SR|EI)"), except that one assessed coordinate below its threshold
+decides "not critical" alone. EI is not assessed when it is only the neutral default (no
+published, sector-based or user EI). SR is not assessed when it has :func:`sr_caveats` (a
+defaulted SR input, the global-supply proxy for EU sourcing where the EU imports little, or another
+stage than the EU 2023 study's) that the EU 2023 published SR does not corroborate (same side of
+the threshold). ``difference`` says why a computed SR differs from the published one.
 
 What the bundled data give: global country shares (``Dataset.shares``), WGI, and China's export
 controls (``policy_events``) for t_c. Everything else (EU sourcing, IR, EoL_RIR, SI_SR, SI_EI,
@@ -62,6 +67,7 @@ from critmin.metrics.criticality.common import (
     supply_cross_section,
     wgi_source_ids,
 )
+from critmin.metrics.criticality.verdict import eu_verdict, sr_caveats, sr_difference
 from critmin.metrics.governance import wgi_scaled
 from critmin.model.commodities import registry
 from critmin.model.stages import Stage
@@ -396,19 +402,6 @@ def _pick(
     return acc.put(name, float(default["value"]), BASIS_DEFAULT, defaults_source_id(str(default["source"])))
 
 
-def _quadrant(sr: float, ei: float, sr_thr: float, ei_thr: float) -> str | None:
-    if math.isnan(sr) or math.isnan(ei):
-        return None
-    hi_sr, hi_ei = sr >= sr_thr, ei >= ei_thr
-    if hi_sr and hi_ei:
-        return "critical"
-    if hi_sr:
-        return "high SR, low EI"
-    if hi_ei:
-        return "high EI, low SR"
-    return "low SR, low EI"
-
-
 def eu_crm(
     ds: Dataset | None = None,
     *,
@@ -514,6 +507,7 @@ def _assess(run: _Run, supply: Supply, published: Mapping[str, Any] | None) -> d
         "quadrant": None,
         "hhi_wgi_t_global": math.nan,
         "hhi_wgi_t_eu": math.nan,
+        "difference": None,
     }
 
     # Inputs that do not depend on the supply data (resolved for every row, for transparency).
@@ -588,14 +582,18 @@ def _assess(run: _Run, supply: Supply, published: Mapping[str, Any] | None) -> d
             src = defaults_source_id(str(dflt["eu_sourcing"]["source"]))
             e = acc.put("hhi_wgi_eu", g, BASIS_DEFAULT, src)
         sr = eu_supply_risk(g, e, ir, eol, si_sr)
-        # EI from the neutral default is not an assessment: a high-SR material without a published,
-        # sector-based or user EI is "not assessed" (None), not critical (cement, steel and pumice
-        # came out critical on the default alone). A low SR is not critical whatever the EI.
+        # Defaults are placeholders, not findings: an EI from the neutral default, or an SR that
+        # rests on defaults (or on the global-supply proxy for EU sourcing where the EU mostly
+        # sources at home) and is not corroborated by the EU 2023 published SR, gives
+        # "insufficient data" (critical None) rather than a verdict.
         ei_assessed = acc.basis.get("ei_value_added") != BASIS_DEFAULT
-        critical = bool(sr >= sr_thr and ei >= ei_thr) if ei_assessed or sr < sr_thr else None
-        quadrant = _quadrant(sr, ei, sr_thr, ei_thr)
-        if not ei_assessed and quadrant is not None:
-            quadrant = ("high SR" if sr >= sr_thr else "low SR") + ", EI not assessed"
+        pub_sr = float(published["sr_2023"]) if published and published.get("sr_2023") is not None else None
+        why = sr_caveats(acc.basis, ir, supply.stage, published)
+        sr_assessed = not why or (pub_sr is not None and (sr >= sr_thr) == (pub_sr >= sr_thr))
+        critical, quadrant = eu_verdict(
+            sr, ei, sr_thr, ei_thr, sr_assessed=sr_assessed, ei_assessed=ei_assessed
+        )
+        row["difference"] = sr_difference(sr, pub_sr, why, sr_thr)
         row.update(
             {
                 "sr": sr,
@@ -630,7 +628,9 @@ __all__ = [
     "eu_crm",
     "eu_economic_importance",
     "eu_supply_risk",
+    "eu_verdict",
     "export_restrictions",
     "hhi_wgi_t",
     "in_force_during",
+    "sr_caveats",
 ]

@@ -89,8 +89,35 @@ class ShareSpec(_Model):
         return self
 
 
+class ValueSpec(_Model):
+    """End-product output at risk per kg of magnet: ``product_usd`` / ``magnet_kg`` (US$/kg).
+
+    The factory-gate value of one unit of the whole product that stops when its magnets are
+    missing (``product``), over the kg of NdFeB in that unit; cited (``source``) or labelled
+    (``assumption``), or both where a sourced magnet mass meets an assumed price.
+    """
+
+    product: str
+    product_usd: float = Field(gt=0)
+    magnet_kg: float = Field(gt=0)
+    source: str | None = None
+    assumption: str | None = Field(default=None, pattern=r"^assumption:[a-z0-9-]+$")
+    see_also: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _provenance(self) -> ValueSpec:
+        if not (self.source or self.assumption):
+            raise ValueError("a value needs a source or an assumption id")
+        return self
+
+    @property
+    def usd_per_kg(self) -> float:
+        """US$ of end product per kg of NdFeB it contains."""
+        return self.product_usd / self.magnet_kg
+
+
 class SectorSpec(_Model):
-    """One sector: id, label, priority tier (0 served first) and its share."""
+    """One sector: id, label, priority tier (0 served first), its share and its value."""
 
     id: str = Field(pattern=r"^[a-z][a-z_]*$")
     label: str
@@ -98,6 +125,8 @@ class SectorSpec(_Model):
     share: ShareSpec
     #: the sector's magnets are high-coercivity grades that need Dy or Tb (critmin.simulate.chains.heavy)
     heavy_grade: bool = False
+    #: end-product output at risk per kg of magnet (None: the flat value.output_usd_per_kg_magnet)
+    value: ValueSpec | None = None
 
 
 class RegionOverride(_Model):
@@ -178,6 +207,9 @@ class SectorShares:
     assumption_ids: tuple[str, ...]
     #: [S] whether the sector's magnets need Dy or Tb (``heavy_grade`` in sectors.yaml)
     heavy_grade: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: [S] end-product output at risk per kg of magnet short (US$/kg, ``value`` in sectors.yaml);
+    #: empty when a sector has no value (the engine then uses one flat value)
+    usd_per_kg: F = field(default_factory=lambda: np.zeros(0))
 
     def index(self, sector: str) -> int:
         """Position of ``sector`` on the sector axis."""
@@ -273,6 +305,11 @@ def sector_shares(
         sources.update(([sh.source] if sh.source else []) + list(sh.see_also))
         if sh.assumption:
             assumptions.add(sh.assumption)
+    valued = all(sec.value is not None for sec in cfg.sectors)
+    for sec in cfg.sectors:
+        if sec.value is not None:
+            sources.update(([sec.value.source] if sec.value.source else []) + list(sec.value.see_also))
+            assumptions.update([sec.value.assumption] if sec.value.assumption else [])
     assumptions.add("assumption:sim-sector-uniform-regions")
     assumptions.add("assumption:sim-sector-priority")
     ids = [s.id for s in cfg.sectors]
@@ -311,6 +348,9 @@ def sector_shares(
         source_ids=tuple(sorted(sources)),
         assumption_ids=tuple(sorted(assumptions)),
         heavy_grade=np.array([s.heavy_grade for s in cfg.sectors], dtype=bool),
+        usd_per_kg=np.array([s.value.usd_per_kg for s in cfg.sectors if s.value is not None])
+        if valued
+        else np.zeros(0),
     )
 
 
@@ -597,6 +637,7 @@ __all__ = [
     "SectorAccumulator",
     "SectorShares",
     "SectorsFile",
+    "ValueSpec",
     "allocate",
     "growth_factors",
     "heavy_grade_path",

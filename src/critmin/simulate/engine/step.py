@@ -24,7 +24,9 @@ Each month t (equations, units and sources in docs/model.md):
    controlled part to a licence backlog (licence regime) or keep it at home (ban).
    Backlog is processed at rate 1/lag; a share ``a`` of what is processed is approved and
    delivered, the rest is refused and returns to the exporter's stock.
-5. Users consume min(D, inventory + stockpile release); shortfall = D - consumption.
+5. Users are firm classes (:mod:`critmin.simulate.engine.inventory`): each consumes
+   min(its demand, its stock + its part of the stockpile release, by the stockpiles' rules);
+   shortfall = the classes' unmet demand.
 6. Prices p = p_{t-1}^lambda [p0 (O/S)^(1/e)]^(1-lambda) per market; substitution follows the
    ex-China premium with a lag, capped.
 
@@ -67,6 +69,7 @@ import numpy.typing as npt
 
 from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
+from critmin.simulate.engine import inventory
 from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
 from critmin.simulate.engine.reroute import Routes
 from critmin.simulate.engine.sectors import SectorAccumulator
@@ -88,7 +91,7 @@ from critmin.simulate.engine.types import (
     check_feed,
     check_inputs,
 )
-from critmin.simulate.inputs.policy import Offtake, PolicyPath, StageControls
+from critmin.simulate.inputs.policy import Offtake, PolicyPath, StageControls, StockpileRules
 
 F = npt.NDArray[np.float64]
 __all__ = ["BALANCE_RTOL", "BLOCK_PATHS", "MassBalanceError", "run_engine"]
@@ -122,6 +125,9 @@ class _Model:
     floor_cover: npt.NDArray[np.bool_] | None  # [T, K, R] producers kept at capacity by a floor
     sectors: tuple[F, npt.NDArray[np.intp]] | None = None  # ([R, S] shares, [S] priority tiers)
     sector_growth: F | None = None  # [T, S] relative growth of each sector's demand (sectors.py)
+    sector_usd_per_kg: F | None = None  # [S] end-product output at risk per kg short (sectors.py)
+    sp_rules: StockpileRules | None = None  # public stockpiles' release rules (inventory.py)
+    sp_added: npt.NDArray[np.bool_] | None = None  # [R] regions some stockpile event adds to
     pref: F | None = None  # [R, R] trade preference outside China (trade.preference_weights)
     routes: tuple[Routes, ...] = ()  # per stage: rerouting of controlled flows (reroute.py)
     movable: F | None = None  # [T, K, R] share of a holding free to trade (extraterritorial rule)
@@ -166,6 +172,8 @@ class _Model:
             cols.astype(np.intp),
             [[o for o in policy.offtakes if o.stage == k] for k in range(k_n)],
             policy.floor_cover,
+            sp_rules=policy.stockpile_rules,
+            sp_added=None if policy.stockpile is None else np.asarray((policy.stockpile > 0).any(axis=0)),
             pref=preference_weights(net.regions),
             routes=tuple(Routes.build(net, ctl, policy, k) for k, ctl in enumerate(ctls)),
             movable=held_origin(net, policy),
@@ -195,11 +203,17 @@ class _Block:
         self.m, self.p, self.rows, self.n = m, p, rows, n
         # Users start with their target inventory; intermediate stages with one month of input.
         self.stock = [np.tile(m.base[k + 1] / m.conv[k + 1], (n, 1)) for k in range(m.k_n - 1)]
-        self.stock.append(m.demand0[None, :] * p.cover_months[:, None])
+        # ... users with their target inventory, held by firm classes (inventory.py)
+        self.inv = self._classes(p.inventory_class_share, p.inventory_class_cover)
+        self.stock.append(self.inv.total())
         self.backlog = [np.zeros((n, ctl.n_edges)) for ctl in m.ctls]
         self.licence = [[lic[rows] for lic in ctl.licence] for ctl in m.ctls]
         self.has_ban = [[bool(b.any()) for b in ctl.ban] for ctl in m.ctls]
         self.stockpile = p.stockpile0_t.astype(np.float64, copy=True)
+        has = np.asarray((self.stockpile > 0).any(axis=0))
+        if m.sp_added is not None:
+            has = has | m.sp_added
+        self.sps = inventory.Stockpiles(m.sp_rules, m.r_n, p.stockpile_release_per_month, has)
         self.price_x = np.ones(n)
         self.price_c = np.ones(n)
         self.subst = np.zeros((n, m.r_n))
@@ -213,18 +227,21 @@ class _Block:
         if m.sectors is not None:
             shares, tiers = m.sectors
             usd = np.repeat(1000.0 * p.output_usd_per_kg[:, None], shares.shape[1], axis=1)  # [P, S]
+            if m.sector_usd_per_kg is not None:  # each sector's own value; the region's is their sum
+                usd = np.tile(1000.0 * m.sector_usd_per_kg, (n, 1))
             self.sect = SectorAccumulator(shares, tiers, n, usd)
         self.resid = np.nan  # this month's largest balance residual (t), when checked
         # The feed chain's block (same paths) and the coupling of section 3.8 of docs/model.md.
         self.feed = feed[0] if feed is not None else None
         self.feed_stage = feed[1].stage if feed is not None else -1
         self.feed_h = feed[1].grade_share if feed is not None else 0.0
-        self.feed_q = feed[1].intensity if feed is not None else 0.0
+        self.feed_q = np.asarray(feed[1].intensity if feed is not None else 0.0)  # q, or q_r [R]
         self.feed_path = feed[1].grade_path if feed is not None else None
         #: a feed chain's block: its users are the host's makers, demand comes from their output
         self.is_feed = False
         if self.feed is not None:
             self.feed.is_feed = True
+            self.feed.inv = self.feed._classes(None, None)  # a feed's makers are one class
         self.met = np.ones((n, m.r_n))  # share of a demand-driven block's need met this month
         # what users outside China received from China last month (a feed's pull expects it)
         self.china_in = np.tile(m.base[-1][m.c] * m.ship[-1][m.c] * m.exf, (n, 1))
@@ -244,13 +261,19 @@ class _Block:
         # a feed's users are makers: the intermediate-trade share applies (section 3.8)
         self.users_trade = np.clip(users, 0.0, 1.0)[:, None]
         self.leak = (p.leakage_share if p.leakage_share is not None else np.zeros(n))[:, None]
-        self.release_rate = p.stockpile_release_per_month[:, None]
         self.usd_per_t = 1000.0 * p.output_usd_per_kg[:, None]
         self.headroom1 = 1.0 + p.capacity_headroom
         self.cap_growth1 = 1.0 + p.capacity_growth_per_year
         self.growth1 = 1.0 + p.demand_growth_per_year
         self.ramp = p.ramp_months[:, None]
         self.project_start = p.project_start_month[:, m.proj_order]
+
+    def _classes(self, share: F | None, cover: F | None) -> inventory.ClassStock:
+        ones = np.ones((self.n, 1))
+        w, rel = inventory.class_profile(
+            ones if share is None else share, ones if cover is None else cover, self.n
+        )
+        return inventory.ClassStock(w, rel, self.p.cover_months, self.m.demand0)
 
     def step(
         self,
@@ -297,6 +320,7 @@ class _Block:
         # a surplus in China's market cuts its orders (module docstring)
         orders[:, m.c] = np.maximum(demand[:, m.c] + stock_gap[:, m.c] / self.restock[:, 0], 0.0)
         u = (orders.sum(axis=1) / m.demand0.sum())[:, None]  # world demand index
+        self.inv.set_orders(demand, self.restock)  # firm classes' orders split receipts
         # 2. capacity
         add_flat = np.zeros((self.n, m.k_n * m.r_n))
         if m.proj_cols.size:
@@ -420,6 +444,7 @@ class _Block:
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
         self.stockpile = self.stockpile + sp_add[None, :]
+        self.sps.note_size(self.stockpile)
         # recycling adds magnets outside China
         recycled = self.recycle * demand
         stock[last] += recycled
@@ -428,16 +453,19 @@ class _Block:
         have_x = stock[last][:, ex].sum(axis=1)
         want_c = need[:, m.c]
         have_c = stock[last][:, m.c]
-        # 5. consumption, stockpile release, shortfall
-        gap = np.maximum(demand - stock[last], 0.0)
-        release = np.minimum(np.minimum(self.stockpile, self.release_rate * self.stockpile), gap)
-        self.stockpile = self.stockpile - release
-        avail = stock[last] + release
-        use = np.minimum(demand, avail)
+        # 5. consumption by firm class, stockpile release by its rules, shortfall (inventory.py);
+        # the classes absorb every change of stock[last] since last month, split by orders
+        self.inv.sync(stock[last])
+        gap = self.inv.gaps(demand)
+        sp_out, release, trig = self.sps.release(self.stockpile, gap, demand, self.price_x)
+        use, short = self.inv.consume(demand, release)
+        refill = self.sps.replenish(self.stockpile - sp_out, self.inv.total() - target_inv, trig)
+        if refill.any():
+            self.inv.receive(-refill)
+        self.stockpile = self.stockpile - sp_out + refill
         if self.sect is not None:  # split among end-use sectors by priority (sectors.allocate)
-            self.sect.update(demand, use, check=False)  # use = min(demand, avail) >= 0
-        stock[last] = avail - use
-        short = demand - use
+            self.sect.update(demand, use, check=False)  # 0 <= use <= demand
+        stock[last] = self.inv.total()
         if self.is_feed:
             self.met = np.divide(use, demand, out=np.ones_like(use), where=demand > 0)
         # 6. prices and substitution
@@ -457,14 +485,18 @@ class _Block:
         np.maximum(
             self.peak_price, np.where(ex[None, :], price_x[:, None], price_c[:, None]), out=self.peak_price
         )
-        self.at_risk += short * self.usd_per_t
+        if self.sect is None or m.sector_usd_per_kg is None:
+            self.at_risk += short * self.usd_per_t
+        elif self.sect.at_risk is not None:
+            np.sum(self.sect.at_risk, axis=0, out=self.at_risk)  # sum over sectors (section 5.7b)
         short_x = short[:, ex].sum(axis=1)
         ex_short = short_x / np.maximum(demand[:, ex].sum(axis=1), 1e-9) * 100.0
         if bal is not None:
-            users = (recycled, release, use, demand, short)
+            users = (recycled, release - refill, use, demand, short)
             self.resid = bal.close(
-                t, stock, self.backlog, m.ctls, self.stockpile, (sp_add[None, :], release), users
+                t, stock, self.backlog, m.ctls, self.stockpile, (sp_add[None, :], sp_out - refill), users
             )
+            self.resid = max(self.resid, inventory.check(self.inv, stock[last], sp_out, release))
             if self.feed is not None:
                 self.resid = max(self.resid, self.feed.resid)
         if trace is not None:
@@ -527,6 +559,7 @@ def run_engine(
         _Model.build(net, params, policy),
         sectors=(sectors.shares, sectors.priority) if sectors is not None else None,
         sector_growth=growth,
+        sector_usd_per_kg=sectors.usd_per_kg if sectors is not None else None,
     )
     feed_model = _Model.build(feed.net, feed.params, feed.policy) if feed else None
 

@@ -49,6 +49,10 @@ class EngineParams:
     allied_trade_share: F | None = None  # [P] of ex-China intermediate surplus traded to ex-China deficits
     users_trade_share: F | None = None  # [P] of ex-China users' surplus (magnets) sold to ex-China deficits
     leakage_share: F | None = None  # [P] of a banned or refused direct flow rerouted via a third country
+    #: [P, N] share of a region's demand taken by each firm class (inventory.class_share.*)
+    inventory_class_share: F | None = None
+    #: [P, N] each class's cover, months (inventory.class_cover.*), scaled to mean cover_months
+    inventory_class_cover: F | None = None
 
 
 @dataclass
@@ -101,6 +105,8 @@ class SectorInputs:
     shares: F
     priority: npt.NDArray[np.intp]
     growth: F | None = None
+    #: [S] end-product output at risk per kg of magnet short (US$/kg); None: one flat value
+    usd_per_kg: F | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,8 @@ class Feed:
     policy: PolicyPath
     stage: int
     grade_share: float
-    intensity: float
+    #: t of feed per t of the grades that need it: one value, or [R] by region
+    intensity: float | F
     #: [T] multiplier of ``grade_share`` by month (the heavy-grade sectors' share of demand
     #: moving with their growth paths, :func:`critmin.simulate.engine.sectors.heavy_grade_path`)
     grade_path: F | None = None
@@ -201,9 +208,13 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
         a = getattr(params, f.name)
         if a is None:  # optional inputs (allied_trade)
             continue
-        want = {"project_start_month": (n_paths, len(net.projects)), "stockpile0_t": (n_paths, r_n)}.get(
-            f.name, (n_paths,)
-        )
+        n_cls = a.shape[-1] if f.name.startswith("inventory_class_") else 0
+        want = {
+            "project_start_month": (n_paths, len(net.projects)),
+            "stockpile0_t": (n_paths, r_n),
+            "inventory_class_share": (n_paths, max(n_cls, 1)),
+            "inventory_class_cover": (n_paths, max(n_cls, 1)),
+        }.get(f.name, (n_paths,))
         if a.shape != want:
             raise DataError(f"shape {a.shape}, expected {want}", column=f.name, fix="one value per path")
         if f.name != "project_start_month" and not np.isfinite(a).all():
@@ -216,6 +227,14 @@ def check_inputs(net: Network, params: EngineParams, policy: PolicyPath, n_month
                     column=f.name,
                     fix="see `critmin simulate --list-parameters` for its bounds",
                 )
+    cls_s, cls_c = params.inventory_class_share, params.inventory_class_cover
+    mismatch = cls_s is not None and cls_c is not None and cls_s.shape != cls_c.shape
+    if (cls_s is None) != (cls_c is None) or mismatch:
+        raise DataError(
+            "inventory class shares and covers must be given together, one column per class",
+            column="inventory.class_share",
+            fix="give one inventory.class_share.<c> and one inventory.class_cover.<c> row per class",
+        )
     if (params.stockpile0_t < 0).any():
         raise DataError("negative stockpile", column="stockpile0_t", fix="use 0 for none")
     ship = net.ship
@@ -259,9 +278,17 @@ def check_feed(net: Network, feed: Feed, n_paths: int, n_months: int) -> None:
         raise DataError("the feed chain has other regions", column="feed", fix="build it on the main network")
     if not 0 <= feed.stage < net.ship.shape[0]:
         raise DataError(f"feed stage {feed.stage} outside the chain", column="feed.stage")
-    if not (0.0 <= feed.grade_share <= 1.0 and np.isfinite(feed.intensity) and feed.intensity > 0):
+    q = np.asarray(feed.intensity, dtype=np.float64)
+    if not (
+        0.0 <= feed.grade_share <= 1.0
+        and q.shape in ((), (len(net.regions),))
+        and np.isfinite(q).all()
+        and (q >= 0).all()
+        and q.max() > 0
+    ):
         raise DataError(
-            "feed grade share must be in [0, 1] and intensity positive",
+            "feed grade share must be in [0, 1] and intensity non-negative "
+            "(one value or one per region, not all 0)",
             column="feed",
             fix="see heavy.grade_share in parameters.yaml",
         )

@@ -15,7 +15,10 @@ kind                fields
                     (informational): the approval rate of every licence regime in force
 ``suspend``         ``targets`` (event ids), ``until``: the targets are not in force meanwhile
 ``lift``            ``targets``: the targets end
-``stockpile``       ``region``, ``amount_t``: added to the region's strategic stockpile
+``stockpile``       ``region``, ``amount_t``: added to the region's strategic stockpile;
+                    release rules ``release_when_short``, ``release_when_price``,
+                    ``release_share_per_month``, ``release_t_per_month``, ``release_to``,
+                    ``replenish_t_per_month``
 ``price_floor``     ``region`` (the payer), ``stages``, ``price_usd_per_kg``,
                     ``covered_t_per_year`` (default: the parameter ``price_floor.covered_t_per_year``)
 ``offtake``         ``region`` (buyer), ``seller``, one ``stages`` entry, ``volume_t_per_year``
@@ -116,7 +119,19 @@ def _fraction(value: Value | None, what: str) -> Value | None:
 
 
 #: Event fields that are plain numbers (a yes/no value there is refused, not read as 1 or 0).
-_NUMBER_FIELDS = frozenset({"amount_t", "price_usd_per_kg", "covered_t_per_year", "volume_t_per_year"})
+_NUMBER_FIELDS = frozenset(
+    {
+        "amount_t",
+        "price_usd_per_kg",
+        "covered_t_per_year",
+        "volume_t_per_year",
+        "release_when_short",
+        "release_when_price",
+        "release_share_per_month",
+        "release_t_per_month",
+        "replenish_t_per_month",
+    }
+)
 
 
 class _EventBase(BaseModel):
@@ -269,11 +284,23 @@ RegionCode = Annotated[str, AfterValidator(_region_code)]
 
 
 class StockpileEvent(_EventBase):
-    """Adds ``amount_t`` to ``region``'s strategic stockpile in its month."""
+    """Adds ``amount_t`` to ``region``'s strategic stockpile in its month, with optional
+    release rules (section 5.6 of docs/model.md; a later event's given rules override an
+    earlier one's for the same region). Releases go to the owner's users (and ``release_to``)
+    when unmet demand reaches ``release_when_short`` of demand or the ex-China price ratio
+    reaches ``release_when_price`` (neither given: any unmet demand), at most
+    ``release_share_per_month`` of the content (default ``stockpile.release_per_month``) and
+    ``release_t_per_month``; ``replenish_t_per_month`` buys back from users' surplus."""
 
     kind: Literal[EventKind.STOCKPILE]
     region: RegionCode
     amount_t: float = Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)
+    release_when_short: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    release_when_price: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
+    release_share_per_month: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    release_t_per_month: float | None = Field(default=None, ge=0, le=MAX_TONNES, allow_inf_nan=False)
+    release_to: tuple[RegionCode, ...] = ()
+    replenish_t_per_month: float | None = Field(default=None, ge=0, le=MAX_TONNES, allow_inf_nan=False)
 
 
 class PriceFloorEvent(_Staged):

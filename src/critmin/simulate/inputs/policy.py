@@ -133,6 +133,58 @@ class PriceFloor:
     covered_kg_per_month: float | None = None
 
 
+@dataclass(frozen=True)
+class StockpileRules:
+    """Release rules of each region's public stockpile, arrays [R] by owner (stockpile events;
+    ``critmin.simulate.engine.inventory``): release when unmet demand of the served regions
+    reaches ``short_at`` of their demand (inf: never on shortage) or the ex-China price ratio
+    reaches ``price_at`` (inf: never on price), at most ``share_cap`` of the content (NaN: the
+    parameter ``stockpile.release_per_month``) and ``t_cap`` t a month, to the regions
+    ``serve[owner]`` (owner and allies); ``replenish`` t/month bought back from surplus."""
+
+    short_at: npt.NDArray[np.float64]
+    price_at: npt.NDArray[np.float64]
+    share_cap: npt.NDArray[np.float64]
+    t_cap: npt.NDArray[np.float64]
+    serve: npt.NDArray[np.bool_]  # [R, R]
+    replenish: npt.NDArray[np.float64]
+    ever: npt.NDArray[np.bool_]  # [R] regions some stockpile event names
+
+
+def _stockpile_rules(events: list[StockpileEvent], regions: tuple[str, ...]) -> StockpileRules:
+    """Merge the stockpile events' rules per owner region, later given fields overriding."""
+    r_n = len(regions)
+    given: list[dict[str, float]] = [{} for _ in range(r_n)]
+    allies: list[set[int]] = [set() for _ in range(r_n)]
+    for e in sorted(events, key=lambda ev: ev.date):
+        o = regions.index(region_of(e.region, regions))
+        for name in (
+            "release_when_short",
+            "release_when_price",
+            "release_share_per_month",
+            "release_t_per_month",
+            "replenish_t_per_month",
+        ):
+            if getattr(e, name) is not None:
+                given[o][name] = getattr(e, name)
+        allies[o] |= {regions.index(region_of(a, regions)) for a in e.release_to}
+    short_at, price_at = np.zeros(r_n), np.full(r_n, np.inf)
+    share_cap, t_cap, replenish = np.full(r_n, np.nan), np.full(r_n, np.inf), np.zeros(r_n)
+    serve = np.eye(r_n, dtype=bool)
+    for o, g in enumerate(given):
+        if "release_when_short" in g or "release_when_price" in g:
+            short_at[o] = float(g.get("release_when_short", np.inf))
+            price_at[o] = float(g.get("release_when_price", np.inf))
+        share_cap[o] = float(g.get("release_share_per_month", np.nan))
+        t_cap[o] = float(g.get("release_t_per_month", np.inf))
+        replenish[o] = float(g.get("replenish_t_per_month", 0.0))
+        serve[o, list(allies[o])] = True
+    ever = np.zeros(r_n, dtype=bool)
+    for e in events:
+        ever[regions.index(region_of(e.region, regions))] = True
+    return StockpileRules(short_at, price_at, share_cap, t_cap, serve, replenish, ever)
+
+
 @dataclass
 class PolicyPath:
     """Compiled policy for one scenario, all paths (see the module docstring)."""
@@ -149,6 +201,7 @@ class PolicyPath:
     floor_cover: npt.NDArray[np.bool_] | None = None
     offtakes: list[Offtake] = field(default_factory=list)  # in timeline order = priority
     defence_share: float = 0.03
+    stockpile_rules: StockpileRules | None = None  # release rules by owner region
 
     def regimes_in_force(self, t: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Indices of the licence regimes and bans in force at stage k in month t."""
@@ -424,5 +477,6 @@ def compile_policy(
     pol.floor_cover = cover
     pol.approval_override = approval
     pol.stockpile = stock
+    pol.stockpile_rules = _stockpile_rules([e for e in events if isinstance(e, StockpileEvent)], regions)
     pol.floor = floor
     return pol
