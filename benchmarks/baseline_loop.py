@@ -21,11 +21,50 @@ import numpy as np
 
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine import EngineParams, run_engine
+from critmin.simulate.engine.trade import held_origin, preference_weights
 from critmin.simulate.engine.types import EngineInputs
 from critmin.simulate.inputs.policy import PolicyPath
 from critmin.simulate.inputs.scenario import EventKind
 
 METRICS = ("peak_shortfall_pct", "cumulative_shortfall_t", "months_below_90pct", "peak_price_ratio")
+
+
+def _trade(
+    stock: list[float], req: list[float], share: float, w: list[list[float]], mov: list[float], c: int
+) -> None:
+    """Surplus to deficit outside China by preference w (docs/model.md 5.5b), in place."""
+    r_n = len(stock)
+    sur = [max(stock[r] - req[r], 0.0) * mov[r] if r != c else 0.0 for r in range(r_n)]
+    dfc = [max(req[r] - stock[r], 0.0) if r != c else 0.0 for r in range(r_n)]
+    s_tot, d_tot = sum(sur), sum(dfc)
+    traded = share * min(s_tot, d_tot)
+    per_w = [0.0] * r_n
+    for i in range(r_n):
+        reach = sum(w[i][j] * dfc[j] for j in range(r_n))
+        offer = sur[i] * traded / s_tot if s_tot > 0 else 0.0
+        per_w[i] = offer / reach if reach > 0 else 0.0
+    offered = [dfc[j] * sum(per_w[i] * w[i][j] for i in range(r_n)) for j in range(r_n)]
+    cut = [dfc[j] / offered[j] if offered[j] > dfc[j] else 1.0 for j in range(r_n)]
+    sent = [per_w[i] * sum(w[i][j] * dfc[j] * cut[j] for j in range(r_n)) for i in range(r_n)]
+    for r in range(r_n):
+        stock[r] += offered[r] * cut[r] - sent[r]
+
+
+def _enforcement(policy: PolicyPath, net: Network, t: int, k: int) -> float:
+    """E_t of docs/model.md 5.5d: the bans' enforcement, 1 under an extraterritorial rule."""
+    e = 0.0
+    for b in policy.bans:
+        if b.active[t] and k in b.stages and b.event.kind is EventKind.BAN:
+            e = max(e, float(b.event.enforcement))
+    for reg in policy.licences:
+        if (
+            reg.active[t]
+            and k in reg.stages
+            and reg.event.extraterritorial
+            and k >= net.extraterritorial_from
+        ):
+            e = 1.0
+    return e
 
 
 def _controls(
@@ -110,6 +149,11 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
             net.projects["stage"], net.projects["region"], net.projects["capacity_t_month"], strict=True
         )
     ]
+    pref = preference_weights(net.regions).tolist()
+    movable = held_origin(net, policy).tolist()  # [T][K][R]
+    hub_row = net.regions.index("ROW") if "ROW" in net.regions else c
+    hub = [hub_row] * r_n if net.via_hub is None else [int(x) for x in net.via_hub]
+    via = [[0.0] * r_n for _ in range(k_n)] if net.via_share is None else net.via_share.tolist()
     out = {m: np.zeros((n_paths, r_n)) for m in METRICS}
     series = {
         "shortfall_pct_ex_china": np.zeros((n_months, n_paths)),
@@ -142,6 +186,12 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
             if params.allied_trade_share is None
             else min(max(float(params.allied_trade_share[p]), 0.0), 1.0)
         )
+        users_share = (
+            0.0
+            if params.users_trade_share is None
+            else min(max(float(params.users_trade_share[p]), 0.0), 1.0)
+        )
+        leak = 0.0 if params.leakage_share is None else float(params.leakage_share[p])
         starts = params.project_start_month[p].tolist()
         rho = params.capacity_demand_tracking
         if rho is not None:  # existing capacity tracks demand growth (engine/capacity.py)
@@ -226,6 +276,19 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
             for r in range(r_n):
                 if r != c:
                     extra[3][r] = max(target[r] - stock[3][r], 0.0)  # the inventory gap (engine 5.3)
+            if users_share > 0:  # makers with spare capacity make for other regions' gaps (5.5b)
+                room = [
+                    max(base[3][r] * cap_f + add[3][r] - base[3][r] * u, 0.0) if r != c else 0.0
+                    for r in range(r_n)
+                ]
+                left = sum(extra[3][r] - min(extra[3][r], room[r]) for r in range(r_n))
+                free = [max(room[r] - extra[3][r], 0.0) for r in range(r_n)]
+                f_tot = sum(free)
+                scale = min(left / f_tot, 1.0) if f_tot > 0 else 0.0
+                for r in range(r_n):
+                    extra[3][r] += users_share * free[r] * scale
+            for r in range(r_n):
+                if r != c:
                     for k in range(k_n - 1, 0, -1):
                         extra[k - 1][r] = max(extra[k][r] / conv[k] - stock[k - 1][r], 0.0)
             approval = float(policy.approval(t, params)[p])
@@ -247,6 +310,7 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                         prod[r] = inp * conv[k]
                         stock[k - 1][r] -= inp
                 ban, lic = _controls(policy, net, params, p, t, k)
+                enf = _enforcement(policy, net, t, k)
                 receipts = [0.0] * r_n
                 for i in range(r_n):
                     for j in range(r_n):
@@ -258,19 +322,23 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                         backlog[k][i][j] += apply_ - processed
                         receipts[j] += x - home - apply_ + approved
                         receipts[i] += home + processed - approved
+                        h_j = hub[j]
+                        if i == c and j != c and h_j != j and h_j != c and ban[c][h_j] < 1.0:
+                            # rerouted via the hub (5.5d): leaves China, reaches j this month
+                            r_share = (via[k][j] + leak * (1.0 - via[k][j])) * (1.0 - enf)
+                            moved = (home + processed - approved) * min(max(r_share, 0.0), 1.0)
+                            receipts[j] += moved
+                            receipts[i] -= moved
                 for r in range(r_n):
                     stock[k][r] += receipts[r]
                 if k < k_n - 1 and allied > 0:
-                    # allied trade: ex-China surplus of stage-k product to ex-China deficits
+                    # trade outside China: surplus of stage-k product to deficits by preference
                     req = [wants[k + 1][r] / conv[k + 1] for r in range(r_n)]
-                    sur = [max(stock[k][r] - req[r], 0.0) if r != c else 0.0 for r in range(r_n)]
-                    def_ = [max(req[r] - stock[k][r], 0.0) if r != c else 0.0 for r in range(r_n)]
-                    s_tot, d_tot = sum(sur), sum(def_)
-                    traded = allied * min(s_tot, d_tot)
-                    for r in range(r_n):
-                        give = sur[r] * traded / s_tot if s_tot > 0 else 0.0
-                        take = def_[r] * traded / d_tot if d_tot > 0 else 0.0
-                        stock[k][r] += take - give
+                    _trade(stock[k], req, allied, pref, movable[t][k], c)
+                elif k == k_n - 1 and users_share > 0:
+                    # users' stage: magnets beyond a region's need (demand + target cover)
+                    need = [target[r] + demand[r] for r in range(r_n)]
+                    _trade(stock[k], need, users_share, pref, movable[t][k], c)
             sp_add = policy.stockpile_add(t)
             need_x = have_x = short_x = demand_x = 0.0
             use = [0.0] * r_n

@@ -396,7 +396,9 @@ def test_added_magnet_ban_never_raises_ex_china_supply(
 
 
 def test_known_limit_small_end_user_denial() -> None:
-    """An end-user denial can raise cumulative ex-China supply (module docstring). At the
+    """An end-user denial could raise cumulative ex-China supply (module docstring); trade of
+    magnets among ex-China users now closes this case at the medians (first assertion). With
+    that trade and rerouting off (the earlier engine), at the
     parameter table's medians (what ``paths=1`` runs), a US end-user denial of magnets from
     2024-01 in ``baseline`` (no other control; full allied trade) raised it by 5.8e-5 (+84 t
     of 1.44 Mt) with the pooled-ROW network. With the plant-based network of issue 12 (Japan,
@@ -422,9 +424,17 @@ def test_known_limit_small_end_user_denial() -> None:
         _compile(sc.timeline(), n_months, 1),
         _compile(_with(sc.timeline(), denial), n_months, 1),
     )
-    params = medians(1)
-    assert params.allied_trade_share is not None
-    assert params.allied_trade_share.tolist() == [1.0]
+    medians_now = medians(1)
+    assert medians_now.allied_trade_share is not None
+    assert medians_now.allied_trade_share.tolist() == [1.0]
+    # With magnets traded among ex-China users (issue 12, trade.magnet_trade_share median 0.5)
+    # the US gap is filled from other regions' surplus and the rise turns into a fall
+    # (-3.6e-4): the limit is closed at the medians. Without that trade and without
+    # rerouting (leakage 0) the engine is the earlier one and the rise is back.
+    a, b = _trace(medians_now, base_pol, n_months), _trace(medians_now, strict_pol, n_months)
+    now = (b.supply_ex_china.sum() - a.supply_ex_china.sum()) / a.supply_ex_china.sum()
+    assert -1e-3 < now < 0.0  # -3.6e-4
+    params = dataclasses.replace(medians_now, users_trade_share=np.zeros(1), leakage_share=np.zeros(1))
     a, b = _trace(params, base_pol, n_months), _trace(params, strict_pol, n_months)
     base, strict = a.supply_ex_china.sum(axis=0)[0], b.supply_ex_china.sum(axis=0)[0]
     assert -1e-3 < (strict - base) / base < 0.0  # -3.6e-4

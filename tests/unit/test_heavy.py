@@ -264,7 +264,7 @@ def test_feed_network_sizes_need_to_magnet_output(ds) -> None:  # type: ignore[n
     main = RunInputs.build(sc, ds, paths=1).chains[0].network
     f = build_feed_network(ds, main, dy_tb_t_per_year=4000.0, grade_share=0.58)
     makers = main.share[3] * main.volume[3] * 12.0  # t/yr
-    c, row = sc.regions.index("CHN"), sc.regions.index("ROW")
+    c = sc.regions.index("CHN")
     assert f.net.demand0.sum() == pytest.approx(4000.0 / 12)
     jpn = sc.regions.index("JPN")
     assert makers[jpn] > 0  # Japan's makers are its own region (the plant table)

@@ -99,6 +99,11 @@ class Network:
     #: First stage an extraterritorial rule reaches (Chinese-origin input processed abroad):
     #: metal/alloy in the rare-earth chain (MOFCOM 2025 No.61 covers foreign-made items).
     extraterritorial_from: int
+    #: [K, R] share of each destination's baseline Chinese-origin supply that reaches it
+    #: through a third country (simulate/chains/trade.yaml ``routes``); None: none.
+    via_share: npt.NDArray[np.float64] | None = None
+    #: [R] the third-country (hub) region of each destination's routes; None: ROW.
+    via_hub: npt.NDArray[np.intp] | None = None
 
     @property
     def chn(self) -> int:

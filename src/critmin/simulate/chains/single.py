@@ -44,6 +44,7 @@ from critmin.simulate.chains.network import (
     ChainBuild,
     Network,
     china_origin_shares,
+    region_of,
     to_regions,
 )
 from critmin.simulate.chains.registry import chain_info
@@ -279,6 +280,9 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
     volume = np.full(k_n, monthly)
     demand0 = (share[-1] * monthly) @ ship[-1]
     projects = pd.DataFrame({col: pd.Series(dtype=float) for col in _PROJECT_COLUMNS})
+    via_share, via_hub, route_ids = chain_routes(commodity, regions, k_n)
+    sources |= route_ids[0]
+    assumptions |= route_ids[1]
     return Network(
         regions=regions,
         share=share,
@@ -293,7 +297,50 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
         commodity=commodity,
         product=spec.product,
         extraterritorial_from=1,
+        via_share=via_share,
+        via_hub=via_hub,
     )
+
+
+@cache
+def _trade_raw() -> dict[str, Any]:
+    text = resources.files("critmin.simulate.chains").joinpath("trade.yaml").read_text("utf-8")
+    raw: dict[str, Any] = yaml.safe_load(text)
+    return raw
+
+
+def chain_routes(
+    commodity: str, regions: tuple[str, ...], k_n: int
+) -> tuple[F, npt.NDArray[np.intp], tuple[set[str], set[str]]]:
+    """The chain's third-country routes (``routes`` in simulate/chains/trade.yaml).
+
+    Returns ([K, R] via shares, set at the last stage, the users' product; [R] hub region of
+    each destination, ROW where none is given; (source ids, assumption ids)). A destination or
+    hub outside the run's regions falls into its model region (EU members into EU27, others
+    into ROW); a route whose destination is its own hub is dropped (nothing to reroute).
+    """
+    r_n = len(regions)
+    via = np.zeros((k_n, r_n))
+    rest = regions.index("ROW") if "ROW" in regions else regions.index("CHN")
+    hub = np.full(r_n, rest, dtype=np.intp)
+    src: set[str] = set()
+    ass: set[str] = set()
+    for dest, route in (_trade_raw().get("routes", {}).get(commodity) or {}).items():
+        v = float(route["via_share"])
+        if not 0.0 <= v <= 1.0:
+            raise DataError(
+                f"{commodity}: via_share {v} for {dest} is not a fraction",
+                column="routes.via_share",
+                fix="use a share in [0, 1] in simulate/chains/trade.yaml",
+            )
+        j = regions.index(region_of(str(dest), regions))
+        h = regions.index(region_of(str(route["hub"]), regions))
+        if h == j or regions[j] == "CHN" or regions[h] == "CHN":
+            continue
+        via[-1, j], hub[j] = v, h
+        src.add(str(route["source"]))
+        ass.add(str(route["assumption"]))
+    return via, hub, (src, ass)
 
 
 def chain_value_usd_per_kg(ds: Dataset, commodity: str) -> tuple[float, str]:

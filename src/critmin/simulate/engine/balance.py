@@ -5,8 +5,8 @@ recomputed from dense exporter x destination flows, independently of the engine'
 
     stock_k[t] - stock_k[t-1] = y_k - shipped_k (incl. to self and offtakes out) + receipts_k
                                 (incl. offtakes in) + returned_k - input used by stage k+1
-                                + allied trade (+ recycling + stockpile release - consumption
-                                at the last stage)
+                                + trade outside China + rerouted_in - rerouted_out
+                                (+ recycling + stockpile release - consumption at the last stage)
     backlog_k[t] - backlog_k[t-1] = applications_k - processed_k   (per flow)
     stockpile[t] - stockpile[t-1] = additions - release
     unmet demand = D - consumption >= 0
@@ -62,6 +62,9 @@ class Balance:
         deliv = x.copy()
         deliv[:, ctl.src, ctl.dst] = e["delivered"]
         appr, refu = self._dense(ctl, e["approved"]), self._dense(ctl, e["refused"])
+        # Rerouted via a third country: taken from what returned home, added to the receipts.
+        rer = self._dense(ctl, flows["rerouted"]) if "rerouted" in flows else np.zeros_like(x)
+        self._note(np.maximum(rer - home - refu, 0.0), x)  # never more than was held back
         # A flow's parts add up to it: delivered + kept home + applied for = shipped.
         self._note(np.abs(deliv + home + apply_ - x), x)
         self.flows.append(
@@ -70,8 +73,8 @@ class Balance:
                 "inp": inp,
                 "allied": flows.get("allied_net", np.zeros_like(prod)),
                 "shipped": (deliv + home + apply_).sum(axis=2) + off_out,
-                "receipts": deliv.sum(axis=1) + appr.sum(axis=1) + off_in,
-                "returned": home.sum(axis=2) + refu.sum(axis=2),
+                "receipts": deliv.sum(axis=1) + appr.sum(axis=1) + off_in + rer.sum(axis=1),
+                "returned": home.sum(axis=2) + refu.sum(axis=2) - rer.sum(axis=2),
                 "d_backlog": apply_ - appr - refu,
             }
         )

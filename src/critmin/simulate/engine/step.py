@@ -75,8 +75,15 @@ from critmin.simulate.engine.capacity import capacity_response, market_weights, 
 from critmin.simulate.engine.licences import LicenceBook, ban_cancel
 from critmin.simulate.engine.prices import SubstitutionRoutes, route_terms, usd_per_kg
 from critmin.simulate.engine.regimes import RegimeChain
+from critmin.simulate.engine.reroute import Routes
 from critmin.simulate.engine.sectors import SectorAccumulator
-from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
+from critmin.simulate.engine.trade import (
+    export_pull,
+    held_origin,
+    preference_weights,
+    serve_offtakes,
+    surplus_trade,
+)
 from critmin.simulate.engine.types import (
     SERIES,
     EngineInputs,
@@ -128,6 +135,9 @@ class _Model:
     sp_added: npt.NDArray[np.bool_] | None = None  # [R] regions some stockpile event adds to
     stages: tuple[str, ...] = ()
     cap_weights: F | None = None  # [K, 2, R] capacity per unit order rate (capacity.market_weights)
+    pref: F | None = None  # [R, R] trade preference outside China (trade.preference_weights)
+    routes: tuple[Routes, ...] = ()  # per stage: rerouting of controlled flows (reroute.py)
+    movable: F | None = None  # [T, K, R] share of a holding free to trade (extraterritorial rule)
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
@@ -178,6 +188,9 @@ class _Model:
                 net.demand0[None, :] * (net.volume / net.volume[-1])[:, None],
                 net.chn,
             ),
+            pref=preference_weights(net.regions),
+            routes=tuple(Routes.build(net, ctl, policy, k) for k, ctl in enumerate(ctls)),
+            movable=held_origin(net, policy),
         )
 
 
@@ -275,6 +288,10 @@ class _Block:
         self.recycle = p.recycling_share[:, None] * m.exf[None, :]
         allied = p.allied_trade_share if p.allied_trade_share is not None else np.zeros(n)
         self.allied = np.clip(allied, 0.0, 1.0)[:, None]
+        users = p.users_trade_share if p.users_trade_share is not None else np.zeros(n)
+        # a feed's users are makers: the intermediate-trade share applies (section 3.8)
+        self.users_trade = np.clip(users, 0.0, 1.0)[:, None]
+        self.leak = (p.leakage_share if p.leakage_share is not None else np.zeros(n))[:, None]
         self.usd_per_t = 1000.0 * p.output_usd_per_kg[:, None]
         self.headroom1 = 1.0 + p.capacity_headroom
         self.cap_growth1 = 1.0 + tracked_growth(
@@ -365,6 +382,11 @@ class _Block:
             expected = stock[last] + self.china_in + m.base[last] * u
             gap = (np.maximum(need - expected, 0.0) * exf).sum(axis=1, keepdims=True)
             extra[last] = w * np.divide(gap, w_tot, out=np.zeros_like(gap), where=w_tot > 0)
+        elif self.users_trade.any():
+            # makers outside China with capacity to spare also make for other ex-China
+            # regions' gaps, sold on by the users' surplus trade (trade.export_pull, 5.5b)
+            spare = caps[last] - m.base[last] * u
+            extra[last] = extra[last] + export_pull(extra[last], spare, exf, self.users_trade)
         for k in range(m.k_n - 1, 0, -1):
             extra[k - 1] = np.maximum(extra[k] / m.conv[k] - stock[k - 1], 0.0) * exf
         inp = demand[:, :0]
@@ -427,27 +449,49 @@ class _Block:
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
+            moved_dest = None
+            if ctl.n_edges and m.routes:
+                # Rerouting: part of what a ban kept home or a refusal returned reaches its
+                # destination via a third country this month (reroute.py, section 5.5d).
+                moved = m.routes[k].moved(flows["home"], flows["refused"], self.leak, t, ctl.key[t])
+                receipts += moved @ m.routes[k].shift
+                flows["rerouted"] = moved
+                moved_dest = moved @ m.to_dst[k]
             if k == last and (trace is not None or self.is_feed):
                 # What leaves China for each destination (delivered + approved; CHN: kept home).
                 from_c = prod[:, m.c, None] * m.free[last][m.c]
                 if ctl.n_edges:
                     e = ctl.src == m.c
                     from_c = from_c + (flows["delivered"][:, e] + flows["approved"][:, e]) @ m.to_dst[last][e]
-                if trace is not None:
-                    trace.exports_chn[t, self.rows] = from_c
+                if trace is not None:  # by customs partner: routed flows at their hub
+                    moved_c = moved_dest if moved_dest is not None else np.zeros_like(from_c)
+                    trace.exports_chn[t, self.rows] = (
+                        m.routes[k].customs(from_c, moved_c) if m.routes else from_c
+                    )
                 if self.is_feed:
                     self.china_in = from_c * exf
             stock[k] += receipts
+            assert m.pref is not None
+            assert m.movable is not None
             if k < m.k_n - 1 and self.allied.any():
-                # Allied trade: intermediate product held outside China beyond what the local
-                # next stage wants moves to ex-China regions short of input (section 5.5b).
-                flows["allied_net"] = allied_rebalance(
-                    stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied
+                # Trade outside China: intermediate product held beyond what the local next
+                # stage wants is sold to ex-China regions short of input, by preference
+                # (trade.surplus_trade, section 5.5b).
+                delta = surplus_trade(
+                    stock[k], wants[k + 1] / m.conv[k + 1], exf, self.allied, m.pref, m.movable[t, k]
                 )
-            elif self.is_feed and self.allied.any():
-                # A feed's users are makers: feed held outside China beyond a maker's need
-                # (demand + target inventory) is traded to makers short of it (section 3.8).
-                flows["allied_net"] = allied_rebalance(stock[k], need, exf, self.allied)
+                stock[k] += delta
+                flows["allied_net"] = delta
+            elif k == last:
+                # Users' stage: magnets held beyond a region's need (demand + target inventory)
+                # are sold to ex-China regions short of them; a feed's users are makers and
+                # trade at the intermediate share (section 3.8). The ONE change of users'
+                # stock by trade (an inventory model receives ``users_delta`` here).
+                share_last = self.allied if self.is_feed else self.users_trade
+                if share_last.any():
+                    users_delta = surplus_trade(stock[k], need, exf, share_last, m.pref, m.movable[t, k])
+                    stock[last] += users_delta
+                    flows["allied_net"] = users_delta
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
         self.stockpile = self.stockpile + sp_add[None, :]

@@ -53,6 +53,8 @@ class EngineParams:
     regime_p_tighten: F | None = None  # throttled -> embargo
     regime_p_reimpose: F | None = None  # open -> throttled
     regime_p_ease: F | None = None  # embargo -> throttled
+    users_trade_share: F | None = None  # [P] of ex-China users' surplus (magnets) sold to ex-China deficits
+    leakage_share: F | None = None  # [P] of a banned or refused direct flow rerouted via a third country
     #: [P, N] share of a region's demand taken by each firm class (inventory.class_share.*)
     inventory_class_share: F | None = None
     #: [P, N] each class's cover, months (inventory.class_cover.*), scaled to mean cover_months

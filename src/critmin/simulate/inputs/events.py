@@ -8,7 +8,8 @@ kind                fields
 ==================  ==========================================================================
 ``licence``         ``exporter`` (CHN), ``stages``, ``destinations``, ``controlled_share``,
                     ``extraterritorial``: exports need a licence (approval rate and lag apply)
-``ban``             ``exporter``, ``stages``, ``destinations``: exports stop
+``ban``             ``exporter``, ``stages``, ``destinations``: exports stop; ``enforcement`` (0-1):
+                    the share of third-country rerouting of the banned flow it also stops
 ``end_user_denial`` ``exporter``, ``stages``, ``destinations``: the defence share is refused
 ``approval_rate``   ``approval_rate`` (a number or distribution in [0, 1]), ``targets``
                     (informational), ``destinations`` (default ``all``): the approval rate of
@@ -219,9 +220,14 @@ class LicenceEvent(_ExportControl):
 
 
 class BanEvent(_ExportControl):
-    """Exports at ``stages`` to ``destinations`` stop."""
+    """Exports at ``stages`` to ``destinations`` stop.
+
+    ``enforcement`` (0-1): the share of third-country rerouting (transshipment) of the banned
+    flow that the ban also stops (engine/reroute.py; 0: none, 1: no leakage at all).
+    """
 
     kind: Literal[EventKind.BAN]
+    enforcement: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class EndUserDenialEvent(_ExportControl):
