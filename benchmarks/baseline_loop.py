@@ -63,6 +63,37 @@ def _controls(
     return ban, lic
 
 
+def _response(
+    net: Network,
+    params: EngineParams,
+    p: int,
+    base: list[list[float]],
+    d0: list[float],
+    vol: list[float],
+    c: int,
+) -> tuple[float, float, float, float, list[int], list[list[list[float]]]] | None:
+    """Path p's capacity-response terms (signal months, threshold, slope, build cap, whole-month
+    lead per stage, [K][market][R] capacity per unit yearly order rate), or None when off."""
+    names = ("signal_months", "response_threshold", "response_per_year", "build_cap_per_year")
+    leads = ("lead_months_mine", "lead_months_refine", "lead_months_fab")
+    arrays = [getattr(params, f"capacity_{n}") for n in names + leads]
+    if any(a is None for a in arrays):
+        return None
+    v = [float(a[p]) for a in arrays]
+    kind = {"mining": 4, "separation": 5, "metal_alloy": 6, "magnet": 6}
+    stage_lead = [round(v[kind[s]]) for s in net.stages]
+    weights = []
+    for k in range(len(base)):
+        per_market = []
+        for in_market in (lambda r: r != c, lambda r: r == c):
+            b = [base[k][r] if in_market(r) else 0.0 for r in range(len(d0))]
+            d = [d0[r] * vol[k] / vol[-1] if in_market(r) else 0.0 for r in range(len(d0))]
+            scale, w = max(sum(b), sum(d)), (b if sum(b) > 0 else d)
+            per_market.append([scale * x / sum(w) if scale > 0 and sum(w) > 0 else 0.0 for x in w])
+        weights.append(per_market)
+    return v[0], v[1], v[2], v[3], stage_lead, weights
+
+
 def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: int) -> dict[str, Any]:
     """Simulate every path one after the other; returns per-path metrics [P, R] and bands [T]."""
     n_paths = params.demand_growth_per_year.shape[0]
@@ -112,6 +143,24 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
             else min(max(float(params.allied_trade_share[p]), 0.0), 1.0)
         )
         starts = params.project_start_month[p].tolist()
+        rho = params.capacity_demand_tracking
+        if rho is not None:  # existing capacity tracks demand growth (engine/capacity.py)
+            cg = float(rho[p]) * g + (1.0 - float(rho[p])) * cg
+        response = _response(net, params, p, base, d0, vol, c)
+        route_fields = (
+            params.substitution_cap_ferrite,
+            params.substitution_cap_ce_grades,
+            params.substitution_cap_redesign,
+            params.substitution_fast_lag_months,
+        )
+        if any(a is None for a in route_fields):
+            routes = [(s_cap, s_lag)]
+        else:
+            fer, ce, red, fast = (float(a[p]) for a in route_fields if a is not None)
+            routes = [(fer, fast), (ce, fast), (red, s_lag)]
+        by_route = [[0.0] * len(routes) for _ in range(r_n)]
+        signal, booked = [1.0, 1.0], []
+        built = [[0.0] * r_n for _ in range(k_n)]
         stock = [[base[k + 1][r] / conv[k + 1] for r in range(r_n)] for k in range(k_n - 1)]
         # users' firm classes (engine/inventory.py): weights w, covers cover x rel
         if params.inventory_class_share is None or params.inventory_class_cover is None:
@@ -159,6 +208,19 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
             add = [[0.0] * r_n for _ in range(k_n)]
             for q, (k, r, capacity) in enumerate(proj):
                 add[k][r] += min(max((t - starts[q]) / ramp, 0.0), 1.0) * capacity
+            if response is not None:  # orders from the smoothed premium arrive after the lead
+                months, theta, beta, b_max, leads, weights = response
+                for m, price in enumerate((px, pc)):
+                    signal[m] += (price - signal[m]) / months
+                booked.append([min(beta * max(s_m - 1.0 - theta, 0.0), b_max) for s_m in signal])
+                for k in range(k_n):
+                    if t - leads[k] >= 0:
+                        rate = booked[t - leads[k]]
+                        for r in range(r_n):
+                            built[k][r] += (rate[0] * weights[k][0][r] + rate[1] * weights[k][1][r]) / 12.0
+                for k in range(k_n):
+                    for r in range(r_n):
+                        add[k][r] += built[k][r]
             cap_f = (1.0 + h) * (1.0 + cg) ** years
             extra = [[0.0] * r_n for _ in range(k_n)]
             for r in range(r_n):
@@ -286,8 +348,12 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
             pc = pc**lam * (ratio_c ** (1.0 / se)) ** (1.0 - lam)
             premium = min(max(px - 1.0, 0.0), 1.0)
             for r in range(r_n):
-                aim = s_cap * premium if r != c else 0.0
-                subst[r] = min(max(subst[r] + (aim - subst[r]) / s_lag, 0.0), s_cap)
+                total = 0.0
+                for j, (cap_j, lag_j) in enumerate(routes):  # substitution by route (engine/prices.py)
+                    aim = cap_j * premium if r != c else 0.0
+                    by_route[r][j] = min(max(by_route[r][j] + (aim - by_route[r][j]) / lag_j, 0.0), cap_j)
+                    total += by_route[r][j]
+                subst[r] = total
                 short = demand[r] - use[r]
                 peak[r] = max(peak[r], short / demand[r] if demand[r] > 0 else 0.0)
                 cum[r] += short

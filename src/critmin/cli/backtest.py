@@ -1,4 +1,4 @@
-"""``critmin backtest`` and ``critmin calibrate``: the engine against observed magnet exports."""
+"""``critmin backtest`` and ``critmin calibrate``: the engine against China's observed exports of a chain."""
 
 from __future__ import annotations
 
@@ -12,28 +12,39 @@ from critmin.cells import to_csv_text
 from critmin.cli._output import Format, bold_lead, console, emit_json, records
 from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
-from critmin.data.observed import read_series_csv
-from critmin.simulate.analysis.backtest import DEFAULT_SCENARIO, FIT_UNTIL, BacktestResult, backtest
+from critmin.data.observed import CHAIN_SERIES, chain_series, read_series_csv
+from critmin.errors import DataError
+from critmin.simulate.analysis.backtest import CHAIN_SCENARIOS, FIT_UNTIL, BacktestResult, backtest
 from critmin.simulate.analysis.calibrate import (
     DEFAULT_PARAMS,
     CalibrationResult,
     ExportModel,
     calibrate,
 )
-from critmin.simulate.budget import check_run, check_seed
+from critmin.simulate.budget import check_seed
 from critmin.simulate.inputs.scenario import load_scenario
 
 
 def _t(v: float | None) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.0f}"
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"  # gallium months are a few t
 
 
 def _pct(v: float | None) -> str:
     return "-" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
 
 
+CHAIN_HELP = f"Chain to compare with its customs series: {', '.join(CHAIN_SERIES)}."
+
+
 def backtest_cmd(
-    scenario: str = typer.Option(DEFAULT_SCENARIO, help="Bundled scenario name or a YAML path."),
+    chain: str = typer.Option("rare_earths", "--chain", help=CHAIN_HELP),
+    scenario: str | None = typer.Option(
+        None,
+        help="Bundled scenario name or a YAML path (default: the chain's bundled backtest scenario); "
+        "it must simulate --chain.",
+    ),
     calibrated: bool = typer.Option(
         False,
         "--calibrated",
@@ -48,12 +59,13 @@ def backtest_cmd(
     fit_until: str = typer.Option(FIT_UNTIL, help="Last month calibration may use (YYYY-MM)."),
     fmt: Format = format_option(),
 ) -> None:
-    """Compare modelled Chinese NdFeB magnet exports (World, USA) with the observed customs series."""
-    sc = load_scenario(scenario)
+    """Compare a chain's modelled exports from China (World and every destination) with the customs series."""
+    chain_series(chain)
+    sc = load_scenario(scenario if scenario is not None else CHAIN_SCENARIOS[chain])
     check_seed(seed)
-    check_run(sc.commodities, len(sc.months()), len(sc.regions), paths, keep_trace=True)
     result = backtest(
         sc,
+        chain=chain,
         paths=paths,
         seed=seed,
         calibrated=calibrated,
@@ -72,14 +84,18 @@ def _render_backtest(r: BacktestResult) -> None:
     console.print(
         bold_lead(
             r.scenario.name,
-            f": China's NdFeB magnet exports (HS 8505.11), "
+            f": China's exports of {chain_series(r.chain).title}, "
             f"{r.months[0]} to {r.months[-1]}, {r.paths} path{'s' if r.paths > 1 else ''}, "
             f"data_version {r.data_version}",
         ),
         highlight=False,
     )
     cal = r.calibration is not None
-    partners = tuple(dict.fromkeys(str(p) for p in r.series["partner"]))
+    # the table shows World and the partners with an observation; the JSON has every destination
+    seen = set(r.observations["partner"])
+    partners = tuple(
+        p for p in dict.fromkeys(str(p) for p in r.series["partner"]) if p == "World" or p in seen
+    )
     t = Table(title="t per month: observed vs modelled" + (" (p50 [p5-p95])" if r.paths > 1 else ""))
     t.add_column("month")
     for partner in partners:
@@ -118,7 +134,11 @@ def _render_backtest(r: BacktestResult) -> None:
             fit = "fit" if o["fitted"] else "forecast"
             t.add_row(*agg, f"{o['partner']}: {o['basis']}", fit, style="italic")
     console.print(t)
-    console.print("MAPE over observed periods: " + _mapes(r.mape), highlight=False)
+    console.print(f"MAPE over fitted periods (to {r.fit_until}): " + _mapes(r.mape), highlight=False)
+    if r.forecast_mape and any(math.isfinite(v) for v in r.forecast_mape.values()):
+        console.print(
+            "forecast MAPE (later periods, not fitted): " + _mapes(r.forecast_mape), highlight=False
+        )
     if r.prior_mape is not None and r.calibration is not None:
         console.print("prior MAPE: " + _mapes(r.prior_mape), highlight=False)
         _render_parameters(r.calibration)
@@ -128,14 +148,11 @@ def _render_backtest(r: BacktestResult) -> None:
             highlight=False,
         )
     b = r.baseline
-    ref = b.references.set_index("label")
-    annual = ref.loc["2024 annual"]
-    mean = ref.loc["mean of printed 2024 months"]
+    refs = ", ".join(
+        f"{x['label']} {x['t_per_month']:,.3g} (ratio {x['model_ratio']:.2f})" for x in records(b.references)
+    )
     console.print(
-        f"pre-control check: model {b.model_t_per_month:,.0f} t/month vs 2024 annual/12 "
-        f"{annual['t_per_month']:,.0f} (magnets + alloys) and mean of {mean['n_months']} printed 2024 "
-        "HS 8505.11 months "
-        f"{mean['t_per_month']:,.0f} (ratio {mean['model_ratio']:.2f})",
+        f"pre-control check: model {b.model_t_per_month:,.3g} t/month vs observed t/month: {refs or 'none'}",
         highlight=False,
     )
     for o in records(r.observations.loc[r.observations["basis"] == "derived"]):
@@ -167,8 +184,21 @@ def _render_parameters(c: CalibrationResult) -> None:
 
 
 def calibrate_cmd(
-    scenario: str = typer.Argument(..., help="Bundled scenario name or a YAML path."),
-    observed: Path = typer.Option(..., "--observed", help="CSV with columns month,value_t (YYYY-MM, t)."),
+    scenario: str | None = typer.Argument(
+        None, help="Bundled scenario name or a YAML path (default: the chain's backtest scenario)."
+    ),
+    observed: Path | None = typer.Option(
+        None,
+        "--observed",
+        help="CSV with columns month,value_t (YYYY-MM, t) and optional partner, product, unit (t|kg).",
+    ),
+    joint: bool = typer.Option(
+        False,
+        "--joint",
+        help="Fit the review dead time and lag jointly on the Ga/Ge 2023, Sb 2024 and REE 2025 "
+        "episodes (bundled customs series, months to --fit-until); no --observed.",
+    ),
+    chain: str = typer.Option("rare_earths", "--chain", help=CHAIN_HELP),
     fit_until: str = typer.Option(FIT_UNTIL, help="Fit only periods ending by this month (YYYY-MM)."),
     partner: str = typer.Option("World", help="World, or a model region such as USA."),
     param: list[str] = typer.Option(
@@ -176,10 +206,18 @@ def calibrate_cmd(
     ),
     fmt: Format = format_option(),
 ) -> None:
-    """Fit licence-regime parameters to an observed monthly export series by least squares."""
+    """Fit licence-regime parameters of a chain to an observed monthly export series (least squares)."""
+    if joint:
+        _joint(fit_until, fmt)
+        return
+    if observed is None:
+        raise DataError(
+            "--observed is required", column="--observed", fix="pass --observed series.csv, or --joint"
+        )
+    chain_series(chain)
     series = read_series_csv(observed)
-    sc = load_scenario(scenario)
-    model = ExportModel(sc, load_dataset())
+    sc = load_scenario(scenario if scenario is not None else CHAIN_SCENARIOS[chain])
+    model = ExportModel(sc, load_dataset(), chain=chain)
     result = calibrate(sc, series, params=tuple(param), fit_until=fit_until, partner=partner, model=model)
     if fmt is Format.JSON:
         emit_json(result.to_dict())
@@ -212,3 +250,38 @@ def calibrate_cmd(
             console.print(f"  out-of-sample MAPE {_pct(result.holdout_mape)}", highlight=False)
         for note in result.notes:
             console.print(f"note: {note}", style="dim", highlight=False)
+
+
+def _joint(fit_until: str, fmt: Format) -> None:
+    from critmin.simulate.analysis.joint import calibrate_joint
+
+    r = calibrate_joint(fit_until=fit_until, dataset=load_dataset())
+    if fmt is Format.JSON:
+        emit_json(r.to_dict())
+        return
+    if fmt is Format.CSV:
+        print(to_csv_text(r.table.drop(columns=["idx"])), end="")
+        return
+    t = Table(title=f"joint fit: World exports as an index of the pre-control level (fit to {fit_until})")
+    for col in ("chain", "period", "observed t", "model t", "obs index", "model index", ""):
+        t.add_column(col, justify="left" if col in ("chain", "period", "") else "right")
+    for row in records(r.table):
+        t.add_row(
+            str(row["chain"]),
+            str(row["period"]),
+            _t(row["observed_t"]),
+            _t(row["modelled_t"]),
+            f"{row['observed_index']:.2f}",
+            f"{row['modelled_index']:.2f}",
+            "fit" if row["fitted"] else "forecast",
+        )
+    console.print(t)
+    for name, x0, v, se in zip(r.params, r.x0, r.values, r.std_error, strict=True):
+        err = f" +- {se:.2g}" if math.isfinite(se) else ""
+        console.print(f"  {name}: prior {x0:.3g} -> fitted {v:.3g}{err}", highlight=False)
+    console.print(
+        f"  index RMSE fitted {r.rmse_index:.3f} (prior {r.prior_rmse_index:.3f}); forecast "
+        f"{r.forecast_rmse_index:.3f} (prior {r.prior_forecast_rmse_index:.3f}); "
+        f"{r.evaluations} evaluations in {r.seconds:.1f} s",
+        highlight=False,
+    )

@@ -163,6 +163,7 @@ def _render(r: SimulationResult) -> None:
         ("months_below_90pct", "months <90%", "{:.0f}"),
         ("cumulative_shortfall_t", "cumulative shortfall t", "{:,.0f}"),
         ("peak_price_ratio", "peak price x", "{:.2f}"),
+        ("peak_price_usd_per_kg", "peak price US$/kg", "{:,.1f}"),
         ("output_at_risk_usd", "output at risk (US$ bn)", "{:,.2f}"),
     ]
     values = {

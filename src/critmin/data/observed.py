@@ -8,8 +8,14 @@
 :func:`critmin.data.catalogue.web_source_id` of (``source_publisher``, first URL). Every id
 resolves in :func:`observed_sources`. Nothing here reads outside the package.
 
+Rows after the shared file's last row are added here (issue 12), each with a ``notes`` cell
+starting ``added (calib, issue 12)``; those of months after 2025-05 also say
+``forecast-judging``: they judge the backtest's forecast and are never fitted.
+
 Series of different scope are kept apart (never joined): ``MAGNETS`` (HS 8505.11, magnets only)
 is the backtest series; ``MAGNETS_AND_ALLOYS`` (the 2024 annual total, Adamas) is broader.
+:data:`CHAIN_SERIES` says, per simulated chain, which printed ``product`` strings measure its
+exports (and in what unit), so a series of one chain is never compared with another chain.
 
 :func:`magnet_observations` turns the magnet rows into backtest observations:
 
@@ -41,6 +47,7 @@ import pandas as pd
 
 from critmin.data.catalogue import Source
 from critmin.errors import DataError
+from critmin.errors import shown as quoted
 from critmin.infile import csv_records, finite, read_input
 from critmin.model.countries import is_known_code
 
@@ -85,6 +92,7 @@ class _Row:
     product: str
     partner: str
     value: float
+    unit: str
     mom_pct: str
     period_type: str
     source_url: str
@@ -97,6 +105,7 @@ def _rows(frame: pd.DataFrame) -> list[_Row]:
         "month",
         "product",
         "partner",
+        "unit",
         "mom_pct",
         "period_type",
         "source_url",
@@ -182,30 +191,151 @@ def _previous(month: str) -> str:
     return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
 
 
-def magnet_observations(first: str = "2025-01", last: str = "2026-06") -> tuple[Observation, ...]:
-    """Observed HS 8505.11 magnet exports (World and USA) for months in ``first``..``last``.
+@dataclass(frozen=True, kw_only=True)
+class ChainSeries:
+    """Which observed ``product`` strings measure one simulated chain's exports from China.
 
-    Reported months, then months derived from a printed m/m change, then year-to-date
-    remainders (see the module docstring for the formulas). Sorted by partner and period.
+    ``chain`` and ``product`` are the registry's ids (:mod:`critmin.simulate.chains.registry`);
+    ``products`` lists the printed product strings that measure the chain's whole export (the
+    scope the backtest compares), in order of preference when two print the same month;
+    ``parts`` are strings that are summed when every one of them is printed for a month and no
+    whole-scope row is (gallium's wrought and unwrought lines of October 2023). The unit of
+    every row is its ``unit`` cell (``t`` or ``kg``, converted to t). ``narrow`` lists strings of
+    a narrower scope (gallium's wrought-only line) that are shown in the pre-control check but
+    never fitted; ``scope_note`` says what the chain's modelled tonnes are against the series.
     """
+
+    chain: str
+    product: str
+    title: str
+    products: tuple[str, ...]
+    parts: tuple[str, ...] = ()
+    narrow: tuple[str, ...] = ()
+    scope_note: str = ""
+    #: last month before the chain's first control (the pre-control check's window ends here)
+    pre_control_until: str = "2025-03"
+
+    @property
+    def all_products(self) -> tuple[str, ...]:
+        """Every printed string that belongs to this chain."""
+        return (*self.products, *self.parts, *self.narrow)
+
+
+#: The explicit series <-> chain mapping (issue 12 item 2): the backtest of a chain reads only
+#: these rows, and a user series naming another chain's product is refused.
+CHAIN_SERIES: dict[str, ChainSeries] = {
+    s.chain: s
+    for s in (
+        ChainSeries(
+            chain="rare_earths",
+            product="ndfeb_magnets",
+            title="NdFeB magnets (HS 8505.11)",
+            products=(MAGNETS,),
+            narrow=(MAGNETS_AND_ALLOYS,),
+            scope_note="modelled magnets leaving China vs HS 8505.11 (magnets only)",
+        ),
+        ChainSeries(
+            chain="gallium",
+            pre_control_until="2023-07",
+            product="gallium_metal",
+            title="gallium metal (wrought + unwrought, HS 8112.92 / 8112.99)",
+            products=("gallium (wrought + unwrought)", "gallium"),
+            parts=("gallium (wrought)", "gallium (unwrought)"),
+            narrow=("gallium (wrought products)", "gallium products (broader scope)"),
+            scope_note="modelled gallium metal leaving China vs customs gallium (wrought + unwrought)",
+        ),
+        ChainSeries(
+            chain="germanium",
+            pre_control_until="2023-07",
+            product="germanium_metal",
+            title="germanium metal (wrought + unwrought)",
+            products=("germanium (wrought + unwrought)", "germanium"),
+            narrow=("germanium (wrought products)",),
+            scope_note="modelled germanium metal leaving China vs customs germanium (wrought + unwrought)",
+        ),
+        ChainSeries(
+            chain="antimony",
+            pre_control_until="2024-08",
+            product="refined_antimony",
+            title="antimony products (Reuters aggregate: ores, metal, oxide; gross weight)",
+            products=("antimony products (Reuters aggregate)",),
+            narrow=("antimony metal", "antimony oxide"),
+            scope_note=(
+                "modelled contained Sb leaving China vs the gross weight of antimony products "
+                "(oxide is ~83.5% Sb): the observed tonnes overstate contained Sb by up to ~20%"
+            ),
+        ),
+    )
+}
+
+
+def chain_series(chain: str) -> ChainSeries:
+    """The :class:`ChainSeries` of ``chain``; DataError naming the chains that have one."""
+    if chain not in CHAIN_SERIES:
+        raise DataError(
+            f"no observed export series for chain {chain!r}",
+            column="chain",
+            fix=f"use one of {', '.join(CHAIN_SERIES)}",
+        )
+    return CHAIN_SERIES[chain]
+
+
+def chain_of_product(text: str) -> str | None:
+    """The chain whose series includes the printed or registry ``product`` ``text`` (or None)."""
+    name = text.strip().lower()
+    for s in CHAIN_SERIES.values():
+        if name in (s.chain, s.product) or name in (p.lower() for p in s.all_products):
+            return s.chain
+    return None
+
+
+_TO_T = {"t": 1.0, "kg": 1.0e-3}
+
+
+def _monthly_totals(rows: pd.DataFrame, spec: ChainSeries) -> dict[str, tuple[float, str]]:
+    """Whole-scope value (t) and source id per single month: preferred product, else all parts."""
+    out: dict[str, tuple[float, str]] = {}
+    for product in spec.products:
+        for r in _rows(rows.loc[rows["product"] == product]):
+            if r.month not in out:
+                out[r.month] = (r.value * _TO_T[r.unit], r.source_id)
+    parts = rows.loc[rows["product"].isin(list(spec.parts))]
+    for month, grp in parts.groupby("month"):
+        got = set(grp["product"])
+        if str(month) not in out and spec.parts and got == set(spec.parts):
+            recs = _rows(grp)
+            out[str(month)] = (sum(r.value * _TO_T[r.unit] for r in recs), recs[0].source_id)
+    return out
+
+
+def chain_observations(chain: str, first: str, last: str) -> tuple[Observation, ...]:
+    """Observed exports of ``chain`` (World and every partner printed) for months ``first``..``last``.
+
+    Reported months (the chain's whole-scope products, or the sum of its parts), months derived
+    from a printed m/m change, then year-to-date or annual totals: their remainder over the
+    still unknown months when those are contiguous, else the whole total as one observation
+    (it then overlaps months observed alone, which the backtest allows and the fit counts once
+    per row). Values in t. Sorted by partner and period.
+    """
+    spec = chain_series(chain)
     t = _table()
-    mag = t.loc[(t["product"] == MAGNETS) & t["partner"].isin(list(PARTNERS)) & t["value"].notna()]
+    mine = t.loc[t["product"].isin(list(spec.products + spec.parts)) & t["value"].notna()]
     obs: list[Observation] = []
-    for printed, partner in PARTNERS.items():
-        rows = mag.loc[mag["partner"] == printed]
+    for printed in sorted(set(mine["partner"]), key=lambda p: (p != "World", p)):
+        partner = PARTNERS.get(printed, printed)
+        rows = mine.loc[mine["partner"] == printed]
         monthly = rows.loc[(rows["period_type"] == "month") & rows["month"].between(first, last)]
         known: dict[str, Observation] = {}
-        for r in _rows(monthly):
-            known[str(r.month)] = Observation(
-                partner, str(r.month), str(r.month), float(r.value), Basis.REPORTED, (str(r.source_id),)
-            )
-        for r in _rows(monthly):
+        for month, (value, sid) in sorted(_monthly_totals(monthly, spec).items()):
+            known[month] = Observation(partner, month, month, value, Basis.REPORTED, (sid,))
+        for r in _rows(monthly.loc[monthly["product"].isin(list(spec.products))]):
             prev = _previous(str(r.month))
             mom = str(r.mom_pct).strip()
             if prev in known or not (first <= prev <= last) or not _NUMBER.match(mom):
                 continue
             change = float(mom) / 100.0
-            value = round(float(r.value) / (1.0 + change))
+            scale = _TO_T[r.unit]
+            value = round(float(r.value) / (1.0 + change)) * scale
             known[prev] = Observation(
                 partner,
                 prev,
@@ -213,40 +343,101 @@ def magnet_observations(first: str = "2025-01", last: str = "2026-06") -> tuple[
                 float(value),
                 Basis.DERIVED,
                 (str(r.source_id),),
-                f"not printed in any source found; {r.month}'s {r.value:,.0f} t at {mom}% m/m implies "
-                f"{r.value:,.0f} / (1 {'-' if change < 0 else '+'} {abs(change):.3f}) = {value:,.0f} t "
-                "(+-3 t from the rounding of the printed change)",
+                f"not printed in any source found; {r.month}'s {r.value:,.0f} {r.unit} at {mom}% m/m "
+                f"implies {r.value:,.0f} / (1 {'-' if change < 0 else '+'} {abs(change):.3f}) = "
+                f"{value / scale:,.0f} {r.unit} (+-3 {r.unit} from the rounding of the printed change)",
             )
         obs.extend(known.values())
-        ytd = rows.loc[rows["period_type"] == "ytd"]
-        for r in _rows(ytd):
+        totals = rows.loc[
+            rows["period_type"].isin(["ytd", "year"]) & rows["product"].isin(list(spec.products))
+        ]
+        for r in _rows(totals):
             a, _, b = str(r.month).partition("/")
+            if r.period_type == "year":
+                a, b = f"{r.month}-01", f"{r.month}-12"
             if not (first <= a and b <= last):
                 continue
+            total = float(r.value) * _TO_T[r.unit]
             span = month_range(a, b)
             unknown = [m for m in span if m not in known]
             covered = [known[m] for m in span if m in known]
-            rest = float(r.value) - sum(o.observed_t for o in covered)
+            rest = total - sum(o.observed_t for o in covered)
             contiguous = unknown == list(month_range(unknown[0], unknown[-1])) if unknown else False
-            if not contiguous or rest < 0:
-                continue
-            names = ", ".join(f"{o.first} ({o.basis.value})" for o in covered)
-            note = [f"{a}..{b} year-to-date {float(r.value):,.0f} t minus {names}"]
-            if len(unknown) > 1:
-                note.append("the months are not printed separately, so this is their total")
-            note.append("inherits the error of any derived month")
-            obs.append(
-                Observation(
-                    partner,
-                    unknown[0],
-                    unknown[-1],
-                    rest,
-                    Basis.DERIVED,
-                    (str(r.source_id), *sorted({s for o in covered for s in o.source_ids})),
-                    "; ".join(note),
+            if contiguous and rest >= 0:
+                if any(o.partner == partner and (o.first, o.last) == (unknown[0], unknown[-1]) for o in obs):
+                    continue  # a second total (H1 after Jan-May) leaves the same remainder
+                names = ", ".join(f"{o.first} ({o.basis.value})" for o in covered)
+                kind = "year-to-date" if r.period_type == "ytd" else "annual"
+                note = [f"{a}..{b} {kind} total {float(r.value):,.6g} {r.unit} minus {names}"]
+                if len(unknown) > 1:
+                    note.append("the months are not printed separately, so this is their total")
+                note.append("inherits the error of any derived month")
+                obs.append(
+                    Observation(
+                        partner,
+                        unknown[0],
+                        unknown[-1],
+                        rest,
+                        Basis.DERIVED,
+                        (str(r.source_id), *sorted({s for o in covered for s in o.source_ids})),
+                        "; ".join(note),
+                    )
                 )
-            )
-    return tuple(sorted(obs, key=lambda o: (o.partner != "World", o.first)))
+            elif unknown:
+                obs.append(
+                    Observation(
+                        partner,
+                        a,
+                        b,
+                        total,
+                        Basis.REPORTED,
+                        (str(r.source_id),),
+                        f"{a}..{b} total as printed (overlaps the months printed alone)",
+                    )
+                )
+    return tuple(sorted(obs, key=lambda o: (o.partner != "World", o.partner, o.first, o.last)))
+
+
+def magnet_observations(first: str = "2025-01", last: str = "2026-06") -> tuple[Observation, ...]:
+    """Observed HS 8505.11 magnet exports (World and USA): :func:`chain_observations` of rare_earths."""
+    return chain_observations("rare_earths", first, last)
+
+
+def pre_control_reference(chain: str) -> pd.DataFrame:
+    """Every printed World row of ``chain`` (whole and narrow scopes) ending by its last pre-control month.
+
+    Columns as :func:`baseline_reference` (``t_per_month`` in t). For rare_earths this is
+    :func:`baseline_reference` (the 2024 references).
+    """
+    if chain == "rare_earths":
+        return baseline_reference()
+    spec = chain_series(chain)
+    t = _table()
+    rows = t.loc[t["product"].isin(list(spec.all_products)) & (t["partner"] == "World") & t["value"].notna()]
+    out = []
+    for r in _rows(rows):
+        period = str(r.month)
+        a, _, b = period.partition("/")
+        if r.period_type == "year":
+            a, b = f"{period}-01", f"{period}-12"
+        b = b or a
+        if b > spec.pre_control_until:
+            continue
+        n = len(month_range(a, b))
+        value = float(r.value) * _TO_T[r.unit]
+        out.append(
+            {
+                "label": f"{r.product} {period}",
+                "period": period,
+                "scope": str(r.product),
+                "observed_t": value,
+                "n_months": n,
+                "t_per_month": value / n,
+                "source_ids": (str(r.source_id),),
+            }
+        )
+    cols = ["label", "period", "scope", "observed_t", "n_months", "t_per_month", "source_ids"]
+    return pd.DataFrame(out, columns=cols)
 
 
 def baseline_reference() -> pd.DataFrame:
@@ -335,7 +526,12 @@ def _partner(text: str, path: Path, line: int) -> str:
 
 
 def read_series_csv(path: Path | str) -> pd.DataFrame:
-    """Read an observed series ``month,value_t[,partner]`` (other columns are ignored).
+    """Read an observed series ``month,value_t[,partner][,product][,unit]`` (others are ignored).
+
+    ``product`` (optional) names what the series measures (a chain id such as ``gallium``, a
+    registry product, or a customs product string of :data:`CHAIN_SERIES`); ``critmin
+    calibrate`` refuses a series whose product is not the chain's. ``unit`` (optional, ``t`` or
+    ``kg``) converts each value to t.
 
     ``month`` is ``YYYY-MM``, or ``YYYY-MM/YYYY-MM`` for a total over several months; ``value_t``
     a finite number of tonnes in [0, :data:`MAX_OBSERVED_T`]; the optional ``partner`` (World,
@@ -372,6 +568,8 @@ def read_series_csv(path: Path | str) -> pd.DataFrame:
             )
     im, iv = cols.index("month"), cols.index("value_t")
     ip = cols.index("partner") if "partner" in cols else None
+    iprod = cols.index("product") if "product" in cols else None
+    iunit = cols.index("unit") if "unit" in cols else None
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], tuple[int, str]] = {}  # (partner, month) -> (line, period)
     for line, rec in records:
@@ -408,6 +606,17 @@ def read_series_csv(path: Path | str) -> pd.DataFrame:
                 fix="write tonnes, e.g. 1238",
             )
         value = finite(value, path=p, line=line, column="value_t", what="observed value", max_abs=math.inf)
+        if iunit is not None:
+            unit = rec[iunit].strip()
+            if unit not in _TO_T:
+                raise DataError(
+                    f"unit {quoted(unit)} is not t or kg",
+                    path=p,
+                    line=line,
+                    column="unit",
+                    fix="write t or kg (kg values are divided by 1,000)",
+                )
+            value *= _TO_T[unit]
         if value > MAX_OBSERVED_T:
             raise DataError(
                 f"observed value {value:g} t is above the {MAX_OBSERVED_T:.0e} t limit",
@@ -445,10 +654,18 @@ def read_series_csv(path: Path | str) -> pd.DataFrame:
         row: dict[str, Any] = {"month": month, "value_t": value, "line": line}
         if ip is not None:
             row["partner"] = partner
+        if iprod is not None:
+            row["product"] = rec[iprod].strip()
         rows.append(row)
     if not rows:
         raise DataError("no data rows", path=p, line=2, fix="add rows `YYYY-MM,value_t`")
-    columns = ["month", "value_t", "line", *(["partner"] if ip is not None else [])]
+    columns = [
+        "month",
+        "value_t",
+        "line",
+        *(["partner"] if ip is not None else []),
+        *(["product"] if iprod is not None else []),
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     frame.attrs["path"] = str(p)
     return frame

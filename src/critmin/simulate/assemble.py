@@ -56,6 +56,24 @@ F = npt.NDArray[np.float64]
 BLOCK_PATHS = 1024
 
 
+def without_routes(params: EngineParams) -> EngineParams:
+    """``params`` with the substitution routes off (one route: ``demand.substitution_cap``)."""
+    return replace(
+        params,
+        substitution_cap_ferrite=None,
+        substitution_cap_ce_grades=None,
+        substitution_cap_redesign=None,
+        substitution_fast_lag_months=None,
+    )
+
+
+def uses_substitution_routes(info: ChainInfo, scenario: Scenario) -> bool:
+    """Whether a chain substitutes by route: one whose registry entry says so (the magnet
+    chain), and only when the scenario does not set the single ``demand.substitution_cap``
+    (kept for backward compatibility)."""
+    return info.substitution_routes and "demand.substitution_cap" not in scenario.parameters
+
+
 def resolve_values(scenario: Scenario, info: ChainInfo) -> dict[str, Value]:
     """Parameter values of one chain: table defaults < scenario values < the chain's own.
 
@@ -241,8 +259,11 @@ class RunInputs:
         rng = self._rng(ss_params)
         n_months = len(self.months)
         params = engine_params(ch.values, ch.network, self.scenario, block.n, rng, rows=block.rows)
+        if not uses_substitution_routes(ch.info, self.scenario):
+            params = without_routes(params)
         if ch.usd_per_kg is not None:
-            params = replace(params, output_usd_per_kg=np.full(block.n, ch.usd_per_kg))
+            usd = np.full(block.n, ch.usd_per_kg)  # the chain's USGS price: output value and US$ anchor
+            params = replace(params, output_usd_per_kg=usd, price_usd_per_kg=usd)
         policy = compile_policy(
             ch.timeline,
             self.scenario.start,
@@ -259,6 +280,11 @@ class RunInputs:
         feed = None
         if ch.feed is not None:
             feed = self._feed_inputs(ch.feed, block, ss_policy)
+            # The feed's demand follows its makers' output, so the capacity that tracks its
+            # demand tracks the host's demand growth (engine/capacity.py).
+            feed = replace(
+                feed, params=replace(feed.params, demand_growth_per_year=params.demand_growth_per_year)
+            )
         sectors = None
         if ch.sectors is not None:
             v = ch.sectors.usd_per_kg
@@ -293,7 +319,9 @@ class RunInputs:
         params = engine_params(
             fs.values, fnet.net, self.scenario, block.n, self._rng(ss_params), rows=block.rows
         )
-        params = replace(params, output_usd_per_kg=np.full(block.n, fnet.usd_per_kg))
+        usd = np.full(block.n, fnet.usd_per_kg)  # the feed's USGS price: output value and US$ anchor
+        # the feed thrifts along its one route (demand.substitution_cap, heavy.yaml)
+        params = without_routes(replace(params, output_usd_per_kg=usd, price_usd_per_kg=usd))
         policy = compile_policy(
             fs.timeline,
             self.scenario.start,

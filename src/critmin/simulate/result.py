@@ -260,6 +260,11 @@ def summarise(m: PathMetrics, regions: tuple[str, ...], product: str) -> pd.Data
             )
         if name in ADDITIVE:
             rows.append(_row(EX_CHINA, product, name, arr[:, world_ex].sum(axis=1)))
+    if m.peak_price_usd_per_kg is not None:  # US$ level of each market's peak price
+        rows += [
+            _row(region, product, "peak_price_usd_per_kg", m.peak_price_usd_per_kg[:, r])
+            for r, region in enumerate(regions)
+        ]
     return pd.DataFrame(rows)
 
 

@@ -1,22 +1,28 @@
-"""Backtest: modelled Chinese NdFeB magnet exports against the observed customs series.
+"""Backtest: a chain's modelled exports from China against the observed customs series.
 
-The scenario (bundled ``backtest-2025-04``: the 4 April 2025 licences, approvals resuming after
-the June 2025 London framework; 2025-01 to 2026-06) is run at the parameter medians
-(``paths=1``) or over ``paths`` Monte Carlo paths (then p50 with p5/p95). For every month t:
+Chains with a series (:data:`critmin.data.observed.CHAIN_SERIES`) and their bundled scenarios
+(:data:`CHAIN_SCENARIOS`): ``rare_earths`` (NdFeB magnets, ``backtest-2025-04``: the 4 April
+2025 licences, approvals resuming after the June 2025 London framework; 2025-01 to 2026-06),
+``gallium`` and ``germanium`` (the August 2023 licences and the December 2024 US ban;
+2023-01 to 2025-12), ``antimony`` (the September 2024 licences and the US ban; 2023-06 to
+2025-12). The scenario is run at the parameter medians (``paths=1``) or over ``paths`` Monte
+Carlo paths (then p50 with p5/p95). For every month t and destination r:
 
     World_t = sum over destinations r != CHN of exports_chn[t, r]      (t)
-    USA_t   = exports_chn[t, USA]
+    r_t     = exports_chn[t, r]        (one partner row per model region: USA, EU27, JPN, ...)
 
 (``exports_chn`` is what leaves China: delivered plus licences approved; its CHN column is the
 part kept at home and is not an export.) Observations come from
-:func:`critmin.data.observed.magnet_observations` (reported, or derived and labelled so); an
+:func:`critmin.data.observed.chain_observations` (reported, or derived and labelled so); an
 observation over several months is compared with the modelled sum over those months. Over the
 observations i with o_i > 0, per partner and overall:
 
     MAPE = mean_i |m_i - o_i| / o_i      (a fraction)
 
-Months up to ``fit_until`` (2025-05) are ``fitted``: the only months calibration may use. Later
-months are a forecast of the mechanism (backlog clearing, restocking), not a fit. With
+Months up to ``fit_until`` (2025-05) are ``fitted``: the only months calibration may use, and
+``mape`` is over them. Later months are a forecast of the mechanism (backlog clearing,
+restocking), not a fit: ``forecast_mape`` is over the observations ending after ``fit_until``
+(the magnet months Jun-Nov 2025 added from Reuters / China customs). With
 ``calibrated=True`` the licence approval rate and lag are first fitted (:func:`calibrate`) on the
 World observations ending by ``fit_until``; both the prior and the calibrated MAPE are reported.
 
@@ -41,10 +47,11 @@ from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
 from critmin.data.observed import (
     Observation,
-    baseline_reference,
-    magnet_observations,
+    chain_observations,
+    chain_series,
     observed_sources,
     parse_period,
+    pre_control_reference,
 )
 from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
@@ -63,8 +70,14 @@ from critmin.simulate.inputs.scenario import Scenario, load_scenario
 
 F = npt.NDArray[np.float64]
 DEFAULT_SCENARIO = "backtest-2025-04"
+#: The bundled backtest scenario of each chain with an observed series.
+CHAIN_SCENARIOS: dict[str, str] = {
+    "rare_earths": DEFAULT_SCENARIO,
+    "gallium": "backtest-2023-08-gallium",
+    "germanium": "backtest-2023-08-germanium",
+    "antimony": "backtest-2024-09-antimony",
+}
 FIT_UNTIL = "2025-05"
-PARTNERS = ("World", "USA")
 
 
 @dataclass(frozen=True)
@@ -103,12 +116,14 @@ class BacktestResult:
     seed: int
     data_version: str
     fit_until: str
+    chain: str
     months: tuple[str, ...]
     parameters: dict[str, float]
     series: pd.DataFrame
     observations: pd.DataFrame
     mape: dict[str, float]
     baseline: BaselineCheck
+    forecast_mape: dict[str, float] = field(default_factory=dict)
     prior_mape: dict[str, float] | None = None
     prior_parameters: dict[str, float] | None = None
     calibration: CalibrationResult | None = None
@@ -132,6 +147,8 @@ class BacktestResult:
         obs = [{**_json_row(r), "source_ids": list(r["source_ids"])} for r in _records(self.observations)]
         return {
             "scenario": self.scenario.name,
+            "chain": self.chain,
+            "observed_series": chain_series(self.chain).title,
             "paths": self.paths,
             "seed": self.seed,
             "data_version": self.data_version,
@@ -142,6 +159,7 @@ class BacktestResult:
             "series": series,
             "observations": obs,
             "mape": {k: json_safe(v) for k, v in self.mape.items()},
+            "forecast_mape": {k: json_safe(v) for k, v in self.forecast_mape.items()},
             "prior_mape": None
             if self.prior_mape is None
             else {k: json_safe(v) for k, v in self.prior_mape.items()},
@@ -185,7 +203,8 @@ def _observation_frame(
 
 
 def _partners(mdl: ExportModel) -> tuple[str, ...]:
-    return tuple(p for p in PARTNERS if p == "World" or p in mdl.regions)
+    """World, then every destination region of the model (all regions but CHN)."""
+    return ("World", *(r for r in mdl.regions if r != "CHN"))
 
 
 def _modelled(mdl: ExportModel, exports: F, obs: pd.DataFrame) -> tuple[dict[str, tuple[F, F, F]], F, F, F]:
@@ -210,58 +229,71 @@ def _mape_by_partner(obs: pd.DataFrame, modelled: F, partners: tuple[str, ...]) 
     out = {
         p: mape(modelled[(obs["partner"] == p).to_numpy()], o[(obs["partner"] == p).to_numpy()])
         for p in partners
+        if p == "World" or (obs["partner"] == p).any()
     }
     out["overall"] = mape(modelled, o)
     return out
 
 
 def _licence_values(sc: Scenario, names: tuple[str, ...]) -> dict[str, float]:
-    values = resolve_values(sc, chain_info(sc.commodities[0]))
+    values = resolve_values(sc, chain_info(sc.commodities[0]))  # sc: the model's one-chain scenario
     return {n: median(values[n]) for n in names}
 
 
 def baseline_check(mdl: ExportModel) -> BaselineCheck:
-    """Model's World export in the first month with no control at all vs the 2024 references."""
+    """Model's World export in the first month with no control at all vs the pre-control references.
+
+    References: :func:`~critmin.data.observed.pre_control_reference` of the chain (for magnets
+    the 2024 figures; for gallium and germanium the months before August 2023; for antimony
+    before September 2024).
+    """
     sc = mdl.scenario.model_copy(update={"include_history": False, "events": (), "end": mdl.scenario.start})
     world = float(mdl.partner_series(mdl.exports(scenario=sc), "World")[0, 0])
-    ref = baseline_reference()
+    ref = pre_control_reference(mdl.chain)
     ref["model_ratio"] = world / ref["t_per_month"]
     return BaselineCheck(world, ref)
 
 
 def backtest(
-    scenario: Scenario | str = DEFAULT_SCENARIO,
+    scenario: Scenario | str | None = None,
     *,
+    chain: str | None = None,
     paths: int = 1,
     seed: int = 0,
     calibrated: bool = False,
     fit_until: str = FIT_UNTIL,
     dataset: Dataset | None = None,
 ) -> BacktestResult:
-    """Compare modelled China NdFeB magnet exports (World, USA) with the observed series.
+    """Compare a chain's modelled exports from China (World and every destination) with the observed series.
 
-    See the module docstring for the definitions. ``scenario`` is a bundled name, a YAML path or
-    a :class:`Scenario`; ``paths=1`` runs at the medians (deterministic). With ``paths > 1`` and
+    See the module docstring for the definitions. ``chain`` is rare_earths (default), gallium,
+    germanium or antimony; ``scenario`` is a bundled name, a YAML path or a :class:`Scenario`
+    (default :data:`CHAIN_SCENARIOS` of the chain); a scenario that does not simulate the chain
+    is refused. ``paths=1`` runs at the medians (deterministic). With ``paths > 1`` and
     ``calibrated``, the fitted values are fixed on every path and the other parameters sampled.
-    The USA series is left out when the scenario has no ``USA`` region.
+    Partner rows: World and every region of the scenario but CHN.
     """
     t0 = time.perf_counter()
     check_paths(paths)
     check_seed(seed)
     if parse_period(fit_until) is None or "/" in fit_until:
         raise DataError(f"{fit_until!r} is not a month YYYY-MM", column="fit_until", fix="e.g. 2025-05")
+    chain = chain if chain is not None else "rare_earths"
+    chain_series(chain)  # an unknown chain is refused before any scenario is read
+    if scenario is None:
+        scenario = CHAIN_SCENARIOS[chain]
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
+    mdl = ExportModel(sc, dataset, chain=chain)
     # the export model keeps the full [month, path, region] series of every run
-    check_run(sc.commodities, len(sc.months()), len(sc.regions), paths, keep_trace=True)
-    mdl = ExportModel(sc, dataset)
+    check_run(mdl.scenario.commodities, len(sc.months()), len(sc.regions), paths, keep_trace=True)
     partners = _partners(mdl)
     obs = _observation_frame(
-        magnet_observations(mdl.months[0], mdl.months[-1]), mdl.months, fit_until, partners
+        chain_observations(chain, mdl.months[0], mdl.months[-1]), mdl.months, fit_until, partners
     )
     notes: list[str] = []
     if obs.empty:
         notes.append(f"no observation falls inside {mdl.months[0]}..{mdl.months[-1]}: MAPE is undefined")
-    prior_values = _licence_values(sc, DEFAULT_PARAMS)
+    prior_values = _licence_values(mdl.scenario, DEFAULT_PARAMS)
     cal: CalibrationResult | None = None
     overrides: dict[str, float] = {}
     if calibrated:
@@ -280,7 +312,8 @@ def backtest(
     prior_mape: dict[str, float] | None = None
     if calibrated:
         prior_monthly, _, p50, _ = _modelled(mdl, mdl.exports(paths=paths, seed=seed), obs)
-        prior_mape = _mape_by_partner(obs, p50, partners)
+        fitted_rows = obs["fitted"].to_numpy(dtype=bool)
+        prior_mape = _mape_by_partner(obs.loc[fitted_rows], p50[fitted_rows], partners)
         obs = obs.assign(prior_t=p50)
     obs = obs.assign(modelled_t=o50)
     if paths > 1:
@@ -311,17 +344,20 @@ def backtest(
             row["basis"] = basis or None
             row["fitted"] = month <= fit_until
             rows.append(row)
+    fit = obs["fitted"].astype(bool)
     return BacktestResult(
         scenario=sc,
         paths=paths,
         seed=seed,
         data_version=mdl.dataset.version,
         fit_until=fit_until,
+        chain=chain,
         months=mdl.months,
         parameters={**prior_values, **overrides},
         series=pd.DataFrame(rows),
         observations=obs.reset_index(drop=True),
-        mape=_mape_by_partner(obs, o50, partners),
+        mape=_mape_by_partner(obs.loc[fit], o50[fit.to_numpy()], partners),
+        forecast_mape=_mape_by_partner(obs.loc[~fit], o50[~fit.to_numpy()], partners),
         baseline=baseline_check(mdl),
         prior_mape=prior_mape,
         prior_parameters=prior_values if calibrated else None,

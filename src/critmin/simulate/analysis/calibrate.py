@@ -2,8 +2,9 @@
 
 For parameters theta (default the approval rate ``a`` and the mean licence lag ``L``) and
 observations o_i over periods P_i (one month, or a run of months whose total is observed), the
-modelled value is m_i(theta) = sum over months t in P_i of X_t(theta), with X_t China's NdFeB
-magnet exports to ``partner`` in month t (t), from the engine run at the parameter medians
+modelled value is m_i(theta) = sum over months t in P_i of X_t(theta), with X_t China's exports
+of the chain's product (NdFeB magnets, gallium, germanium or antimony) to ``partner`` in month
+t (t), from the engine run at the parameter medians
 (``paths=1``) with theta substituted. The fit solves
 
     min_theta  sum_i r_i(theta)^2,   r_i = m_i(theta) - o_i  (t),   lb <= theta <= ub
@@ -33,7 +34,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -43,20 +45,24 @@ import numpy.typing as npt
 import pandas as pd
 
 from critmin.data.dataset import Dataset
-from critmin.data.observed import OBSERVED_PRODUCT, month_range, parse_period
+from critmin.data.observed import CHAIN_SERIES, chain_of_product, chain_series, month_range, parse_period
 from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
 from critmin.simulate.assemble import NetworkCache, RunInputs, resolve_values
-from critmin.simulate.chains.registry import chain_info, product_title
+from critmin.simulate.chains.registry import chain_info
 from critmin.simulate.inputs.params import median, parameter_table
 from critmin.simulate.inputs.scenario import Scenario, load_scenario
 from critmin.simulate.run import run
 
 F = npt.NDArray[np.float64]
-DEFAULT_PARAMS = ("licence.approval_rate", "licence.mean_lag_months")
+#: The review dead time and the lag (issue 12): with the dead time, the approval rate is not
+#: identified by any bundled episode (the magnet months to May 2025 lie inside the dead time,
+#: the London framework sets the rate after it, and the single chains fix it in chains.yaml).
+DEFAULT_PARAMS = ("licence.dead_time_months", "licence.mean_lag_months")
 #: Bounds of the parameters :func:`calibrate` can fit without explicit ``bounds``.
 #: Parameters calibration may fit; their bounds are the parameter table's.
 CALIBRATABLE = (
+    "licence.dead_time_months",
     "licence.approval_rate",
     "licence.mean_lag_months",
     "licence.controlled_share_magnets",
@@ -93,28 +99,66 @@ def with_parameters(scenario: Scenario, parameters: Mapping[str, float]) -> Scen
     return scenario.model_copy(update={"parameters": merged})
 
 
+@contextmanager
+def _own_values_pinned(chain: str, parameters: Mapping[str, float]) -> Iterator[None]:
+    """Let trial ``parameters`` win over a single chain's own values in ``chains.yaml``.
+
+    A single chain's own parameters override the scenario's (:func:`resolve_values`), so a
+    trial value set on the scenario would be ignored for them (gallium's approval rate, the
+    fitted dead time and lag). For the duration of one run the chain's own entries of those
+    names are set to the trial values, then restored.
+    """
+    if chain == "rare_earths":
+        yield
+        return
+    from critmin.simulate.chains.single import _raw  # the chains.yaml document (cached)
+
+    own: dict[str, Any] = _raw()["chains"][chain].setdefault("parameters", {})
+    saved = {k: own[k] for k in parameters if k in own}
+    try:
+        own.update({k: float(parameters[k]) for k in saved})
+        yield
+    finally:
+        own.update(saved)
+
+
 class ExportModel:
-    """China's modelled magnet exports by destination for one scenario, fast to re-run.
+    """China's modelled exports of one chain by destination for one scenario, fast to re-run.
 
     Runs the run-assembly layer (:meth:`~critmin.simulate.assemble.RunInputs.build` and
-    :func:`~critmin.simulate.run.run`) on the scenario's primary chain, which must be the chain
-    whose product the customs series observe (NdFeB magnets), with a :class:`NetworkCache`
-    kept across runs, so repeated runs with other licence parameters cost only the engine.
+    :func:`~critmin.simulate.run.run`) on ``chain`` (default the scenario's first commodity),
+    which must be a chain the scenario simulates and that has an observed series
+    (:data:`~critmin.data.observed.CHAIN_SERIES`: rare_earths, gallium, germanium, antimony);
+    anything else is refused with a DataError naming the fix. A :class:`NetworkCache` is kept
+    across runs, so repeated runs with other licence parameters cost only the engine.
     ``exports`` equals ``simulate(...).trace.exports_chn`` (checked in the tests).
     """
 
-    def __init__(self, scenario: Scenario | str, dataset: Dataset | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario | str, dataset: Dataset | None = None, *, chain: str | None = None
+    ) -> None:
         from critmin.data.load import load_dataset
 
         sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
-        primary = chain_info(sc.commodities[0])
-        if primary.product != OBSERVED_PRODUCT:
+        chain = chain if chain is not None else sc.commodities[0]
+        series = chain_series(chain)
+        if chain not in sc.commodities:
             raise DataError(
-                f"scenario {sc.name!r} simulates {primary.title} first, but the bundled customs "
-                f"series observe {product_title(OBSERVED_PRODUCT)}",
+                f"scenario {sc.name!r} simulates {', '.join(sc.commodities)}, not {chain} "
+                f"(the {series.title} series)",
                 column="commodities",
-                fix="calibrate a scenario whose first commodity chain makes NdFeB magnets (rare_earths)",
+                fix=f"add {chain} to the scenario's commodities, or pick --chain "
+                f"{' or '.join(c for c in sc.commodities if c in CHAIN_SERIES) or 'of a chain it runs'}",
             )
+        primary = chain_info(chain)
+        if primary.product != series.product:  # the mapping and the registry must agree
+            raise DataError(
+                f"chain {chain!r} makes {primary.product_title}, but its observed series is {series.title}",
+                column="chain",
+                fix="correct CHAIN_SERIES in critmin/data/observed.py",
+            )
+        self.chain = chain
+        self.series = series
         self.scenario = sc.model_copy(update={"commodities": (primary.id,)})
         self.dataset = dataset if dataset is not None else load_dataset()
         self.months: tuple[str, ...] = tuple(self.scenario.months())
@@ -130,12 +174,13 @@ class ExportModel:
         seed: int = 0,
         scenario: Scenario | None = None,
     ) -> F:
-        """Magnets leaving China [month, path, region] (t); the CHN column is what stays home."""
+        """The chain's product leaving China [month, path, region] (t); the CHN column stays home."""
         sc = scenario if scenario is not None else self.scenario
         if parameters:
             sc = with_parameters(sc, parameters)
-        inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache)
-        trace = run(inputs, keep_trace=True).trace
+        with _own_values_pinned(self.chain, parameters or {}):
+            inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache)
+            trace = run(inputs, keep_trace=True).trace
         assert trace is not None  # keep_trace=True
         self.runs += 1
         return trace.exports_chn
@@ -325,6 +370,33 @@ def _partner_rows(observed: pd.DataFrame, partner: str) -> pd.DataFrame:
     return out
 
 
+def check_series_product(observed: pd.DataFrame, chain: str) -> None:
+    """Refuse a series whose ``product`` column (when it has one) names another chain's product.
+
+    A product is matched by :func:`~critmin.data.observed.chain_of_product` (the chain id, the
+    registry product, or a printed customs product string); an unknown product is refused too.
+    A series without a ``product`` column is taken to be of ``chain``.
+    """
+    if "product" not in observed.columns:
+        return
+    path = observed.attrs.get("path")
+    want = chain_series(chain)
+    for row in observed.to_dict(orient="records"):
+        text = str(row["product"])
+        got = chain_of_product(text)
+        if got == chain:
+            continue
+        line = int(row["line"]) if "line" in row and pd.notna(row["line"]) else None
+        what = "an unknown product" if got is None else f"{got}'s product"
+        raise DataError(
+            f"product {text!r} is {what}, but the chain being fitted is {chain} ({want.title})",
+            path=path if line is not None else None,
+            line=line,
+            column="product",
+            fix=f"use a {want.title} series, or --chain {got}" if got else f"write product {chain}",
+        )
+
+
 def calibrate(
     scenario: Scenario | str,
     observed: pd.DataFrame,
@@ -344,6 +416,7 @@ def calibrate(
     """
     t0 = time.perf_counter()
     mdl = model if model is not None else ExportModel(scenario, dataset)
+    check_series_product(observed, mdl.chain)
     names = tuple(params)
     if not names:
         raise DataError("no parameters to fit", column="params", fix=f"e.g. {', '.join(DEFAULT_PARAMS)}")

@@ -43,6 +43,8 @@ class ChainInfo:
     feed: str | None = None
     sectors: bool = False
     price_floor: bool = False
+    #: whether its demand substitutes by route (engine/prices.py: ferrite, Ce grades, redesign)
+    substitution_routes: bool = False
     value_parameter: str | None = None
     own_parameters: str | None = None
     #: parameters whose medians the network is built from (network-level quantities)
@@ -65,6 +67,7 @@ CHAINS: dict[str, ChainInfo] = {
             feed="dy_tb",
             sectors=True,
             price_floor=True,
+            substitution_routes=True,
             value_parameter="value.output_usd_per_kg_magnet",
             network_parameters=(
                 "volume.mining_t_per_year",

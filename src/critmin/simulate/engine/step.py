@@ -71,7 +71,9 @@ from critmin.errors import DataError
 from critmin.simulate.chains.network import Network
 from critmin.simulate.engine import inventory
 from critmin.simulate.engine.balance import BALANCE_RTOL, Balance, MassBalanceError
+from critmin.simulate.engine.capacity import capacity_response, market_weights, tracked_growth
 from critmin.simulate.engine.licences import LicenceBook, ban_cancel
+from critmin.simulate.engine.prices import SubstitutionRoutes, route_terms, usd_per_kg
 from critmin.simulate.engine.regimes import RegimeChain
 from critmin.simulate.engine.sectors import SectorAccumulator
 from critmin.simulate.engine.trade import allied_rebalance, serve_offtakes
@@ -124,6 +126,8 @@ class _Model:
     sector_usd_per_kg: F | None = None  # [S] end-product output at risk per kg short (sectors.py)
     sp_rules: StockpileRules | None = None  # public stockpiles' release rules (inventory.py)
     sp_added: npt.NDArray[np.bool_] | None = None  # [R] regions some stockpile event adds to
+    stages: tuple[str, ...] = ()
+    cap_weights: F | None = None  # [K, 2, R] capacity per unit order rate (capacity.market_weights)
 
     @classmethod
     def build(cls, net: Network, params: EngineParams, policy: PolicyPath) -> _Model:
@@ -168,6 +172,12 @@ class _Model:
             policy=policy,
             sp_rules=policy.stockpile_rules,
             sp_added=None if policy.stockpile is None else np.asarray((policy.stockpile > 0).any(axis=0)),
+            stages=tuple(net.stages),
+            cap_weights=market_weights(
+                net.share * net.volume[:, None],
+                net.demand0[None, :] * (net.volume / net.volume[-1])[:, None],
+                net.chn,
+            ),
         )
 
 
@@ -253,14 +263,25 @@ class _Block:
         assert m.policy is not None
         self.policy = m.policy
         self.inv_se = 1.0 / p.supply_elasticity
-        self.subst_cap = p.substitution_cap[:, None]
-        self.subst_lag = p.substitution_lag_months[:, None]
+        caps, lags = route_terms(
+            p.substitution_cap,
+            p.substitution_lag_months,
+            p.substitution_cap_ferrite,
+            p.substitution_cap_ce_grades,
+            p.substitution_cap_redesign,
+            p.substitution_fast_lag_months,
+        )
+        self.routes = SubstitutionRoutes(caps, lags, m.r_n)
         self.recycle = p.recycling_share[:, None] * m.exf[None, :]
         allied = p.allied_trade_share if p.allied_trade_share is not None else np.zeros(n)
         self.allied = np.clip(allied, 0.0, 1.0)[:, None]
         self.usd_per_t = 1000.0 * p.output_usd_per_kg[:, None]
         self.headroom1 = 1.0 + p.capacity_headroom
-        self.cap_growth1 = 1.0 + p.capacity_growth_per_year
+        self.cap_growth1 = 1.0 + tracked_growth(
+            p.demand_growth_per_year, p.capacity_growth_per_year, p.capacity_demand_tracking
+        )
+        self.cap_resp = None if m.cap_weights is None else capacity_response(m.cap_weights, m.stages, p)
+        self.usd_per_kg = p.price_usd_per_kg
         self.growth1 = 1.0 + p.demand_growth_per_year
         self.ramp = p.ramp_months[:, None]
         self.project_start = p.project_start_month[:, m.proj_order]
@@ -326,6 +347,8 @@ class _Block:
             started = np.clip((t - self.project_start) / self.ramp, 0.0, 1.0) * m.proj_cap
             add_flat[:, m.proj_cols] = np.add.reduceat(started, m.proj_first, axis=1)
         add = add_flat.reshape(self.n, m.k_n, m.r_n)
+        if self.cap_resp is not None:  # price-driven new capacity (engine/capacity.py)
+            add = add + self.cap_resp.step(t, self.price_x, self.price_c)
         cap_f = (self.headroom1 * self.cap_growth1**years)[:, None]
         # Pull: producers outside China also produce for unmet local needs (new capacity gets
         # used); computed downstream-first as the input each stage wants from the one above.
@@ -458,9 +481,7 @@ class _Block:
         ratio_c = np.clip(want_c / np.maximum(have_c, 1e-9), 0.2, 10.0)
         self.price_x = price_x = self.price_x**lam * (ratio_x**self.inv_se) ** (1.0 - lam)
         self.price_c = price_c = self.price_c**lam * (ratio_c**self.inv_se) ** (1.0 - lam)
-        premium = np.clip(price_x - 1.0, 0.0, 1.0)
-        subst = self.subst + (self.subst_cap * premium[:, None] * exf - self.subst) / self.subst_lag
-        self.subst = np.clip(subst, 0.0, self.subst_cap)
+        self.subst = self.routes.step(price_x, exf)  # substitution by route (engine/prices.py)
         # 7. streamed metrics
         pct = np.divide(short, demand, out=np.zeros_like(short), where=demand > 0)
         np.maximum(self.peak, pct, out=self.peak)
@@ -605,12 +626,16 @@ def _joined_metrics(blocks: list[_Block]) -> PathMetrics:
     def joined(attr: str) -> F:
         return np.concatenate([getattr(b, attr) for b in blocks])
 
+    usd = None
+    if all(b.usd_per_kg is not None for b in blocks):
+        usd = usd_per_kg(joined("peak_price"), np.concatenate([np.asarray(b.usd_per_kg) for b in blocks]))
     return PathMetrics(
         peak_shortfall_pct=joined("peak") * 100.0,
         cumulative_shortfall_t=joined("cum"),
         months_below_90pct=joined("below"),
         peak_price_ratio=joined("peak_price"),
         output_at_risk_usd=joined("at_risk"),
+        peak_price_usd_per_kg=usd,
     )
 
 

@@ -57,6 +57,21 @@ class EngineParams:
     inventory_class_share: F | None = None
     #: [P, N] each class's cover, months (inventory.class_cover.*), scaled to mean cover_months
     inventory_class_cover: F | None = None
+    # --- prices (issue 12): capacity response (engine/capacity.py) and the US$ anchor
+    capacity_demand_tracking: F | None = None  # rho: share of demand growth existing capacity follows
+    capacity_signal_months: F | None = None  # smoothing of the price signal for new capacity
+    capacity_response_threshold: F | None = None  # premium above which new capacity is ordered
+    capacity_response_per_year: F | None = None  # order rate per unit premium above it, 1/yr
+    capacity_build_cap_per_year: F | None = None  # largest order rate, fraction of scale / yr
+    capacity_lead_months_mine: F | None = None
+    capacity_lead_months_refine: F | None = None
+    capacity_lead_months_fab: F | None = None
+    price_usd_per_kg: F | None = None  # US$/kg of the users' product at price index 1
+    # substitution by route (engine/prices.py); all None: the single substitution_cap
+    substitution_cap_ferrite: F | None = None  # fraction of demand
+    substitution_cap_ce_grades: F | None = None
+    substitution_cap_redesign: F | None = None  # its lag is substitution_lag_months
+    substitution_fast_lag_months: F | None = None  # lag of the ferrite and Ce-grade routes
 
 
 @dataclass
@@ -94,6 +109,8 @@ class PathMetrics:
     by_sector: dict[str, F] | None = None
     #: the feed chain's own metrics (its users are the fed stage's makers), when there is one
     feed: PathMetrics | None = None
+    #: [P, R] peak price of each region's market in US$/kg (peak ratio x ``price_usd_per_kg``)
+    peak_price_usd_per_kg: F | None = None
 
 
 @dataclass(frozen=True)
