@@ -13,6 +13,7 @@ Usage: python benchmarks/baseline_loop.py [--paths 3] [--scenario controls-reimp
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import time
 from typing import Any
@@ -234,6 +235,7 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
         ]
         sp_size = [0.0] * r_n
         backlog = [[[0.0] * r_n for _ in range(r_n)] for _ in range(k_n)]
+        ban_prev = [[[0.0] * r_n for _ in range(r_n)] for _ in range(k_n)]
         stockpile = params.stockpile0_t[p].tolist()
         px, pc = 1.0, 1.0
         subst = [0.0] * r_n
@@ -317,16 +319,23 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                         x = prod[i] * ship[k][i][j]
                         home = x * ban[i][j]
                         apply_ = (x - home) * lic[i][j]
+                        # a ban rising on this flow sends the share it newly covers of what is
+                        # pending back to the exporter (licences.ban_cancel)
+                        b0, b1 = ban_prev[k][i][j], ban[i][j]
+                        ban_prev[k][i][j] = b1
+                        cancel = 0.0 if b1 <= b0 else ((b1 - b0) / (1.0 - b0) if b0 < 1.0 else 1.0)
+                        cancelled = backlog[k][i][j] * cancel
+                        backlog[k][i][j] -= cancelled
                         processed = backlog[k][i][j] / lag
                         approved = processed * approval
                         backlog[k][i][j] += apply_ - processed
                         receipts[j] += x - home - apply_ + approved
-                        receipts[i] += home + processed - approved
+                        receipts[i] += home + processed - approved + cancelled
                         h_j = hub[j]
                         if i == c and j != c and h_j != j and h_j != c and ban[c][h_j] < 1.0:
                             # rerouted via the hub (5.5d): leaves China, reaches j this month
                             r_share = (via[k][j] + leak * (1.0 - via[k][j])) * (1.0 - enf)
-                            moved = (home + processed - approved) * min(max(r_share, 0.0), 1.0)
+                            moved = (home + processed - approved + cancelled) * min(max(r_share, 0.0), 1.0)
                             receipts[j] += moved
                             receipts[i] -= moved
                 for r in range(r_n):
@@ -468,7 +477,18 @@ def inputs(scenario: str, paths: int, seed: int) -> tuple[Network, EngineParams,
         raise SystemExit(f"the loop takes at most {BLOCK_PATHS} paths (one block)")
     run_inputs = RunInputs.build(scenario, seed=seed, paths=paths)
     ei = run_inputs.engine_inputs(run_inputs.blocks()[0])[0]
-    return ei.network, ei.params, ei.policy, ei.n_months
+    # The loop does not implement the licence review dead time, the regime Markov chain,
+    # destination-specific approval rates or general licences (issue 12, engine/licences.py and
+    # engine/regimes.py, checked by their own toy tests): the comparison runs both with them off
+    # (a one-month dead time, the engine's rule before issue 12).
+    off = dict.fromkeys(("licence_dead_time_months", *(f"regime_p_{x}" for x in REGIME_RATES)))
+    params = dataclasses.replace(ei.params, **off)
+    policy = dataclasses.replace(ei.policy, regime=None, dest_approval=[], general=[])
+    return ei.network, params, policy, ei.n_months
+
+
+#: the regime chain's transition rates (EngineParams.regime_p_<x>)
+REGIME_RATES = ("suspend", "tighten", "reimpose", "ease")
 
 
 def main() -> None:
