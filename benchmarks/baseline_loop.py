@@ -335,7 +335,8 @@ def run_loop(net: Network, params: EngineParams, policy: PolicyPath, n_months: i
                         if i == c and j != c and h_j != j and h_j != c and ban[c][h_j] < 1.0:
                             # rerouted via the hub (5.5d): leaves China, reaches j this month
                             r_share = (via[k][j] + leak * (1.0 - via[k][j])) * (1.0 - enf)
-                            moved = (home + processed - approved + cancelled) * min(max(r_share, 0.0), 1.0)
+                            # a cancelled application is not rerouted: it returns to the exporter
+                            moved = (home + processed - approved) * min(max(r_share, 0.0), 1.0)
                             receipts[j] += moved
                             receipts[i] -= moved
                 for r in range(r_n):

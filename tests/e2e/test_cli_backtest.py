@@ -167,9 +167,12 @@ def test_typer_calibrate_bad_csv_raises_data_error(tmp_path: Path) -> None:
 def test_calibrate_joint_json(home: Path) -> None:
     doc = json.loads(run_main("calibrate", "--joint", "--format", "json", home=home).stdout)
     fitted = {p["name"]: p["fitted"] for p in doc["parameters"]}
-    # chains.yaml's Ga/Ge/Sb medians are the joint fit, so the fit stays there
-    assert fitted["licence.dead_time_months"] == pytest.approx(2.57, abs=0.05)
-    assert fitted["licence.mean_lag_months"] == pytest.approx(3.77, abs=0.1)
+    se = {p["name"]: p["std_error"] for p in doc["parameters"]}
+    # chains.yaml's Ga/Ge/Sb medians are the joint fit: the dead time stays there; the lag is
+    # barely identified (the objective is flat in it), so the fit stays within one s.e.
+    assert fitted["licence.dead_time_months"] == pytest.approx(2.57, abs=0.1)
+    assert abs(fitted["licence.mean_lag_months"] - 5.0) < min(0.1, se["licence.mean_lag_months"])
+    assert doc["rmse_index"] <= doc["prior_rmse_index"] + 1e-9
     chains = {r["chain"] for r in doc["rows"]}
     assert chains == {"gallium", "germanium", "antimony", "rare_earths"}
     assert all(not r["fitted"] for r in doc["rows"] if r["period"] > "2025-05")

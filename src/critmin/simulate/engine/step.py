@@ -443,17 +443,22 @@ class _Block:
                 if regime_on and self.regime is not None:
                     appr_e = self.regime.approval(k, appr_e, approval)
                 approved, refused, cancelled = self.books[k].month(apply_, appr_e, cancel)
+                # a refusal can be rerouted; a cancelled application returns to the exporter
+                # (shipping it to a third country would need a licence of its own)
+                reroutable = refused
                 refused = refused + cancelled  # both go back to the exporter
                 self.backlog[k] = self.books[k].pending()
                 receipts += (delivered + approved) @ m.to_dst[k]
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
+            else:
+                reroutable = None
             moved_dest = None
             if ctl.n_edges and m.routes:
                 # Rerouting: part of what a ban kept home or a refusal returned reaches its
                 # destination via a third country this month (reroute.py, section 5.5d).
-                moved = m.routes[k].moved(flows["home"], flows["refused"], self.leak, t, ctl.key[t])
+                moved = m.routes[k].moved(flows["home"], reroutable, self.leak, t, ctl.key[t])
                 receipts += moved @ m.routes[k].shift
                 flows["rerouted"] = moved
                 moved_dest = moved @ m.to_dst[k]
