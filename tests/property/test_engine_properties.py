@@ -113,8 +113,16 @@ def table_ranges(*, bundled: bool) -> dict[str, tuple[float, float]]:
 
 #: Mass balance: every value the engine accepts.
 BOUNDS = table_ranges(bundled=False)
-#: The stricter-control properties: the bundled defaults' supports (module docstring).
-STRICT = table_ranges(bundled=True)
+#: The stricter-control properties: the bundled defaults' supports (module docstring), with
+#: the capacity response to price off. With it on, a stricter control can *raise* cumulative
+#: ex-China supply: the premium it causes brings new ex-China capacity after its lead time
+#: (documented exception (d), docs/model.md section 5.10; bounded by
+#: test_capacity_response_exception_is_bounded).
+STRICT_WITH_RESPONSE = table_ranges(bundled=True)
+STRICT = {**STRICT_WITH_RESPONSE, "capacity.response_per_year": (0.0, 0.0)}
+#: largest rise of cumulative ex-China supply a stricter control gives through the capacity
+#: response (1.3% in the derandomised examples of the stricter-control test)
+RESPONSE_RTOL = 0.03
 #: EngineParams fields drawn as one value per path (the others: project starts, stockpiles).
 PER_PATH = tuple(
     f.name
@@ -300,12 +308,14 @@ def test_mass_balance_and_non_negative_stocks(data: st.DataObject, n_months: int
 
 
 # ------------------------------------------------------------------ stricter controls
-def _base(data: st.DataObject) -> tuple[tuple[Event, ...], EngineParams, PolicyPath, int]:
+def _base(
+    data: st.DataObject, ranges: dict[str, tuple[float, float]] | None = None
+) -> tuple[tuple[Event, ...], EngineParams, PolicyPath, int]:
     """A bundled scenario's timeline and policy over its whole horizon, with 4 random parameter
     paths over the stricter-control domain (``STRICT``: full allied trade among others)."""
     sc = load_scenario(data.draw(st.sampled_from(SCENARIOS)))
     n_months = len(sc.months())
-    params = data.draw(engine_params(4, STRICT))
+    params = data.draw(engine_params(4, STRICT if ranges is None else ranges))
     return sc.timeline(), params, _compile(sc.timeline(), n_months, 4), n_months
 
 
@@ -361,6 +371,26 @@ def test_higher_controlled_share_never_raises_ex_china_supply(data: st.DataObjec
         params, controlled_share_last_stage=np.minimum(params.controlled_share_last_stage + delta, 1.0)
     )
     _assert_not_more(_supply(strict, pol, n_months), _supply(params, pol, n_months))
+
+
+@settings(max_examples=6, deadline=None)
+@given(data=st.data(), delta=st.floats(0.01, 0.4))
+def test_capacity_response_exception_is_bounded(data: st.DataObject, delta: float) -> None:
+    """Exception (d): with the capacity response on, a higher controlled share may raise
+    cumulative ex-China supply (new capacity answering the premium), by at most RESPONSE_RTOL;
+    the same paths with the response off never see a rise."""
+    _, params, pol, n_months = _base(data, STRICT_WITH_RESPONSE)
+    strict = dataclasses.replace(
+        params, controlled_share_last_stage=np.minimum(params.controlled_share_last_stage + delta, 1.0)
+    )
+    on = _supply(strict, pol, n_months) / _supply(params, pol, n_months) - 1.0
+    assert (on <= RESPONSE_RTOL).all(), on
+    assert params.capacity_response_per_year is not None
+    off = {"capacity_response_per_year": np.zeros_like(params.capacity_response_per_year)}
+    _assert_not_more(
+        _supply(dataclasses.replace(strict, **off), pol, n_months),
+        _supply(dataclasses.replace(params, **off), pol, n_months),
+    )
 
 
 @settings(max_examples=12, deadline=None)
