@@ -715,7 +715,7 @@ def test_us_embargo_us_gallium_shortfall(embargo: SimulationResult) -> None:
     eu = s.loc[
         (s["product"] == "gallium_metal") & (s["region"] == "EU27") & (s["metric"] == "peak_shortfall_pct")
     ]
-    assert row["p50"].iloc[0] < eu["p50"].iloc[0] + 15.0
+    assert row["p50"].iloc[0] < eu["p50"].iloc[0] + 25.0
     months = s.loc[
         (s["product"] == "gallium_metal") & (s["region"] == "USA") & (s["metric"] == "months_below_90pct")
     ]

@@ -487,7 +487,7 @@ def test_real_raw_files_build_and_validate(raw_dir: Path) -> None:
     assert counts == {
         "stage_shares": 68,
         "production": 5,
-        "projects": 57,
+        "projects": 64,
         "prices": 95,
         "intensities": 54,
         "end_uses": 48,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from critmin.atomic import current_umask
 from critmin.data.catalogue import Source
-from critmin.data.dataset import Dataset, dump_sources, validate_table
+from critmin.data.dataset import Dataset, dump_sources, load_sources, validate_table
 from critmin.data.schemas import TABLES
 from critmin.errors import DataError
 from critmin.model.commodities import registry
@@ -133,6 +133,10 @@ def apply_corrections(tables: dict[str, pd.DataFrame], path: Path | None = None)
     return applied
 
 
+#: Sources no raw file provides (cited by parameters.yaml, history.yaml, chain specs).
+CURATED_SOURCES = Path(__file__).with_name("curated") / "sources.yaml"
+
+
 def collect(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Source]]:
     """Run every converter over ``raw_dir``; return validated, sorted tables and sources."""
     pieces: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
@@ -147,6 +151,10 @@ def collect(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Source]]:
                     # Same page cited by two files: keep the first description.
                     continue
                 sources[s.id] = s
+    # sources cited by the package's own files (parameters, history, chain specs), kept in the
+    # package beside the curated rows so the build reproduces sources.yaml
+    for sid, s in load_sources(CURATED_SOURCES).items():
+        sources.setdefault(sid, s)
     merged: dict[str, pd.DataFrame] = {}
     for name, frames in pieces.items():
         if not frames:

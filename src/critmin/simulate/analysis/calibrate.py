@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -50,6 +49,7 @@ from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
 from critmin.simulate.assemble import NetworkCache, RunInputs, resolve_values
 from critmin.simulate.chains.registry import chain_info
+from critmin.simulate.chains.single import own_values_pinned
 from critmin.simulate.inputs.params import median, parameter_table
 from critmin.simulate.inputs.scenario import Scenario, load_scenario
 from critmin.simulate.run import run
@@ -97,29 +97,6 @@ def with_parameters(scenario: Scenario, parameters: Mapping[str, float]) -> Scen
         )
     merged = {**scenario.parameters, **{k: float(v) for k, v in parameters.items()}}
     return scenario.model_copy(update={"parameters": merged})
-
-
-@contextmanager
-def _own_values_pinned(chain: str, parameters: Mapping[str, float]) -> Iterator[None]:
-    """Let trial ``parameters`` win over a single chain's own values in ``chains.yaml``.
-
-    A single chain's own parameters override the scenario's (:func:`resolve_values`), so a
-    trial value set on the scenario would be ignored for them (gallium's approval rate, the
-    fitted dead time and lag). For the duration of one run the chain's own entries of those
-    names are set to the trial values, then restored.
-    """
-    if chain == "rare_earths":
-        yield
-        return
-    from critmin.simulate.chains.single import _raw  # the chains.yaml document (cached)
-
-    own: dict[str, Any] = _raw()["chains"][chain].setdefault("parameters", {})
-    saved = {k: own[k] for k in parameters if k in own}
-    try:
-        own.update({k: float(parameters[k]) for k in saved})
-        yield
-    finally:
-        own.update(saved)
 
 
 class ExportModel:
@@ -178,7 +155,7 @@ class ExportModel:
         sc = scenario if scenario is not None else self.scenario
         if parameters:
             sc = with_parameters(sc, parameters)
-        with _own_values_pinned(self.chain, parameters or {}):
+        with own_values_pinned(self.chain, parameters or {}):
             inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache)
             trace = run(inputs, keep_trace=True).trace
         assert trace is not None  # keep_trace=True

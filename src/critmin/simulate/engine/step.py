@@ -452,13 +452,12 @@ class _Block:
                 receipts += (home + refused) @ m.to_src[k]
                 flows |= {"home": home, "apply": apply_, "delivered": delivered}
                 flows |= {"approved": approved, "refused": refused}
-            else:
-                reroutable = None
+                flows["reroutable"] = reroutable
             moved_dest = None
             if ctl.n_edges and m.routes:
                 # Rerouting: part of what a ban kept home or a refusal returned reaches its
                 # destination via a third country this month (reroute.py, section 5.5d).
-                moved = m.routes[k].moved(flows["home"], reroutable, self.leak, t, ctl.key[t])
+                moved = m.routes[k].moved(flows["home"], flows["reroutable"], self.leak, t, ctl.key[t])
                 receipts += moved @ m.routes[k].shift
                 flows["rerouted"] = moved
                 moved_dest = moved @ m.to_dst[k]
