@@ -164,3 +164,15 @@ def engine_run(
         block_paths=block_paths,
     )
     return res.metrics, res.bands(), res.trace
+
+
+def three_regions() -> Network:
+    """China ships half its magnets to the USA and half to Japan (demand 50 t/month each);
+    four stages, no other trade."""
+    share = np.array([[1.0, 0.0, 0.0]] * 4)
+    ship = np.stack([np.eye(3)] * 4)
+    ship[3, 0] = [0.0, 0.5, 0.5]
+    volume = np.full(4, 100.0)
+    demand0 = (share[3] * volume[3]) @ ship[3]
+    origin = np.array([[1.0, 0.0, 0.0]] * 4)
+    return toy_network(share, ship, volume, demand0, origin, regions=("CHN", "USA", "JPN"))

@@ -121,17 +121,6 @@ def test_price_trigger_never_met_releases_nothing_and_always_met_releases_the_sh
     np.testing.assert_allclose(tr.shortfall[5:8, 0, US], [50.0, 75.0, 87.5], atol=1e-9)
 
 
-def three_regions() -> helpers.Network:
-    """China ships half its magnets to the USA and half to Japan (demand 50 t/month each)."""
-    share = np.array([[1.0, 0.0, 0.0]] * 4)
-    ship = np.stack([np.eye(3)] * 4)
-    ship[3, 0] = [0.0, 0.5, 0.5]
-    volume = np.full(4, 100.0)
-    demand0 = (share[3] * volume[3]) @ ship[3]
-    origin = np.array([[1.0, 0.0, 0.0]] * 4)
-    return helpers.toy_network(share, ship, volume, demand0, origin, regions=("CHN", "USA", "JPN"))
-
-
 @pytest.mark.parametrize(("allies", "jpn_short"), [((), 50.0), (("JPN",), 20.0)])
 def test_release_to_allies_only_when_the_event_names_them(allies: tuple[str, ...], jpn_short: float) -> None:
     """A ban on magnets to Japan from month 3: Japan's 100 t last two months, from month 5
@@ -156,7 +145,7 @@ def test_release_to_allies_only_when_the_event_names_them(allies: tuple[str, ...
     )
     pol = compile_policy(events, "2024-01", 7, regions, 1, None, defence_share=0.03)
     params = helpers.frozen_params(1, 3)
-    _, _, tr = engine_run(three_regions(), params, pol, 7, keep_trace=True, check_balance=True)
+    _, _, tr = engine_run(helpers.three_regions(), params, pol, 7, keep_trace=True, check_balance=True)
     assert tr is not None
     assert tr.shortfall[5, 0, 2] == pytest.approx(jpn_short)
     assert tr.shortfall[5, 0, 1] == pytest.approx(0.0, abs=1e-9)

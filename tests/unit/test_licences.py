@@ -15,7 +15,6 @@ import pytest
 from pydantic import ValidationError
 
 from critmin.model.stages import Stage
-from critmin.simulate.chains.network import Network
 from critmin.simulate.engine.licences import LicenceBook, ban_cancel, dead_time_weights
 from critmin.simulate.inputs.events import EventKind, parse_event
 from critmin.simulate.inputs.policy import compile_policy
@@ -108,20 +107,10 @@ def test_licence_book_conserves_mass() -> None:
     assert total_in == pytest.approx(total_out + float(book.pending().sum()))
 
 
-def toy_b() -> Network:
-    share = np.array([[1.0, 0.0, 0.0]] * 4)
-    ship = np.stack([np.eye(3)] * 4)
-    ship[3, 0] = [0.0, 0.5, 0.5]
-    volume = np.full(4, 100.0)
-    demand0 = (share[3] * volume[3]) @ ship[3]
-    origin = np.array([[1.0, 0.0, 0.0]] * 4)
-    return helpers.toy_network(share, ship, volume, demand0, origin, regions=("CHN", "USA", "JPN"))
-
-
 def run_b(events: list[object], **over: float) -> np.ndarray:
     params = frozen_params(1, 3, **{"licence_dead_time_months": 1.0, "approval_rate": 1.0, **over})
     pol = compile_policy(tuple(events), "2024-01", 12, ("CHN", "USA", "JPN"), 1, None, defence_share=0.03)  # type: ignore[arg-type]
-    _, _, tr = engine_run(toy_b(), params, pol, 12, keep_trace=True, check_balance=True)
+    _, _, tr = engine_run(helpers.three_regions(), params, pol, 12, keep_trace=True, check_balance=True)
     assert tr is not None
     return tr.exports_chn[:, 0, :]
 
