@@ -1,0 +1,99 @@
+"""``critmin runs``: list, show, compare and remove the runs kept in the store.
+
+Every ``critmin simulate`` stores its run (unless ``--no-store``) in ``$CRITMIN_HOME``'s DuckDB
+store (:mod:`critmin.store.runs`)::
+
+    critmin runs list
+    critmin runs show sim-20261203T001500-1a2b3c4d
+    critmin runs compare RUN_A RUN_B           # B - A per region, product and metric
+    critmin runs remove RUN
+    critmin report --from-run RUN --out brief.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import typer
+
+from critmin.cli._output import Format, bold_lead, console, emit_frame, emit_json, records
+from critmin.cli.choices import format_option
+from critmin.store.runs import RunRecord, RunStore
+
+runs_app = typer.Typer(
+    help="Stored runs: list, show, compare and remove (every `critmin simulate` is stored).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+_LIST_COLUMNS = ["run_id", "kind", "name", "created_at", "seed", "paths", "data_version", "package_version"]
+
+
+def _record_row(r: RunRecord) -> dict[str, Any]:
+    return {c: getattr(r, c) for c in _LIST_COLUMNS}
+
+
+@runs_app.command("list")
+def list_cmd(fmt: Format = format_option()) -> None:
+    """Stored runs, oldest first: id, kind, name, time (UTC), seed, paths, data and package versions."""
+    store = RunStore.open()
+    frame = pd.DataFrame([_record_row(r) for r in store.list()], columns=_LIST_COLUMNS)
+    if fmt is Format.TABLE and frame.empty:
+        console.print(f"no stored runs in {store.path} (run `critmin simulate NAME` to store one)")
+        return
+    emit_frame(frame, fmt, title="Stored runs", meta={"store": str(store.path)})
+
+
+@runs_app.command("show")
+def show_cmd(
+    run: str = typer.Argument(..., help="Run id (see `critmin runs list`)."),
+    fmt: Format = format_option(),
+) -> None:
+    """One stored run: its record and summary table (JSON: every table, the resolved scenario)."""
+    rec, tables = RunStore.open().get(run)
+    summary = tables.get("summary", pd.DataFrame())
+    if fmt is Format.JSON:
+        emit_json({**rec.to_dict(), "tables": {name: records(t) for name, t in tables.items()}})
+        return
+    if fmt is Format.CSV:
+        emit_frame(summary, fmt)
+        return
+    console.print(
+        bold_lead(
+            rec.run_id,
+            f": {rec.kind} {rec.name}, created {rec.created_at}, seed {rec.seed}, {rec.paths} paths, "
+            f"data_version {rec.data_version}, critmin {rec.package_version}",
+        )
+    )
+    console.print("tables: " + ", ".join(f"{n} ({len(t):,} rows)" for n, t in tables.items()), highlight=False)
+    emit_frame(summary, fmt, title="summary (p5/p50/p95 across paths)")
+
+
+@runs_app.command("compare")
+def compare_cmd(
+    a: str = typer.Argument(..., help="First run id (A)."),
+    b: str = typer.Argument(..., help="Second run id (B)."),
+    fmt: Format = format_option(),
+) -> None:
+    """Summary rows of two runs side by side with the difference B - A (units those of each metric)."""
+    frame = RunStore.open().compare(a, b)
+    emit_frame(frame, fmt, title=f"{b} - {a}", meta={"a": a, "b": b})
+
+
+@runs_app.command("remove")
+def remove_cmd(
+    run: str = typer.Argument(..., help="Run id to delete."),
+    fmt: Format = format_option(),
+) -> None:
+    """Delete one stored run (an unknown id is an error, exit 2)."""
+    store = RunStore.open()
+    if not store.remove(run):
+        raise store.unknown(run)
+    if fmt is Format.JSON:
+        emit_json({"removed": run})
+    elif fmt is Format.CSV:
+        print(f"removed\n{run}")
+    else:
+        console.print(f"removed {run}", highlight=False)
+
