@@ -101,9 +101,9 @@ def run_fan(
         title={"text": esc(title), "x": 0.02, "xanchor": "left"},
         xaxis={"title": {"text": "month"}, "type": "date"},
         yaxis={"title": {"text": y_title}, "rangemode": "tozero", "range": [0, y_top * 1.08]},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        legend={"orientation": "h", "y": 1.09, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
         hovermode="x unified",
-        height=560,
+        height=600,
         meta={"critmin_figure": "run_fan", "metric": metric, "chain": chain, "runs": [run.label]
               + ([other.label] if other is not None else [])},
     )
@@ -113,6 +113,7 @@ def run_fan(
     if events is not None and len(events) and chain == run.primary_chain:
         notes.append("Numbered lines: the policy events of the timeline table.")
     add_caption(fig, "", notes, run.data_version)
+    fig.update_layout(margin={"t": 150})
     return fig
 
 

@@ -383,7 +383,6 @@ class RunStore:
         """The error for a run id that is not stored (names the id, the store and the fix)."""
         return DataError(
             f"no stored run {run_id!r} in {self.path}",
-            column="run",
             fix="list the stored runs with `critmin runs list`",
         )
 
