@@ -16,8 +16,10 @@ from typing import Any
 
 import pandas as pd
 import typer
+from rich.table import Table
+from rich.text import Text
 
-from critmin.cli._output import Format, bold_lead, console, emit_frame, emit_json, records
+from critmin.cli._output import Format, bold_lead, cell_text, console, emit_frame, emit_json, records
 from critmin.cli.choices import format_option
 from critmin.store.runs import RunRecord, RunStore
 
@@ -42,7 +44,26 @@ def list_cmd(fmt: Format = format_option()) -> None:
     if fmt is Format.TABLE and frame.empty:
         console.print(f"no stored runs in {store.path} (run `critmin simulate NAME` to store one)")
         return
-    emit_frame(frame, fmt, title="Stored runs", meta={"store": str(store.path)})
+    if fmt is not Format.TABLE:
+        emit_frame(frame, fmt, title="Stored runs", meta={"store": str(store.path)})
+        return
+    t = Table(title="Stored runs (oldest first)", title_justify="left", caption=Text(f"store: {store.path}"))
+    t.add_column("run id", no_wrap=True)
+    t.add_column("scenario / plan", overflow="fold")
+    t.add_column("created (UTC)", no_wrap=True)
+    for col in ("seed", "paths"):
+        t.add_column(col, justify="right")
+    t.add_column("data version", no_wrap=True)
+    for r in frame.itertuples(index=False):
+        t.add_row(
+            Text(str(r.run_id)),
+            Text(str(r.name)),
+            Text(str(r.created_at)[:16].replace("T", " ")),
+            Text(cell_text(r.seed)),
+            Text(cell_text(r.paths)),
+            Text(str(r.data_version)),
+        )
+    console.print(t)
 
 
 @runs_app.command("show")
