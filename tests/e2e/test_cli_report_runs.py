@@ -38,11 +38,14 @@ def test_simulate_stores_a_run_and_runs_lists_shows_compares_removes(tmp_path: P
     b = _simulate(tmp_path, "controls-reimposed-2026-11")
     listed = json.loads(run_cli("runs", "list", "--format", "json", home=tmp_path).stdout)["rows"]
     assert [r["run_id"] for r in listed] == [a, b]
-    assert listed[0]["name"] == "truce-holds" and listed[0]["paths"] == 6 and listed[0]["seed"] == 0
+    assert listed[0]["name"] == "truce-holds"
+    assert listed[0]["paths"] == 6
+    assert listed[0]["seed"] == 0
     csv = run_main("runs", "list", "--format", "csv", home=tmp_path).stdout
     assert csv.splitlines()[0].startswith("run_id,kind,name,created_at")
     table = run_main("runs", "list", home=tmp_path).stdout
-    assert a in table and b in table  # ids are never folded
+    assert a in table
+    assert b in table
 
     shown = json.loads(run_main("runs", "show", a, "--format", "json", home=tmp_path).stdout)
     assert shown["run_id"] == a
@@ -52,7 +55,8 @@ def test_simulate_stores_a_run_and_runs_lists_shows_compares_removes(tmp_path: P
 
     comp = json.loads(run_main("runs", "compare", a, b, "--format", "json", home=tmp_path).stdout)["rows"]
     row = next(
-        r for r in comp
+        r
+        for r in comp
         if (r["region"], r["product"], r["metric"]) == ("USA", "ndfeb_magnets", "peak_shortfall_pct")
     )
     assert row["diff_p50"] == pytest.approx(row["p50_b"] - row["p50_a"])
@@ -75,7 +79,8 @@ def test_an_unwritable_store_warns_once_and_the_simulation_succeeds(tmp_path: Pa
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["scenario"] == "truce-holds"
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("warning: the run was not stored"), proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("warning: the run was not stored"), proc.stderr
 
 
 def test_simulate_out_csv_is_one_record_type_per_file(tmp_path: Path) -> None:
@@ -85,7 +90,8 @@ def test_simulate_out_csv_is_one_record_type_per_file(tmp_path: Path) -> None:
     bands = pd.read_csv(tmp_path / "x.bands.csv")
     series = pd.read_csv(tmp_path / "x.series.csv")
     assert list(summary.columns) == ["region", "product", "metric", "p5", "p50", "p95"]
-    assert "table" not in bands.columns and bands.columns[0] == "month"
+    assert "table" not in bands.columns
+    assert bands.columns[0] == "month"
     assert {"month", "path", "region", "shortfall_t"} <= set(series.columns)
     for frame in (summary, bands, series):
         text = frame.astype(str)
@@ -96,8 +102,17 @@ def test_simulate_out_csv_is_one_record_type_per_file(tmp_path: Path) -> None:
 def test_report_html_and_xlsx_and_from_run(tmp_path: Path) -> None:
     html_out = tmp_path / "r.html"
     proc = run_cli(
-        "report", "controls-reimposed-2026-11", "--compare", "truce-holds", "--paths", "6", "--seed", "3",
-        "--out", str(html_out), home=tmp_path,
+        "report",
+        "controls-reimposed-2026-11",
+        "--compare",
+        "truce-holds",
+        "--paths",
+        "6",
+        "--seed",
+        "3",
+        "--out",
+        str(html_out),
+        home=tmp_path,
     )
     assert f"wrote {html_out}" in proc.stdout
     page = html_out.read_text("utf-8")
@@ -123,7 +138,9 @@ def test_report_html_and_xlsx_and_from_run(tmp_path: Path) -> None:
         (("report", "truce-holds", "--compare-run", "sim-nope", "--paths", "3"), ("sim-nope",)),
     ],
 )
-def test_report_bad_input_is_one_line(tmp_path: Path, args: tuple[str, ...], needles: tuple[str, ...]) -> None:
+def test_report_bad_input_is_one_line(
+    tmp_path: Path, args: tuple[str, ...], needles: tuple[str, ...]
+) -> None:
     proc = run_main(*args, "--out", str(tmp_path / "r.html"), home=tmp_path, ok=False)
     _one_line_error(proc, *needles)
     assert not (tmp_path / "r.html").exists()
@@ -131,7 +148,11 @@ def test_report_bad_input_is_one_line(tmp_path: Path, args: tuple[str, ...], nee
 
 @pytest.mark.parametrize(
     ("out", "needle"),
-    [("r.pdf", "suffix '.pdf'"), ("missing/r.html", "does not exist"), ("a-file/r.html", "is a file, not a folder")],
+    [
+        ("r.pdf", "suffix '.pdf'"),
+        ("missing/r.html", "does not exist"),
+        ("a-file/r.html", "is a file, not a folder"),
+    ],
 )
 def test_report_bad_out_is_one_line_before_any_run(tmp_path: Path, out: str, needle: str) -> None:
     (tmp_path / "a-file").write_text("x")
@@ -142,7 +163,11 @@ def test_report_bad_out_is_one_line_before_any_run(tmp_path: Path, out: str, nee
 
 @pytest.mark.parametrize(
     "args",
-    [("runs", "show", "sim-nope"), ("runs", "remove", "sim-nope"), ("runs", "compare", "sim-nope", "sim-nope2")],
+    [
+        ("runs", "show", "sim-nope"),
+        ("runs", "remove", "sim-nope"),
+        ("runs", "compare", "sim-nope", "sim-nope2"),
+    ],
 )
 def test_unknown_run_ids_are_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
     _one_line_error(run_main(*args, home=tmp_path, ok=False), "sim-nope", "critmin runs list")

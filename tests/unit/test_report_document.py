@@ -74,7 +74,8 @@ def test_html_has_the_figures_and_their_traces(page: str, runs: tuple[ReportRun,
     assert page.count('class="fig"') == len(figs)
     region = next(f for f in figs if f.layout.meta["critmin_figure"] == "region_fans")
     titles = [a.text for a in region.layout.annotations]
-    assert "United States" in titles and "Japan" in titles
+    assert "United States" in titles
+    assert "Japan" in titles
     assert "China" not in titles
 
 
@@ -82,13 +83,16 @@ def test_html_has_the_tables_with_human_headers(page: str) -> None:
     for ident in ("events", "summary", "comparison", "assumptions", "sources", "metadata"):
         assert f'<table id="{ident}">' in page
     headers = re.findall(r"<th>(.*?)</th>", page)
-    assert "Region" in headers and "Metric" in headers and "p50" in headers
+    assert "Region" in headers
+    assert "Metric" in headers
+    assert "p50" in headers
     assert any("difference" in h for h in headers)
     for h in headers:
         assert not SNAKE.search(h), h
     assert "Peak shortfall (% of demand)" in page
     assert "United States" in page
-    assert "data version" in page.lower() and "seed" in page.lower()
+    assert "data version" in page.lower()
+    assert "seed" in page.lower()
     assert "sim-a" in page  # the stored run id
 
 
@@ -109,23 +113,32 @@ def test_sources_and_assumptions_are_resolved(runs: tuple[ReportRun, ReportRun])
 def test_comparison_is_b_minus_a(runs: tuple[ReportRun, ReportRun]) -> None:
     a, b = runs
     c = comparison_table(a, b)
-    diff = [col for col in c.columns if col.startswith("p50 difference")][0]
-    pa = [col for col in c.columns if col == f"p50: {a.label}"][0]
-    pb = [col for col in c.columns if col == f"p50: {b.label}"][0]
+    diff = next(col for col in c.columns if col.startswith("p50 difference"))
+    pa = next(col for col in c.columns if col == f"p50: {a.label}")
+    pb = next(col for col in c.columns if col == f"p50: {b.label}")
     assert ((c[pb] - c[pa] - c[diff]).abs().fillna(0) < 1e-9).all()
-    row = c.loc[(c["Region"] == "United States") & (c["Metric"] == "Peak shortfall (% of demand)")
-                & (c["Product"] == "NdFeB magnets")].iloc[0]
+    row = c.loc[
+        (c["Region"] == "United States")
+        & (c["Metric"] == "Peak shortfall (% of demand)")
+        & (c["Product"] == "NdFeB magnets")
+    ].iloc[0]
     sa = a.tables["summary"]
     sb = b.tables["summary"]
-    key = (sa["region"] == "USA") & (sa["product"] == "ndfeb_magnets") & (sa["metric"] == "peak_shortfall_pct")
-    keyb = (sb["region"] == "USA") & (sb["product"] == "ndfeb_magnets") & (sb["metric"] == "peak_shortfall_pct")
+    key = (
+        (sa["region"] == "USA") & (sa["product"] == "ndfeb_magnets") & (sa["metric"] == "peak_shortfall_pct")
+    )
+    keyb = (
+        (sb["region"] == "USA") & (sb["product"] == "ndfeb_magnets") & (sb["metric"] == "peak_shortfall_pct")
+    )
     assert row[diff] == pytest.approx(float(sb.loc[keyb, "p50"].iloc[0]) - float(sa.loc[key, "p50"].iloc[0]))
 
 
 def test_html_table_escapes_and_formats() -> None:
     out = html_table(pd.DataFrame({"Name": ["<b>x</b>"], "Value": [12345.6], "Small": [0.012345]}))
-    assert "&lt;b&gt;x&lt;/b&gt;" in out and "<b>x" not in out
-    assert "12,346" in out and "0.0123" in out
+    assert "&lt;b&gt;x&lt;/b&gt;" in out
+    assert "<b>x" not in out
+    assert "12,346" in out
+    assert "0.0123" in out
 
 
 def test_a_stored_run_gives_the_same_tables(tmp_path: Path) -> None:
@@ -136,24 +149,33 @@ def test_a_stored_run_gives_the_same_tables(tmp_path: Path) -> None:
     fresh = ReportRun.from_result(result, run_id=rid)
     ds = load_dataset()
     for name in ("Summary", "Events", "Sources", "Assumptions"):
-        pd.testing.assert_frame_equal(report_tables(stored, None, ds)[name], report_tables(fresh, None, ds)[name])
-    assert stored.chains == fresh.chains and stored.months == fresh.months
+        pd.testing.assert_frame_equal(
+            report_tables(stored, None, ds)[name], report_tables(fresh, None, ds)[name]
+        )
+    assert stored.chains == fresh.chains
+    assert stored.months == fresh.months
 
 
 def test_xlsx_sheets_and_neutralised_cells(tmp_path: Path, runs: tuple[ReportRun, ReportRun]) -> None:
     a, b = runs
     from dataclasses import replace
 
-    hostile = replace(a, name="=HYPERLINK(\"http://x\")", description="+1")
+    hostile = replace(a, name='=HYPERLINK("http://x")', description="+1")
     path = write_report(tmp_path / "r.xlsx", hostile, b, load_dataset())
     book = load_workbook(path, read_only=True)
     assert book.sheetnames == [
-        "Summary", "By sector", "Comparison", "Events", "Assumptions", "Sources", "Metadata"
+        "Summary",
+        "By sector",
+        "Comparison",
+        "Events",
+        "Assumptions",
+        "Sources",
+        "Metadata",
     ]
     meta = list(book["Metadata"].iter_rows(values_only=True))
     assert meta[0] == ("Field", "Value")
     values = {r[0]: r[1] for r in meta[1:]}
-    assert values["Scenario (run A)"] == "'=HYPERLINK(\"http://x\")"  # neutralised, not a formula
+    assert values["Scenario (run A)"] == '\'=HYPERLINK("http://x")'  # neutralised, not a formula
     header = next(book["Summary"].iter_rows(values_only=True))
     assert header == ("Product", "Region", "Metric", "p5", "p50", "p95")
     comp_header = next(book["Comparison"].iter_rows(values_only=True))
@@ -161,7 +183,9 @@ def test_xlsx_sheets_and_neutralised_cells(tmp_path: Path, runs: tuple[ReportRun
     assert not list(tmp_path.glob(".r.xlsx.*"))  # no temporary file left
 
 
-def test_write_report_refuses_other_suffixes_and_leaves_nothing(tmp_path: Path, runs: tuple[ReportRun, ReportRun]) -> None:
+def test_write_report_refuses_other_suffixes_and_leaves_nothing(
+    tmp_path: Path, runs: tuple[ReportRun, ReportRun]
+) -> None:
     with pytest.raises(DataError, match="suffix"):
         write_report(tmp_path / "r.pdf", runs[0])
     with pytest.raises(DataError, match="does not exist"):

@@ -61,7 +61,9 @@ def test_save_list_get_remove_round_trip(tmp_path: Path) -> None:
     assert store.list() == []
     a = _save(store, 10.0)
     b = _save(store, 12.5, name="other")
-    assert ID.match(a) and ID.match(b) and a != b
+    assert ID.match(a)
+    assert ID.match(b)
+    assert a != b
     listed = store.list()
     assert [r.run_id for r in listed] == [a, b]  # oldest first
     assert (listed[0].kind, listed[0].name, listed[0].seed, listed[0].paths) == ("simulation", "toy", 3, 7)
@@ -92,7 +94,8 @@ def test_compare_keeps_rows_present_in_one_run_only() -> None:
     c = compare_summaries(_summary(1.0, region="USA"), _summary(1.0, region="JPN"))
     assert set(c["region"]) == {"USA", "JPN", "EU27"}
     usa = c.loc[c["region"] == "USA"].iloc[0]
-    assert np.isnan(usa["p50_b"]) and np.isnan(usa["diff_p50"])
+    assert np.isnan(usa["p50_b"])
+    assert np.isnan(usa["diff_p50"])
 
 
 @given(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-1e6, 1e6, allow_nan=False))
@@ -108,7 +111,9 @@ def test_unknown_run_is_one_line_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(DataError) as exc:
         store.get("sim-nope")
     msg = str(exc.value)
-    assert "sim-nope" in msg and "critmin runs list" in msg and "\n" not in msg
+    assert "sim-nope" in msg
+    assert "critmin runs list" in msg
+    assert "\n" not in msg
     with pytest.raises(DataError):
         store.compare("sim-nope", "sim-nope2")
 
@@ -139,7 +144,8 @@ def test_save_plan_keeps_record_lists_as_tables(tmp_path: Path) -> None:
     assert (rec.kind, rec.name, rec.seed, rec.data_version) == ("plan", "portfolio", 4, "v1")
     assert tables["portfolio"]["tags"].tolist() == ['["x", "y"]']  # JSON, never a Python list repr
     assert "budget: 5" in rec.spec_yaml
-    assert rec.meta is not None and rec.meta["objective"] == 2.5
+    assert rec.meta is not None
+    assert rec.meta["objective"] == 2.5
 
 
 # ------------------------------------------------------------------ a real simulation
@@ -150,7 +156,8 @@ def test_save_simulation_keeps_what_a_report_needs(tmp_path: Path, small_result)
     assert rec.name == "controls-reimposed-2026-11"
     assert (rec.seed, rec.paths, rec.data_version) == (2, 5, small_result.data_version)
     assert "name: controls-reimposed-2026-11" in rec.spec_yaml
-    assert rec.meta is not None and rec.meta["assumption_ids"] == list(small_result.assumption_ids)
+    assert rec.meta is not None
+    assert rec.meta["assumption_ids"] == list(small_result.assumption_ids)
     pd.testing.assert_frame_equal(tables["summary"], small_result.summary, check_dtype=False)
     assert {"summary", "bands", "chain_bands", "region_bands", "events"} <= set(tables)
     assert set(tables["chain_bands"]["chain"]) == set(small_result.chains)
@@ -199,7 +206,10 @@ def test_a_damaged_store_is_one_line_with_the_fix(tmp_path: Path) -> None:
         with pytest.raises(StoreError) as exc:
             call()
         msg = str(exc.value)
-        assert "damaged" in msg and str(path) in msg and "Fix:" in msg and "\n" not in msg
+        assert "damaged" in msg
+        assert str(path) in msg
+        assert "Fix:" in msg
+        assert "\n" not in msg
 
 
 def test_an_unwritable_home_refuses_a_save_with_one_line(tmp_path: Path) -> None:
@@ -207,7 +217,8 @@ def test_an_unwritable_home_refuses_a_save_with_one_line(tmp_path: Path) -> None
     blocker.write_text("x")
     with pytest.raises(StoreError) as exc:
         _save(RunStore.open(blocker / "home"))
-    assert "Fix:" in str(exc.value) and "\n" not in str(exc.value)
+    assert "Fix:" in str(exc.value)
+    assert "\n" not in str(exc.value)
 
 
 _WRITER = """

@@ -13,9 +13,9 @@ from critmin.cli.backtest import backtest_cmd, calibrate_cmd
 from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
-from critmin.cli.scenarios import scenarios_app
 from critmin.cli.report import report_cmd
 from critmin.cli.runs import runs_app
+from critmin.cli.scenarios import scenarios_app
 from critmin.cli.screen import screen_cmd
 from critmin.cli.sensitivity import sensitivity_cmd
 from critmin.cli.simulate import simulate_cmd

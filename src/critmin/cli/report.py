@@ -16,19 +16,23 @@ import typer
 from critmin.cli._output import console
 from critmin.cli.simulate import store_run
 from critmin.errors import DataError
-from critmin.report.document import REPORT_SUFFIXES, ReportRun, check_report_path, write_report
 from critmin.simulate.budget import MAX_PATHS, check_run, check_seed
-from critmin.simulate.result import TRACE_LIMIT
 
 
 def report_cmd(
-    scenario: str | None = typer.Argument(None, help="Bundled scenario name or a YAML path (or use --from-run)."),
+    scenario: str | None = typer.Argument(
+        None, help="Bundled scenario name or a YAML path (or use --from-run)."
+    ),
     out: Path = typer.Option(..., "--out", help="Write the report to OUT: .html (self-contained) or .xlsx."),
     compare: str | None = typer.Option(
-        None, "--compare", help="A second scenario (name or YAML path) to compare with: difference table, overlaid fans."
+        None,
+        "--compare",
+        help="A second scenario (name or YAML path) to compare with: difference table, overlaid fans.",
     ),
     from_run: str | None = typer.Option(
-        None, "--from-run", help="Build the report from a stored run (`critmin runs list`) instead of running."
+        None,
+        "--from-run",
+        help="Build the report from a stored run (`critmin runs list`) instead of running.",
     ),
     compare_run: str | None = typer.Option(
         None, "--compare-run", help="Compare with a stored run instead of running --compare."
@@ -38,6 +42,9 @@ def report_cmd(
     no_store: bool = typer.Option(False, "--no-store", help="Do not keep the runs made for the report."),
 ) -> None:
     """Write one report of a scenario (figures, tables, assumptions, sources, versions) that opens offline."""
+    from critmin.report.document import ReportRun, check_report_path, write_report
+    from critmin.simulate.result import TRACE_LIMIT
+
     target = check_report_path(out)  # a bad path fails before any run
     if (scenario is None) == (from_run is None):
         raise DataError(
@@ -61,8 +68,13 @@ def report_cmd(
         scs = [load_scenario(s) for s in todo]  # every scenario is checked before the first runs
         for sc in scs:
             n_months, n_regions = len(sc.months()), len(sc.regions)
-            check_run(sc.commodities, n_months, n_regions, paths,
-                      keep_trace=paths * n_months * n_regions <= TRACE_LIMIT)
+            check_run(
+                sc.commodities,
+                n_months,
+                n_regions,
+                paths,
+                keep_trace=paths * n_months * n_regions <= TRACE_LIMIT,
+            )
         from critmin.simulate.run import simulate
 
         views = []
@@ -80,4 +92,4 @@ def report_cmd(
     console.print(f"wrote {written}", highlight=False, soft_wrap=True)
 
 
-__all__ = ["REPORT_SUFFIXES", "report_cmd"]
+__all__ = ["report_cmd"]
