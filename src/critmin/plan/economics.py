@@ -61,16 +61,35 @@ SECTORS = ("defence", "ev", "wind", "electronics", "industrial")
 
 #: Required columns of projects.csv (SCHEMA.md, in order).
 PROJECT_COLUMNS = (
-    "project_id", "project", "company", "country", "region", "stage", "product",
-    "capacity_t_per_year", "capex_musd", "opex_usd_per_kg",
-    "lead_low_years", "lead_mode_years", "lead_high_years", "ramp_years", "status",
-    "cofinance_pull_years", "cofinance_max_share", "source_id", "assumption",
-)  # fmt: skip
+    "project_id",
+    "project",
+    "company",
+    "country",
+    "region",
+    "stage",
+    "product",
+    "capacity_t_per_year",
+    "capex_musd",
+    "opex_usd_per_kg",
+    "lead_low_years",
+    "lead_mode_years",
+    "lead_high_years",
+    "ramp_years",
+    "status",
+    "cofinance_pull_years",
+    "cofinance_max_share",
+    "source_id",
+    "assumption",
+)
 #: Optional columns (added by this module; empty cells allowed).
 EXTRA_COLUMNS = (
-    "start_year_announced", "capex_total_musd", "capacity_as_printed", "overlaps",
-    "extra_source_ids", "note",
-)  # fmt: skip
+    "start_year_announced",
+    "capex_total_musd",
+    "capacity_as_printed",
+    "overlaps",
+    "extra_source_ids",
+    "note",
+)
 _NUMERIC = {
     "capacity_t_per_year": (0.0, False),  # (lower bound, inclusive?)
     "capex_musd": (0.0, True),
@@ -135,9 +154,13 @@ class Economics:
         """Value of lost load in US$ per kg of ``product`` short for ``sector``: the sector's
         output at risk per kg of magnet times the kg of magnet a kg of the product makes."""
         if sector not in self.voll_usd_per_kg:
-            raise DataError(f"unknown sector {shown(sector)}", column="sector", fix=f"use one of {', '.join(SECTORS)}")
+            raise DataError(
+                f"unknown sector {shown(sector)}", column="sector", fix=f"use one of {', '.join(SECTORS)}"
+            )
         if product not in self.kg_magnet_per_kg:
-            raise DataError(f"unknown product {shown(product)}", column="product", fix=f"use one of {', '.join(PRODUCTS)}")
+            raise DataError(
+                f"unknown product {shown(product)}", column="product", fix=f"use one of {', '.join(PRODUCTS)}"
+            )
         return self.voll_usd_per_kg[sector] * self.kg_magnet_per_kg[product]
 
     def project(self, project_id: str) -> pd.Series:
@@ -173,7 +196,9 @@ class Economics:
             .reset_index()
         )
         order = {s: i for i, s in enumerate(STAGES)}
-        return out.sort_values(["stage", "product"], key=lambda c: c.map(order) if c.name == "stage" else c).reset_index(drop=True)
+        return out.sort_values(
+            ["stage", "product"], key=lambda c: c.map(order) if c.name == "stage" else c
+        ).reset_index(drop=True)
 
     def describe(self) -> str:
         """A short text summary: the pipeline by stage and the instruments."""
@@ -187,7 +212,8 @@ class Economics:
         lines.append(f"  discount rate {self.discount_rate:.1%} real")
         for p in PRODUCTS:
             lines.append(
-                f"  {p:<12} price {self.price_usd_per_kg[p]:,.1f} US$/kg, premium {self.spot_premium[p]:.0%}, "
+                f"  {p:<12} price {self.price_usd_per_kg[p]:,.1f} US$/kg, "
+                f"premium {self.spot_premium[p]:.0%}, "
                 f"holding {self.holding_cost_usd_per_kg_year[p]:.2f} US$/kg-yr"
             )
         return "\n".join(lines)
@@ -199,14 +225,22 @@ def _num(text: str, *, path: Path, line: int, column: str) -> float:
         v = float(text)
     except ValueError:
         raise DataError(
-            f"{shown(text)} is not a number", path=path, line=line, column=column, fix="give a plain decimal number"
+            f"{shown(text)} is not a number",
+            path=path,
+            line=line,
+            column=column,
+            fix="give a plain decimal number",
         ) from None
     if not math.isfinite(v):
-        raise DataError(f"{shown(text)} is not finite", path=path, line=line, column=column, fix="give a finite number")
+        raise DataError(
+            f"{shown(text)} is not finite", path=path, line=line, column=column, fix="give a finite number"
+        )
     lo, inclusive = _NUMERIC.get(column, (-math.inf, True))
     if v < lo or (v == lo and not inclusive):
         rel = ">=" if inclusive else ">"
-        raise DataError(f"{v:g} is out of range", path=path, line=line, column=column, fix=f"give a value {rel} {lo:g}")
+        raise DataError(
+            f"{v:g} is out of range", path=path, line=line, column=column, fix=f"give a value {rel} {lo:g}"
+        )
     return v
 
 
@@ -221,11 +255,29 @@ def _check_row(row: dict[str, str], *, path: Path, line: int, sources: Mapping[s
         return DataError(msg, path=path, line=line, column=column, fix=fix)
 
     out: dict[str, Any] = {c: (row.get(c) or "").strip() for c in PROJECT_COLUMNS + EXTRA_COLUMNS}
-    for c in ("project_id", "project", "company", "country", "region", "stage", "product", "status", "source_id"):
+    for c in (
+        "project_id",
+        "project",
+        "company",
+        "country",
+        "region",
+        "stage",
+        "product",
+        "status",
+        "source_id",
+    ):
         if not out[c]:
-            raise err(c, "empty cell", "fill it in (every project row names its id, site, owner, place, stage and source)")
+            raise err(
+                c,
+                "empty cell",
+                "fill it in (every project row names its id, site, owner, place, stage and source)",
+            )
     if not _SLUG.match(out["project_id"]):
-        raise err("project_id", f"{shown(out['project_id'])} is not a slug", "use lower-case letters, digits and '-'")
+        raise err(
+            "project_id",
+            f"{shown(out['project_id'])} is not a slug",
+            "use lower-case letters, digits and '-'",
+        )
     country, region = out["country"], out["region"]
     if "CHN" in (country, region):
         raise err(
@@ -234,11 +286,17 @@ def _check_row(row: dict[str, str], *, path: Path, line: int, sources: Mapping[s
             "list only projects outside China",
         )
     if not is_country(country):
-        raise err("country", f"unknown ISO3 code {shown(country)}", "use an ISO 3166 alpha-3 code (e.g. AUS, USA)")
+        raise err(
+            "country", f"unknown ISO3 code {shown(country)}", "use an ISO 3166 alpha-3 code (e.g. AUS, USA)"
+        )
     if region not in PLAN_REGIONS:
         raise err("region", f"unknown region {shown(region)}", f"use one of {', '.join(PLAN_REGIONS)}")
     if region != _expected_region(country):
-        raise err("region", f"{country} belongs to {_expected_region(country)}, not {region}", f"set region to {_expected_region(country)}")
+        raise err(
+            "region",
+            f"{country} belongs to {_expected_region(country)}, not {region}",
+            f"set region to {_expected_region(country)}",
+        )
     if out["stage"] not in STAGES:
         raise err("stage", f"unknown stage {shown(out['stage'])}", f"use one of {', '.join(STAGES)}")
     if out["product"] not in PRODUCTS:
@@ -256,12 +314,24 @@ def _check_row(row: dict[str, str], *, path: Path, line: int, sources: Mapping[s
             raise err(c, "empty cell", "give a number (or state the assumption that fills it)")
         out[c] = _num(out[c], path=path, line=line, column=c)
     if out["cofinance_max_share"] > 1.0:
-        raise err("cofinance_max_share", f"{out['cofinance_max_share']:g} is above 1", "give a share of capex in [0, 1]")
+        raise err(
+            "cofinance_max_share",
+            f"{out['cofinance_max_share']:g} is above 1",
+            "give a share of capex in [0, 1]",
+        )
     lo, mo, hi = out["lead_low_years"], out["lead_mode_years"], out["lead_high_years"]
     if not lo <= mo <= hi:
-        raise err("lead_mode_years", f"lead times {lo:g} / {mo:g} / {hi:g} are not low <= mode <= high", "order the triangle")
+        raise err(
+            "lead_mode_years",
+            f"lead times {lo:g} / {mo:g} / {hi:g} are not low <= mode <= high",
+            "order the triangle",
+        )
     if hi > _MAX_LEAD_YEARS:
-        raise err("lead_high_years", f"{hi:g} years is beyond the planning horizon", f"give at most {_MAX_LEAD_YEARS:g}")
+        raise err(
+            "lead_high_years",
+            f"{hi:g} years is beyond the planning horizon",
+            f"give at most {_MAX_LEAD_YEARS:g}",
+        )
     if out["status"] == "operating" and (hi > 0 or out["capex_musd"] > 0):
         raise err(
             "lead_high_years" if hi > 0 else "capex_musd",
@@ -269,17 +339,27 @@ def _check_row(row: dict[str, str], *, path: Path, line: int, sources: Mapping[s
             "set them to 0 or change the status",
         )
     if out["status"] != "operating" and hi <= 0:
-        raise err("lead_high_years", f"a {out['status']} project has no lead time", "give its lead-time triangle")
+        raise err(
+            "lead_high_years", f"a {out['status']} project has no lead time", "give its lead-time triangle"
+        )
     for c in ("source_id", "extra_source_ids"):
         for sid in filter(None, (s.strip() for s in out[c].split(";"))):
             if sid not in sources:
-                raise err(c, f"source {shown(sid)} is not in the bundled sources.yaml", "add it to data/build/curated/sources.yaml and bundled/sources.yaml")
+                raise err(
+                    c,
+                    f"source {shown(sid)} is not in the bundled sources.yaml",
+                    "add it to data/build/curated/sources.yaml and bundled/sources.yaml",
+                )
     if out["start_year_announced"]:
-        out["start_year_announced"] = _num(out["start_year_announced"], path=path, line=line, column="start_year_announced")
+        out["start_year_announced"] = _num(
+            out["start_year_announced"], path=path, line=line, column="start_year_announced"
+        )
     else:
         out["start_year_announced"] = math.nan
     if out["capex_total_musd"]:
-        out["capex_total_musd"] = _num(out["capex_total_musd"], path=path, line=line, column="capex_total_musd")
+        out["capex_total_musd"] = _num(
+            out["capex_total_musd"], path=path, line=line, column="capex_total_musd"
+        )
         if out["capex_total_musd"] < 0:
             raise err("capex_total_musd", "negative capex", "give US$ million >= 0")
     else:
@@ -296,7 +376,9 @@ def read_projects(path: Path | str, sources: Mapping[str, Any]) -> pd.DataFrame:
     except FileNotFoundError:
         raise DataError("file not found", path=p, fix="give the path of a projects CSV") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read the file ({type(exc).__name__})", path=p, fix="save it as UTF-8 CSV") from None
+        raise DataError(
+            f"cannot read the file ({type(exc).__name__})", path=p, fix="save it as UTF-8 CSV"
+        ) from None
     reader = csv.DictReader(text.splitlines(keepends=True), strict=True)
     try:
         header = list(reader.fieldnames or [])
@@ -304,11 +386,21 @@ def read_projects(path: Path | str, sources: Mapping[str, Any]) -> pd.DataFrame:
         raise DataError(f"malformed CSV header: {exc}", path=p, line=1, fix="check quoting") from None
     missing = [c for c in PROJECT_COLUMNS if c not in header]
     if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}", path=p, line=1, column=missing[0], fix="use the header of critmin's projects.csv")
+        raise DataError(
+            f"missing column(s) {', '.join(missing)}",
+            path=p,
+            line=1,
+            column=missing[0],
+            fix="use the header of critmin's projects.csv",
+        )
     unknown = [c for c in header if c not in PROJECT_COLUMNS + EXTRA_COLUMNS]
     if unknown:
         raise DataError(
-            f"unknown column {shown(unknown[0])}", path=p, line=1, column=unknown[0], fix=f"remove it or use one of {', '.join(EXTRA_COLUMNS)}"
+            f"unknown column {shown(unknown[0])}",
+            path=p,
+            line=1,
+            column=unknown[0],
+            fix=f"remove it or use one of {', '.join(EXTRA_COLUMNS)}",
         )
     rows: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
@@ -318,15 +410,20 @@ def read_projects(path: Path | str, sources: Mapping[str, Any]) -> pd.DataFrame:
             if None in row or any(v is None for v in row.values()):
                 raise DataError(
                     f"{'too many' if None in row else 'too few'} fields for the header's {len(header)}",
-                    path=p, line=start, fix="quote commas inside cells",
-                )  # fmt: skip
+                    path=p,
+                    line=start,
+                    fix="quote commas inside cells",
+                )
             rec = _check_row(row, path=p, line=start, sources=sources)
             pid = rec["project_id"]
             if pid in first_line:
                 raise DataError(
                     f"duplicate project_id {shown(pid)} (first on line {first_line[pid]})",
-                    path=p, line=start, column="project_id", fix="make ids unique",
-                )  # fmt: skip
+                    path=p,
+                    line=start,
+                    column="project_id",
+                    fix="make ids unique",
+                )
             first_line[pid] = start
             rec["_line"] = start
             rows.append(rec)
@@ -339,8 +436,11 @@ def read_projects(path: Path | str, sources: Mapping[str, Any]) -> pd.DataFrame:
         if rec["overlaps"] and rec["overlaps"] not in first_line:
             raise DataError(
                 f"overlaps names unknown project {shown(rec['overlaps'])}",
-                path=p, line=rec["_line"], column="overlaps", fix="give the project_id of the row it is a step of",
-            )  # fmt: skip
+                path=p,
+                line=rec["_line"],
+                column="overlaps",
+                fix="give the project_id of the row it is a step of",
+            )
     return pd.DataFrame(rows).drop(columns="_line")[list(PROJECT_COLUMNS + EXTRA_COLUMNS)]
 
 
@@ -356,20 +456,33 @@ class _Doc:
         except FileNotFoundError:
             raise DataError("file not found", path=path, fix="give the path of an instruments YAML") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read the file ({type(exc).__name__})", path=path, fix="save it as UTF-8 YAML") from None
+            raise DataError(
+                f"cannot read the file ({type(exc).__name__})", path=path, fix="save it as UTF-8 YAML"
+            ) from None
         self.raw, self.root = load_yaml(text, path)
         if not isinstance(self.raw, dict):
-            raise DataError("instruments must be a YAML mapping", path=path, line=1, fix="see critmin/plan/data/instruments.yaml")
+            raise DataError(
+                "instruments must be a YAML mapping",
+                path=path,
+                line=1,
+                fix="see critmin/plan/data/instruments.yaml",
+            )
         self.cited: dict[str, str] = {}
 
     def err(self, loc: tuple[Any, ...], msg: str, fix: str) -> DataError:
-        return DataError(msg, path=self.path, line=line_of(self.root, loc), column=".".join(map(str, loc)), fix=fix)
+        return DataError(
+            msg, path=self.path, line=line_of(self.root, loc), column=".".join(map(str, loc)), fix=fix
+        )
 
     def node(self, *loc: str) -> Any:
         cur: Any = self.raw
         for i, k in enumerate(loc):
             if not isinstance(cur, dict) or k not in cur:
-                raise self.err(loc[:i] or loc[:1], f"missing key {'.'.join(loc[: i + 1])!r}", "see critmin/plan/data/instruments.yaml")
+                raise self.err(
+                    loc[:i] or loc[:1],
+                    f"missing key {'.'.join(loc[: i + 1])!r}",
+                    "see critmin/plan/data/instruments.yaml",
+                )
             cur = cur[k]
         return cur
 
@@ -377,12 +490,18 @@ class _Doc:
         if "source" in item:
             sid = str(item["source"])
             if sid not in self.sources:
-                raise self.err(loc + ("source",), f"source {shown(sid)} is not in the bundled sources.yaml", "add it there or cite another")
+                raise self.err(
+                    (*loc, "source"),
+                    f"source {shown(sid)} is not in the bundled sources.yaml",
+                    "add it there or cite another",
+                )
             self.cited[name] = sid
         elif str(item.get("assumption") or "").strip():
             self.cited[name] = "assumption: " + " ".join(str(item["assumption"]).split())
         else:
-            raise self.err(loc, "no source and no assumption", "add `source: <id>` or `assumption: <rationale>`")
+            raise self.err(
+                loc, "no source and no assumption", "add `source: <id>` or `assumption: <rationale>`"
+            )
 
     def value(self, name: str, *loc: str, lo: float = -math.inf, hi: float = math.inf) -> float:
         item = self.node(*loc)
@@ -390,13 +509,17 @@ class _Doc:
             raise self.err(loc, "expected a mapping with `value:`", "give value: plus source: or assumption:")
         v = item["value"]
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise self.err(loc + ("value",), f"{shown(v)} is not a finite number", "give a number")
+            raise self.err((*loc, "value"), f"{shown(v)} is not a finite number", "give a number")
         if not lo <= v <= hi:
-            raise self.err(loc + ("value",), f"{v:g} is outside [{lo:g}, {hi:g}]", f"give a value in [{lo:g}, {hi:g}]")
+            raise self.err(
+                (*loc, "value"), f"{v:g} is outside [{lo:g}, {hi:g}]", f"give a value in [{lo:g}, {hi:g}]"
+            )
         self.cite(name, loc, item)
         return float(v)
 
-    def by_key(self, name: str, section: str, keys: tuple[str, ...], *, lo: float, hi: float) -> dict[str, float]:
+    def by_key(
+        self, name: str, section: str, keys: tuple[str, ...], *, lo: float, hi: float
+    ) -> dict[str, float]:
         self.node(section)
         return {k: self.value(f"{name}.{k}", section, k, lo=lo, hi=hi) for k in keys}
 
@@ -409,10 +532,18 @@ def _regions_table(doc: _Doc, key: str) -> dict[str, float]:
     for r in PLAN_REGIONS:
         v = vals.get(r)
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
-            raise doc.err(("demand", key, "values", r), f"{r}: {shown(v)} is not a tonnage >= 0", f"give every region of {', '.join(PLAN_REGIONS)}")
+            raise doc.err(
+                ("demand", key, "values", r),
+                f"{r}: {shown(v)} is not a tonnage >= 0",
+                f"give every region of {', '.join(PLAN_REGIONS)}",
+            )
     extra = [r for r in vals if r not in PLAN_REGIONS]
     if extra:
-        raise doc.err(("demand", key, "values", extra[0]), f"unknown region {shown(extra[0])}", f"use {', '.join(PLAN_REGIONS)}")
+        raise doc.err(
+            ("demand", key, "values", extra[0]),
+            f"unknown region {shown(extra[0])}",
+            f"use {', '.join(PLAN_REGIONS)}",
+        )
     doc.cite(f"demand.{key}", ("demand", key), item)
     return {r: float(vals[r]) for r in PLAN_REGIONS}
 
@@ -421,11 +552,15 @@ def _sector_shares(doc: _Doc) -> dict[str, dict[str, float]]:
     item = doc.node("sector_share")
     world = item.get("world") if isinstance(item, dict) else None
     if not isinstance(world, dict) or set(world) != set(SECTORS):
-        raise doc.err(("sector_share", "world"), "expected one share per sector", f"give {', '.join(SECTORS)}")
+        raise doc.err(
+            ("sector_share", "world"), "expected one share per sector", f"give {', '.join(SECTORS)}"
+        )
     for s in SECTORS:
         v = world[s]
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
-            raise doc.err(("sector_share", "world", s), f"{shown(v)} is not a share in [0, 1]", "give a fraction")
+            raise doc.err(
+                ("sector_share", "world", s), f"{shown(v)} is not a share in [0, 1]", "give a fraction"
+            )
     total = sum(float(world[s]) for s in SECTORS)
     if abs(total - 1.0) > 1e-6:
         raise doc.err(("sector_share", "world"), f"shares sum to {total:.4f}, not 1", "make them sum to 1")
@@ -437,19 +572,29 @@ def read_instruments(path: Path | str, sources: Mapping[str, Any]) -> dict[str, 
     """The validated instruments of ``path`` as keyword arguments of :class:`Economics`."""
     doc = _Doc(Path(path), sources)
     out: dict[str, Any] = {"discount_rate": doc.value("discount_rate", "discount_rate", lo=0.0, hi=0.25)}
-    out["holding_cost_usd_per_kg_year"] = doc.by_key("holding_cost_usd_per_kg_year", "holding_cost_usd_per_kg_year", PRODUCTS, lo=0.0, hi=1e4)
+    out["holding_cost_usd_per_kg_year"] = doc.by_key(
+        "holding_cost_usd_per_kg_year", "holding_cost_usd_per_kg_year", PRODUCTS, lo=0.0, hi=1e4
+    )
     out["price_usd_per_kg"] = doc.by_key("price_usd_per_kg", "price_usd_per_kg", PRODUCTS, lo=1e-3, hi=1e5)
-    out["price_china_usd_per_kg"] = doc.by_key("price_china_usd_per_kg", "price_china_usd_per_kg", PRODUCTS, lo=1e-3, hi=1e5)
+    out["price_china_usd_per_kg"] = doc.by_key(
+        "price_china_usd_per_kg", "price_china_usd_per_kg", PRODUCTS, lo=1e-3, hi=1e5
+    )
     out["spot_premium"] = doc.by_key("spot_premium", "spot_premium", PRODUCTS, lo=-0.5, hi=5.0)
     out["voll_usd_per_kg"] = doc.by_key("voll_usd_per_kg", "voll_usd_per_kg", SECTORS, lo=0.0, hi=1e8)
     out["sector_share"] = _sector_shares(doc)
-    share = doc.value("conversion.ndpr_share_of_magnet", "conversion", "ndpr_share_of_magnet", lo=0.05, hi=0.6)
+    share = doc.value(
+        "conversion.ndpr_share_of_magnet", "conversion", "ndpr_share_of_magnet", lo=0.05, hi=0.6
+    )
     ox_metal = doc.value("conversion.oxide_per_metal", "conversion", "oxide_per_metal", lo=1.0, hi=1.5)
     dytb = doc.value("conversion.dytb_per_t_magnet", "conversion", "dytb_per_t_magnet", lo=1e-4, hi=0.1)
     growth = doc.value("demand.growth_per_year", "demand", "growth_per_year", lo=-0.5, hi=1.0)
     base, year = doc.node("demand", "base_year"), doc.node("demand", "year")
     if not (isinstance(base, int) and isinstance(year, int) and 2000 <= base <= year <= 2100):
-        raise doc.err(("demand", "year"), f"years {shown(base)} -> {shown(year)} are not base_year <= year", "give integer years, e.g. 2024 and 2026")
+        raise doc.err(
+            ("demand", "year"),
+            f"years {shown(base)} -> {shown(year)} are not base_year <= year",
+            "give integer years, e.g. 2024 and 2026",
+        )
     grow = (1.0 + growth) ** (year - base)
     per_magnet = {"ndfeb_magnet": 1.0, "ndpr_oxide": share * ox_metal, "dytb_oxide": dytb}
     out["kg_magnet_per_kg"] = {p: 1.0 / per_magnet[p] for p in PRODUCTS}
