@@ -413,7 +413,7 @@ def test_malformed_instruments_yaml(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------- properties
-@settings(max_examples=20, deadline=None)  # each example reads three files (~0.2 s)
+@settings(max_examples=20, deadline=None)  # each example reads two files
 @given(
     cap=st.floats(min_value=1e-3, max_value=1e7, allow_nan=False),
     share=st.floats(min_value=0.0, max_value=1.0, allow_nan=False),

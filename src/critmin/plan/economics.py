@@ -638,13 +638,22 @@ def _default(pp: Path, ip: Path, sp: Path) -> Economics:
     return _load(pp, ip, sp)
 
 
-def _load(pp: Path, ip: Path, sp: Path) -> Economics:
+@cache
+def _catalogue(sp: Path, stamp: tuple[int, int]) -> Mapping[str, Any]:
+    """The source catalogue at ``sp``, cached per (mtime, size) ``stamp``."""
+    del stamp
     try:
-        sources = load_sources(sp)
-    except FileNotFoundError:
-        raise DataError("file not found", path=sp, fix="give the path of a sources.yaml") from None
+        return load_sources(sp)
     except yaml.YAMLError as exc:
         raise DataError(f"not valid YAML: {exc}", path=sp, fix="check the catalogue") from None
+
+
+def _load(pp: Path, ip: Path, sp: Path) -> Economics:
+    try:
+        st = sp.stat()
+    except OSError:
+        raise DataError("file not found", path=sp, fix="give the path of a sources.yaml") from None
+    sources = _catalogue(sp, (st.st_mtime_ns, st.st_size))
     projects = read_projects(pp, sources)
     inst = read_instruments(ip, sources)
     return Economics(projects=projects, data_version=_version(pp, ip, sp), paths=(str(pp), str(ip)), **inst)
