@@ -1,0 +1,1 @@
+"""Response planning (issue 13). :mod:`critmin.plan.economics` holds the planning dataset."""
