@@ -1,0 +1,1 @@
+"""Response planning: price floors, stockpiles and (elsewhere) the planning model."""
