@@ -164,7 +164,7 @@ def black76_put(forward: F | float, strike: float, stdev: F | float, df: F | flo
     deviation (sigma sqrt(T)); ``stdev = 0`` gives the intrinsic ``df max(K - F, 0)``."""
     f = np.asarray(forward, dtype=np.float64)
     s = np.asarray(stdev, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         d1 = (np.log(f / strike) + 0.5 * s**2) / s
         d2 = d1 - s
         val = strike * norm.cdf(-d2) - f * norm.cdf(-d1)

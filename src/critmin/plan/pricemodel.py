@@ -29,6 +29,7 @@ are simulated from the origin. Equal seeds give equal paths.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ import pandas as pd
 from critmin.errors import DataError
 
 F = npt.NDArray[np.float64]
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 #: The bundled series the model is fitted to (``prices.csv``): product, market, unit.
 SERIES_PRODUCT = "PrNd oxide"
@@ -57,13 +59,10 @@ FALLBACK_HALF_LIFE_MONTHS = 24.0
 
 def month_index(month: str) -> int:
     """``"YYYY-MM"`` as a month count (year x 12 + month - 1); a bad month is a DataError."""
-    try:
-        ts = pd.Period(str(month), freq="M")
-    except (ValueError, TypeError):
-        raise DataError(f"{month!r} is not a month YYYY-MM", column="start", fix="e.g. 2025-10") from None
-    if len(str(month)) != 7:
+    m = _MONTH.match(str(month))
+    if m is None or not 1 <= int(m.group(2)) <= 12:
         raise DataError(f"{month!r} is not a month YYYY-MM", column="start", fix="e.g. 2025-10")
-    return int(ts.year) * 12 + int(ts.month) - 1
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1
 
 
 def month_label(index: int) -> str:
