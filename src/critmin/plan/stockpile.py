@@ -188,7 +188,10 @@ class StockpileSpec:
 @dataclass(frozen=True)
 class StockpileResult:
     """Outcome of :func:`size_stockpile` (sizes in t, costs in US$), with its inputs, seed,
-    paths, data and package versions. ``size_t`` is None when the target was not reached."""
+    paths, data and package versions. ``size_t`` is None when the target was not reached;
+    ``prob_without`` and ``metric_without`` are the scenario as it is (no stockpile events, so
+    the region's earlier release rules apply); the search itself starts at size 0 with the
+    plan's release rule."""
 
     spec: StockpileSpec
     chain: str
@@ -261,16 +264,45 @@ def window_metric(shortfall: F, demand: F, metric: str) -> F:
     return cum
 
 
+def stockpile_scenario(
+    base: Any, spec: StockpileSpec, chain: str, fill_months: tuple[str, ...], end: str, size: float | None
+) -> Any:
+    """``base`` (a Scenario) running only ``chain`` to ``end``, with ``size`` t bought in equal
+    lots in ``fill_months`` as stockpile events of ``spec.region`` (None: no events added)."""
+    from pydantic import ValidationError
+
+    from critmin.simulate.inputs.yamlload import validation_error
+
+    events = [e.model_dump(mode="json") for e in base.events] + [
+        {
+            "id": f"plan-stockpile-{i:03d}",
+            "date": f"{m}-01",
+            "kind": "stockpile",
+            "region": spec.region,
+            "amount_t": size / len(fill_months),
+            "release_when_short": 0.0,
+            "release_share_per_month": spec.release_share_per_month,
+            "commodities": [chain],
+        }
+        for i, m in enumerate(fill_months)
+        if size is not None
+    ]
+    try:
+        return type(base).model_validate(
+            {**base.model_dump(mode="json"), "events": events, "end": end, "commodities": [chain]}
+        )
+    except ValidationError as exc:
+        err = validation_error(exc, path=None, root=None)
+        raise DataError(err.message, column=err.column, fix="see critmin stockpile --help") from None
+
+
 def size_stockpile(
     spec: StockpileSpec, *, paths: int = 200, seed: int = 0, dataset: Dataset | None = None, max_evals: int = 24
 ) -> StockpileResult:
     """The smallest stockpile meeting ``spec`` (module docstring), through the simulator."""
-    from pydantic import ValidationError
-
     from critmin.simulate.assemble import NetworkCache
     from critmin.simulate.budget import check_seed
     from critmin.simulate.inputs.scenario import load_scenario
-    from critmin.simulate.inputs.yamlload import validation_error
     from critmin.simulate.run import simulate
 
     check_seed(seed)
@@ -305,38 +337,16 @@ def size_stockpile(
     fill_months = tuple(month_label(fill_start + i) for i in range(spec.fill_months))
     cache = NetworkCache()
 
-    def scenario_with(size: float) -> Any:
-        events = [e.model_dump(mode="json") for e in base.events] + [
-            {
-                "id": f"plan-stockpile-{i:03d}",
-                "date": f"{m}-01",
-                "kind": "stockpile",
-                "region": spec.region,
-                "amount_t": size / spec.fill_months,
-                "release_when_short": 0.0,
-                "release_share_per_month": spec.release_share_per_month,
-                "commodities": [chain],
-            }
-            for i, m in enumerate(fill_months)
-        ]
-        try:
-            return type(base).model_validate(
-                {**base.model_dump(mode="json"), "events": events, "end": end, "commodities": [chain]}
-            )
-        except ValidationError as exc:
-            err = validation_error(exc, path=None, root=None)
-            raise DataError(err.message, column=err.column, fix="see critmin stockpile --help") from None
+    runs: dict[float | None, Any] = {}
 
-    runs: dict[float, Any] = {}
-
-    def run(size: float) -> Any:
+    def run(size: float | None) -> Any:
         if size not in runs:
             runs[size] = simulate(
-                scenario_with(size), paths=paths, seed=seed, dataset=dataset, keep_trace=True, cache=cache
+                stockpile_scenario(base, spec, chain, fill_months, end, size), paths=paths, seed=seed, dataset=dataset, keep_trace=True, cache=cache
             )
         return runs[size]
 
-    def metric(size: float) -> F:
+    def metric(size: float | None) -> F:
         res = run(size)
         tr = res.trace
         if tr is None:  # pragma: no cover - keep_trace=True always keeps it
@@ -345,10 +355,10 @@ def size_stockpile(
         t0 = res.months.index(month_label(first))
         return window_metric(tr.shortfall[t0:, :, r], tr.demand[t0:, :, r], spec.metric)
 
-    def prob(size: float) -> float:
+    def prob(size: float | None) -> float:
         return float((metric(size) <= spec.target_shortfall_pct + 1e-9).mean())
 
-    r0 = run(0.0)
+    r0 = run(None)
     ridx = r0.scenario.regions.index(spec.region)
     t0 = r0.months.index(month_label(first))
     assert r0.trace is not None
@@ -396,8 +406,8 @@ def size_stockpile(
         next_smaller_t=search.below,
         reached=search.reached,
         prob_at_size=prob_at,
-        prob_without=prob(0.0),
-        metric_without=_quantiles(metric(0.0)),
+        prob_without=prob(None),
+        metric_without=_quantiles(metric(None)),
         metric_with=metric_with,
         fill=fill,
         cost=cost,
