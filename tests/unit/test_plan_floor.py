@@ -33,13 +33,17 @@ def flat_model(price: float, sigma: float = 0.0, kappa: float = 0.0, origin: str
 
 
 def test_zero_volatility_floor_is_the_annuity_of_floor_minus_price() -> None:
-    spec = FloorSpec(floor_usd_per_kg=110, volume_t_per_year=1200, years=2, start="2025-10", discount_rate=0.06)
+    spec = FloorSpec(
+        floor_usd_per_kg=110, volume_t_per_year=1200, years=2, start="2025-10", discount_rate=0.06
+    )
     r = value_floor(spec, paths=3, seed=1, model=flat_model(60.0))
     # by hand: (110 - 60) US$/kg x 100,000 kg a month = US$5m a month, discounted at 6%/yr monthly
     hand = sum(5.0e6 * 1.06 ** (-(m + 1) / 12) for m in range(24))
     assert r.summary["mean"] == pytest.approx(hand, rel=1e-12)
-    assert r.summary["p5"] == pytest.approx(hand) and r.summary["p95"] == pytest.approx(hand)
-    assert r.analytic is not None and r.analytic["net"] == pytest.approx(hand, rel=1e-12)
+    assert r.summary["p5"] == pytest.approx(hand)
+    assert r.summary["p95"] == pytest.approx(hand)
+    assert r.analytic is not None
+    assert r.analytic["net"] == pytest.approx(hand, rel=1e-12)
     # price above the floor: nothing paid
     assert value_floor(spec, paths=2, seed=1, model=flat_model(120.0)).summary["mean"] == 0.0
 
@@ -62,12 +66,15 @@ def test_black76_closed_form_by_hand() -> None:
 def test_monte_carlo_put_on_a_lognormal_price_matches_black76() -> None:
     """One month, random walk in logs: P = P0 exp(sigma Z), a lognormal with forward P0 exp(sigma^2/2)."""
     p0, sigma = 90.0, 0.25
-    spec = FloorSpec(floor_usd_per_kg=100, volume_t_per_year=12, years=1 / 12, start="2025-10", discount_rate=0.0)
+    spec = FloorSpec(
+        floor_usd_per_kg=100, volume_t_per_year=12, years=1 / 12, start="2025-10", discount_rate=0.0
+    )
     r = value_floor(spec, paths=200_000, seed=7, model=flat_model(p0, sigma=sigma))
     forward = p0 * math.exp(0.5 * sigma**2)
     closed = float(black76_put(forward, 100.0, sigma, 1.0)) * 1000.0  # 1,000 kg a month
     assert abs(r.summary["mean"] - closed) < 4 * r.summary["se"]
-    assert r.analytic is not None and r.analytic["net"] == pytest.approx(closed, rel=1e-12)
+    assert r.analytic is not None
+    assert r.analytic["net"] == pytest.approx(closed, rel=1e-12)
 
 
 def test_monte_carlo_strip_under_mean_reversion_matches_closed_form() -> None:
@@ -87,7 +94,9 @@ def test_upside_share_is_a_short_call_by_hand() -> None:
     assert call[:, 0].tolist() == pytest.approx([0.0, 3_000.0, 15_000.0])
     assert npv_paths(prices, spec)[0] == pytest.approx(10_000 - 18_000)
     # the upside starts later: the months before it share nothing
-    later = FloorSpec(110, 12, 0.25, start="2025-10", upside_share=0.3, upside_strike=150, upside_start="2025-12")
+    later = FloorSpec(
+        110, 12, 0.25, start="2025-10", upside_share=0.3, upside_strike=150, upside_start="2025-12"
+    )
     assert legs(prices, later)[1][:, 0].tolist() == pytest.approx([0.0, 0.0, 15_000.0])
     # strike defaults to the floor
     assert FloorSpec(110, 12, 1, upside_share=0.5).strike == 110
@@ -106,11 +115,17 @@ def test_equal_seeds_equal_results_and_provenance() -> None:
     a = value_floor(spec, paths=500, seed=11)
     b = value_floor(spec, paths=500, seed=11)
     c = value_floor(spec, paths=500, seed=12)
-    assert a.summary == b.summary and a.summary != c.summary
+    assert a.summary == b.summary
+    assert a.summary != c.summary
     d = a.to_dict()
-    assert d["seed"] == 11 and d["paths"] == 500 and len(d["data_version"]) == 12 and d["critmin_version"]
-    assert d["spec"]["floor_usd_per_kg"] == 110 and d["price_model"] == "fitted-ou"
-    assert d["model"]["fit"]["n_months"] >= 2 and d["model"]["fit"]["caveats"]
+    assert d["seed"] == 11
+    assert d["paths"] == 500
+    assert len(d["data_version"]) == 12
+    assert d["critmin_version"]
+    assert d["spec"]["floor_usd_per_kg"] == 110
+    assert d["price_model"] == "fitted-ou"
+    assert d["model"]["fit"]["n_months"] >= 2
+    assert d["model"]["fit"]["caveats"]
 
 
 @pytest.mark.parametrize(
@@ -126,7 +141,12 @@ def test_equal_seeds_equal_results_and_provenance() -> None:
     ],
 )
 def test_bad_specs_are_data_errors(kwargs: dict[str, object], column: str) -> None:
-    args: dict[str, object] = {"floor_usd_per_kg": 110.0, "volume_t_per_year": 1000.0, "years": 10.0, **kwargs}
+    args: dict[str, object] = {
+        "floor_usd_per_kg": 110.0,
+        "volume_t_per_year": 1000.0,
+        "years": 10.0,
+        **kwargs,
+    }
     with pytest.raises(DataError) as err:
         FloorSpec(**args)  # type: ignore[arg-type]
     assert err.value.column == column
@@ -135,7 +155,9 @@ def test_bad_specs_are_data_errors(kwargs: dict[str, object], column: str) -> No
 def test_dod_mp_example_is_sourced() -> None:
     ex = load_examples()["dod-mp"]
     spec = example_spec("dod-mp")
-    assert spec.floor_usd_per_kg == 110 and spec.months[0] == "2025-10" and spec.months[-1] == "2035-12"
+    assert spec.floor_usd_per_kg == 110
+    assert spec.months[0] == "2025-10"
+    assert spec.months[-1] == "2035-12"
     assert spec.upside_share == 0.3
     from critmin.data.load import load_dataset
 
@@ -143,7 +165,8 @@ def test_dod_mp_example_is_sourced() -> None:
     cited = {f["source_id"] for f in ex["figures"] if "source_id" in f} | {
         t["source_id"] for t in ex["other_terms"]
     }
-    assert cited and cited <= known
+    assert cited
+    assert cited <= known
     # every figure has a source or says it is an assumption
     for f in ex["figures"]:
         assert "source_id" in f or "Assumption" in f["note"], f
@@ -167,8 +190,11 @@ def test_scenario_put_leg_equals_the_engines_own_floor_cost() -> None:
 
     ds = load_dataset()
     spec = FloorSpec(110, 1294, 10.5, start="2025-07", discount_rate=0.0)
-    prices, anchor, _ = scenario_prices("controls-reimposed-2026-11", spec.months, paths=6, seed=5, dataset=ds)
-    assert anchor == 55.0 and prices.shape == (126, 6)
+    prices, anchor, _ = scenario_prices(
+        "controls-reimposed-2026-11", spec.months, paths=6, seed=5, dataset=ds
+    )
+    assert anchor == 55.0
+    assert prices.shape == (126, 6)
     res = simulate("controls-reimposed-2026-11", paths=6, seed=5, dataset=ds)
     engine = res.metrics.price_floor_cost_usd
     assert engine is not None
@@ -184,7 +210,8 @@ prices_st = st.lists(st.floats(0.0, 500.0), min_size=1, max_size=24)
 def test_payments_are_non_negative(p: list[float], floor: float, share: float, strike: float) -> None:
     spec = FloorSpec(floor, 100.0, len(p) / 12, upside_share=share, upside_strike=strike)
     put, call = legs(np.array(p)[:, None], spec)
-    assert (put >= 0).all() and (call >= 0).all()
+    assert (put >= 0).all()
+    assert (call >= 0).all()
 
 
 @given(prices_st, st.floats(0.0, 300.0), st.floats(0.0, 50.0), st.floats(0.0, 1.0))
@@ -209,7 +236,9 @@ def test_black76_put_bounds(f: float, k: float, s: float) -> None:
 
 
 def test_analytic_months_before_the_origin_use_the_history() -> None:
-    model = OUModel(math.log(60), 0.0, 0.0, math.log(60), "2025-11", history={"2025-10": 50.0, "2025-11": 60.0})
+    model = OUModel(
+        math.log(60), 0.0, 0.0, math.log(60), "2025-11", history={"2025-10": 50.0, "2025-11": 60.0}
+    )
     spec = FloorSpec(100, 12, 3 / 12, start="2025-10", discount_rate=0.0)
     got = analytic_expected_npv(model, spec)
     assert got["put_leg"] == pytest.approx((50 + 40 + 40) * 1000.0)

@@ -31,7 +31,9 @@ def test_ols_recovers_a_simulated_ou() -> None:
     m = months(600)
     p = simulate_paths(true, m, 1, seed=4)[:, 0]
     fit = fit_ou(pd.Series(p, index=m))
-    assert fit.fit is not None and not fit.fit.fallback and fit.fit.n_pairs == 599
+    assert fit.fit is not None
+    assert not fit.fit.fallback
+    assert fit.fit.n_pairs == 599
     assert fit.kappa == pytest.approx(0.1, abs=0.04)
     assert fit.sigma == pytest.approx(0.08, rel=0.1)
     assert math.exp(fit.mu) == pytest.approx(60.0, rel=0.1)
@@ -43,15 +45,21 @@ def test_ols_by_hand_on_an_exact_ar1() -> None:
     for _ in range(9):
         x.append(0.5 * x[-1] + 2.0)
     m = fit_ou(pd.Series(np.exp(x), index=months(10)))
-    assert m.fit is not None and not m.fit.fallback
-    assert m.fit.ols_b == pytest.approx(0.5) and m.fit.ols_a == pytest.approx(2.0)
-    assert m.mu == pytest.approx(4.0) and m.kappa == pytest.approx(math.log(2.0)) and m.sigma == pytest.approx(0.0, abs=1e-6)
+    assert m.fit is not None
+    assert not m.fit.fallback
+    assert m.fit.ols_b == pytest.approx(0.5)
+    assert m.fit.ols_a == pytest.approx(2.0)
+    assert m.mu == pytest.approx(4.0)
+    assert m.kappa == pytest.approx(math.log(2.0))
+    assert m.sigma == pytest.approx(0.0, abs=1e-6)
 
 
 def test_thin_or_trending_sample_falls_back() -> None:
     s = pd.Series([50.0, 55.0, 70.0], index=["2024-01", "2024-02", "2024-05"])
     m = fit_ou(s)
-    assert m.fit is not None and m.fit.fallback and m.fit.n_pairs == 1
+    assert m.fit is not None
+    assert m.fit.fallback
+    assert m.fit.n_pairs == 1
     assert m.half_life_months == pytest.approx(FALLBACK_HALF_LIFE_MONTHS)
     # sigma from all gaps: mean((dx)^2/dt)
     dx = np.diff(np.log(s.to_numpy()))
@@ -65,13 +73,17 @@ def test_bundled_fit_reports_its_sample() -> None:
 
     prices = load_dataset().tables["prices"]
     series, sources, n_obs = monthly_series(prices)
-    assert n_obs >= series.size >= 10 and all(s.startswith("web:smm") for s in sources)
+    assert n_obs >= series.size >= 10
+    assert all(s.startswith("web:smm") for s in sources)
     # SMM Dec 2024 ~397,000 CNY/t incl. VAT is about US$49/kg ex-VAT (Lynas reported US$49/kg)
     assert 45 < series["2024-12"] < 52
     m = fitted_model(prices)
-    assert m.fit is not None and m.origin == series.index[-1] and m.sigma > 0
+    assert m.fit is not None
+    assert m.origin == series.index[-1]
+    assert m.sigma > 0
     d = m.to_dict()
-    assert d["fit"]["source_ids"] and d["half_life_months"] > 0
+    assert d["fit"]["source_ids"]
+    assert d["half_life_months"] > 0
 
 
 def test_paths_are_seeded_and_use_history_up_to_the_origin() -> None:

@@ -12,24 +12,35 @@ from critmin.plan.stockpile import StockpileSpec, chain_of, size_stockpile, smal
 
 
 def test_bisection_finds_a_known_threshold() -> None:
-    s = smallest_passing(lambda x: 1.0 if x >= 1234.5 else 0.0, 0.5, start=100.0, cap=1e6, rel_tol=0.0, abs_tol=0.5)
-    assert s.reached and s.size is not None and s.below is not None
-    assert 1234.5 <= s.size <= 1235.0 and 1234.0 <= s.below < 1234.5
+    s = smallest_passing(
+        lambda x: 1.0 if x >= 1234.5 else 0.0, 0.5, start=100.0, cap=1e6, rel_tol=0.0, abs_tol=0.5
+    )
+    assert s.reached
+    assert s.size is not None
+    assert s.below is not None
+    assert 1234.5 <= s.size <= 1235.0
+    assert 1234.0 <= s.below < 1234.5
     assert s.monotone
     assert [t[0] for t in s.tried[:5]] == [0.0, 100.0, 200.0, 400.0, 800.0]  # doubling, then bisection
 
 
 def test_bisection_on_a_graded_probability() -> None:
     s = smallest_passing(lambda x: min(1.0, x / 1000.0), 0.9, start=10.0, cap=1e5, rel_tol=0.001, abs_tol=0.1)
-    assert s.size == pytest.approx(900.0, abs=1.0) and s.below is not None and s.below < 900.0
+    assert s.size == pytest.approx(900.0, abs=1.0)
+    assert s.below is not None
+    assert s.below < 900.0
 
 
 def test_zero_passes_and_unreachable_targets() -> None:
     zero = smallest_passing(lambda x: 1.0, 0.9, start=1.0, cap=10.0)
-    assert zero.size == 0.0 and zero.below is None and len(zero.tried) == 1
+    assert zero.size == 0.0
+    assert zero.below is None
+    assert len(zero.tried) == 1
     never = smallest_passing(lambda x: 0.4, 0.9, start=1.0, cap=64.0)
-    assert not never.reached and never.size is None and never.below == 64.0
-    with pytest.raises(ValueError):
+    assert not never.reached
+    assert never.size is None
+    assert never.below == 64.0
+    with pytest.raises(ValueError, match="start <= cap"):
         smallest_passing(lambda x: 1.0, 0.5, start=0.0, cap=1.0)
 
 
@@ -41,9 +52,13 @@ def test_non_monotone_values_are_flagged() -> None:
 
 @given(st.floats(0.5, 1e6), st.floats(0.5, 100.0))
 def test_bisection_brackets_any_step(threshold: float, start: float) -> None:
-    s = smallest_passing(lambda x: float(x >= threshold), 0.5, start=start, cap=1e8, rel_tol=0.01, abs_tol=1.0)
-    assert s.size is not None and s.below is not None
-    assert s.below < threshold <= s.size and s.size - s.below <= max(1.0, 0.01 * s.size) + 1e-9
+    s = smallest_passing(
+        lambda x: float(x >= threshold), 0.5, start=start, cap=1e8, rel_tol=0.01, abs_tol=1.0
+    )
+    assert s.size is not None
+    assert s.below is not None
+    assert s.below < threshold <= s.size
+    assert s.size - s.below <= max(1.0, 0.01 * s.size) + 1e-9
 
 
 def test_window_metric_by_hand() -> None:
@@ -101,18 +116,28 @@ def test_real_search_meets_the_target_and_the_next_smaller_size_fails() -> None:
         "controls-reimposed-2026-11", "USA", "ndfeb_magnets", 10.0, 0.75, fill_months=6, end="2028-12"
     )
     r = size_stockpile(spec, paths=8, seed=3)
-    assert r.reached and r.size_t is not None and r.size_t > 0 and r.next_smaller_t is not None
-    assert r.prob_at_size is not None and r.prob_at_size >= 0.75 > r.prob_without
+    assert r.reached
+    assert r.size_t is not None
+    assert r.size_t > 0
+    assert r.next_smaller_t is not None
+    assert r.prob_at_size is not None
+    assert r.prob_at_size >= 0.75 > r.prob_without
     tried = {s: (p, ok) for s, p, ok in r.tried}
-    assert tried[r.size_t][1] and not tried[r.next_smaller_t][1]
+    assert tried[r.size_t][1]
+    assert not tried[r.next_smaller_t][1]
     assert r.next_smaller_t < r.size_t <= r.next_smaller_t + max(1.0, 0.02 * r.size_t) + 1e-9
     assert r.monotone
-    assert len(r.fill) == 6 and sum(t for _, t in r.fill) == pytest.approx(r.size_t)
-    assert r.fill[-1][0] == "2026-10" and r.window == ("2026-11", "2028-12")
+    assert len(r.fill) == 6
+    assert sum(t for _, t in r.fill) == pytest.approx(r.size_t)
+    assert r.fill[-1][0] == "2026-10"
+    assert r.window == ("2026-11", "2028-12")
     assert r.cost["purchase_at_anchor"] == pytest.approx(r.size_t * 1000 * 52.1)
-    assert r.metric_with is not None and r.metric_with["p50"] <= r.metric_without["p50"]
+    assert r.metric_with is not None
+    assert r.metric_with["p50"] <= r.metric_without["p50"]
     d = r.to_dict()
-    assert d["seed"] == 3 and d["paths"] == 8 and len(d["data_version"]) == 12
+    assert d["seed"] == 3
+    assert d["paths"] == 8
+    assert len(d["data_version"]) == 12
 
 
 @pytest.mark.slow
@@ -135,11 +160,16 @@ def test_zero_size_events_leave_the_paths_unchanged() -> None:
 
     assert r.tried[0][0] == 0.0
     fill = tuple(f"2025-{m:02d}" for m in range(11, 13)) + tuple(f"2026-{m:02d}" for m in range(1, 11))
-    big = simulate(stockpile_scenario(sc, spec, "rare_earths", fill, "2027-12", 50_000.0), paths=4, seed=9, keep_trace=True)
+    big = simulate(
+        stockpile_scenario(sc, spec, "rare_earths", fill, "2027-12", 50_000.0),
+        paths=4,
+        seed=9,
+        keep_trace=True,
+    )
     assert big.trace is not None
     t_fill = plain.months.index("2025-11")
     np.testing.assert_array_equal(big.trace.price_x[:t_fill], plain.trace.price_x[:t_fill])
-    assert (big.trace.shortfall[t0:, :, usa].sum() < plain.trace.shortfall[t0:, :, usa].sum())
+    assert big.trace.shortfall[t0:, :, usa].sum() < plain.trace.shortfall[t0:, :, usa].sum()
     assert r.metric_without == pytest.approx(
         {"p5": np.percentile(want, 5), "p50": np.percentile(want, 50), "p95": np.percentile(want, 95)}
     )

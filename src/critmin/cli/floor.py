@@ -36,7 +36,9 @@ def _musd(v: float | None) -> str:
 def floor_cmd(
     product: str | None = typer.Option(None, help="Product the floor is written on (ndpr_oxide)."),
     floor: float | None = typer.Option(None, "--floor", help="Floor price, US$/kg."),
-    volume_t: float | None = typer.Option(None, "--volume-t", help="Covered volume, t a year (paid monthly)."),
+    volume_t: float | None = typer.Option(
+        None, "--volume-t", help="Covered volume, t a year (paid monthly)."
+    ),
     years: float | None = typer.Option(None, help="Term in years from --start."),
     start: str | None = typer.Option(None, help="First month of the term, YYYY-MM (default 2025-10)."),
     upside_share: float | None = typer.Option(
@@ -79,7 +81,11 @@ def floor_cmd(
         "discount_rate": discount_rate,
     }
     spec_args = {**base, **{k: v for k, v in given.items() if v is not None}}
-    for key, opt in (("floor_usd_per_kg", "--floor"), ("volume_t_per_year", "--volume-t"), ("years", "--years")):
+    for key, opt in (
+        ("floor_usd_per_kg", "--floor"),
+        ("volume_t_per_year", "--volume-t"),
+        ("years", "--years"),
+    ):
         if key not in spec_args:
             raise DataError(f"missing {opt}", column=opt, fix=f"give {opt} or --example dod-mp")
     spec = FloorSpec(**spec_args)
@@ -93,18 +99,27 @@ def floor_cmd(
     rows = pd.DataFrame(
         [
             {"leg": name, **{k: v / 1e6 for k, v in s.items()}}
-            for name, s in (("net cost", result.summary), ("floor (puts)", result.put_leg), ("upside (calls)", result.call_leg))
+            for name, s in (
+                ("net cost", result.summary),
+                ("floor (puts)", result.put_leg),
+                ("upside (calls)", result.call_leg),
+            )
         ]
     )
     if fmt is Format.CSV:
         print(to_csv_text(rows.rename(columns=lambda c: c if c == "leg" else f"{c}_musd")), end="")
         return
-    where = f"scenario {result.model.get('scenario')}" if result.price_model == "scenario" else "fitted log-OU model"
+    where = (
+        f"scenario {result.model.get('scenario')}"
+        if result.price_model == "scenario"
+        else "fitted log-OU model"
+    )
     console.print(
         bold_lead(
             example or "floor",
             f": US${spec.floor_usd_per_kg:g}/kg on {spec.volume_t_per_year:,.0f} t/yr of {spec.product}, "
-            f"{spec.months[0]} to {spec.months[-1]}, upside {spec.upside_share:.0%} above US${spec.strike:g}/kg "
+            f"{spec.months[0]} to {spec.months[-1]}, "
+            f"upside {spec.upside_share:.0%} above US${spec.strike:g}/kg "
             f"from {spec.upside_start or spec.start}; {where}; {result.paths} paths, seed {result.seed}, "
             f"data_version {result.data_version}",
         )
@@ -112,13 +127,19 @@ def floor_cmd(
     t = Table(title=f"payer's NPV at {spec.discount_rate:.1%}/yr, US$ m", title_justify="left")
     for col in ("leg", "mean", "+/- se", "p5", "p50", "p95", "CVaR95"):
         t.add_column(col, justify="left" if col == "leg" else "right")
-    for name, s in (("net cost", result.summary), ("floor (puts)", result.put_leg), ("upside (calls)", result.call_leg)):
+    for name, s in (
+        ("net cost", result.summary),
+        ("floor (puts)", result.put_leg),
+        ("upside (calls)", result.call_leg),
+    ):
         t.add_row(name, *(_musd(s[k]) for k in ("mean", "se", "p5", "p50", "p95", "cvar95")))
     console.print(t)
     if result.analytic is not None:
         console.print(
-            f"closed form (Black-76 on the model's lognormal prices): net US${result.analytic['net'] / 1e6:,.1f} m "
-            f"(floor {result.analytic['put_leg'] / 1e6:,.1f}, upside {result.analytic['call_leg'] / 1e6:,.1f})",
+            "closed form (Black-76 on the model's lognormal prices): "
+            f"net US${result.analytic['net'] / 1e6:,.1f} m "
+            f"(floor {result.analytic['put_leg'] / 1e6:,.1f}, "
+            f"upside {result.analytic['call_leg'] / 1e6:,.1f})",
             highlight=False,
         )
     m = result.model
@@ -132,13 +153,15 @@ def floor_cmd(
         caveats = (m.get("fit") or {}).get("caveats", [])
     else:
         console.print(
-            f"price: ex-China price ratio x US${m['anchor_usd_per_kg']:g}/kg (price.ndpr_usd_per_kg)", highlight=False
+            f"price: ex-China price ratio x US${m['anchor_usd_per_kg']:g}/kg (price.ndpr_usd_per_kg)",
+            highlight=False,
         )
         caveats = m.get("caveats", [])
     p50 = ", ".join(f"{k} {v:.0f}" for k, v in result.price_p50.items())
     console.print(f"price p50, US$/kg: {p50}", style="dim", highlight=False)
     console.print(
-        f"share of path-months with a floor payment: {result.prob_payment:.0%}. Caveats: " + "; ".join(caveats),
+        f"share of path-months with a floor payment: {result.prob_payment:.0%}. Caveats: "
+        + "; ".join(caveats),
         style="dim",
         highlight=False,
     )
@@ -148,19 +171,27 @@ def stockpile_cmd(
     scenario: str = typer.Option(..., help="Bundled scenario name or YAML path."),
     region: str = typer.Option(..., help="Region that holds the stockpile (ISO3, EU27)."),
     product: str = typer.Option(
-        "ndfeb_magnets", help="Product (chain): ndfeb_magnets (rare_earths), gallium, germanium, graphite, ..."
+        "ndfeb_magnets",
+        help="Product (chain): ndfeb_magnets (rare_earths), gallium, germanium, graphite, ...",
     ),
-    target_shortfall: float = typer.Option(..., "--target-shortfall", help="Largest shortfall X, % of demand."),
+    target_shortfall: float = typer.Option(
+        ..., "--target-shortfall", help="Largest shortfall X, % of demand."
+    ),
     confidence: float = typer.Option(..., help="Probability p in (0, 1) with which the target must hold."),
     metric: str = typer.Option(
-        "peak", help="peak (largest monthly shortfall %, the default) or cumulative (total shortfall % of demand)."
+        "peak",
+        help="peak (largest monthly shortfall %, the default) or cumulative (total shortfall % of demand).",
     ),
     fill_months: int = typer.Option(12, "--fill-months", help="Months over which it is bought."),
     evaluate_from: str | None = typer.Option(
-        None, "--evaluate-from", help="First month the target applies, YYYY-MM (default the scenario's first event)."
+        None,
+        "--evaluate-from",
+        help="First month the target applies, YYYY-MM (default the scenario's first event).",
     ),
     end: str | None = typer.Option(None, help="Last month of the run, YYYY-MM (default the scenario's)."),
-    release_share: float = typer.Option(0.1, "--release-share", help="Largest monthly release, share of the stock."),
+    release_share: float = typer.Option(
+        0.1, "--release-share", help="Largest monthly release, share of the stock."
+    ),
     paths: int = typer.Option(200, help="Monte Carlo paths per run (the same seed for every size)."),
     seed: int = typer.Option(0, help="Random seed (equal seeds give equal results)."),
     fmt: Format = format_option(),
@@ -197,7 +228,8 @@ def stockpile_cmd(
     console.print(
         bold_lead(
             f"{spec.scenario}, {spec.region}, {r.product_title}",
-            f": {spec.metric} shortfall <= {spec.target_shortfall_pct:g}% with probability >= {spec.confidence:g}, "
+            f": {spec.metric} shortfall <= {spec.target_shortfall_pct:g}% "
+            f"with probability >= {spec.confidence:g}, "
             f"{r.window[0]} to {r.window[1]}; {r.paths} paths, seed {r.seed}, data_version {r.data_version}",
         )
     )
@@ -212,7 +244,8 @@ def stockpile_cmd(
         months = doc["months_of_demand"]
         below = "-" if r.next_smaller_t is None else f"{r.next_smaller_t:,.0f} t fails"
         console.print(
-            f"smallest stockpile: {r.size_t:,.0f} t ({months:.1f} months of the region's mean demand); {below}; "
+            f"smallest stockpile: {r.size_t:,.0f} t ({months:.1f} months of the region's mean demand); "
+            f"{below}; "
             f"target met on {r.prob_at_size:.0%} of paths (without: {r.prob_without:.0%})",
             highlight=False,
         )
@@ -224,8 +257,9 @@ def stockpile_cmd(
         console.print(t)
         c = r.cost
         console.print(
-            f"fill: {r.fill[0][1]:,.0f} t a month, {r.fill[0][0]} to {r.fill[-1][0]}; cost US${c['purchase_at_anchor'] / 1e6:,.0f} m "
-            f"at US${c['anchor_usd_per_kg']:g}/kg (US${c['purchase_at_simulated_price'] / 1e6:,.0f} m at the simulated "
+            f"fill: {r.fill[0][1]:,.0f} t a month, {r.fill[0][0]} to {r.fill[-1][0]}; "
+            f"cost US${c['purchase_at_anchor'] / 1e6:,.0f} m at US${c['anchor_usd_per_kg']:g}/kg "
+            f"(US${c['purchase_at_simulated_price'] / 1e6:,.0f} m at the simulated "
             f"fill-month price), holding US${c['holding_per_year'] / 1e6:,.0f} m a year "
             f"(US${c['holding_total'] / 1e6:,.0f} m over {c['holding_years']:.1f} years)",
             highlight=False,

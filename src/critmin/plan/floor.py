@@ -67,7 +67,8 @@ class FloorSpec:
             raise DataError(
                 f"unknown floor product {self.product!r}",
                 column="product",
-                fix=f"use {', '.join(FLOOR_PRODUCTS)} (the fitted series and the engine anchor are NdPr oxide's)",
+                fix=f"use {', '.join(FLOOR_PRODUCTS)} (the fitted series and the engine anchor "
+                "are NdPr oxide's)",
             )
         checks = (
             ("floor", self.floor_usd_per_kg, 0.0, 1.0e7),
@@ -77,14 +78,22 @@ class FloorSpec:
         )
         for name, v, lo, hi in checks:
             if not (math.isfinite(v) and lo <= v <= hi):
-                raise DataError(f"{name} {v:g} is out of range", column=name, fix=f"give a value in [{lo:g}, {hi:g}]")
+                raise DataError(
+                    f"{name} {v:g} is out of range", column=name, fix=f"give a value in [{lo:g}, {hi:g}]"
+                )
         if not (math.isfinite(self.years) and 0 < self.years <= MAX_YEARS and round(self.years * 12) >= 1):
             raise DataError(
-                f"years {self.years:g} is out of range", column="years", fix=f"give a term in (0, {MAX_YEARS}]"
+                f"years {self.years:g} is out of range",
+                column="years",
+                fix=f"give a term in (0, {MAX_YEARS}]",
             )
-        if self.upside_strike is not None and not (math.isfinite(self.upside_strike) and self.upside_strike >= 0):
+        if self.upside_strike is not None and not (
+            math.isfinite(self.upside_strike) and self.upside_strike >= 0
+        ):
             raise DataError(
-                f"upside-strike {self.upside_strike:g} is out of range", column="upside-strike", fix="give a price >= 0"
+                f"upside-strike {self.upside_strike:g} is out of range",
+                column="upside-strike",
+                fix="give a price >= 0",
             )
         month_index(self.start)
         if self.upside_start is not None:
@@ -99,7 +108,7 @@ class FloorSpec:
     def months(self) -> tuple[str, ...]:
         """The contract's months, YYYY-MM."""
         s = month_index(self.start)
-        return tuple(month_label(s + i) for i in range(int(round(self.years * 12))))
+        return tuple(month_label(s + i) for i in range(round(self.years * 12)))
 
     @property
     def kg_per_month(self) -> float:
@@ -147,7 +156,7 @@ def summarise(npv: F) -> dict[str, float]:
     if v.size == 0:
         raise DataError("no paths to summarise", column="paths", fix="run at least one path")
     p5, p50, p95 = np.percentile(v, [5, 50, 95])
-    tail = np.sort(v)[::-1][: max(1, int(math.ceil(0.05 * v.size)))]
+    tail = np.sort(v)[::-1][: max(1, math.ceil(0.05 * v.size))]
     se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
     return {
         "mean": float(v.mean()),
@@ -213,7 +222,9 @@ def scenario_prices(
     sc = load_scenario(scenario)
     if "rare_earths" not in sc.commodities:
         raise DataError(
-            f"scenario {sc.name!r} does not run the rare-earth chain", column="scenario", fix="pick a rare-earth scenario"
+            f"scenario {sc.name!r} does not run the rare-earth chain",
+            column="scenario",
+            fix="pick a rare-earth scenario",
         )
     if month_index(months[0]) < month_index(sc.start):
         raise DataError(
@@ -223,7 +234,9 @@ def scenario_prices(
         )
     end = max(month_index(months[-1]), month_index(sc.end))
     try:
-        sc = type(sc).model_validate({**sc.model_dump(), "end": month_label(end), "commodities": ("rare_earths",)})
+        sc = type(sc).model_validate(
+            {**sc.model_dump(), "end": month_label(end), "commodities": ("rare_earths",)}
+        )
     except ValidationError as exc:
         err = validation_error(exc, path=None, root=None)
         raise DataError(err.message, column=err.column, fix="see critmin floor --help") from None
@@ -231,7 +244,11 @@ def scenario_prices(
     if res.trace is None:  # pragma: no cover - keep_trace=True always keeps it
         raise DataError("the run kept no monthly prices", column="paths", fix="run fewer paths")
     anchor = res.parameters.get("price.ndpr_usd_per_kg", 55.0)
-    anchor = float(anchor) if isinstance(anchor, int | float) else float(anchor.get("mode", anchor.get("value", 55.0)))
+    anchor = (
+        float(anchor)
+        if isinstance(anchor, int | float)
+        else float(anchor.get("mode", anchor.get("value", 55.0)))
+    )
     first = res.months.index(months[0])
     ratio = res.trace.price_x[first : first + len(months)]
     return np.asarray(ratio * anchor, dtype=np.float64), anchor, sc.name
@@ -314,7 +331,8 @@ def value_floor(
             "anchor_usd_per_kg": anchor,
             "caveats": [
                 "the engine has no separate NdPr oxide market: the magnet price ratio indexes the NdPr price",
-                "the ratio is 1 at the scenario's start (2024-01), so the anchor is the 2024 average NdPr price",
+                "the ratio is 1 at the scenario's start (2024-01), so the anchor is the 2024 "
+                "average NdPr price",
             ],
         }
     else:
@@ -347,7 +365,7 @@ def value_floor(
 
 # ------------------------------------------------------------------------------ examples
 EXAMPLES_FILE = "floor_examples.yaml"
-_SPEC_KEYS = {f for f in FloorSpec.__dataclass_fields__}
+_SPEC_KEYS = set(FloorSpec.__dataclass_fields__)
 
 
 def examples_path() -> Path:
@@ -357,7 +375,7 @@ def examples_path() -> Path:
 
 def load_examples(path: Path | None = None) -> dict[str, dict[str, Any]]:
     """Examples by id: ``{"spec": {...FloorSpec fields}, "sources": [...], ...}`` as in the file."""
-    from critmin.simulate.inputs.yamlload import load_yaml, line_of
+    from critmin.simulate.inputs.yamlload import line_of, load_yaml
 
     p = path or examples_path()
     try:

@@ -28,6 +28,7 @@ are simulated from the origin. Equal seeds give equal paths.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -177,7 +178,9 @@ def monthly_series(prices: pd.DataFrame) -> tuple[pd.Series, tuple[str, ...], in
     return series, tuple(sorted(set(rows["source_id"].astype(str)))), len(rows)
 
 
-def fit_ou(series: pd.Series, *, source_ids: tuple[str, ...] = (), n_observations: int | None = None) -> OUModel:
+def fit_ou(
+    series: pd.Series, *, source_ids: tuple[str, ...] = (), n_observations: int | None = None
+) -> OUModel:
     """Fit :class:`OUModel` to a monthly US$/kg series (index ``YYYY-MM``) by OLS on consecutive
     months, falling back as the module docstring says when the sample is too thin."""
     if len(series) < 2 or (series <= 0).any():
@@ -270,7 +273,7 @@ def simulate_paths(model: OUModel, months: list[str] | tuple[str, ...], paths: i
     if paths < 1:
         raise DataError(f"paths must be >= 1 (got {paths})", column="paths", fix="e.g. --paths 2000")
     idx = [month_index(m) for m in months]
-    if any(b - a != 1 for a, b in zip(idx, idx[1:], strict=False)):
+    if any(b - a != 1 for a, b in itertools.pairwise(idx)):
         raise DataError("months must be consecutive", column="months", fix="give a month range")
     origin = month_index(model.origin)
     out = np.empty((len(idx), paths))

@@ -7,7 +7,8 @@ to the scenario with their own release rule: released whenever R's users run sho
 ``release_share_per_month`` of the content a month (default 0.1, the parameter
 ``stockpile.release_per_month``). These rules replace earlier ones for R's pool (as in the
 bundled ``allied-acceleration`` scenario): the US NDS's emergency rule (release once 20% of
-demand goes unmet) would otherwise keep any stockpile idle below a 20% shortfall. Its effect is measured from the
+demand goes unmet) would otherwise keep any stockpile idle below a 20% shortfall. Its effect
+is measured from the
 evaluation start to the end of the run, per path:
 
 * ``peak`` (the default): the largest monthly unmet demand as % of demand;
@@ -29,6 +30,7 @@ not modelled.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -97,7 +99,7 @@ class Search:
     def monotone(self) -> bool:
         """Whether the values seen are non-decreasing in size."""
         pts = sorted((s, v) for s, v, _ in self.tried)
-        return all(b[1] >= a[1] - 1e-12 for a, b in zip(pts, pts[1:], strict=False))
+        return all(b[1] >= a[1] - 1e-12 for a, b in itertools.pairwise(pts))
 
 
 def smallest_passing(
@@ -297,7 +299,12 @@ def stockpile_scenario(
 
 
 def size_stockpile(
-    spec: StockpileSpec, *, paths: int = 200, seed: int = 0, dataset: Dataset | None = None, max_evals: int = 24
+    spec: StockpileSpec,
+    *,
+    paths: int = 200,
+    seed: int = 0,
+    dataset: Dataset | None = None,
+    max_evals: int = 24,
 ) -> StockpileResult:
     """The smallest stockpile meeting ``spec`` (module docstring), through the simulator."""
     from critmin.simulate.assemble import NetworkCache
@@ -316,7 +323,9 @@ def size_stockpile(
     base = load_scenario(spec.scenario)
     if spec.region not in base.regions or spec.region == "CHN":
         regions = ", ".join(r for r in base.regions if r != "CHN")
-        raise DataError(f"unknown region {spec.region!r} in scenario {base.name!r}", column="region", fix=f"use {regions}")
+        raise DataError(
+            f"unknown region {spec.region!r} in scenario {base.name!r}", column="region", fix=f"use {regions}"
+        )
     if spec.evaluate_from is not None:
         first = month_index(spec.evaluate_from)
     elif base.events:
@@ -333,7 +342,9 @@ def size_stockpile(
         )
     end = spec.end or base.end
     if month_index(end) <= first:
-        raise DataError(f"the run ends {end}, before {month_label(first)}", column="end", fix="give a later end")
+        raise DataError(
+            f"the run ends {end}, before {month_label(first)}", column="end", fix="give a later end"
+        )
     fill_months = tuple(month_label(fill_start + i) for i in range(spec.fill_months))
     cache = NetworkCache()
 
@@ -342,7 +353,12 @@ def size_stockpile(
     def run(size: float | None) -> Any:
         if size not in runs:
             runs[size] = simulate(
-                stockpile_scenario(base, spec, chain, fill_months, end, size), paths=paths, seed=seed, dataset=dataset, keep_trace=True, cache=cache
+                stockpile_scenario(base, spec, chain, fill_months, end, size),
+                paths=paths,
+                seed=seed,
+                dataset=dataset,
+                keep_trace=True,
+                cache=cache,
             )
         return runs[size]
 
@@ -364,7 +380,11 @@ def size_stockpile(
     assert r0.trace is not None
     monthly = float(r0.trace.demand[t0:, :, ridx].mean())
     search = smallest_passing(
-        prob, spec.confidence, start=max(1.0, monthly), cap=min(1.0e8, max(1.0, monthly) * 2.0**14), max_evals=max_evals
+        prob,
+        spec.confidence,
+        start=max(1.0, monthly),
+        cap=min(1.0e8, max(1.0, monthly) * 2.0**14),
+        max_evals=max_evals,
     )
     m = r0.metrics
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -418,9 +438,11 @@ def size_stockpile(
         seed=seed,
         data_version=dataset.version,
         assumptions=(
-            f"storage {STORAGE_SHARE_PER_YEAR:.0%}/yr of value and financing {FINANCING_RATE:.1%}/yr (assumptions)",
+            f"storage {STORAGE_SHARE_PER_YEAR:.0%}/yr of value and financing "
+            f"{FINANCING_RATE:.1%}/yr (assumptions)",
             "purchases do not move the market (the engine's stockpile event adds stock exogenously)",
             f"release rule: released whenever the region's users run short, at most "
-            f"{spec.release_share_per_month:g} of the content a month (replaces earlier rules for the region's pool)",
+            f"{spec.release_share_per_month:g} of the content a month "
+            "(replaces earlier rules for the region's pool)",
         ),
     )
