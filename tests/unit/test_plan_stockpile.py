@@ -173,3 +173,17 @@ def test_zero_size_events_leave_the_paths_unchanged() -> None:
     assert r.metric_without == pytest.approx(
         {"p5": np.percentile(want, 5), "p50": np.percentile(want, 50), "p95": np.percentile(want, 95)}
     )
+
+
+@pytest.mark.slow
+def test_single_chain_stockpile() -> None:
+    """Gallium runs as its own chain; no us-embargo event applies to it, so the window starts at
+    the scenario's first event (2026-11); the anchor is gallium's (not the magnet price)."""
+    spec = StockpileSpec("us-embargo", "USA", "gallium_metal", 10.0, 0.6, fill_months=3, end="2027-12")
+    r = size_stockpile(spec, paths=6, seed=1)
+    assert r.chain == "gallium"
+    assert r.window == ("2026-11", "2027-12")
+    assert r.fill[0][0] == "2026-08"
+    assert r.reached
+    assert r.size_t is not None
+    assert r.cost["anchor_usd_per_kg"] != pytest.approx(52.1)

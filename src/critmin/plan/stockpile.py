@@ -2,7 +2,8 @@
 
 For a scenario, a region R and a product (a commodity chain), a stockpile of S tonnes is bought
 in equal monthly lots over ``fill_months`` months ending the month before the evaluation start
-(by default the scenario's first event, its first control date), as ``stockpile`` events added
+(by default the scenario's first event that applies to the chain, its first control date; else
+its first event), as ``stockpile`` events added
 to the scenario with their own release rule: released whenever R's users run short, at most
 ``release_share_per_month`` of the content a month (default 0.1, the parameter
 ``stockpile.release_per_month``). These rules replace earlier ones for R's pool (as in the
@@ -328,8 +329,9 @@ def size_stockpile(
         )
     if spec.evaluate_from is not None:
         first = month_index(spec.evaluate_from)
-    elif base.events:
-        first = min(month_index(e.date.strftime("%Y-%m")) for e in base.events)
+    elif base.events:  # the first event that applies to the chain, else the first of all
+        own = [e for e in base.events if chain in e.commodities] or list(base.events)
+        first = min(month_index(e.date.strftime("%Y-%m")) for e in own)
     else:
         first = month_index(base.start) + spec.fill_months
     fill_start = first - spec.fill_months
