@@ -14,6 +14,7 @@ from critmin.errors import DataError
 from critmin.report.document import (
     ReportRun,
     comparison_table,
+    headline_table,
     html_table,
     report_figures,
     report_html,
@@ -80,7 +81,7 @@ def test_html_has_the_figures_and_their_traces(page: str, runs: tuple[ReportRun,
 
 
 def test_html_has_the_tables_with_human_headers(page: str) -> None:
-    for ident in ("events", "summary", "comparison", "assumptions", "sources", "metadata"):
+    for ident in ("headline", "events", "summary", "comparison", "assumptions", "sources", "metadata"):
         assert f'<table id="{ident}">' in page
     headers = re.findall(r"<th>(.*?)</th>", page)
     assert "Region" in headers
@@ -164,6 +165,7 @@ def test_xlsx_sheets_and_neutralised_cells(tmp_path: Path, runs: tuple[ReportRun
     path = write_report(tmp_path / "r.xlsx", hostile, b, load_dataset())
     book = load_workbook(path, read_only=True)
     assert book.sheetnames == [
+        "Headline",
         "Summary",
         "By sector",
         "Comparison",
@@ -198,3 +200,20 @@ def test_a_plan_run_is_not_a_report(tmp_path: Path) -> None:
     rid = store.save_plan({"name": "p", "rows": [{"a": 1}]})
     with pytest.raises(DataError, match="simulation"):
         ReportRun.from_stored(*store.get(rid))
+
+
+def test_headline_is_the_ex_china_totals(runs: tuple[ReportRun, ReportRun]) -> None:
+    a, b = runs
+    h = headline_table(a, b)
+    assert list(h.columns) == ["Product", "Outside China", a.label, b.label]
+    s = a.tables["summary"]
+    row = s.loc[
+        (s["region"] == "exCHN")
+        & (s["product"] == "ndfeb_magnets")
+        & (s["metric"] == "cumulative_shortfall_t")
+    ]
+    want = float(row["p50"].iloc[0])
+    got = h.loc[
+        (h["Product"] == "NdFeB magnets") & (h["Outside China"] == "Cumulative shortfall (t)"), a.label
+    ]
+    assert got.iloc[0].startswith(f"{want:,.0f} [" if abs(want) >= 100 else f"{want:.3g} [")

@@ -14,7 +14,7 @@ through the dataset's sources); the data version, seed, paths, run ids and critm
 plotly.js is inlined once from the installed plotly package: no script, style or data is
 fetched from a network.
 
-The workbook holds the same tables, one sheet each (Summary, By sector, Comparison, Events,
+The workbook holds the same tables, one sheet each (Headline, Summary, By sector, Comparison, Events,
 Assumptions), plus a Sources and a Metadata sheet; text cells that a spreadsheet would run as
 a formula are neutralised (:func:`critmin.cells.safe_frame`).
 """
@@ -186,6 +186,34 @@ def summary_table(run: ReportRun, *, sectors: bool = False) -> pd.DataFrame:
     return out
 
 
+def headline_table(run: ReportRun, other: ReportRun | None = None) -> pd.DataFrame:
+    """The totals outside China (the ``exCHN`` rows) of each chain: p50 [p5-p95] per run as text."""
+
+    def pick(r: ReportRun) -> dict[tuple[str, str], str]:
+        s = r.tables["summary"]
+        s = s.loc[(s["region"] == "exCHN") & ~s["product"].astype(str).str.contains(":", regex=False)]
+        return {
+            (str(p), str(m)): f"{_num(a)} [{_num(b)} to {_num(c)}]"
+            for p, m, a, b, c in zip(s["product"], s["metric"], s["p50"], s["p5"], s["p95"], strict=True)
+        }
+
+    first = pick(run)
+    second = pick(other) if other is not None else {}
+    rows = []
+    for (product, metric), text in first.items():
+        row = {"Product": product_label(product), "Outside China": metric_label(metric), run.label: text}
+        if other is not None:
+            row[other.label] = second.get((product, metric), "")
+        rows.append(row)
+    cols = ["Product", "Outside China", run.label] + ([other.label] if other is not None else [])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _num(v: float) -> str:
+    f = float(v)
+    return f"{f:,.0f}" if abs(f) >= 100 else f"{f:.3g}"
+
+
 def comparison_table(a: ReportRun, b: ReportRun) -> pd.DataFrame:
     """The summary rows (no sector rows) of both runs and the difference ``b - a`` per percentile."""
     from critmin.store.runs import compare_summaries
@@ -286,10 +314,10 @@ def metadata_table(runs: list[ReportRun], dataset: Dataset | None) -> pd.DataFra
 def report_tables(
     run: ReportRun, other: ReportRun | None = None, dataset: Dataset | None = None
 ) -> dict[str, pd.DataFrame]:
-    """The report's tables by sheet name: Summary, By sector, Comparison (with ``other``), Events,
+    """The report's tables by sheet name: Headline, Summary, By sector, Comparison (with ``other``), Events,
     Assumptions, Sources, Metadata (human column names and labels)."""
     runs = [run] if other is None else [run, other]
-    out = {"Summary": summary_table(run)}
+    out = {"Headline": headline_table(run, other), "Summary": summary_table(run)}
     sectors = summary_table(run, sectors=True)
     if len(sectors):
         out["By sector"] = sectors
@@ -376,6 +404,11 @@ def report_html(run: ReportRun, other: ReportRun | None = None, dataset: Dataset
         parts.append(f"<h2>Scenario: {html.escape(r.label)}</h2>")
         parts.append(f"<p>{html.escape(r.description.strip() or 'No description.')}</p>")
         parts.append(f'<p class="meta">{html.escape(r.provenance)}</p>')
+    parts.append("<h2>Headline: totals outside China</h2>")
+    parts.append(
+        "<p>Median [5th to 95th percentile] across paths, summed over the regions outside China.</p>"
+    )
+    parts.append(html_table(tables["Headline"], table_id="headline"))
     parts.append("<h2>Events timeline</h2>")
     parts.append(
         "<p>Dated policy changes of the scenario (numbered lines in the charts), applied from the "
@@ -454,6 +487,7 @@ __all__ = [
     "comparison_table",
     "distinguish",
     "events_table",
+    "headline_table",
     "html_table",
     "metadata_table",
     "report_figures",
