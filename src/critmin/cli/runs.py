@@ -7,7 +7,8 @@ store (:mod:`critmin.store.runs`)::
     critmin runs show sim-20261203T001500-1a2b3c4d
     critmin runs compare RUN_A RUN_B           # B - A per region, product and metric
     critmin runs remove RUN
-    critmin report --from-run RUN --out brief.html
+
+A stored run makes a report without re-running it: ``critmin report --from-run RUN --out brief.html``.
 """
 
 from __future__ import annotations
