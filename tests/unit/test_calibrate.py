@@ -275,3 +275,19 @@ def test_table_dead_time_and_lag_are_a_local_optimum_of_the_joint_fit(joint) -> 
     best = joint.sse(joint.x0)
     for dd, dl in ((0.25, 0), (-0.25, 0), (0, 0.5), (0, -0.5)):
         assert best < joint.sse([d + dd, lag + dl]), (dd, dl)
+
+
+def test_trial_values_win_over_a_chains_own_without_touching_chains_yaml() -> None:
+    """Gallium's own chains.yaml dead time (a triangular distribution) is what a run resolves;
+    a pinned trial value wins for that run only, and the chain's own value is unchanged after."""
+    from critmin.simulate.assemble import resolve_values
+    from critmin.simulate.chains.registry import chain_info, own_parameters
+    from critmin.simulate.inputs.scenario import load_scenario
+
+    sc = load_scenario("backtest-2023-08-gallium")
+    info = chain_info("gallium")
+    own = own_parameters("gallium")["licence.dead_time_months"]
+    assert resolve_values(sc, info)["licence.dead_time_months"] == own
+    pinned = resolve_values(sc, info, {"licence.dead_time_months": 1.25})
+    assert pinned["licence.dead_time_months"] == 1.25
+    assert own_parameters("gallium")["licence.dead_time_months"] == own

@@ -124,6 +124,34 @@ def test_substitution_routes_by_hand() -> None:
     assert premium(one(0.5))[0] == 0.0
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.5, 3.0), min_size=1, max_size=12),
+    st.floats(0.0, 0.2),
+    st.floats(1.0, 30.0),
+)
+def test_substitution_state_per_path_equals_the_per_region_state(
+    prices: list[float], cap: float, lag: float
+) -> None:
+    """The [P, J] state spread by the 0/1 mask gives exactly what a [P, R, J] state gives
+    (every region outside China sees the same premium and starts at 0)."""
+    exf = np.array([0.0, 1.0, 1.0])
+    caps, lags = np.array([[cap, cap / 2]]), np.array([[lag, 2 * lag]])
+    routes = SubstitutionRoutes(caps, lags, n_regions=3)
+    state = np.zeros((1, 3, 2))
+    for p in prices:
+        got = routes.step(one(p), exf)
+        aim = caps[:, None, :] * (premium(one(p))[:, None] * exf[None, :])[:, :, None]
+        state = np.clip(state + (aim - state) / lags[:, None, :], 0.0, caps[:, None, :])
+        assert np.array_equal(got, state.sum(axis=2))
+
+
+def test_substitution_routes_refuse_a_fractional_mask() -> None:
+    routes = SubstitutionRoutes(np.array([[0.05]]), np.array([[1.0]]), n_regions=2)
+    with pytest.raises(ValueError, match="0/1 mask"):
+        routes.step(one(1.5), np.array([0.5, 1.0]))
+
+
 def test_route_terms_fall_back_to_the_single_cap() -> None:
     caps, lags = route_terms(one(0.15), one(24.0), None, None, None, None)
     assert caps.tolist() == [[0.15]]

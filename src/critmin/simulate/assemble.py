@@ -24,7 +24,7 @@ deterministic.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,8 +74,11 @@ def uses_substitution_routes(info: ChainInfo, scenario: Scenario) -> bool:
     return info.substitution_routes and "demand.substitution_cap" not in scenario.parameters
 
 
-def resolve_values(scenario: Scenario, info: ChainInfo) -> dict[str, Value]:
-    """Parameter values of one chain: table defaults < scenario values < the chain's own.
+def resolve_values(
+    scenario: Scenario, info: ChainInfo, pinned: Mapping[str, Value] | None = None
+) -> dict[str, Value]:
+    """Parameter values of one chain: table defaults < scenario values < the chain's own <
+    ``pinned`` (values that must hold whatever the chain says: a calibration's trial values).
 
     A single chain's ``parameters`` in ``chains.yaml`` (US stockpile, recycling: magnet
     quantities in parameters.yaml) win over the scenario's, which target the rare-earth chain.
@@ -83,6 +86,7 @@ def resolve_values(scenario: Scenario, info: ChainInfo) -> dict[str, Value]:
     out: dict[str, Value] = {name: spec.default for name, spec in parameter_table().items()}
     out.update(scenario.parameters)
     out.update(own_parameters(info.id))
+    out.update(pinned or {})
     return out
 
 
@@ -195,6 +199,8 @@ class RunInputs:
     timeline: tuple[Event, ...]
     chains: tuple[ChainSetup, ...]
     block_paths: int = BLOCK_PATHS
+    #: per chain id, values that win over the chain's own (:func:`resolve_values`)
+    pinned: Mapping[str, Mapping[str, Value]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -206,6 +212,7 @@ class RunInputs:
         paths: int = 1000,
         cache: NetworkCache | None = None,
         block_paths: int = BLOCK_PATHS,
+        pinned: Mapping[str, Mapping[str, Value]] | None = None,
     ) -> RunInputs:
         """Resolve and build everything path-independent (see the module docstring)."""
         from critmin.data.load import load_dataset
@@ -220,7 +227,10 @@ class RunInputs:
         cache = cache if cache is not None else NetworkCache()
         timeline = sc.timeline()
         months = tuple(sc.months())
-        chains = tuple(_chain_setup(ds, sc, cid, timeline, len(months), cache) for cid in sc.commodities)
+        pins = {k: dict(v) for k, v in (pinned or {}).items()}
+        chains = tuple(
+            _chain_setup(ds, sc, cid, timeline, len(months), cache, pins.get(cid)) for cid in sc.commodities
+        )
         fed = {c.info.feed for c in chains if c.feed is not None}
         orphans = [e.id for e in sc.events if any(is_feed(c) and c not in fed for c in e.commodities)]
         if orphans:
@@ -229,7 +239,7 @@ class RunInputs:
                 column="commodities",
                 fix="include rare_earths in the scenario's commodities and keep heavy.grade_share above 0",
             )
-        return cls(sc, ds.version, seed, paths, months, timeline, chains, block_paths)
+        return cls(sc, ds.version, seed, paths, months, timeline, chains, block_paths, pins)
 
     def blocks(self) -> tuple[PathBlock, ...]:
         """The run's path blocks, in path order."""
@@ -339,10 +349,16 @@ class RunInputs:
 
 
 def _chain_setup(
-    ds: Dataset, sc: Scenario, chain_id: str, timeline: tuple[Event, ...], n_months: int, cache: NetworkCache
+    ds: Dataset,
+    sc: Scenario,
+    chain_id: str,
+    timeline: tuple[Event, ...],
+    n_months: int,
+    cache: NetworkCache,
+    pinned: Mapping[str, Value] | None = None,
 ) -> ChainSetup:
     info = chain_info(chain_id)
-    values = resolve_values(sc, info)
+    values = resolve_values(sc, info, pinned)
     build = builder(chain_id)
     key_params = _medians(values, _network_parameters(info))
     built = cache.get(

@@ -49,7 +49,6 @@ from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
 from critmin.simulate.assemble import NetworkCache, RunInputs, resolve_values
 from critmin.simulate.chains.registry import chain_info
-from critmin.simulate.chains.single import own_values_pinned
 from critmin.simulate.inputs.params import median, parameter_table
 from critmin.simulate.inputs.scenario import Scenario, load_scenario
 from critmin.simulate.run import run
@@ -155,9 +154,10 @@ class ExportModel:
         sc = scenario if scenario is not None else self.scenario
         if parameters:
             sc = with_parameters(sc, parameters)
-        with own_values_pinned(self.chain, parameters or {}):
-            inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache)
-            trace = run(inputs, keep_trace=True).trace
+        # trial values win over the chain's own chains.yaml values of the same names
+        pins = {self.chain: dict(parameters)} if parameters else None
+        inputs = RunInputs.build(sc, self.dataset, seed=seed, paths=paths, cache=self.cache, pinned=pins)
+        trace = run(inputs, keep_trace=True).trace
         assert trace is not None  # keep_trace=True
         self.runs += 1
         return trace.exports_chn

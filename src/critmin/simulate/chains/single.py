@@ -24,8 +24,7 @@ Every stage-vector source, the salient rows used and the assumptions are reporte
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -82,24 +81,6 @@ def _raw() -> dict[str, Any]:
     text = resources.files("critmin.simulate.chains").joinpath("chains.yaml").read_text("utf-8")
     raw: dict[str, Any] = yaml.safe_load(text)
     return raw
-
-
-@contextmanager
-def own_values_pinned(commodity: str, values: Mapping[str, float]) -> Iterator[None]:
-    """Within the block, ``values`` replace the chain's own ``chains.yaml`` parameters of the
-    same names (calibration trial values: a chain's own values otherwise win over a
-    scenario's); restored after. A commodity without a ``chains.yaml`` entry is left alone."""
-    chains = _raw()["chains"]
-    if commodity not in chains:
-        yield
-        return
-    own: dict[str, Any] = chains[commodity].setdefault("parameters", {})
-    saved = {k: own[k] for k in values if k in own}
-    try:
-        own.update({k: float(values[k]) for k in saved})
-        yield
-    finally:
-        own.update(saved)
 
 
 def chain_spec(commodity: str) -> ChainSpec:

@@ -140,6 +140,8 @@ class CapacityResponse:
             if not ok.any():
                 continue
             arriving = self.orders[np.maximum(src, 0) % self.slots, self._rows] * ok[:, None] / 12.0
+            if not arriving.any():  # no orders arrive on any path: nothing to add
+                continue
             w = self.weights[k]
             self.added[:, k, :] += arriving[:, :1] * w[0] + arriving[:, 1:] * w[1]
         return self.added

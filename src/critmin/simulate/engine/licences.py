@@ -17,8 +17,9 @@ When a ban (or an embargo state of the regime process, :mod:`critmin.simulate.en
 comes into force on an edge, the banned fraction c of everything pending there (queue and
 pool) goes back to the exporter: ``cancelled = c x pending``, booked with the refused flow.
 
-State is [P, E] (pool) and [P, E, L] (queue, a ring buffer of L = floor(max D) + 2 slots);
-a month costs a few [P, E] operations.
+State is [P, E] (pool) and [L, P, E] (queue, a ring buffer of L = floor(max D) + 2 slots,
+slot-major so that each slot is one contiguous [P, E] block); filing touches only the slots
+some path's dead time reaches, so a month costs a few [P, E] operations.
 """
 
 from __future__ import annotations
@@ -54,15 +55,16 @@ class LicenceBook:
     def __init__(self, n_paths: int, n_edges: int, dead: F, lag: F) -> None:
         self.w = dead_time_weights(dead)  # [P, L]
         self.n_slots = self.w.shape[1]
-        self.queue = np.zeros((n_paths, n_edges, self.n_slots))
+        self.queue = np.zeros((self.n_slots, n_paths, n_edges))
         self.pool = np.zeros((n_paths, n_edges))
         self.head = 0
         self.rate = 1.0 / np.asarray(lag, dtype=np.float64).reshape(-1, 1)  # [P, 1]
-        self._slots = np.arange(self.n_slots)
+        # the slots j some path files into, with their weights as [P, 1] columns
+        self._filing = [(j, self.w[:, j : j + 1].copy()) for j in range(self.n_slots) if self.w[:, j].any()]
 
     def pending(self) -> F:
         """[P, E] everything applied for and not yet decided (queue + pool), t."""
-        return self.pool + self.queue.sum(axis=2)
+        return self.pool + self.queue.sum(axis=0)
 
     def month(self, apply_: F, approval: F, cancel: F | None = None) -> tuple[F, F, F]:
         """One month: cancel, file ``apply_`` [P, E], mature, decide.
@@ -75,13 +77,13 @@ class LicenceBook:
             keep = 1.0 - cancel
             cancelled = self.pending() * cancel
             self.pool = self.pool * keep
-            self.queue = self.queue * np.broadcast_to(keep, self.pool.shape)[:, :, None]
+            self.queue *= np.broadcast_to(keep, self.pool.shape)[None, :, :]
         else:
             cancelled = np.zeros_like(self.pool)
-        idx = (self.head + self._slots) % self.n_slots
-        self.queue[:, :, idx] += apply_[:, :, None] * self.w[:, None, :]
-        self.pool = self.pool + self.queue[:, :, self.head]
-        self.queue[:, :, self.head] = 0.0
+        for j, w_j in self._filing:
+            self.queue[(self.head + j) % self.n_slots] += apply_ * w_j
+        self.pool = self.pool + self.queue[self.head]
+        self.queue[self.head] = 0.0
         self.head = (self.head + 1) % self.n_slots
         processed = self.pool * self.rate
         self.pool = self.pool - processed

@@ -38,25 +38,35 @@ def premium(price_x: F) -> F:
 
 
 class SubstitutionRoutes:
-    """Substitution state [P, R, J] of J routes (module docstring).
+    """Substitution state of J routes (module docstring).
 
     ``caps`` and ``lags`` are [P, J]: each route's largest share of demand and its time
     constant in months. :meth:`step` returns the total share substituted, [P, R].
+
+    Every region outside China sees the same premium and starts unsubstituted, so their
+    states are equal and China's stays 0: the state is kept once per path, [P, J], and
+    spread over the regions by the 0/1 mask ``exf`` (the same numbers as a [P, R, J] state).
     """
 
     def __init__(self, caps: F, lags: F, n_regions: int) -> None:
         if caps.shape != lags.shape or caps.ndim != 2:
             raise ValueError(f"route caps {caps.shape} and lags {lags.shape} must both be [P, J]")
-        self.caps = caps[:, None, :]
-        self.lags = lags[:, None, :]
-        self.state = np.zeros((caps.shape[0], n_regions, caps.shape[1]))
+        self.caps = caps
+        self.lags = lags
+        self.n_regions = n_regions
+        self.state = np.zeros(caps.shape)
+        self._mask: F | None = None  # the last mask checked (the engine passes the same one)
 
     def step(self, price_x: F, exf: F) -> F:
-        """One month: move each route towards ``c_j pi ex`` by 1/L_j; returns sum_j s_j."""
-        aim = self.caps * (premium(price_x)[:, None] * exf[None, :])[:, :, None]
+        """One month: move each route towards ``c_j pi`` by 1/L_j; returns ``ex sum_j s_j``."""
+        if exf is not self._mask:
+            if exf.shape != (self.n_regions,) or not np.isin(exf, (0.0, 1.0)).all():
+                raise ValueError("exf must be the [R] 0/1 mask of the regions outside China")
+            self._mask = exf
+        aim = self.caps * premium(price_x)[:, None]
         s = self.state + (aim - self.state) / self.lags
         self.state = np.clip(s, 0.0, self.caps)
-        total: F = self.state.sum(axis=2)
+        total: F = self.state.sum(axis=1)[:, None] * exf[None, :]
         return total
 
 

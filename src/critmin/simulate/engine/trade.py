@@ -68,20 +68,24 @@ def surplus_trade(stock: F, required: F, exf: F, share: F, pref: F, movable: F |
     stays with the seller. Returns delta = received - sent (sums to 0 per path). With w all
     ones it is the pro-rata rule of :func:`allied_rebalance`.
     """
-    surplus = np.maximum(stock - required, 0.0) * exf
+    diff = stock - required
+    surplus = np.maximum(diff, 0.0) * exf
     if movable is not None:
-        surplus = surplus * movable
-    deficit = np.maximum(required - stock, 0.0) * exf
+        surplus *= movable
+    deficit = np.maximum(-diff, 0.0) * exf  # (required - stock)^+: negation is exact
     s_tot = surplus.sum(axis=1, keepdims=True)
     d_tot = deficit.sum(axis=1, keepdims=True)
     traded = share * np.minimum(s_tot, d_tot)
+    if not traded.any():  # nothing to trade on any path: every flow below is 0
+        return np.zeros_like(stock)
     offer = surplus * np.divide(traded, s_tot, out=np.zeros_like(s_tot), where=s_tot > 0)
     reach = deficit @ pref.T  # n_i
     per_weight = np.divide(offer, reach, out=np.zeros_like(offer), where=reach > 0)
     offered = deficit * (per_weight @ pref)  # sum_i f_ij
+    # c_j = min(1, d_j / sum_i f_ij): below 1 only where a buyer is offered more than d_j
     cut = np.divide(deficit, offered, out=np.ones_like(offered), where=offered > deficit)
-    received = offered * np.minimum(cut, 1.0)
-    sent = per_weight * ((deficit * np.minimum(cut, 1.0)) @ pref.T)
+    received = offered * cut
+    sent = per_weight * ((deficit * cut) @ pref.T)
     return received - sent
 
 
