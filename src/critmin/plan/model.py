@@ -13,7 +13,8 @@ First stage (here and now, the same in every future):
   each future, a triangular lead time drawn per future);
 * ``cofin[project, region]`` binary: a buyer co-finances ``share`` of the project's capex (paid
   over the first three years); the project then follows its co-financed schedule (start pulled
-  forward, delay spread narrowed); at most one co-financier per project;
+  forward, delay spread narrowed); the co-financier is the host region when it is a buyer, else
+  the plan's ``cofinance.payer`` (default the first buyer);
 * ``floor[project]`` binary: a price floor / CfD at the strike on the project's output, paid by
   the floor's payer in every future when the spot price is below it; the project's delay tail is
   cut (its financing is secured); a project takes a floor or co-financing, not both;
@@ -275,9 +276,11 @@ def _build(
     cof_ok = proj["cofinance_ok"].to_numpy(bool) & in_plan & bool(ins.cofinance.allowed)
     if ins.cofinance.regions:
         cof_ok &= proj["region"].isin(ins.cofinance.regions).to_numpy()
-    z = m.add_variables(
-        coords=[pj, rg], name="cofin", binary=True, mask=da(cof_ok[:, None] & buyer_ok[None, :], "project", "region").astype(bool)
-    )
+    # one co-financier per project: its host if a buyer, else the plan's co-financier
+    fin = ins.cofinance.payer or inp.regions[0]
+    who = [h if h in inp.regions else fin for h in proj["region"]]
+    z_mask = np.array([[w_ == r for r in inp.regions] for w_ in who]) & cof_ok[:, None]
+    z = m.add_variables(coords=[pj, rg], name="cofin", binary=True, mask=da(z_mask, "project", "region").astype(bool))
     fl_ok = (
         proj["floor_ok"].to_numpy(bool)
         & in_plan
@@ -369,7 +372,13 @@ def _build(
     m.add_constraints(deliv_p + s_c + s_e + rel + supply_extra + u_p + u_o - fill >= dem, name="balance")
     # the buyers' share of the projects' uncontracted output (and other ex-China supply)
     out_total = (cap_j * (on_b + zsum * (on_c - on_b) + q * (on_f - on_b))).groupby(prod_of).sum().reindex(product=list(pr))
-    contracted = deliv.sum("region").groupby(prod_of).sum().reindex(product=list(pr))
+    agg = {}
+    for name, var in (("o", o), ("wz", wz), ("wq", wq)):
+        agg[name] = m.add_variables(lower=0, coords=[pj, yr], name=f"total_{name}")
+        m.add_constraints(agg[name] - var.sum("region") == 0, name=f"total_{name}_def")
+    contracted = (
+        (agg["o"] * on_b + agg["wz"] * (on_c - on_b) + agg["wq"] * (on_f - on_b)).groupby(prod_of).sum().reindex(product=list(pr))
+    )
     share_tot = da(inp.market_share, "product", "region").sum("region")
     other = (
         da(inp.other_exchina_t, "future", "year", "product", "region").sum("region")

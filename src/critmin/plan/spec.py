@@ -106,6 +106,8 @@ class Cofinance(_Strict):
     share: float = Field(0.25, gt=0, le=1)
     #: host regions whose projects may be co-financed (empty: any)
     regions: tuple[Region, ...] = ()
+    #: the buyer who co-finances projects hosted outside the buyers (default: the first buyer)
+    payer: Region | None = None
 
 
 class Stockpile(_Strict):
@@ -268,6 +270,8 @@ class PlanSpec(_Strict):
         for i, a in enumerate(self.constraints.reciprocal):
             for j, r in enumerate(a.regions):
                 groups.append((r, ("constraints", "reciprocal", i, "regions", j)))
+        if self.instruments.cofinance.payer is not None:
+            groups.append((self.instruments.cofinance.payer, ("instruments", "cofinance", "payer")))
         for r, loc in groups:
             if r not in known:
                 raise FieldError(
