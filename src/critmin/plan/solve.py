@@ -296,7 +296,10 @@ def portfolio_table(b: Built) -> pd.DataFrame:
 
 
 def cost_table(b: Built) -> pd.DataFrame:
-    """Expected NPV cost (US$ m) by instrument and payer (markets: paid by the region's users)."""
+    """Expected NPV cost (US$ m) by instrument and payer (markets: paid by the region's users).
+
+    Stockpile: fills at the expected spot price + holding - the end stock at the reference price
+    (the fills' purchases are moved out of the spot rows, pro rata to their totals)."""
     inp = b.inputs.planning()
     assert inp.expect_online is not None and inp.expect_spot is not None and inp.expect_floor_pay is not None
     proj = b.inputs.projects
@@ -326,8 +329,10 @@ def cost_table(b: Built) -> pd.DataFrame:
         share = np.where(np.arange(len(inp.years)) < n_cof, 1 / n_cof, 0.0)
         cof = float((z[:, i] * proj["cofinance_share"].to_numpy() * proj["capex_musd"].to_numpy()).sum() * (share * df).sum())
         df_end = df[-1] / (1 + inp.discount_rate)
-        stock = float(
-(kap[:, i] * inp.holding_usd_per_kg_year).sum() * df.sum() * MUSD
+        fill = _sol(b, "fill").values[:, i, :]  # [P, Y]
+        bought = float(((fill * inp.expect_spot[:, :, i].T) * df[None, :]).sum() * MUSD)
+        stock = bought + float(
+            (kap[:, i] * inp.holding_usd_per_kg_year).sum() * df.sum() * MUSD
             - (stk[:, -1, :, i] * inp.ref_usd_per_kg[None, :]).sum() * w * df_end * MUSD
         )
         flo = 0.0
@@ -345,6 +350,10 @@ def cost_table(b: Built) -> pd.DataFrame:
             * w
             * MUSD
         )
+        # the fills are bought on the spot market: move their expected cost from spot to stockpile
+        spot_total = spc + spe
+        if spot_total > 0:
+            spc, spe = spc - bought * spc / spot_total, spe - bought * spe / spot_total
         for inst, v in (
             ("offtake", off),
             ("cofinance", cof),
