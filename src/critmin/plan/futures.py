@@ -152,12 +152,11 @@ def online_fractions(
     pull = projects["cofinance_pull_years"].to_numpy(float)
     ramp = np.maximum(projects["ramp_years"].to_numpy(float), 1e-9)
     leads = [lead, np.maximum(0.0, mo - pull + (lead - mo) / 2), np.minimum(lead, mo)]
-    t = np.arange(len(years) * 12 + 1) / 12.0  # year fractions from Jan of the first year
+    t = (np.arange(len(years) * 12) + 0.5) / 12.0  # mid-months, years from Jan of the first year
     out = np.empty((3, futures, len(years), n_j))
     for k, ld in enumerate(leads):
         share = np.clip((t[None, :, None] - ld[:, None, :]) / ramp[None, None, :], 0.0, 1.0)  # [F, T, J]
-        mid = (share[:, 1:] + share[:, :-1]) / 2
-        out[k] = mid.reshape(futures, len(years), 12, n_j).mean(axis=2)
+        out[k] = share.reshape(futures, len(years), 12, n_j).mean(axis=2)
     # differences below 1e-6 of nameplate are noise that only slows the solver
     for k in (1, 2):
         close = np.abs(out[k] - out[0]) < 1e-6
