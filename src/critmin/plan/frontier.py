@@ -93,9 +93,7 @@ def alternatives(spec: PlanSpec, inputs: ModelInputs, result: PlanResult, slack:
 
 def _cost_of(b: Built) -> float:
     """The plan's expected cost at the current solution (the MGA objective is not the cost)."""
-    return float(b.model.constraints["mga_budget"].lhs.solution.sum()) if False else float(
-        sum(float(e.solution.sum()) if hasattr(e, "solution") else 0.0 for e in b.costs.values())
-    )
+    return float(sum(float(e.solution.sum()) for e in b.costs.values()))
 
 
 __all__ = ["MONTHS", "MUSD", "alternatives", "pareto_frontier"]
