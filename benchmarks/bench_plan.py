@@ -20,7 +20,7 @@ def bench(name: str, futures: int | None) -> dict[str, object]:
     """Sample, build and solve one bundled plan; its sizes and times."""
     from critmin.plan.futures import model_inputs
     from critmin.plan.model import build_model
-    from critmin.plan.solve import model_size, solve_built
+    from critmin.plan.solve import model_size, objective_value, solve_built
     from critmin.plan.spec import load_plan
 
     spec = load_plan(name)
@@ -41,7 +41,7 @@ def bench(name: str, futures: int | None) -> dict[str, object]:
         "build_s": round(t2 - t1, 2),
         "solve_s": round(t3 - t2, 2),
         "status": status.value,
-        "objective_musd": round(float(b.model.objective.value), 1) if status.value in ("optimal", "time_limit") else None,
+        "objective_musd": round(objective_value(b), 1) if status.value in ("optimal", "time_limit") else None,
     }
 
 

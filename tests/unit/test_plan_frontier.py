@@ -24,7 +24,9 @@ def test_frontier_rises_with_the_target_and_alternatives_stay_within_5_percent()
     )  # fmt: skip
     spec = toy_spec(
         years={"start": 2027, "end": 2028},
-        constraints={"cutoff": [{"months": 12, "min_priority_share": 1.0, "regions": ["USA"], "from_year": 2027}]},
+        constraints={
+            "cutoff": [{"months": 12, "min_priority_share": 1.0, "regions": ["USA"], "from_year": 2027}]
+        },
     )
     f = pareto_frontier(spec, inp, months=(0, 6, 12))
     cost = f["expected_cost_musd"].to_numpy()

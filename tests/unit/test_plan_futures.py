@@ -41,22 +41,28 @@ def test_online_fractions_seeded_and_ordered() -> None:
     a = online_fractions(p, tuple(range(2027, 2037)), futures=50, seed=7)
     b = online_fractions(p, tuple(range(2027, 2037)), futures=50, seed=7)
     c = online_fractions(p, tuple(range(2027, 2037)), futures=50, seed=8)
-    assert np.array_equal(a, b) and not np.array_equal(a, c)
-    assert (a[1] >= a[0] - 1e-9).all() and (a[2] >= a[0] - 1e-9).all()
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert (a[1] >= a[0] - 1e-9).all()
+    assert (a[2] >= a[0] - 1e-9).all()
     assert ((a >= 0) & (a <= 1)).all()
 
 
 @pytest.mark.slow
 def test_model_inputs_from_the_simulator() -> None:
     spec = parse_plan(
-        "name: t\nfutures: 4\nseed: 3\nyears: {start: 2027, end: 2029}\nbuyers: [{region: USA}, {region: JPN}]\n"
+        "name: t\nfutures: 4\nseed: 3\nyears: {start: 2027, end: 2029}\n"
+        "buyers: [{region: USA}, {region: JPN}]\n"
     )
     inp, version = model_inputs(spec)
     again, _ = model_inputs(spec)
-    assert version and inp.demand_t.shape == (4, 3, 3, 2)
+    assert version
+    assert inp.demand_t.shape == (4, 3, 3, 2)
     assert np.array_equal(inp.china_avail, again.china_avail)
     assert ((inp.china_avail >= 0) & (inp.china_avail <= 1)).all()
-    assert (inp.spot_usd_per_kg > 0).all() and (inp.china_usd_per_kg > 0).all()
+    assert (inp.spot_usd_per_kg > 0).all()
+    assert (inp.china_usd_per_kg > 0).all()
     assert (inp.demand_t > 0).all()
-    assert len(inp.projects) >= 30 and set(inp.projects["product"]) == set(spec.products)
+    assert len(inp.projects) >= 30
+    assert set(inp.projects["product"]) == set(spec.products)
     assert inp.online.shape == (3, 4, 3, len(inp.projects))

@@ -37,7 +37,8 @@ def test_without_the_cap_china_supplies_everything() -> None:
     """No cap: all 100 t from China at US$10/kg = US$1.0 m, no offtake, no binding target."""
     r = solve_plan(toy_spec(), toy_inputs(projects=[{"id": "a", "contract": 15}]))
     assert r.objective_musd == pytest.approx(1.0, abs=1e-6)
-    assert r.portfolio.empty and r.shadows == ()
+    assert r.portfolio.empty
+    assert r.shadows == ()
 
 
 @pytest.mark.parametrize(("capex", "expected", "chosen"), [(10.0, 7.0, True), (40.0, 20.0, False)])
@@ -95,7 +96,8 @@ def test_cutoff_target_and_its_shadow_price() -> None:
     # 200 t consumed from China over two years (US$2 m) + the stock's holding (0.04)
     assert r.objective_musd == pytest.approx(2.04, abs=1e-6)
     (s,) = r.shadows
-    assert s.kind == "cutoff" and s.marginal_musd == pytest.approx(0.0008, rel=1e-4)
+    assert s.kind == "cutoff"
+    assert s.marginal_musd == pytest.approx(0.0008, rel=1e-4)
 
 
 @pytest.mark.slow

@@ -21,18 +21,31 @@ constraints:
 
 def test_defaults_and_regions() -> None:
     s = parse_plan(GOOD)
-    assert s.futures == 200 and s.years.years == tuple(range(2027, 2037))
-    assert s.regions == ("USA",) and s.scenario == "controls-reimposed-2026-11"
-    assert s.constraints.cutoff[0].from_year == 2028 and s.constraints.cutoff[0].mode == "constraint"
+    assert s.futures == 200
+    assert s.years.years == tuple(range(2027, 2037))
+    assert s.regions == ("USA",)
+    assert s.scenario == "controls-reimposed-2026-11"
+    assert s.constraints.cutoff[0].from_year == 2028
+    assert s.constraints.cutoff[0].mode == "constraint"
     assert STAGE_OF["ndfeb_magnet"] == "magnet"
 
 
 @pytest.mark.parametrize(
     ("text", "line", "key", "what"),
     [
-        (GOOD.replace("months: 6", "months: 0"), 6, "constraints.cutoff.0.months", "greater than or equal to 1"),
+        (
+            GOOD.replace("months: 6", "months: 0"),
+            6,
+            "constraints.cutoff.0.months",
+            "greater than or equal to 1",
+        ),
         (GOOD.replace("payer: DoD", "payr: DoD"), 3, "buyers.0.payr", "unknown key 'payr'"),
-        (GOOD.replace("regions: [USA]", "regions: [JPN]"), 6, "constraints.cutoff.0.regions.0", "not a buyer"),
+        (
+            GOOD.replace("regions: [USA]", "regions: [JPN]"),
+            6,
+            "constraints.cutoff.0.regions.0",
+            "not a buyer",
+        ),
         (GOOD.replace("region: USA", "region: CHN"), 3, "buyers.0.region", "Input should be"),
         (GOOD + "futures: 1\n", 7, "futures", "greater than or equal to 2"),
     ],
@@ -41,7 +54,9 @@ def test_errors_name_line_and_key(text: str, line: int, key: str, what: str) -> 
     with pytest.raises(DataError) as ei:
         parse_plan(text, Path("p.yaml"))
     e = ei.value
-    assert e.line == line and e.column == key and what in str(e)
+    assert e.line == line
+    assert e.column == key
+    assert what in str(e)
     assert "Fix:" in str(e)
 
 
@@ -63,10 +78,13 @@ def test_bundled_plans_load_and_meet_the_issue_sizes() -> None:
     assert set(bundled_plans()) >= {"us", "eu", "allied"}
     for name in bundled_plans():
         s = load_plan(name)
-        assert isinstance(s, PlanSpec) and s.futures >= 200 and len(s.years.years) == 10
+        assert isinstance(s, PlanSpec)
+        assert s.futures >= 200
+        assert len(s.years.years) == 10
         assert len(s.products) == 3
     allied = load_plan("allied")
-    assert len(allied.regions) == 5 and allied.constraints.reciprocal
+    assert len(allied.regions) == 5
+    assert allied.constraints.reciprocal
     assert "IND" in allied.regions
 
 

@@ -39,7 +39,9 @@ def test_vss_of_a_stockpile_by_hand() -> None:
     spec, inp = _toy([0.0, 1.0, 1.0])
     rp = solve_plan(spec, inp, shadow=False).objective_musd
     e, note = eev(spec, inp)
-    assert rp is not None and e is not None and note == ""
+    assert rp is not None
+    assert e is not None
+    assert note == ""
     assert rp == pytest.approx(2.2, abs=1e-6)
     # EV stocks 33.33 t: 1 + 0.333 + 0.0667 (holding) + year 2: future 0 short 66.7 t x US$200/kg
     # = 13.33 and uses the stock; futures 1-2 buy 100 t from China (1.0) and value the stock
@@ -54,7 +56,9 @@ def test_vss_and_evpi_are_not_negative(avail: list[float]) -> None:
     spec, inp = _toy(avail)
     r = solve_plan(spec, inp, shadow=False)
     v = value_of_information(r, inp, evpi_futures=3).value
-    assert v is not None and v.vss_musd is not None and v.evpi_musd is not None
+    assert v is not None
+    assert v.vss_musd is not None
+    assert v.evpi_musd is not None
     assert v.vss_musd >= -1e-6
     assert v.evpi_musd >= -1e-6
     assert v.rp_sub_musd == pytest.approx(r.objective_musd, abs=1e-6)  # all three futures

@@ -35,11 +35,19 @@ def test_portfolio_to_events() -> None:
     ]  # fmt: skip
     events = plan_events(_result(rows))
     kinds = [e["kind"] for e in events]
-    assert kinds == ["stockpile", "stockpile", "offtake", "price_floor"]  # no oxide stock, no own-region offtake
+    assert kinds == [
+        "stockpile",
+        "stockpile",
+        "offtake",
+        "price_floor",
+    ]  # no oxide stock, no own-region offtake
     assert [e["amount_t"] for e in events[:2]] == [100.0, 1200.0]
     off = events[2]
-    assert off["seller"] == "VNM" and off["volume_t_per_year"] == 300.0 and off["stages"] == ["magnet"]
-    assert events[3]["price_usd_per_kg"] == 110 and events[3]["covered_t_per_year"] == 1000.0
+    assert off["seller"] == "VNM"
+    assert off["volume_t_per_year"] == 300.0
+    assert off["stages"] == ["magnet"]
+    assert events[3]["price_usd_per_kg"] == 110
+    assert events[3]["covered_t_per_year"] == 1000.0
     for e in events:  # every event is valid for the simulator
         parse_event(e)
 
@@ -47,5 +55,6 @@ def test_portfolio_to_events() -> None:
 def test_verification_table() -> None:
     v = Verification(10, 1, (), ({"target": "x", "in_sample": 1.0, "out_of_sample": 0.8, "gap": 0.2},))
     t = v.table()
-    assert list(t.columns) == ["target", "in_sample", "out_of_sample", "gap"] and t.gap.iloc[0] == 0.2
+    assert list(t.columns) == ["target", "in_sample", "out_of_sample", "gap"]
+    assert t.gap.iloc[0] == 0.2
     assert v.to_dict()["targets"][0]["out_of_sample"] == 0.8

@@ -30,12 +30,20 @@ def plan_cmd(
         PlanFormat.TABLE, "--format", "-f", help="table, json, or xlsx (written to --out, default plan.xlsx)."
     ),
     out: Path | None = typer.Option(None, help="Write the result to .json, .xlsx, .csv or .parquet."),
-    futures: int | None = typer.Option(None, min=2, max=5000, help="Futures to optimise on (default: the plan's)."),
+    futures: int | None = typer.Option(
+        None, min=2, max=5000, help="Futures to optimise on (default: the plan's)."
+    ),
     seed: int | None = typer.Option(None, min=0, help="Seed of the futures (default: the plan's)."),
-    verify: bool = typer.Option(False, "--verify", help="Replay the plan in the simulator on unseen futures."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Replay the plan in the simulator on unseen futures."
+    ),
     paths: int = typer.Option(200, "--paths", min=2, max=5000, help="Futures of the closed-loop check."),
-    frontier: bool = typer.Option(False, "--frontier", help="Cost vs resilience frontier and near-optimal alternatives."),
-    value: bool = typer.Option(False, "--value", help="Value of the stochastic solution and of perfect information."),
+    frontier: bool = typer.Option(
+        False, "--frontier", help="Cost vs resilience frontier and near-optimal alternatives."
+    ),
+    value: bool = typer.Option(
+        False, "--value", help="Value of the stochastic solution and of perfect information."
+    ),
     list_plans: bool = typer.Option(False, "--list", help="List the bundled plans and exit."),
 ) -> None:
     """Optimise a response plan on the simulator's futures: offtakes, co-financing, stockpiles, floors."""
@@ -117,16 +125,18 @@ def _render(r: Any, extra: dict[str, Any]) -> None:
         )
     )
     if r.conflicts:
-        console.print("The plan's targets conflict (relaxing any one of these makes it feasible):", highlight=False)
+        console.print(
+            "The plan's targets conflict (relaxing any one of these makes it feasible):", highlight=False
+        )
         for c in r.conflicts:
             console.print(f"  - {c}", highlight=False)
         return
     t = Table(title="Portfolio", title_justify="left")
     for col in ("instrument", "buyer", "project", "product", "host", "years", "amount", "unit", "detail"):
         t.add_column(col, justify="right" if col == "amount" else "left", overflow="fold")
+    cols = ("instrument", "buyer", "project", "product", "host", "years", "amount", "unit", "detail")
     for row in r.portfolio.to_dict(orient="records"):
-        t.add_row(*(f"{row[c]:,.0f}" if c == "amount" else str(row[c]) for c in (
-            "instrument", "buyer", "project", "product", "host", "years", "amount", "unit", "detail")))  # fmt: skip
+        t.add_row(*(f"{row[c]:,.0f}" if c == "amount" else str(row[c]) for c in cols))
     console.print(t)
     c = Table(title="Expected NPV cost by instrument and payer (US$ m)", title_justify="left")
     c.add_column("instrument")
@@ -142,13 +152,15 @@ def _render(r: Any, extra: dict[str, Any]) -> None:
             console.print(f"  - {sh.statement}", highlight=False)
     if r.in_sample:
         console.print(
-            "In-sample: " + "; ".join(f"{k}: {v:.0%} of futures" for k, v in r.in_sample.items()), highlight=False
+            "In-sample: " + "; ".join(f"{k}: {v:.0%} of futures" for k, v in r.in_sample.items()),
+            highlight=False,
         )
     v = r.value
     if v is not None:
         console.print(
             f"VSS {money(v.vss_musd) if v.vss_musd is not None else '-'}; EVPI "
-            f"{money(v.evpi_musd) if v.evpi_musd is not None else '-'} (on {v.evpi_futures} futures). {v.note}",
+            f"{money(v.evpi_musd) if v.evpi_musd is not None else '-'} "
+            f"(on {v.evpi_futures} futures). {v.note}",
             highlight=False,
         )
     if "frontier" in extra:

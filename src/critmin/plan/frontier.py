@@ -19,7 +19,7 @@ import pandas as pd
 
 from critmin.plan.model import MUSD, Built, ModelInputs, build_model
 from critmin.plan.result import PlanResult, Status
-from critmin.plan.solve import solve_built
+from critmin.plan.solve import objective_value, solve_built
 from critmin.plan.spec import Cutoff, PlanSpec
 
 MONTHS = (0, 1, 3, 6, 9, 12, 18, 24)
@@ -27,8 +27,17 @@ MONTHS = (0, 1, 3, 6, 9, 12, 18, 24)
 
 def _with_months(spec: PlanSpec, months: int) -> PlanSpec:
     cons = spec.constraints.model_dump()
-    base = spec.constraints.cutoff[0] if spec.constraints.cutoff else Cutoff(
-        months=12, min_priority_share=1.0, regions=(spec.regions[0],), from_year=spec.years.start + 1
+    base = (
+        spec.constraints.cutoff[0]
+        if spec.constraints.cutoff
+        else Cutoff.model_validate(
+            {
+                "months": 12,
+                "min_priority_share": 1.0,
+                "regions": [spec.regions[0]],
+                "from_year": spec.years.start + 1,
+            }
+        )
     )
     rest = [c.model_dump() for c in spec.constraints.cutoff[1:]]
     cons["cutoff"] = ([{**base.model_dump(), "months": months}] if months > 0 else []) + rest
@@ -39,8 +48,8 @@ def _summary(b: Built) -> dict[str, float]:
     m = b.model
     kap = float(m.variables["capacity"].solution.fillna(0).sum())
     off = float(m.variables["offtake"].solution.fillna(0).sum()) / len(b.inputs.years)
-    cof = int(round(float(m.variables["cofin"].solution.fillna(0).sum())))
-    flo = int(round(float(m.variables["floor"].solution.fillna(0).sum())))
+    cof = round(float(m.variables["cofin"].solution.fillna(0).sum()))
+    flo = round(float(m.variables["floor"].solution.fillna(0).sum()))
     return {"stockpile_t": kap, "offtake_t_per_year": off, "cofinanced": cof, "floors": flo}
 
 
@@ -53,13 +62,15 @@ def pareto_frontier(spec: PlanSpec, inputs: ModelInputs, months: tuple[int, ...]
         st = solve_built(b)
         row: dict[str, Any] = {"cutoff_months": mo, "status": st.value}
         if st in (Status.OPTIMAL, Status.TIME_LIMIT):
-            row["expected_cost_musd"] = float(b.model.objective.value)
+            row["expected_cost_musd"] = objective_value(b)
             row.update(_summary(b))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def alternatives(spec: PlanSpec, inputs: ModelInputs, result: PlanResult, slack: float = 0.05) -> pd.DataFrame:
+def alternatives(
+    spec: PlanSpec, inputs: ModelInputs, result: PlanResult, slack: float = 0.05
+) -> pd.DataFrame:
     """The least-cost portfolio and two alternatives within ``slack`` of its cost."""
     assert result.objective_musd is not None
     rows: list[dict[str, Any]] = []
@@ -78,13 +89,14 @@ def alternatives(spec: PlanSpec, inputs: ModelInputs, result: PlanResult, slack:
 
                 capx = xr.DataArray(cap.to_numpy(), coords=[b.coords["project"]])
                 m.add_objective(
-                    -1.0 * m.variables["offtake"].sum() - (capx * m.variables["cofin"]).sum() * len(b.inputs.years),
+                    -1.0 * m.variables["offtake"].sum()
+                    - (capx * m.variables["cofin"]).sum() * len(b.inputs.years),
                     overwrite=True,
                 )
         st = solve_built(b)
         row: dict[str, Any] = {"portfolio": label, "status": st.value}
         if st in (Status.OPTIMAL, Status.TIME_LIMIT):
-            cost = float(m.objective.value) if sense is None else _cost_of(b)
+            cost = objective_value(b) if sense is None else _cost_of(b)
             row["expected_cost_musd"] = cost
             row.update(_summary(b))
         rows.append(row)

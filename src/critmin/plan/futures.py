@@ -97,7 +97,8 @@ def sample_futures(scenario: str, seed: int, futures: int, start: int, end: int)
     inputs, res = _run(sc, seed, futures)
     _, base = _run(_scenario("baseline", first, end), 0, 1)
     tr, btr = res.trace, base.trace
-    assert tr is not None and btr is not None
+    assert tr is not None
+    assert btr is not None
     regions = tuple(sc.regions)
     exp = _annual(tr.exports_chn, n_y)  # [Y+1, P, R]
     bexp = _annual(btr.exports_chn, n_y)[:, 0]  # [Y+1, R]
@@ -119,7 +120,11 @@ def sample_futures(scenario: str, seed: int, futures: int, start: int, end: int)
     chn = econ.price_china_usd_per_kg
     spot = np.stack([px * ref["ndpr_oxide"], px_dy * ref["dytb_oxide"], px * ref["ndfeb_magnet"]], axis=2)
     china = np.stack(
-        [pc * chn["ndpr_oxide"], pc * chn["dytb_oxide"] * px_dy / np.maximum(px, 1e-9), pc * chn["ndfeb_magnet"]],
+        [
+            pc * chn["ndpr_oxide"],
+            pc * chn["dytb_oxide"] * px_dy / np.maximum(px, 1e-9),
+            pc * chn["ndfeb_magnet"],
+        ],
         axis=2,
     )
     dem = _annual(tr.demand, n_y)  # [Y+1, F, R]
@@ -137,9 +142,7 @@ def sample_futures(scenario: str, seed: int, futures: int, start: int, end: int)
     )
 
 
-def online_fractions(
-    projects: pd.DataFrame, years: tuple[int, ...], futures: int, seed: int
-) -> F:
+def online_fractions(projects: pd.DataFrame, years: tuple[int, ...], futures: int, seed: int) -> F:
     """[3, F, Y, J] average share of nameplate each year: base, co-financed, with a floor."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 13]))
     n_j = len(projects)
@@ -182,7 +185,9 @@ def plan_projects(spec: PlanSpec, econ: Any) -> pd.DataFrame:
     return p.set_index("project_id")
 
 
-def model_inputs(spec: PlanSpec, *, futures: int | None = None, seed: int | None = None) -> tuple[ModelInputs, str]:
+def model_inputs(
+    spec: PlanSpec, *, futures: int | None = None, seed: int | None = None
+) -> tuple[ModelInputs, str]:
     """The model inputs of ``spec`` (its scenario's futures and the economics data) and the
     data version; ``futures``/``seed`` override the spec's (the closed loop uses others)."""
     from critmin.plan.economics import load_economics
@@ -197,7 +202,7 @@ def model_inputs(spec: PlanSpec, *, futures: int | None = None, seed: int | None
     regs = spec.regions
     ridx = [fut.regions.index(r) for r in regs]
     proj = plan_projects(spec, econ)
-    n_y = len(years)
+    len(years)
     off = spec.instruments.offtake
     ref = np.array([econ.price_usd_per_kg[p] for p in prods])
     contract = np.maximum(
@@ -220,7 +225,15 @@ def model_inputs(spec: PlanSpec, *, futures: int | None = None, seed: int | None
         index=proj.index,
     )
     online = online_fractions(proj, years, n_f, sd)
-    base = np.array([[econ.demand_t_per_year[(r, p)] if p == "ndfeb_magnet" else econ.feed_t_per_year[(r, p)] for r in regs] for p in prods])
+    base = np.array(
+        [
+            [
+                econ.demand_t_per_year[(r, p)] if p == "ndfeb_magnet" else econ.feed_t_per_year[(r, p)]
+                for r in regs
+            ]
+            for p in prods
+        ]
+    )
     growth = fut.growth[:, :, ridx]  # [F, Y, R]
     demand = base[None, None, :, :] * growth[:, :, None, :]
     avail = fut.avail[:, :, pidx][:, :, :, ridx]
@@ -238,7 +251,8 @@ def model_inputs(spec: PlanSpec, *, futures: int | None = None, seed: int | None
     other = np.array(
         [
             [
-                sum(s * voll[k] for k, s in sectors[r].items() if k != "defence") / max(1 - sectors[r].get("defence", 0.0), 1e-9)
+                sum(s * voll[k] for k, s in sectors[r].items() if k != "defence")
+                / max(1 - sectors[r].get("defence", 0.0), 1e-9)
                 for r in regs
             ]
             for _ in prods
@@ -266,9 +280,12 @@ def model_inputs(spec: PlanSpec, *, futures: int | None = None, seed: int | None
         ref_usd_per_kg=ref,
         discount_rate=float(econ.discount_rate),
         notes={
-            "futures": f"{n_f} futures of {spec.scenario} (seed {sd}); normal flows from the baseline scenario at its medians",
-            "products": "NdPr oxide takes the magnet chain's China availability and price ratio; Dy+Tb the feed chain's",
-            "demand": "magnets: the region's magnet demand; oxides: its magnet makers' feed (economics data), grown as simulated magnet demand",
+            "futures": f"{n_f} futures of {spec.scenario} (seed {sd}); normal flows from the "
+            "baseline scenario at its medians",
+            "products": "NdPr oxide takes the magnet chain's China availability and price ratio; "
+            "Dy+Tb the feed chain's",
+            "demand": "magnets: the region's magnet demand; oxides: its magnet makers' feed "
+            "(economics data), grown as simulated magnet demand",
             "china_share": "China can supply a region's whole need when its exports flow (availability 1)",
         },
     )

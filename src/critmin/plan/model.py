@@ -229,11 +229,20 @@ def _build(
     ``elastic``: group ids whose rows get a slack (penalised in the objective; with
     ``feasibility`` the objective is the slacks alone); ``drop``: group ids left out.
     """
+    prods: list[Any]
+    # loop variables reused across constraint kinds and buyers
+    c: Any
+    b: Any
+    a: Any
+    p: Any
+    out_flow: Any
     if inputs.projects.empty:
         inputs = _placeholder_project(inputs)
     inp = inputs.planning()
-    assert inp.expect_online is not None and inp.expect_spot is not None
-    assert inp.expect_floor_pay is not None and inp.expect_demand is not None
+    assert inp.expect_online is not None
+    assert inp.expect_spot is not None
+    assert inp.expect_floor_pay is not None
+    assert inp.expect_demand is not None
     n_f = inp.n_futures
     fut = pd.RangeIndex(n_f, name="future")
     yr = pd.Index(list(inp.years), name="year")
@@ -280,7 +289,9 @@ def _build(
     fin = ins.cofinance.payer or inp.regions[0]
     who = [h if h in inp.regions else fin for h in proj["region"]]
     z_mask = np.array([[w_ == r for r in inp.regions] for w_ in who]) & cof_ok[:, None]
-    z = m.add_variables(coords=[pj, rg], name="cofin", binary=True, mask=da(z_mask, "project", "region").astype(bool))
+    z = m.add_variables(
+        coords=[pj, rg], name="cofin", binary=True, mask=da(z_mask, "project", "region").astype(bool)
+    )
     fl_ok = (
         proj["floor_ok"].to_numpy(bool)
         & in_plan
@@ -291,8 +302,12 @@ def _build(
     q = m.add_variables(coords=[pj], name="floor", binary=True, mask=da(fl_ok, "project").astype(bool))
     big = cap_j
     zsum = z.sum("region")
-    wz = m.add_variables(lower=0, coords=[pj, rg, yr], name="o_cofin", mask=o_mask & da(cof_ok, "project").astype(bool))
-    wq = m.add_variables(lower=0, coords=[pj, rg, yr], name="o_floor", mask=o_mask & da(fl_ok, "project").astype(bool))
+    wz = m.add_variables(
+        lower=0, coords=[pj, rg, yr], name="o_cofin", mask=o_mask & da(cof_ok, "project").astype(bool)
+    )
+    wq = m.add_variables(
+        lower=0, coords=[pj, rg, yr], name="o_floor", mask=o_mask & da(fl_ok, "project").astype(bool)
+    )
     m.add_constraints(o.sum("region") <= cap_j, name="offtake_capacity")
     m.add_constraints(zsum + q <= 1, name="one_derisking")
     m.add_constraints(wz - o <= 0, name="mc_z1")
@@ -319,7 +334,11 @@ def _build(
     deliv = o * on_b + wz * (on_c - on_b) + wq * (on_f - on_b)
     deliv_p = deliv.groupby(prod_of).sum().reindex(product=list(pr))
     # ---------------------------------------------------------------- second stage
-    avail_chn = da(inp.china_avail, "future", "year", "product", "region") * da(inp.china_share, "product", "region") * dem
+    avail_chn = (
+        da(inp.china_avail, "future", "year", "product", "region")
+        * da(inp.china_share, "product", "region")
+        * dem
+    )
     s_c = m.add_variables(lower=0, upper=avail_chn, coords=[fut, yr, pr, rg], name="spot_chn")
     s_e = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="spot_ex")
     rel = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="release", mask=k_mask.broadcast_like(dem))
@@ -355,7 +374,9 @@ def _build(
         # each party releases at most `share` of last year's stock to allies
         shares = da([s for *_, s in pairs], "pair")
         prev = (stk * src_da).sum(["product", "region"]).shift(year=1)
-        m.add_constraints(tr - shares * prev <= 0, name="transfer_limit", mask=yr.to_series().ne(y0).to_xarray())
+        m.add_constraints(
+            tr - shares * prev <= 0, name="transfer_limit", mask=yr.to_series().ne(y0).to_xarray()
+        )
         m.add_constraints(tr.sel(year=y0) <= 0, name="transfer_first_year")
     else:
         out_flow = 0
@@ -371,13 +392,21 @@ def _build(
     # stock fills come out of the same market as consumption (none in a future without supply)
     m.add_constraints(deliv_p + s_c + s_e + rel + supply_extra + u_p + u_o - fill >= dem, name="balance")
     # the buyers' share of the projects' uncontracted output (and other ex-China supply)
-    out_total = (cap_j * (on_b + zsum * (on_c - on_b) + q * (on_f - on_b))).groupby(prod_of).sum().reindex(product=list(pr))
+    out_total = (
+        (cap_j * (on_b + zsum * (on_c - on_b) + q * (on_f - on_b)))
+        .groupby(prod_of)
+        .sum()
+        .reindex(product=list(pr))
+    )
     agg = {}
     for name, var in (("o", o), ("wz", wz), ("wq", wq)):
         agg[name] = m.add_variables(lower=0, coords=[pj, yr], name=f"total_{name}")
         m.add_constraints(agg[name] - var.sum("region") == 0, name=f"total_{name}_def")
     contracted = (
-        (agg["o"] * on_b + agg["wz"] * (on_c - on_b) + agg["wq"] * (on_f - on_b)).groupby(prod_of).sum().reindex(product=list(pr))
+        (agg["o"] * on_b + agg["wz"] * (on_c - on_b) + agg["wq"] * (on_f - on_b))
+        .groupby(prod_of)
+        .sum()
+        .reindex(product=list(pr))
     )
     share_tot = da(inp.market_share, "product", "region").sum("region")
     other = (
@@ -385,7 +414,9 @@ def _build(
         if inp.other_exchina_t is not None
         else xr.zeros_like(dem.sum("region"))
     )
-    m.add_constraints(s_e.sum("region") - share_tot * (out_total - contracted) <= other, name="exchina_market")
+    m.add_constraints(
+        s_e.sum("region") - share_tot * (out_total - contracted) <= other, name="exchina_market"
+    )
 
     # ---------------------------------------------------------------- groups
     groups: dict[str, Group] = {}
@@ -395,7 +426,7 @@ def _build(
     def slack_for(gid: str, like: xr.DataArray, scale: float) -> Any:
         if gid not in elastic:
             return 0
-        s = m.add_variables(lower=0, coords=[coords[d] for d in like.dims], name=f"slack_{gid}")
+        s = m.add_variables(lower=0, coords=[coords[str(d)] for d in like.dims], name=f"slack_{gid}")
         slack_terms.append((s / max(scale, 1e-9)).sum())
         return s
 
@@ -436,9 +467,15 @@ def _build(
             k.model_dump(),
         )
     e_dem = da(inp.expect_demand, "year", "product", "region")
-    e_deliv = (o * e_on[0] + wz * (e_on[1] - e_on[0]) + wq * (e_on[2] - e_on[0])).groupby(prod_of).sum().reindex(product=list(pr))
+    e_deliv = (
+        (o * e_on[0] + wz * (e_on[1] - e_on[0]) + wq * (e_on[2] - e_on[0]))
+        .groupby(prod_of)
+        .sum()
+        .reindex(product=list(pr))
+    )
     penalty_terms: list[Any] = []
-    for i, c in enumerate(spec.constraints.cutoff):
+    for i, cut in enumerate(spec.constraints.cutoff):
+        c = cut
         gid = f"cutoff_{i}"
         if gid in drop:
             continue
@@ -452,7 +489,8 @@ def _build(
                 if r not in a.regions:
                     continue
                 ally = xr.DataArray(
-                    [a.share if p in a.products else 0.0 for p in prods], coords=[pd.Index(prods, name="product")]
+                    [a.share if p in a.products else 0.0 for p in prods],
+                    coords=[pd.Index(prods, name="product")],
                 )
                 for r2 in a.regions:
                     if r2 != r:
@@ -493,7 +531,8 @@ def _build(
     fill_cost_e = fill * e_spot * MUSD
     hold_cost = kap * hold * MUSD
     floor_year = q * (e_fpay * cap_j * cover) * MUSD  # [project, year]
-    for b in spec.buyers:
+    for buyer in spec.buyers:
+        b = buyer
         if b.budget_musd_per_year is None:
             continue
         gid = f"budget_{b.region}"
@@ -538,28 +577,36 @@ def _build(
         "spot_china": ((s_c * chp) * df * (w * MUSD)).sum(),
         "spot_ex_china": ((s_e * spot) * df * (w * MUSD)).sum(),
         "rationing": (
-            (u_p * da(inp.voll_priority_usd_per_kg, "product", "region") + u_o * da(inp.voll_other_usd_per_kg, "product", "region"))
+            (
+                u_p * da(inp.voll_priority_usd_per_kg, "product", "region")
+                + u_o * da(inp.voll_other_usd_per_kg, "product", "region")
+            )
             * df
             * (w * MUSD)
         ).sum(),
     }
     if penalty_terms:
         costs["cutoff_penalty"] = sum(penalty_terms[1:], penalty_terms[0])
-    objective: Any = sum(list(costs.values())[1:], list(costs.values())[0])
+    objective: Any = sum(list(costs.values())[1:], next(iter(costs.values())))
     risk = spec.objective.risk
     if risk.weight > 0 and not feasibility:
         if risk.measure == "cost":
             per_f = (
                 ((s_c * chp + s_e * spot) * df * MUSD).sum(["year", "product", "region"])
                 + (
-                    (u_p * da(inp.voll_priority_usd_per_kg, "product", "region") + u_o * da(inp.voll_other_usd_per_kg, "product", "region"))
+                    (
+                        u_p * da(inp.voll_priority_usd_per_kg, "product", "region")
+                        + u_o * da(inp.voll_other_usd_per_kg, "product", "region")
+                    )
                     * df
                     * MUSD
                 ).sum(["year", "product", "region"])
                 + (deliv * cprice * df * MUSD).sum(["year", "project", "region"])
             )
         else:
-            per_f = (u_p * da(inp.voll_priority_usd_per_kg, "product", "region") * df * MUSD).sum(["year", "product", "region"])
+            per_f = (u_p * da(inp.voll_priority_usd_per_kg, "product", "region") * df * MUSD).sum(
+                ["year", "product", "region"]
+            )
         eta = m.add_variables(name="cvar_eta")
         exc = m.add_variables(lower=0, coords=[fut], name="cvar_excess")
         m.add_constraints(exc - per_f + eta >= 0, name="cvar_def")

@@ -82,16 +82,15 @@ def solve_built(b: Built, *, time_limit: float | None = None, gap: float | None 
     status = _TERMINATION.get(term)
     if status is None:
         status = Status.TIME_LIMIT if "limit" in term else Status.INFEASIBLE
-    if status is Status.TIME_LIMIT and not np.isfinite(_objective(b)):
+    if status is Status.TIME_LIMIT and not np.isfinite(objective_value(b)):
         return Status.INFEASIBLE if term == "infeasible" else Status.TIME_LIMIT
     return status
 
 
-def _objective(b: Built) -> float:
-    try:
-        return float(b.model.objective.value)
-    except (TypeError, ValueError, AttributeError):
-        return float("nan")
+def objective_value(b: Built) -> float:
+    """The solved model's objective (US$ m), NaN when there is none."""
+    v = b.model.objective.value
+    return float("nan") if v is None else float(v)
 
 
 def feasible(spec: PlanSpec, inputs: ModelInputs, drop: Iterable[str]) -> bool:
@@ -171,7 +170,7 @@ def solve_plan(
             timings_s=timings,
             **base,
         )
-    obj = _objective(b)
+    obj = objective_value(b)
     portfolio = portfolio_table(b)
     costs = cost_table(b)
     in_sample = in_sample_targets(b)
@@ -211,13 +210,14 @@ def portfolio_table(b: Built) -> pd.DataFrame:
     """One row per first-stage decision with a non-zero value."""
     proj = b.inputs.projects
     inp = b.inputs.planning()
-    assert inp.expect_online is not None and inp.expect_spot is not None
+    assert inp.expect_online is not None
+    assert inp.expect_spot is not None
     years = list(inp.years)
     o = _sol(b, "offtake")
     z = _sol(b, "cofin")
     q = _sol(b, "floor")
     rows: list[dict[str, Any]] = []
-    payer = {x.region: x.payer or x.region for x in b.spec.buyers}
+    payer: dict[str, str] = {x.region: x.payer or x.region for x in b.spec.buyers}
     for j in proj.index:
         pj = proj.loc[j]
         for r in inp.regions:
@@ -301,12 +301,14 @@ def cost_table(b: Built) -> pd.DataFrame:
     Stockpile: fills at the expected spot price + holding - the end stock at the reference price
     (the fills' purchases are moved out of the spot rows, pro rata to their totals)."""
     inp = b.inputs.planning()
-    assert inp.expect_online is not None and inp.expect_spot is not None and inp.expect_floor_pay is not None
+    assert inp.expect_online is not None
+    assert inp.expect_spot is not None
+    assert inp.expect_floor_pay is not None
     proj = b.inputs.projects
     y0 = inp.years[0]
     df = np.array([(1 + inp.discount_rate) ** -(y - y0) for y in inp.years])
     w = 1.0 / inp.n_futures
-    payer = {x.region: x.payer or x.region for x in b.spec.buyers}
+    payer: dict[str, str] = {x.region: x.payer or x.region for x in b.spec.buyers}
     o = _sol(b, "offtake").values  # [J, R, Y]
     wz = _sol(b, "o_cofin").values
     wq = _sol(b, "o_floor").values
@@ -321,13 +323,16 @@ def cost_table(b: Built) -> pd.DataFrame:
     eo = inp.expect_online  # [3, Y, J]
     cp = proj["contract_usd_per_kg"].to_numpy()
     res = b.spec.instruments.offtake.reservation_share
-    deliv = (o * eo[0].T[:, None, :] + wz * (eo[1] - eo[0]).T[:, None, :] + wq * (eo[2] - eo[0]).T[:, None, :])
+    deliv = o * eo[0].T[:, None, :] + wz * (eo[1] - eo[0]).T[:, None, :] + wq * (eo[2] - eo[0]).T[:, None, :]
     rows = []
     for i, r in enumerate(inp.regions):
         off = float(((deliv[:, i, :] + res * o[:, i, :]) * cp[:, None] * df[None, :]).sum() * MUSD)
         n_cof = min(3, len(inp.years))
         share = np.where(np.arange(len(inp.years)) < n_cof, 1 / n_cof, 0.0)
-        cof = float((z[:, i] * proj["cofinance_share"].to_numpy() * proj["capex_musd"].to_numpy()).sum() * (share * df).sum())
+        cof = float(
+            (z[:, i] * proj["cofinance_share"].to_numpy() * proj["capex_musd"].to_numpy()).sum()
+            * (share * df).sum()
+        )
         df_end = df[-1] / (1 + inp.discount_rate)
         fill = _sol(b, "fill").values[:, i, :]  # [P, Y]
         bought = float(((fill * inp.expect_spot[:, :, i].T) * df[None, :]).sum() * MUSD)
@@ -338,13 +343,25 @@ def cost_table(b: Built) -> pd.DataFrame:
         flo = 0.0
         if r == b.spec.instruments.floor.payer_region:
             cap = proj["capacity_t_per_year"].to_numpy()
-            flo = float((q[:, None] * inp.expect_floor_pay.T * cap[:, None] * b.spec.instruments.floor.covered_share * df[None, :]).sum() * MUSD)
+            flo = float(
+                (
+                    q[:, None]
+                    * inp.expect_floor_pay.T
+                    * cap[:, None]
+                    * b.spec.instruments.floor.covered_share
+                    * df[None, :]
+                ).sum()
+                * MUSD
+            )
         dfa = df[None, :, None]
         spc = float((s_c[:, :, :, i] * inp.china_usd_per_kg[:, :, :, i] * dfa).sum() * w * MUSD)
         spe = float((s_e[:, :, :, i] * inp.spot_usd_per_kg[:, :, :, i] * dfa).sum() * w * MUSD)
         rat = float(
             (
-                (u_p[:, :, :, i] * inp.voll_priority_usd_per_kg[None, None, :, i] + u_o[:, :, :, i] * inp.voll_other_usd_per_kg[None, None, :, i])
+                (
+                    u_p[:, :, :, i] * inp.voll_priority_usd_per_kg[None, None, :, i]
+                    + u_o[:, :, :, i] * inp.voll_other_usd_per_kg[None, None, :, i]
+                )
                 * dfa
             ).sum()
             * w
@@ -363,7 +380,16 @@ def cost_table(b: Built) -> pd.DataFrame:
             ("spot purchases ex-China", spe),
             ("rationing (value of lost load)", rat),
         ):
-            rows.append({"instrument": inst, "region": r, "payer": payer[r] if inst in ("offtake", "cofinance", "stockpile", "floor") else f"{r} users", "expected_npv_musd": v})
+            rows.append(
+                {
+                    "instrument": inst,
+                    "region": r,
+                    "payer": payer[r]
+                    if inst in ("offtake", "cofinance", "stockpile", "floor")
+                    else f"{r} users",
+                    "expected_npv_musd": v,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -371,6 +397,8 @@ def in_sample_targets(b: Built) -> dict[str, float]:
     """Per target, the share of the optimisation's futures in which it holds (priority demand
     met in every year; China share under the cap)."""
     inp = b.inputs
+    c: Any
+    prods: list[Any]
     u_p = _sol(b, "short_pri")
     u_o = _sol(b, "short_oth")
     s_c = _sol(b, "spot_chn")
@@ -379,7 +407,9 @@ def in_sample_targets(b: Built) -> dict[str, float]:
     out: dict[str, float] = {}
     for c in b.spec.constraints.coverage:
         prods = [p for p in c.products if p in inp.products]
-        need = (pri[None, None] * dem.values)[..., [inp.products.index(p) for p in prods], inp.regions.index(c.region)]
+        need = (pri[None, None] * dem.values)[
+            ..., [inp.products.index(p) for p in prods], inp.regions.index(c.region)
+        ]
         got = u_p.sel(product=prods, region=c.region).values
         ok = (got <= (1 - c.min_share) * need + 1e-6).all(axis=(1, 2))
         out[f"coverage {c.region} >= {c.min_share:.0%} priority"] = float(ok.mean())
@@ -438,7 +468,11 @@ def shadow_prices(b: Built) -> tuple[Shadow, ...]:
             val = -float(dual.sum())
             out.append(
                 Shadow(
-                    gid, g.kind, g.words, val, "US$1 m a year",
+                    gid,
+                    g.kind,
+                    g.words,
+                    val,
+                    "US$1 m a year",
                     f"US$1 m a year more of {spec.get('payer') or spec['region']}'s budget (every year) "
                     f"lowers the expected cost by {money(val)}",
                 )
@@ -448,7 +482,11 @@ def shadow_prices(b: Built) -> tuple[Shadow, ...]:
             val = -0.01 * float((dual * cons).sum())
             out.append(
                 Shadow(
-                    gid, g.kind, g.words, val, "one point",
+                    gid,
+                    g.kind,
+                    g.words,
+                    val,
+                    "one point",
                     f"one more point of independence from China at the {spec['stage']} stage for "
                     f"{spec['region']} (cap {spec['max_share'] * 100 - 1:.0f}% instead of "
                     f"{spec['max_share']:.0%}) costs {money(val)}",
@@ -458,11 +496,19 @@ def shadow_prices(b: Built) -> tuple[Shadow, ...]:
             r = spec["region"]
             prods = [p for p in spec["products"] if p in inp.products]
             yrs = [y for y in inp.years if y >= spec["from_year"]]
-            need = xr_pri(inp, prods, r) * _dem_e(inp).sel(product=prods, region=r, year=yrs) * (spec["months"] / 12)
+            need = (
+                xr_pri(inp, prods, r)
+                * _dem_e(inp).sel(product=prods, region=r, year=yrs)
+                * (spec["months"] / 12)
+            )
             val = 0.01 * float((dual * need).sum())
             out.append(
                 Shadow(
-                    gid, g.kind, g.words, val, "one point",
+                    gid,
+                    g.kind,
+                    g.words,
+                    val,
+                    "one point",
                     f"one more point of {r}'s priority demand covered in a {spec['months']}-month "
                     f"cut-off (from {spec['min_priority_share']:.0%}) costs {money(val)}",
                 )
@@ -474,7 +520,11 @@ def shadow_prices(b: Built) -> tuple[Shadow, ...]:
             val = -0.01 * float((dual * need).sum())
             out.append(
                 Shadow(
-                    gid, g.kind, g.words, val, "one point",
+                    gid,
+                    g.kind,
+                    g.words,
+                    val,
+                    "one point",
                     f"one more point of {r}'s priority demand guaranteed in every future costs {money(val)}",
                 )
             )
@@ -487,7 +537,11 @@ def _dem_e(inp: ModelInputs) -> Any:
     assert inp.expect_demand is not None
     return xr.DataArray(
         inp.expect_demand,
-        coords=[pd.Index(list(inp.years), name="year"), pd.Index(list(inp.products), name="product"), pd.Index(list(inp.regions), name="region")],
+        coords=[
+            pd.Index(list(inp.years), name="year"),
+            pd.Index(list(inp.products), name="product"),
+            pd.Index(list(inp.regions), name="region"),
+        ],
     )
 
 
@@ -513,6 +567,7 @@ __all__ = [
     "in_sample_targets",
     "model_size",
     "money",
+    "objective_value",
     "portfolio_table",
     "shadow_prices",
     "solve_built",

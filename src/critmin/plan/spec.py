@@ -43,7 +43,7 @@ from critmin.infile import read_text
 from critmin.simulate.inputs.params import FieldError
 from critmin.simulate.inputs.yamlload import FORMAT_FIX, load_yaml, validation_error
 
-PRODUCTS = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
+PRODUCTS: tuple[str, ...] = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
 #: Buyer regions a plan may name (the simulator's ex-China regions).
 REGIONS = ("USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
 #: Supply-chain stage of each product (for the concentration caps).
@@ -63,8 +63,8 @@ class _Strict(BaseModel):
 class Years(_Strict):
     """The horizon: calendar years, inclusive (annual steps)."""
 
-    start: int = Field(2027, ge=2026, le=2060)
-    end: int = Field(2036, ge=2026, le=2070)
+    start: int = Field(default=2027, ge=2026, le=2060)
+    end: int = Field(default=2036, ge=2026, le=2070)
 
     @model_validator(mode="after")
     def _order(self) -> Years:
@@ -85,25 +85,25 @@ class Buyer(_Strict):
 
     region: Region
     payer: str = ""
-    budget_musd_per_year: float | None = Field(None, ge=0, le=1e6, allow_inf_nan=False)
+    budget_musd_per_year: float | None = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
 
 
 class Offtake(_Strict):
     """Offtake contracts with projects (volume per year; tenor = the years contracted)."""
 
     allowed: bool = True
-    max_tenor_years: int = Field(10, ge=1, le=30)
+    max_tenor_years: int = Field(default=10, ge=1, le=30)
     #: contract price = max(project opex x (1 + margin), the product's reference ex-China price)
-    margin: float = Field(0.3, ge=0, le=5)
+    margin: float = Field(default=0.3, ge=0, le=5)
     #: take-or-pay reservation fee, share of the contract price on the contracted volume
-    reservation_share: float = Field(0.05, ge=0, le=1)
+    reservation_share: float = Field(default=0.05, ge=0, le=1)
 
 
 class Cofinance(_Strict):
     """Public co-financing of projects: go/no-go per project at ``share`` of its capex."""
 
     allowed: bool = True
-    share: float = Field(0.25, gt=0, le=1)
+    share: float = Field(default=0.25, gt=0, le=1)
     #: host regions whose projects may be co-financed (empty: any)
     regions: tuple[Region, ...] = ()
     #: the buyer who co-finances projects hosted outside the buyers (default: the first buyer)
@@ -114,8 +114,8 @@ class Stockpile(_Strict):
     """Strategic stockpiles of the buyers (capacity, fill schedule, release per future)."""
 
     allowed: bool = True
-    products: tuple[Product, ...] = PRODUCTS
-    max_t: float | None = Field(None, ge=0, le=1e7, allow_inf_nan=False)
+    products: tuple[Product, ...] = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
+    max_t: float | None = Field(default=None, ge=0, le=1e7, allow_inf_nan=False)
 
 
 class Floor(_Strict):
@@ -123,19 +123,19 @@ class Floor(_Strict):
 
     allowed: bool = False
     product: Product = "ndpr_oxide"
-    strike_usd_per_kg: float = Field(110.0, gt=0, le=1e5, allow_inf_nan=False)
+    strike_usd_per_kg: float = Field(default=110.0, gt=0, le=1e5, allow_inf_nan=False)
     #: who pays; projects in this region are eligible
     payer_region: Region = "USA"
-    covered_share: float = Field(1.0, gt=0, le=1)
+    covered_share: float = Field(default=1.0, gt=0, le=1)
 
 
 class Instruments(_Strict):
     """Which instruments the plan may use."""
 
-    offtake: Offtake = Offtake()
-    cofinance: Cofinance = Cofinance()
-    stockpile: Stockpile = Stockpile()
-    floor: Floor = Floor()
+    offtake: Offtake = Field(default_factory=Offtake)
+    cofinance: Cofinance = Field(default_factory=Cofinance)
+    stockpile: Stockpile = Field(default_factory=Stockpile)
+    floor: Floor = Field(default_factory=Floor)
 
 
 class Mode(StrEnum):
@@ -150,7 +150,7 @@ class Coverage(_Strict):
     demand of each product is met."""
 
     region: Region
-    products: tuple[Product, ...] = PRODUCTS
+    products: tuple[Product, ...] = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
     min_share: float = Field(ge=0, le=1)
 
 
@@ -161,7 +161,7 @@ class Concentration(_Strict):
     region: Region
     stage: Literal["separation", "magnet"]
     max_share: float = Field(ge=0, le=1)
-    from_year: int = Field(2030, ge=2026, le=2070)
+    from_year: int = Field(default=2030, ge=2026, le=2070)
 
 
 class Cutoff(_Strict):
@@ -170,14 +170,14 @@ class Cutoff(_Strict):
     projects' expected output; reciprocal allies' shares count)."""
 
     supplier: Literal["CHN"] = "CHN"
-    months: int = Field(12, ge=1, le=36)
+    months: int = Field(default=12, ge=1, le=36)
     min_priority_share: float = Field(ge=0, le=1)
     regions: tuple[Region, ...] = Field(min_length=1)
-    products: tuple[Product, ...] = PRODUCTS
-    from_year: int = Field(2028, ge=2026, le=2070)
+    products: tuple[Product, ...] = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
+    from_year: int = Field(default=2028, ge=2026, le=2070)
     mode: Mode = Mode.CONSTRAINT
     #: US$/kg of the target missed (penalty mode)
-    penalty_usd_per_kg: float = Field(2000.0, ge=0, le=1e6, allow_inf_nan=False)
+    penalty_usd_per_kg: float = Field(default=2000.0, ge=0, le=1e6, allow_inf_nan=False)
 
 
 class Reciprocal(_Strict):
@@ -185,8 +185,8 @@ class Reciprocal(_Strict):
     stockpile to the others (in a shortfall, at the release year's spot price)."""
 
     regions: tuple[Region, ...] = Field(min_length=2)
-    products: tuple[Product, ...] = PRODUCTS
-    share: float = Field(0.25, ge=0, le=1)
+    products: tuple[Product, ...] = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
+    share: float = Field(default=0.25, ge=0, le=1)
 
 
 class Constraints(_Strict):
@@ -203,22 +203,22 @@ class Risk(_Strict):
     (US$ m) or of their unmet priority demand (t, priced at the priority VOLL)."""
 
     measure: Literal["cost", "unmet"] = "cost"
-    alpha: float = Field(0.95, ge=0, lt=1)
-    weight: float = Field(0.0, ge=0, le=100)
+    alpha: float = Field(default=0.95, ge=0, lt=1)
+    weight: float = Field(default=0.0, ge=0, le=100)
 
 
 class Objective(_Strict):
     """Expected net present cost plus the optional risk term."""
 
-    risk: Risk = Risk()
+    risk: Risk = Field(default_factory=Risk)
 
 
 class Solver(_Strict):
     """HiGHS options."""
 
-    time_limit_s: float = Field(120.0, gt=0, le=36000)
-    mip_gap: float = Field(1e-3, ge=0, le=0.5)
-    threads: int = Field(2, ge=1, le=64)
+    time_limit_s: float = Field(default=120.0, gt=0, le=36000)
+    mip_gap: float = Field(default=1e-3, ge=0, le=0.5)
+    threads: int = Field(default=2, ge=1, le=64)
 
 
 class PlanSpec(_Strict):
@@ -227,17 +227,17 @@ class PlanSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     description: str = ""
     scenario: str = "controls-reimposed-2026-11"
-    futures: int = Field(200, ge=2, le=MAX_FUTURES)
-    seed: int = Field(0, ge=0, le=2**63 - 1)
-    years: Years = Years()
-    products: tuple[Product, ...] = PRODUCTS
+    futures: int = Field(default=200, ge=2, le=MAX_FUTURES)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    years: Years = Field(default_factory=Years)
+    products: tuple[Product, ...] = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
     buyers: tuple[Buyer, ...] = Field(min_length=1)
     #: project ids to consider (empty: every project in the economics data)
     projects: tuple[str, ...] = ()
-    instruments: Instruments = Instruments()
-    constraints: Constraints = Constraints()
-    objective: Objective = Objective()
-    solver: Solver = Solver()
+    instruments: Instruments = Field(default_factory=Instruments)
+    constraints: Constraints = Field(default_factory=Constraints)
+    objective: Objective = Field(default_factory=Objective)
+    solver: Solver = Field(default_factory=Solver)
 
     @model_validator(mode="after")
     def _consistent(self) -> PlanSpec:
@@ -245,7 +245,7 @@ class PlanSpec(_Strict):
         for i, r in enumerate(regions):
             if r in regions[:i]:
                 raise FieldError(f"buyer {r!r} is listed twice", ("buyers", i, "region"), fix="list it once")
-        known = set(regions)
+        known: set[str] = set(regions)
         y0, y1 = self.years.start, self.years.end
         groups: list[tuple[str, tuple[Any, ...]]] = []
         for i, c in enumerate(self.constraints.coverage):
@@ -258,24 +258,24 @@ class PlanSpec(_Strict):
                     ("constraints", "concentration", i, "from_year"),
                     fix="a year within `years`",
                 )
-        for i, c in enumerate(self.constraints.cutoff):
-            for j, r in enumerate(c.regions):
+        for i, cut in enumerate(self.constraints.cutoff):
+            for j, r in enumerate(cut.regions):
                 groups.append((r, ("constraints", "cutoff", i, "regions", j)))
-            if not y0 <= c.from_year <= y1:
+            if not y0 <= cut.from_year <= y1:
                 raise FieldError(
-                    f"from_year {c.from_year} is outside the horizon {y0}-{y1}",
+                    f"from_year {cut.from_year} is outside the horizon {y0}-{y1}",
                     ("constraints", "cutoff", i, "from_year"),
                     fix="a year within `years`",
                 )
         for i, a in enumerate(self.constraints.reciprocal):
-            for j, r in enumerate(a.regions):
-                groups.append((r, ("constraints", "reciprocal", i, "regions", j)))
+            for j, rr in enumerate(a.regions):
+                groups.append((rr, ("constraints", "reciprocal", i, "regions", j)))
         if self.instruments.cofinance.payer is not None:
             groups.append((self.instruments.cofinance.payer, ("instruments", "cofinance", "payer")))
-        for r, loc in groups:
-            if r not in known:
+        for reg, loc in groups:
+            if reg not in known:
                 raise FieldError(
-                    f"region {r!r} is not a buyer of the plan",
+                    f"region {reg!r} is not a buyer of the plan",
                     loc,
                     fix=f"add it to `buyers` or use one of {sorted(known)}",
                 )

@@ -21,7 +21,7 @@ import numpy as np
 
 from critmin.plan.model import FIRST_STAGE, Built, ModelInputs, build_model
 from critmin.plan.result import PlanResult, Status, ValueOfInformation
-from critmin.plan.solve import solve_built
+from critmin.plan.solve import objective_value, solve_built
 from critmin.plan.spec import PlanSpec
 
 OK = (Status.OPTIMAL, Status.TIME_LIMIT)
@@ -30,7 +30,7 @@ OK = (Status.OPTIMAL, Status.TIME_LIMIT)
 def _solve(spec: PlanSpec, inputs: ModelInputs) -> tuple[Built, float | None]:
     b = build_model(spec, inputs)
     st = solve_built(b)
-    return b, float(b.model.objective.value) if st in OK else None
+    return b, objective_value(b) if st in OK else None
 
 
 def fix_first_stage(target: Built, source: Built) -> None:
@@ -57,7 +57,7 @@ def eev(spec: PlanSpec, inputs: ModelInputs) -> tuple[float | None, str]:
     st = solve_built(b)
     if st not in OK:
         return None, "the mean-value plan cannot meet the targets in every future (VSS unbounded)"
-    return float(b.model.objective.value), ""
+    return objective_value(b), ""
 
 
 def wait_and_see(spec: PlanSpec, inputs: ModelInputs, futures: int) -> tuple[float | None, float | None, int]:

@@ -81,13 +81,13 @@ def plan_events(result: PlanResult) -> list[dict[str, Any]]:
         for part in str(row.detail).removeprefix("fill t: ").split(", "):
             if ":" not in part:
                 continue
-            y, t = part.split(":")
-            amount = float(t.replace(",", ""))
+            y, t = str(part).split(":")
+            amount = float(str(t).replace(",", ""))
             if amount <= 0:
                 continue
             events.append(
                 {
-                    "id": f"plan-stockpile-{row.buyer.lower()}-{row.product.replace('_', '-')}-{y.strip()}",
+                    "id": f"plan-stockpile-{str(row.buyer).lower()}-{str(row.product).replace('_', '-')}-{y.strip()}",
                     "date": dt.date(int(y), 1, 1),
                     "kind": "stockpile",
                     "commodities": [chain],
@@ -101,7 +101,7 @@ def plan_events(result: PlanResult) -> list[dict[str, Any]]:
         for (buyer, host, stage), g in off.groupby(["buyer", "host", "stage"]):
             events.append(
                 {
-                    "id": f"plan-offtake-{buyer.lower()}-{host.lower()}-{stage}",
+                    "id": f"plan-offtake-{str(buyer).lower()}-{str(host).lower()}-{stage}",
                     "date": dt.date(start, 1, 1),
                     "kind": "offtake",
                     "region": buyer,
@@ -177,6 +177,9 @@ def verify_plan(result: PlanResult, *, paths: int = 200) -> PlanResult:
             }
         )
 
+    c: Any
+    k: Any
+
     def defence_ok(region: str, share: float) -> np.ndarray | None:
         if peak is None or "defence" not in sectors:
             return None
@@ -191,7 +194,8 @@ def verify_plan(result: PlanResult, *, paths: int = 200) -> PlanResult:
     for c in spec.constraints.cutoff:
         for r in c.regions:
             add(
-                f"{r}: >= {c.min_priority_share:.0%} of defence magnet demand met every month (cut-off target)",
+                f"{r}: >= {c.min_priority_share:.0%} of defence magnet demand met every month "
+                "(cut-off target)",
                 defence_ok(r, c.min_priority_share),
                 f"priority {r} >= {c.min_priority_share:.0%} (cut-off target)",
             )
@@ -213,7 +217,9 @@ def verify_plan(result: PlanResult, *, paths: int = 200) -> PlanResult:
         )
     if not result.portfolio.empty and (result.portfolio.instrument == "cofinance").any():
         notes.append("co-financing is not replayed (no simulator event moves a project's start)")
-    ver = Verification(paths, seed, tuple(_jsonable(e) for e in events), tuple(rows), tuple(dict.fromkeys(notes)))
+    ver = Verification(
+        paths, seed, tuple(_jsonable(e) for e in events), tuple(rows), tuple(dict.fromkeys(notes))
+    )
     return replace(result, verification=ver)
 
 
