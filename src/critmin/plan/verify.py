@@ -87,7 +87,8 @@ def plan_events(result: PlanResult) -> list[dict[str, Any]]:
                 continue
             events.append(
                 {
-                    "id": f"plan-stockpile-{str(row.buyer).lower()}-{str(row.product).replace('_', '-')}-{y.strip()}",
+                    "id": f"plan-stockpile-{str(row.buyer).lower()}-"
+                    f"{str(row.product).replace('_', '-')}-{y.strip()}",
                     "date": dt.date(int(y), 1, 1),
                     "kind": "stockpile",
                     "commodities": [chain],
