@@ -3,7 +3,9 @@ stockpiles and price floors that meets a resilience target, optimised on the sim
 
 Modules (imported lazily; ``import critmin.plan`` loads nothing heavy):
 
-* :mod:`~critmin.plan.economics`: the planning dataset (projects, costs; owned by plandata);
+* :mod:`~critmin.plan.economics`: the planning dataset (projects, costs);
+* :mod:`~critmin.plan.floor`, :mod:`~critmin.plan.pricemodel`: price floors (``critmin floor``);
+* :mod:`~critmin.plan.stockpile`: stockpile sizing through the simulator (``critmin stockpile``);
 * :mod:`~critmin.plan.spec`: the PLAN.yaml schema (:class:`PlanSpec`, :func:`load_plan`);
 * :mod:`~critmin.plan.futures`: futures sampled from the simulator (:func:`sample_futures`);
 * :mod:`~critmin.plan.model`: the two-stage stochastic model in linopy (:class:`ModelInputs`);
