@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -76,23 +77,10 @@ def alternatives(
     rows: list[dict[str, Any]] = []
     best = result.objective_musd
     for label, sense in (("least cost", None), ("stockpile-heavy", "stock"), ("project-heavy", "project")):
-        b = build_model(spec, inputs)
-        m = b.model
-        if sense is not None:
-            expr = m.objective.expression
-            m.add_constraints(expr <= best + slack * abs(best), name="mga_budget")
-            if sense == "stock":
-                m.add_objective(-1.0 * m.variables["capacity"].sum(), overwrite=True)
-            else:
-                cap = b.inputs.projects["capacity_t_per_year"]
-                import xarray as xr
-
-                capx = xr.DataArray(cap.to_numpy(), coords=[b.coords["project"]])
-                m.add_objective(
-                    -1.0 * m.variables["offtake"].sum()
-                    - (capx * m.variables["cofin"]).sum() * len(b.inputs.years),
-                    overwrite=True,
-                )
+        b = build_model(spec, inputs)  # the least-cost row re-solves the plan itself
+        with warnings.catch_warnings():  # masked slots count as zero (linopy's legacy semantics)
+            warnings.simplefilter("ignore")
+            _mga_objective(b, sense, best + slack * abs(best))
         st = solve_built(b)
         row: dict[str, Any] = {"portfolio": label, "status": st.value}
         if st in (Status.OPTIMAL, Status.TIME_LIMIT):
@@ -101,6 +89,26 @@ def alternatives(
             row.update(_summary(b))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _mga_objective(b: Built, sense: str | None, cap: float) -> None:
+    """Hold the cost at ``cap`` and maximise stockpile capacity or contracted project output."""
+    if sense is None:
+        return
+    m = b.model
+    expr = m.objective.expression
+    m.add_constraints(expr <= cap, name="mga_budget")
+    if sense == "stock":
+        m.add_objective(-1.0 * m.variables["capacity"].sum(), overwrite=True)
+    else:
+        import xarray as xr
+
+        nameplate = b.inputs.projects["capacity_t_per_year"].to_numpy()
+        capx = xr.DataArray(nameplate, coords=[b.coords["project"]])
+        m.add_objective(
+            -1.0 * m.variables["offtake"].sum() - (capx * m.variables["cofin"]).sum() * len(b.inputs.years),
+            overwrite=True,
+        )
 
 
 def _cost_of(b: Built) -> float:
