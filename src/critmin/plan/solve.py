@@ -298,8 +298,9 @@ def portfolio_table(b: Built) -> pd.DataFrame:
 def cost_table(b: Built) -> pd.DataFrame:
     """Expected NPV cost (US$ m) by instrument and payer (markets: paid by the region's users).
 
-    Stockpile: fills at the expected spot price + holding - the end stock at the reference price
-    (the fills' purchases are moved out of the spot rows, pro rata to their totals)."""
+    Stockpile: fills at the expected spot price + holding - the end stock at the reference price;
+    the fills physically come through the offtake and spot rows, so a last row takes their
+    expected cost back out and the rows add up to the objective."""
     inp = b.inputs.planning()
     assert inp.expect_online is not None
     assert inp.expect_spot is not None
@@ -367,10 +368,6 @@ def cost_table(b: Built) -> pd.DataFrame:
             * w
             * MUSD
         )
-        # the fills are bought on the spot market: move their expected cost from spot to stockpile
-        spot_total = spc + spe
-        if spot_total > 0:
-            spc, spe = spc - bought * spc / spot_total, spe - bought * spe / spot_total
         for inst, v in (
             ("offtake", off),
             ("cofinance", cof),
@@ -379,6 +376,7 @@ def cost_table(b: Built) -> pd.DataFrame:
             ("spot purchases from China", spc),
             ("spot purchases ex-China", spe),
             ("rationing (value of lost load)", rat),
+            ("less: stock fills, bought through the rows above", -bought),
         ):
             rows.append(
                 {
