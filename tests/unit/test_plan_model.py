@@ -76,6 +76,9 @@ def test_stockpile_against_a_known_cutoff() -> None:
     row = r.portfolio[r.portfolio.instrument == "stockpile"].iloc[0]
     assert row["amount"] == pytest.approx(100.0, abs=1e-6)
     assert "2027: 100" in row["detail"]
+    costs = r.costs.set_index("instrument")["expected_npv_musd"]
+    assert costs["stockpile"] == pytest.approx(1.2, abs=1e-6)  # fill US$1 m + holding US$0.2 m
+    assert costs.sum() == pytest.approx(r.objective_musd, abs=1e-6)  # the rows add up
 
 
 def test_cutoff_target_and_its_shadow_price() -> None:
