@@ -38,8 +38,12 @@ def test_simulate_json_document_and_seed_reproducibility(tmp_path: Path) -> None
 def test_simulate_out_parquet_with_resolved_scenario(tmp_path: Path) -> None:
     out = tmp_path / "run.parquet"
     run("simulate", "truce-holds", "--paths", "5", "--out", str(out), "--format", "csv", home=tmp_path)
-    df = pd.read_parquet(out)
-    assert set(df["table"]) >= {"summary", "bands", "series"}
+    # one record type per file (issue 14): run.summary.parquet, run.bands.parquet, run.series.parquet
+    assert not out.exists()
+    summary = pd.read_parquet(tmp_path / "run.summary.parquet")
+    assert list(summary.columns) == ["region", "product", "metric", "p5", "p50", "p95"]
+    assert "month" in pd.read_parquet(tmp_path / "run.bands.parquet").columns
+    assert {"month", "path", "region"} <= set(pd.read_parquet(tmp_path / "run.series.parquet").columns)
     meta = json.loads(out.with_name("run.scenario.json").read_text())
     assert meta["scenario_resolved"]["name"] == "truce-holds"
 

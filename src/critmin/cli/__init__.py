@@ -15,6 +15,8 @@ from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
 from critmin.cli.floor import floor_cmd, stockpile_cmd
 from critmin.cli.plan import plan_cmd
+from critmin.cli.report import report_cmd
+from critmin.cli.runs import runs_app
 from critmin.cli.scenarios import scenarios_app
 from critmin.cli.screen import screen_cmd
 from critmin.cli.sensitivity import sensitivity_cmd
@@ -39,6 +41,8 @@ app.command("summary", help="Alias of `critmin exposure` (the demo).")(exposure_
 app.command("criticality")(criticality_cmd)
 app.command("simulate")(simulate_cmd)
 app.add_typer(scenarios_app, name="scenarios")
+app.add_typer(runs_app, name="runs")
+app.command("report")(report_cmd)
 app.command("screen")(screen_cmd)
 app.command("sensitivity")(sensitivity_cmd)
 app.command("backtest")(backtest_cmd)

@@ -51,6 +51,13 @@ def print_error(message: str) -> None:
     )
 
 
+def print_warning(message: str) -> None:
+    """Print ``warning: message`` to stderr on one line, verbatim (never read as markup)."""
+    err_console.print(
+        Text.assemble(("warning:", "bold yellow"), " ", one_line(message)), highlight=False, soft_wrap=True
+    )
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-safe list of row dicts (NaN -> null, numpy scalars -> Python): :func:`json_safe`."""
     return [{str(k): json_safe(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]

@@ -10,10 +10,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critmin.cells import to_csv_text
-from critmin.cli._output import Format, bold_lead, console, emit_json, progress_label
+from critmin.cli._output import (
+    Format,
+    bold_lead,
+    console,
+    emit_json,
+    err_console,
+    print_warning,
+    progress_label,
+)
 from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
-from critmin.errors import DataError
+from critmin.errors import CritminError, DataError
 from critmin.report.tables import TABLE_SUFFIXES, check_figure_path, check_output_path
 from critmin.simulate.budget import MAX_PATHS, check_run, check_seed
 from critmin.simulate.chains.registry import CHAIN_IDS, product_title
@@ -66,6 +74,11 @@ def simulate_cmd(
     ),
     list_parameters: bool = typer.Option(
         False, "--list-parameters", help="Print the parameter table (name, unit, bounds, default) and exit."
+    ),
+    no_store: bool = typer.Option(
+        False,
+        "--no-store",
+        help="Do not keep the run in the store (by default every run is stored: `critmin runs list`).",
     ),
 ) -> None:
     """Simulate a scenario month by month; print p5/p50/p95 of shortfall, price and output at risk."""
@@ -130,8 +143,9 @@ def simulate_cmd(
             if close is not None:
                 close()
     if out is not None:
-        result.write(out)
-        console.print(f"wrote {out}", highlight=False) if fmt is Format.TABLE else None
+        written = result.write_all(out)
+        if fmt is Format.TABLE:
+            console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     if plot is not None:
         from critmin.report.fan import fan_chart
         from critmin.report.figures import write_figure
@@ -139,12 +153,35 @@ def simulate_cmd(
         written = write_figure(fan_chart(result, chain=plot_chain), plot)
         if fmt is Format.TABLE:
             console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    if not no_store:
+        store_run(result)
     if fmt is Format.JSON:
         emit_json(result.to_dict())
     elif fmt is Format.CSV:
         print(to_csv_text(result.summary), end="")
     else:
         _render(result)
+
+
+def store_run(result: SimulationResult) -> str | None:
+    """Keep ``result`` in the run store and say its id on stderr; a store that cannot be
+    written is one warning line (the simulation itself has succeeded), and ``None``."""
+    from critmin.store.runs import RunStore
+
+    try:
+        run_id = RunStore.open().save_simulation(result)
+    except CritminError as exc:
+        print_warning(f"the run was not stored: {exc}")
+        return None
+    except Exception as exc:  # never fail a finished simulation over its bookkeeping
+        print_warning(f"the run was not stored ({type(exc).__name__}: {exc})")
+        return None
+    err_console.print(
+        f"stored run {run_id} (critmin runs show {run_id}; --no-store to skip)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return run_id
 
 
 def _render(r: SimulationResult) -> None:

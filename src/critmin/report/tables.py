@@ -8,6 +8,9 @@ typo in a folder name costs nothing. :func:`write_tables` writes named tables to
   written them;
 * ``.xlsx``: a real Excel workbook (openpyxl), one sheet per table, named after it.
 
+:func:`write_table_files` is the tidy form ``critmin simulate --out`` uses: one file per table
+(``run.summary.csv``, ``run.bands.csv``, ...), one record type per file, no Python list reprs.
+
 Files are written through :func:`critmin.atomic.atomic_path`: a temporary file in the same
 folder, then a rename, with the mode ``open()`` would give (the user's umask), so a failure
 leaves no half-written file and a result is as readable as any other file the user writes.
@@ -151,6 +154,69 @@ def write_tables(frames: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     return p
 
 
+def table_file_paths(names: Iterable[str], path: str | Path) -> dict[str, Path]:
+    """Where :func:`write_table_files` puts each table: ``<stem>.<name><suffix>`` beside ``path``
+    (``run.csv`` -> ``run.summary.csv``, ``run.bands.csv``; ``.xlsx``: the workbook itself)."""
+    p = Path(path)
+    suffix = next((s for s in TABLE_SUFFIXES if p.name.lower().endswith(s)), p.suffix)
+    if suffix == ".xlsx":
+        return dict.fromkeys(names, p)
+    stem = p.name[: len(p.name) - len(suffix)]
+    return {name: p.with_name(f"{stem}.{_file_part(name)}{p.name[len(stem) :]}") for name in names}
+
+
+def write_table_files(frames: Mapping[str, pd.DataFrame], path: str | Path) -> list[Path]:
+    """Write each table to its own file (one record type per file), atomically; return the paths.
+
+    ``.parquet``/``.csv``: one file per table, named by :func:`table_file_paths`, with no
+    ``table`` column; ``.xlsx``: one workbook with one sheet per table (:func:`write_tables`).
+    Cells are plain values: a list or dict cell (which pandas would write as its Python repr)
+    becomes JSON text. Each file is written atomically on its own.
+    """
+    p = check_output_path(path, TABLE_SUFFIXES, option="output")
+    tidy = {name: tidy_cells(frame) for name, frame in frames.items()}
+    if p.name.lower().endswith(".xlsx"):
+        return [write_tables(tidy, p)]
+    out = []
+    for name, target in table_file_paths(list(tidy), p).items():
+        with atomic_path(target) as tmp:
+            if target.name.lower().endswith(".parquet"):
+                tidy[name].to_parquet(tmp, index=False)
+            else:
+                safe_frame(tidy[name]).to_csv(tmp, index=False)
+        out.append(target)
+    return out
+
+
+def tidy_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with list, tuple, set, dict and array cells as JSON text (never a Python repr)."""
+    import json
+
+    import numpy as np
+
+    from critmin.jsonsafe import json_safe
+
+    nested = (list, tuple, set, dict, np.ndarray)
+    cols = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object and frame[c].map(lambda v: isinstance(v, nested)).any()
+    ]
+    if not cols:
+        return frame
+    out = frame.copy()
+    for c in cols:
+        out[c] = out[c].map(
+            lambda v: json.dumps(json_safe(v), ensure_ascii=False) if isinstance(v, nested) else v
+        )
+    return out
+
+
+def _file_part(name: str) -> str:
+    """A table name safe inside a file name."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_") or "table"
+
+
 def _sheet_names(names: list[str]) -> list[str]:
     """Valid, unique sheet names: Excel forbids ``[]:*?/\\`` and more than 31 characters."""
     out: list[str] = []
@@ -172,5 +238,8 @@ __all__ = [
     "check_figure_path",
     "check_output_path",
     "long_table",
+    "table_file_paths",
+    "tidy_cells",
+    "write_table_files",
     "write_tables",
 ]

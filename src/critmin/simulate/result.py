@@ -124,24 +124,34 @@ class SimulationResult:
         return frames
 
     def write(self, path: Path | str) -> Path:
-        """Write :meth:`tables` to ``.parquet``, ``.csv`` or ``.xlsx``, atomically.
+        """:meth:`write_all`; returns the first file written (the summary, or the workbook)."""
+        return self.write_all(path)[0]
 
-        The resolved scenario is saved beside the result (``<name>.scenario.json``).
+    def write_all(self, path: Path | str) -> list[Path]:
+        """Write :meth:`tables` atomically, one record type per file; return the files written.
+
+        ``run.parquet`` / ``run.csv``: ``run.summary.parquet``, ``run.bands.parquet`` and (when the
+        run kept its series) ``run.series.parquet``
+        (:func:`critmin.report.tables.write_table_files`); ``run.xlsx``: one workbook, a sheet per
+        table. The resolved scenario is saved beside them (``run.scenario.json``, last in the list).
         """
         from critmin.atomic import atomic_write_bytes
         from critmin.jsonsafe import dumps
-        from critmin.report.tables import write_tables
+        from critmin.report.tables import TABLE_SUFFIXES, write_table_files
 
-        p = write_tables(self.tables(), path)
+        written = write_table_files(self.tables(), path)
+        p = Path(path)
+        suffix = next((s for s in TABLE_SUFFIXES if p.name.lower().endswith(s)), p.suffix)
+        stem = p.name[: len(p.name) - len(suffix)]
         meta = {
             **self.to_dict(),
             "scenario_resolved": json.loads(self.scenario.model_dump_json()),
             "parameters": self.parameters,
         }
-        atomic_write_bytes(
-            p.with_name(p.stem + ".scenario.json"), dumps(meta, indent=2, default=str).encode()
+        scenario_json = atomic_write_bytes(
+            p.with_name(stem + ".scenario.json"), dumps(meta, indent=2, default=str).encode()
         )
-        return p
+        return [*written, scenario_json]
 
     def series(self) -> pd.DataFrame:
         """Per path x month x region series (needs ``trace``)."""

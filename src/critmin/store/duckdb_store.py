@@ -210,6 +210,17 @@ class Store:
         finally:
             con.close()
 
+    def connect(self, *, write: bool) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection | None]:
+        """One short connection for other tables of this store file (e.g. :mod:`critmin.store.runs`).
+
+        ``write=False``: read-only, yields ``None`` when the file does not exist (nothing is
+        created); ``write=True``: creates the folder if needed and holds the write lock until the
+        ``with`` block ends, so keep the block to the inserts. Both wait for a locked file up to
+        :func:`wait_seconds`, and report a locked, unreadable or damaged file as one
+        :class:`StoreError` with the fix.
+        """
+        return self._connect(write=write)
+
     def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], _T], empty: _T) -> _T:
         """Run ``fn`` on a read-only connection; ``empty`` for a missing store or missing schema."""
         with self._connect(write=False) as con:
