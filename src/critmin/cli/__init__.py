@@ -14,6 +14,7 @@ from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
 from critmin.cli.floor import floor_cmd, stockpile_cmd
+from critmin.cli.plan import plan_cmd
 from critmin.cli.report import report_cmd
 from critmin.cli.runs import runs_app
 from critmin.cli.scenarios import scenarios_app
@@ -48,6 +49,7 @@ app.command("backtest")(backtest_cmd)
 app.command("calibrate")(calibrate_cmd)
 app.command("floor")(floor_cmd)
 app.command("stockpile")(stockpile_cmd)
+app.command("plan")(plan_cmd)
 
 
 __getattr__, __dir__ = lazy_submodules(__name__)
