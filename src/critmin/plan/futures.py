@@ -179,7 +179,7 @@ def plan_projects(spec: PlanSpec, econ: Any) -> pd.DataFrame:
             raise DataError(
                 f"unknown project(s) {unknown}",
                 column="projects",
-                fix="use ids of the project_id column of critmin/plan/data/projects.csv (load_economics().projects)",
+                fix="use project_id values of critmin/plan/data/projects.csv",
             )
         p = p[p["project_id"].isin(spec.projects)]
     return p.set_index("project_id")
