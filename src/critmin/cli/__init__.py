@@ -17,6 +17,7 @@ from critmin.cli.scenarios import scenarios_app
 from critmin.cli.runs import runs_app
 from critmin.cli.screen import screen_cmd
 from critmin.cli.sensitivity import sensitivity_cmd
+from critmin.cli.serve import serve_cmd
 from critmin.cli.simulate import simulate_cmd
 from critmin.cli.trace import trace_app
 from critmin.cli.trace_country import trace_country_cmd
@@ -43,6 +44,7 @@ app.command("screen")(screen_cmd)
 app.command("sensitivity")(sensitivity_cmd)
 app.command("backtest")(backtest_cmd)
 app.command("calibrate")(calibrate_cmd)
+app.command("serve")(serve_cmd)
 
 
 __getattr__, __dir__ = lazy_submodules(__name__)
