@@ -123,9 +123,11 @@ def choropleth_route(
     request: Request, commodity: str = "rare_earths", stage: str = "mining",
     year: int | None = Query(None, ge=1900, le=2100),
 ) -> JSONResponse:
+    from critmin.model.stages import parse_stage
     from critmin.report.figures import choropleth
 
     st = state(request)
+    stage = parse_stage(stage, column="stage").value
     ds = st.dataset()
     doc = st.cached(("choropleth", ds.version, commodity, stage, year),
                     lambda: figure_json(choropleth(ds, commodity, stage, year)), size=64)
