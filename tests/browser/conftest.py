@@ -21,8 +21,12 @@ import pytest
 
 def chromium_path() -> str | None:
     """The Chromium to drive, or None."""
-    for cand in (os.environ.get("CRITMIN_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
+    for cand in (
+        os.environ.get("CRITMIN_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
             return cand
     return None
@@ -60,8 +64,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
-        pytest.skip("no Chromium found (/usr/bin/chromium, CRITMIN_CHROMIUM or chromium on the PATH); "
-                    ".ci/run installs Debian's chromium")
+        pytest.skip(
+            "no Chromium found (/usr/bin/chromium, CRITMIN_CHROMIUM or chromium on the PATH); "
+            ".ci/run installs Debian's chromium"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -19,14 +19,17 @@ BOM = ROOT / "tests" / "fixtures" / "bom" / "example.csv"
 def traces(page: Any, div: str) -> list[dict[str, Any]]:
     """Type and name of each trace plotted in ``div`` (read from the plotly div's data)."""
     out: list[dict[str, Any]] = page.evaluate(
-        "id => (document.getElementById(id).data || []).map(t => ({type: t.type || 'scatter', name: t.name || ''}))",
+        "id => (document.getElementById(id).data || [])"
+        ".map(t => ({type: t.type || 'scatter', name: t.name || ''}))",
         div,
     )
     return out
 
 
 def wait_plot(page: Any, div: str, timeout: float = 60_000) -> list[dict[str, Any]]:
-    page.wait_for_function("id => (document.getElementById(id).data || []).length > 0", arg=div, timeout=timeout)
+    page.wait_for_function(
+        "id => (document.getElementById(id).data || []).length > 0", arg=div, timeout=timeout
+    )
     return traces(page, div)
 
 
@@ -52,7 +55,9 @@ def test_overview(page: Any, server: str) -> None:
     # knob: another stage redraws the map
     page.select_option("#ov-stage", "mining")
     page.click("#ov-go")
-    page.wait_for_function("() => (document.getElementById('ov-map').layout.title.text || '').toLowerCase().includes('min')")
+    page.wait_for_function(
+        "() => (document.getElementById('ov-map').layout.title.text || '').toLowerCase().includes('min')"
+    )
     page.wait_for_timeout(800)  # the map's topojson comes from /assets/ (checked by the route)
     shot(page, "overview")
     done(page)
@@ -63,7 +68,8 @@ def test_flows(page: Any, server: str) -> None:
     t = wait_plot(page, "fl-sankey")
     assert t[0]["type"] == "sankey"
     labels = page.evaluate("() => document.getElementById('fl-sankey').data[0].node.label")
-    assert "Mining: China" in labels and any(x.startswith("End use: ") for x in labels)
+    assert "Mining: China" in labels
+    assert any(x.startswith("End use: ") for x in labels)
     assert not any("_" in x for x in labels)
     shot(page, "flows")
     done(page)
@@ -72,7 +78,8 @@ def test_flows(page: Any, server: str) -> None:
 def test_projects(page: Any, server: str) -> None:
     page.goto(server + "/#projects")
     names = {t["name"] for t in wait_plot(page, "pj-gantt")}
-    assert "Operating" in names and any(n.startswith("Delay band") for n in names)
+    assert "Operating" in names
+    assert any(n.startswith("Delay band") for n in names)
     shot(page, "projects")
     done(page)
 
@@ -84,7 +91,8 @@ def test_screening(page: Any, server: str) -> None:
     page.click("#scr-go")
     page.wait_for_selector("#scr-table tr:nth-child(2)")
     text = page.locator("#scr-table").inner_text()
-    assert "ev-motor" in text and "REQUIRED" in text
+    assert "ev-motor" in text
+    assert "REQUIRED" in text
     assert "mofcom-2025-18" in page.locator("#scr-rules").inner_text()
     shot(page, "screening")
     done(page)
@@ -99,18 +107,25 @@ def test_scenarios_run_and_compare(page: Any, server: str) -> None:
     page.click("#sc-run")
     page.wait_for_function("() => document.body.dataset.job === 'done'", timeout=120_000)
     names = [t["name"] for t in wait_plot(page, "sc-fan-shortfall")]
-    assert names == ["p95: controls-reimposed-2026-11", "p5-p95: controls-reimposed-2026-11",
-                     "median: controls-reimposed-2026-11"]
+    assert names == [
+        "p95: controls-reimposed-2026-11",
+        "p5-p95: controls-reimposed-2026-11",
+        "median: controls-reimposed-2026-11",
+    ]
     assert [t["name"] for t in wait_plot(page, "sc-fan-price")][-1] == "median: controls-reimposed-2026-11"
     assert page.evaluate("() => document.getElementById('sc-progress').value") == 1
     # a knob: fewer licence approvals, then the second run against the first
     page.fill("#sc-approval", "0.1")
     page.click("#sc-run")
-    page.wait_for_function("() => document.body.dataset.job === 'running' || document.body.dataset.job === 'done'")
+    page.wait_for_function(
+        "() => document.body.dataset.job === 'running' || document.body.dataset.job === 'done'"
+    )
     page.wait_for_function("() => document.body.dataset.job === 'done'", timeout=120_000)
     # one region's fan
     page.select_option("#sc-region", "USA")
-    page.wait_for_function("() => ((document.getElementById('sc-fan-shortfall').layout.meta || {}).region) === 'USA'")
+    page.wait_for_function(
+        "() => ((document.getElementById('sc-fan-shortfall').layout.meta || {}).region) === 'USA'"
+    )
     shot(page, "scenarios")
     page.wait_for_function("() => document.getElementById('cmp-a').options.length >= 2")
     page.click("#cmp-go")

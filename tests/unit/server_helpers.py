@@ -21,7 +21,9 @@ def client(home: Path, **kw: Any) -> TestClient:
     return TestClient(create_app(Settings(home=home, **kw)), base_url=BASE, raise_server_exceptions=False)
 
 
-def wait(c: TestClient, job_id: str, timeout: float = 120.0, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def wait(
+    c: TestClient, job_id: str, timeout: float = 120.0, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Poll a job until it leaves queued/running; its last status document."""
     end = time.monotonic() + timeout
     while True:

@@ -34,8 +34,11 @@ def test_dataset_and_sources(api: TestClient) -> None:
     assert doc["data_version"] == ds.version
     assert "rare_earths" in {c["id"] for c in doc["commodities"]}
     src = api.get("/api/v1/sources", params={"kind": "assumption"}).json()["sources"]
-    assert src and all(s["kind"] == "assumption" for s in src)
-    assert_error(api.get("/api/v1/sources", params={"kind": "nope"}), 400, "kind 'nope' is not a known source kind")
+    assert src
+    assert all(s["kind"] == "assumption" for s in src)
+    assert_error(
+        api.get("/api/v1/sources", params={"kind": "nope"}), 400, "kind 'nope' is not a known source kind"
+    )
 
 
 def test_exposure_equals_the_library(api: TestClient) -> None:
@@ -49,7 +52,9 @@ def test_exposure_equals_the_library(api: TestClient) -> None:
 
 
 def test_exposure_bad_input_has_the_cli_message(api: TestClient) -> None:
-    doc = assert_error(api.get("/api/v1/exposure", params={"commodity": "nope"}), 400, "unknown commodity 'nope'")
+    doc = assert_error(
+        api.get("/api/v1/exposure", params={"commodity": "nope"}), 400, "unknown commodity 'nope'"
+    )
     assert doc["field"] == "commodity"
     assert doc["fix"]
     assert_error(api.get("/api/v1/exposure", params={"importer": "Atlantis"}), 400, "Atlantis")
@@ -72,14 +77,21 @@ def test_trace_country(api: TestClient) -> None:
     doc = api.get("/api/v1/trace/country", params={"country": "China"}).json()
     assert [o["country"] for o in doc["origins"]] == ["CHN"]
     assert abs(sum(doc["origins"][0]["origins"].values()) - 1) < 1e-6
-    assert_error(api.get("/api/v1/trace/country", params={"stage": "magnett"}), 400, "unknown stage 'magnett'")
-    assert_error(api.get("/api/v1/trace/country", params={"country": "USA"}), 400, "United States (USA) has no magnet output")
+    assert_error(
+        api.get("/api/v1/trace/country", params={"stage": "magnett"}), 400, "unknown stage 'magnett'"
+    )
+    assert_error(
+        api.get("/api/v1/trace/country", params={"country": "USA"}),
+        400,
+        "United States (USA) has no magnet output",
+    )
 
 
 def test_figures_are_plotly_json_with_human_labels(api: TestClient) -> None:
     sankey = api.get("/api/v1/figures/flows").json()
     node = sankey["data"][0]["node"]["label"]
-    assert "Mining: China" in node and any(x.startswith("End use: ") for x in node)
+    assert "Mining: China" in node
+    assert any(x.startswith("End use: ") for x in node)
     assert not any("_" in x for x in node)
     gantt = api.get("/api/v1/figures/projects").json()
     assert {t["name"] for t in gantt["data"]} >= {"Operating"}
@@ -94,30 +106,64 @@ def test_projects_and_parameters(api: TestClient) -> None:
     rows = api.get("/api/v1/projects").json()["projects"]
     assert len(rows) == len(load_dataset(user_data=False).table("projects"))
     params = {p["name"]: p for p in api.get("/api/v1/parameters").json()["parameters"]}
-    assert params["licence.approval_rate"]["label"] and "_" not in params["licence.approval_rate"]["label"]
+    assert params["licence.approval_rate"]["label"]
+    assert "_" not in params["licence.approval_rate"]["label"]
 
 
 def test_screen_upload_multipart_and_raw(api: TestClient) -> None:
     data = BOM.read_bytes()
-    r = api.post("/api/v1/screen", params={"as_of": "2026-01-15"}, files={"bom": ("example.csv", data, "text/csv")})
+    r = api.post(
+        "/api/v1/screen", params={"as_of": "2026-01-15"}, files={"bom": ("example.csv", data, "text/csv")}
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     assert {v["product_id"] for v in doc["verdicts"]} >= {"ev-motor"}
     assert doc["bom"] == "uploaded BOM"
-    raw = api.post("/api/v1/screen", params={"as_of": "2026-01-15"}, content=data, headers={"content-type": "text/csv"})
+    raw = api.post(
+        "/api/v1/screen", params={"as_of": "2026-01-15"}, content=data, headers={"content-type": "text/csv"}
+    )
     assert raw.json()["verdicts"] == doc["verdicts"]
 
 
 def test_screen_bad_input(api: TestClient) -> None:
     data = BOM.read_bytes()
-    assert_error(api.post("/api/v1/screen", params={"as_of": "15/01/2026"}, content=data,
-                          headers={"content-type": "text/csv"}), 400, "--as-of '15/01/2026' is not a date")
-    assert_error(api.post("/api/v1/screen", params={"rules": "/etc/passwd"}, content=data,
-                          headers={"content-type": "text/csv"}), 400, "unknown rules '/etc/passwd'")
-    doc = assert_error(api.post("/api/v1/screen", content=b"not,a,bom\n1,2,3\n", headers={"content-type": "text/csv"}), 400)
+    assert_error(
+        api.post(
+            "/api/v1/screen",
+            params={"as_of": "15/01/2026"},
+            content=data,
+            headers={"content-type": "text/csv"},
+        ),
+        400,
+        "--as-of '15/01/2026' is not a date",
+    )
+    assert_error(
+        api.post(
+            "/api/v1/screen",
+            params={"rules": "/etc/passwd"},
+            content=data,
+            headers={"content-type": "text/csv"},
+        ),
+        400,
+        "unknown rules '/etc/passwd'",
+    )
+    doc = assert_error(
+        api.post("/api/v1/screen", content=b"not,a,bom\n1,2,3\n", headers={"content-type": "text/csv"}), 400
+    )
     assert "critmin-upload-" not in json.dumps(doc)  # the private folder is never shown
-    assert_error(api.post("/api/v1/screen", files={"other": ("x.csv", data, "text/csv")}), 400, "unexpected file field 'other'")
-    assert_error(api.post("/api/v1/screen", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data; boundary=x"}), 400)
+    assert_error(
+        api.post("/api/v1/screen", files={"other": ("x.csv", data, "text/csv")}),
+        400,
+        "unexpected file field 'other'",
+    )
+    assert_error(
+        api.post(
+            "/api/v1/screen",
+            content=b"--x\r\nbroken",
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        ),
+        400,
+    )
 
 
 def test_trace_firms_upload(api: TestClient, tmp_path: Path) -> None:
@@ -125,16 +171,33 @@ def test_trace_firms_upload(api: TestClient, tmp_path: Path) -> None:
 
     firms, edges = synth_network(60, 300, 1)
     fp, ep = write_network(firms, edges, tmp_path, "csv")
-    r = api.post("/api/v1/trace/firms", params={"origin_stage": "mining"},
-                 files={"firms": ("firms.csv", fp.read_bytes()), "edges": ("edges.csv", ep.read_bytes())})
+    r = api.post(
+        "/api/v1/trace/firms",
+        params={"origin_stage": "mining"},
+        files={"firms": ("firms.csv", fp.read_bytes()), "edges": ("edges.csv", ep.read_bytes())},
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     assert doc["coverage"]["firms"] == 60
     assert doc["rows_total"] >= len(doc["rows"]) > 0
-    assert_error(api.post("/api/v1/trace/firms", params={"origin_stage": "mining"},
-                          files={"firms": ("firms.csv", fp.read_bytes())}), 400, "missing file field(s) edges")
-    assert_error(api.post("/api/v1/trace/firms", params={"origin_stage": "moon"},
-                          files={"firms": ("f.csv", b"x"), "edges": ("e.csv", b"y")}), 400, "moon")
+    assert_error(
+        api.post(
+            "/api/v1/trace/firms",
+            params={"origin_stage": "mining"},
+            files={"firms": ("firms.csv", fp.read_bytes())},
+        ),
+        400,
+        "missing file field(s) edges",
+    )
+    assert_error(
+        api.post(
+            "/api/v1/trace/firms",
+            params={"origin_stage": "moon"},
+            files={"firms": ("f.csv", b"x"), "edges": ("e.csv", b"y")},
+        ),
+        400,
+        "moon",
+    )
 
 
 def test_unknown_route_and_method(api: TestClient) -> None:
@@ -144,8 +207,10 @@ def test_unknown_route_and_method(api: TestClient) -> None:
 
 def test_openapi_and_docs_are_local(api: TestClient) -> None:
     spec = api.get("/api/v1/openapi.json").json()
-    assert "/api/v1/exposure" in spec["paths"] and "/api/v1/simulations" in spec["paths"]
+    assert "/api/v1/exposure" in spec["paths"]
+    assert "/api/v1/simulations" in spec["paths"]
     page = api.get("/api/v1/docs").text
     assert "openapi.json" in page
-    assert "cdn" not in page.lower() and "https://" not in page
+    assert "cdn" not in page.lower()
+    assert "https://" not in page
     assert api.get("/docs", follow_redirects=False).status_code in (302, 307)

@@ -24,14 +24,20 @@ def test_token_required_on_every_api_call(tmp_path: Path) -> None:
         assert_error(c.get("/api/v1/runs", headers={"Authorization": "Bearer wrong"}), 403, "wrong token")
         assert_error(c.post("/api/v1/simulations", json={}, headers={"X-Critmin-Token": TOKEN[:-1]}), 403)
         ok = c.get("/api/v1/health", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert ok.status_code == 200 and ok.json()["token_required"] is True
+        assert ok.status_code == 200
+        assert ok.json()["token_required"] is True
         assert c.get("/api/v1/health", headers={"X-Critmin-Token": TOKEN}).status_code == 200
         r = c.get("/api/v1/runs", headers={"Authorization": "Bearer wrong"})
         assert TOKEN not in r.text
         # the dashboard's static files hold no data and need no token
         assert c.get("/").status_code == 200
         # with a token, other host names are allowed (the server is meant to be reachable)
-        assert c.get("/api/v1/health", headers={"Host": "critmin.example", "Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert (
+            c.get(
+                "/api/v1/health", headers={"Host": "critmin.example", "Authorization": f"Bearer {TOKEN}"}
+            ).status_code
+            == 200
+        )
 
 
 def test_token_compare() -> None:
@@ -53,7 +59,9 @@ def test_non_loopback_bind_needs_a_token() -> None:
 
 def test_loopback_server_refuses_other_host_names(tmp_path: Path) -> None:
     with client(tmp_path) as c:
-        assert_error(c.get("/api/v1/health", headers={"Host": "evil.example:8000"}), 403, "loopback names only")
+        assert_error(
+            c.get("/api/v1/health", headers={"Host": "evil.example:8000"}), 403, "loopback names only"
+        )
         assert c.get("/api/v1/health", headers={"Host": "localhost:8000"}).status_code == 200
         assert c.get("/api/v1/health", headers={"Host": "[::1]:8000"}).status_code == 200
     assert host_name("[::1]:8000") == "[::1]"
@@ -63,11 +71,17 @@ def test_loopback_server_refuses_other_host_names(tmp_path: Path) -> None:
 
 def test_cross_origin_writes_are_refused(tmp_path: Path) -> None:
     with client(tmp_path) as c:
-        r = c.post("/api/v1/screen", content=BOM.read_bytes(),
-                   headers={"content-type": "text/csv", "Origin": "http://evil.example"})
+        r = c.post(
+            "/api/v1/screen",
+            content=BOM.read_bytes(),
+            headers={"content-type": "text/csv", "Origin": "http://evil.example"},
+        )
         assert_error(r, 403, "cross-origin")
-        same = c.post("/api/v1/screen", content=BOM.read_bytes(),
-                      headers={"content-type": "text/csv", "Origin": "http://127.0.0.1"})
+        same = c.post(
+            "/api/v1/screen",
+            content=BOM.read_bytes(),
+            headers={"content-type": "text/csv", "Origin": "http://127.0.0.1"},
+        )
         assert same.status_code == 200, same.text
 
 
@@ -92,7 +106,11 @@ def test_path_traversal_file_name_stays_in_the_private_folder(tmp_path: Path) ->
     before = set(Path(tempfile.gettempdir()).glob("critmin-upload-*"))
     with client(tmp_path) as c:
         for name in (evil, "../../../etc/passwd", "/etc/passwd", "..\\..\\x.csv", "bom.csv\x00.sh"):
-            r = c.post("/api/v1/screen", params={"as_of": "2026-01-15"}, files={"bom": (name, BOM.read_bytes(), "text/csv")})
+            r = c.post(
+                "/api/v1/screen",
+                params={"as_of": "2026-01-15"},
+                files={"bom": (name, BOM.read_bytes(), "text/csv")},
+            )
             assert r.status_code == 200, (name, r.text)
     assert not target.exists()
     assert set(Path(tempfile.gettempdir()).glob("critmin-upload-*")) == before  # removed after each request

@@ -12,12 +12,11 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from critmin._version import __version__
 from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
-from critmin.server.errors import ApiError
 from critmin.server.state import AppState
 from critmin.server.uploads import FileSlot, private_dir, receive_files
 
@@ -41,13 +40,31 @@ def safe_json(doc: Any) -> JSONResponse:
     return JSONResponse(json_safe(doc))
 
 
+def json_bytes(doc: Any) -> bytes:
+    """``doc`` encoded once as strict JSON (what cached routes keep and send)."""
+    from critmin.jsonsafe import dumps
+
+    return dumps(json_safe(doc), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def cached_json(st: AppState, key: tuple[Any, ...], make: Any, size: int = 256) -> Response:
+    """The JSON response of ``make()``, encoded once per ``key`` (LRU of ``size``)."""
+    data: bytes = st.cached(key, lambda: json_bytes(make()), size=size)
+    return Response(content=data, media_type="application/json")
+
+
 # ---------------------------------------------------------------------------- health, dataset
 @router.get("/health", summary="Liveness: version and job counts (loads nothing)")
 def health(request: Request) -> dict[str, Any]:
     st = state(request)
     jobs = st.jobs.list() if st.jobs is not None else []
     counts = {s: sum(1 for j in jobs if j.status == s) for s in ("queued", "running")}
-    return {"status": "ok", "version": __version__, "jobs": counts, "token_required": st.settings.token is not None}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "jobs": counts,
+        "token_required": st.settings.token is not None,
+    }
 
 
 @router.get("/dataset", summary="Dataset version, tables and row counts, imports, commodities")
@@ -88,7 +105,7 @@ def parameters() -> JSONResponse:
 
 
 # ---------------------------------------------------------------------------- exposure
-def _exposure_doc(st: AppState, commodity: str, year: int | None, importer: str) -> dict[str, Any]:
+def _exposure_response(st: AppState, commodity: str, year: int | None, importer: str) -> Response:
     from critmin.cli.exposure import gap_lines, nothing_error
     from critmin.metrics.exposure import exposure
     from critmin.model.countries import to_iso3
@@ -104,8 +121,7 @@ def _exposure_doc(st: AppState, commodity: str, year: int | None, importer: str)
         doc["notes"] = gap_lines(report.gaps, report.commodity, year)
         return doc
 
-    out: dict[str, Any] = st.cached(("exposure", ds.version, commodity, year, code), make)
-    return out
+    return cached_json(st, ("exposure", ds.version, commodity, year, code), make)
 
 
 @router.get("/exposure", summary="Stage-by-stage concentration and net import reliance (critmin exposure)")
@@ -114,57 +130,68 @@ def exposure_route(
     commodity: str = "rare_earths",
     year: int | None = Query(None, ge=1900, le=2100),
     importer: str = "USA",
-) -> JSONResponse:
-    return safe_json(_exposure_doc(state(request), commodity, year, importer))
+) -> Response:
+    return _exposure_response(state(request), commodity, year, importer)
 
 
 @router.get("/figures/choropleth", summary="World map of country shares at a stage (plotly JSON)")
 def choropleth_route(
-    request: Request, commodity: str = "rare_earths", stage: str = "mining",
+    request: Request,
+    commodity: str = "rare_earths",
+    stage: str = "mining",
     year: int | None = Query(None, ge=1900, le=2100),
-) -> JSONResponse:
+) -> Response:
     from critmin.model.stages import parse_stage
     from critmin.report.figures import choropleth
 
     st = state(request)
     stage = parse_stage(stage, column="stage").value
     ds = st.dataset()
-    doc = st.cached(("choropleth", ds.version, commodity, stage, year),
-                    lambda: figure_json(choropleth(ds, commodity, stage, year)), size=64)
-    return JSONResponse(doc)
+    return cached_json(
+        st,
+        ("choropleth", ds.version, commodity, stage, year),
+        lambda: figure_json(choropleth(ds, commodity, stage, year)),
+        size=64,
+    )
 
 
 @router.get("/figures/stage-bars", summary="Stacked country shares by stage (plotly JSON)")
 def stage_bars_route(
     request: Request, commodity: str = "rare_earths", year: int | None = Query(None, ge=1900, le=2100)
-) -> JSONResponse:
+) -> Response:
     from critmin.report.figures import stage_bars
 
     st = state(request)
     ds = st.dataset()
-    doc = st.cached(("stage_bars", ds.version, commodity, year),
-                    lambda: figure_json(stage_bars(ds, commodity, year)), size=64)
-    return JSONResponse(doc)
+    return cached_json(
+        st,
+        ("stage_bars", ds.version, commodity, year),
+        lambda: figure_json(stage_bars(ds, commodity, year)),
+        size=64,
+    )
 
 
 # ---------------------------------------------------------------------------- criticality
 @router.get("/criticality", summary="EU CRM (2017) or USGS 2022 criticality of every commodity")
 def criticality_route(
     request: Request, method: str = "eu", year: int | None = Query(None, ge=1900, le=2100)
-) -> JSONResponse:
+) -> Response:
     from critmin.metrics.criticality import criticality
 
     st = state(request)
     ds = st.dataset()
-    doc = st.cached(("criticality", ds.version, method, year),
-                    lambda: json_safe(criticality(method, ds=ds, year=year).to_dict()), size=16)
-    return JSONResponse(doc)
+    return cached_json(
+        st,
+        ("criticality", ds.version, method, year),
+        lambda: criticality(method, ds=ds, year=year).to_dict(),
+        size=16,
+    )
 
 
 @router.get("/figures/criticality", summary="Criticality matrix (EU) or ranking (USGS) (plotly JSON)")
 def criticality_figure(
     request: Request, method: str = "eu", year: int | None = Query(None, ge=1900, le=2100)
-) -> JSONResponse:
+) -> Response:
     from critmin.metrics.criticality import CriticalityMethod, criticality
     from critmin.report.figures import criticality_matrix
     from critmin.report.ranking import usgs_ranking
@@ -177,15 +204,18 @@ def criticality_figure(
         fig = criticality_matrix(r.table) if r.method is CriticalityMethod.EU else usgs_ranking(r.table)
         return figure_json(fig)
 
-    return JSONResponse(st.cached(("criticality_fig", ds.version, method, year), make, size=16))
+    return cached_json(st, ("criticality_fig", ds.version, method, year), make, size=16)
 
 
 # ---------------------------------------------------------------------------- tracing
 @router.get("/trace/country", summary="Origin of each country's rare-earth output (critmin trace country)")
 def trace_country(
-    request: Request, stage: str = "magnet", origin_stage: str = "mining", year: int = 2024,
+    request: Request,
+    stage: str = "magnet",
+    origin_stage: str = "mining",
+    year: int = 2024,
     country: str | None = None,
-) -> JSONResponse:
+) -> Response:
     from critmin.model.countries import REST_OF_WORLD, country_name, to_iso3
     from critmin.model.stages import parse_stage
     from critmin.trace.country import CHAIN, origin_matrix
@@ -211,13 +241,19 @@ def trace_country(
 
 
 @router.get("/figures/flows", summary="Sankey of the rare-earth chain by country (plotly JSON)")
-def flows_figure(request: Request, year: int = Query(2024, ge=1900, le=2100), min_share: float = Query(0.005, ge=0, le=0.5)) -> JSONResponse:
+def flows_figure(
+    request: Request, year: int = Query(2024, ge=1900, le=2100), min_share: float = Query(0.005, ge=0, le=0.5)
+) -> Response:
     from critmin.server.figures import flow_sankey
 
     st = state(request)
     ds = st.dataset()
-    return JSONResponse(st.cached(("flows", ds.version, year, min_share),
-                                  lambda: figure_json(flow_sankey(ds, year, min_share=min_share)), size=16))
+    return cached_json(
+        st,
+        ("flows", ds.version, year, min_share),
+        lambda: figure_json(flow_sankey(ds, year, min_share=min_share)),
+        size=16,
+    )
 
 
 #: Firm-tracing rows returned inline (the rest: ``rows_total`` says how many; use the CLI --out).
@@ -227,7 +263,9 @@ _TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 @router.post("/trace/firms", summary="Trace an uploaded firm network (multipart: firms, edges)")
 async def trace_firms(
-    request: Request, origin_stage: str = Query(...), commodity: str | None = None,
+    request: Request,
+    origin_stage: str = Query(...),
+    commodity: str | None = None,
     limit: int = Query(FIRM_ROWS, ge=0, le=100_000),
 ) -> JSONResponse:
     from starlette.concurrency import run_in_threadpool
@@ -237,7 +275,9 @@ async def trace_firms(
     stage = parse_stage(origin_stage, what="origin_stage")
     with private_dir() as folder:
         got = await receive_files(
-            request, (FileSlot("firms", "firms", _TABLE_SUFFIXES), FileSlot("edges", "edges", _TABLE_SUFFIXES)), folder
+            request,
+            (FileSlot("firms", "firms", _TABLE_SUFFIXES), FileSlot("edges", "edges", _TABLE_SUFFIXES)),
+            folder,
         )
         try:
             result = await run_in_threadpool(
@@ -246,16 +286,26 @@ async def trace_firms(
         except DataError as exc:
             raise _scrubbed(exc, folder) from None
     rows = result.shares
-    return safe_json({"coverage": result.coverage, "rows_total": len(rows),
-                      "rows": rows.head(limit).to_dict(orient="records")})
+    return safe_json(
+        {
+            "coverage": result.coverage,
+            "rows_total": len(rows),
+            "rows": rows.head(limit).to_dict(orient="records"),
+        }
+    )
 
 
 def _scrubbed(exc: DataError, folder: Any) -> DataError:
     """``exc`` with the private folder's path cut from the file names it gives."""
     prefix = str(folder).rstrip("/") + "/"
     path = exc.path.replace(prefix, "") if exc.path else None
-    return DataError(exc.message.replace(prefix, ""), path=path, line=exc.line, column=exc.column,
-                     fix=exc.fix.replace(prefix, "") if exc.fix else None)
+    return DataError(
+        exc.message.replace(prefix, ""),
+        path=path,
+        line=exc.line,
+        column=exc.column,
+        fix=exc.fix.replace(prefix, "") if exc.fix else None,
+    )
 
 
 # ---------------------------------------------------------------------------- screening
@@ -266,9 +316,13 @@ def parse_as_of(text: str | None) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise DataError(f"--as-of {text!r} is not a date", column="as_of", fix="write YYYY-MM-DD, e.g. 2026-01-15") from None
+        raise DataError(
+            f"--as-of {text!r} is not a date", column="as_of", fix="write YYYY-MM-DD, e.g. 2026-01-15"
+        ) from None
     if not 1900 <= day.year <= 2100:
-        raise DataError(f"--as-of {text!r} is outside 1900-2100", column="as_of", fix="write a date such as 2026-12-02")
+        raise DataError(
+            f"--as-of {text!r} is outside 1900-2100", column="as_of", fix="write a date such as 2026-12-02"
+        )
     return day
 
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from critmin.errors import CritminError, DataError
 from critmin.jsonsafe import json_safe
-from critmin.server.api import figure_json, safe_json, state
+from critmin.server.api import cached_json, figure_json, safe_json, state
 from critmin.server.errors import ApiError
 from critmin.server.jobs import Job, ProgressExecutor
 from critmin.server.state import AppState
@@ -44,8 +44,12 @@ def _unknown_scenario(name: str) -> ApiError:
     files = bundled_scenarios()
     near = nearest(name, files)
     hint = f"did you mean {near!r}? " if near else ""
-    return ApiError(404, f"unknown scenario {name!r}", field="scenario",
-                    fix=f"{hint}use one of {', '.join(files)} (GET /api/v1/scenarios), or send scenario_yaml")
+    return ApiError(
+        404,
+        f"unknown scenario {name!r}",
+        field="scenario",
+        fix=f"{hint}use one of {', '.join(files)} (GET /api/v1/scenarios), or send scenario_yaml",
+    )
 
 
 def bundled_file(name: str) -> Path:
@@ -68,12 +72,20 @@ def _scenario_rows() -> list[dict[str, Any]]:
         sc = load_scenario(str(path))
         raw, _ = load_yaml(read_text(path, "yaml", what="scenario"), path)
         own = [e.model_dump(mode="json", exclude_none=True) for e in sc.events]
-        rows.append({
-            "name": name, "start": sc.start, "end": sc.end, "chains": list(sc.commodities),
-            "extends": str(raw.get("extends") or "") if isinstance(raw, dict) else "",
-            "variants": list(sc.scenarios), "description": " ".join(sc.description.split()),
-            "regions": list(sc.regions), "parameters": json_safe(dict(sc.parameters)), "events": own,
-        })
+        rows.append(
+            {
+                "name": name,
+                "start": sc.start,
+                "end": sc.end,
+                "chains": list(sc.commodities),
+                "extends": str(raw.get("extends") or "") if isinstance(raw, dict) else "",
+                "variants": list(sc.scenarios),
+                "description": " ".join(sc.description.split()),
+                "regions": list(sc.regions),
+                "parameters": json_safe(dict(sc.parameters)),
+                "events": own,
+            }
+        )
     return rows
 
 
@@ -104,12 +116,23 @@ class ScenarioSpec(BaseModel):
     start: str | None = Field(None, description="First month YYYY-MM.")
     end: str | None = Field(None, description="Last month YYYY-MM.")
     commodities: list[str] | None = Field(None, description="Chains to simulate instead of the scenario's.")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="Parameter values to set (name -> value).")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Parameter values to set (name -> value)."
+    )
     event_dates: dict[str, str] = Field(default_factory=dict, description="Event id -> new date YYYY-MM-DD.")
-    drop_events: list[str] = Field(default_factory=list, description="Ids of the scenario's events to leave out.")
+    drop_events: list[str] = Field(
+        default_factory=list, description="Ids of the scenario's events to leave out."
+    )
 
     def edited(self) -> bool:
-        return bool(self.start or self.end or self.commodities or self.parameters or self.event_dates or self.drop_events)
+        return bool(
+            self.start
+            or self.end
+            or self.commodities
+            or self.parameters
+            or self.event_dates
+            or self.drop_events
+        )
 
 
 class SimulationRequest(ScenarioSpec):
@@ -123,8 +146,13 @@ class SimulationRequest(ScenarioSpec):
 def _scrub(exc: CritminError, folder: Path) -> CritminError:
     prefix = str(folder).rstrip("/") + "/"
     if isinstance(exc, DataError):
-        return DataError(exc.message.replace(prefix, ""), path=exc.path.replace(prefix, "") if exc.path else None,
-                         line=exc.line, column=exc.column, fix=exc.fix.replace(prefix, "") if exc.fix else None)
+        return DataError(
+            exc.message.replace(prefix, ""),
+            path=exc.path.replace(prefix, "") if exc.path else None,
+            line=exc.line,
+            column=exc.column,
+            fix=exc.fix.replace(prefix, "") if exc.fix else None,
+        )
     return exc
 
 
@@ -145,8 +173,11 @@ def _apply_edits(sc: Scenario, spec: ScenarioSpec) -> dict[str, Any]:
     ids = [str(e.get("id")) for e in events]
     for eid in [*spec.drop_events, *spec.event_dates]:
         if eid not in ids:
-            raise DataError(f"the scenario has no event {eid!r}", column="events",
-                            fix=f"use one of {', '.join(ids) or '(none: it has no events of its own)'}")
+            raise DataError(
+                f"the scenario has no event {eid!r}",
+                column="events",
+                fix=f"use one of {', '.join(ids) or '(none: it has no events of its own)'}",
+            )
     events = [e for e in events if e.get("id") not in set(spec.drop_events)]
     for e in events:
         if e.get("id") in spec.event_dates:
@@ -160,8 +191,11 @@ def resolve_scenario(spec: ScenarioSpec) -> Scenario:
     from critmin.simulate import load_scenario
 
     if (spec.scenario is None) == (spec.scenario_yaml is None):
-        raise DataError("give a scenario (a bundled name) or scenario_yaml, not both or neither",
-                        column="scenario", fix='e.g. {"scenario": "baseline"}')
+        raise DataError(
+            "give a scenario (a bundled name) or scenario_yaml, not both or neither",
+            column="scenario",
+            fix='e.g. {"scenario": "baseline"}',
+        )
     with private_dir() as folder:
         try:
             if spec.scenario is not None:
@@ -172,15 +206,19 @@ def resolve_scenario(spec: ScenarioSpec) -> Scenario:
                 sc = load_scenario(str(path), variant=spec.variant)
             if spec.edited():
                 path = folder / "edited-scenario.yaml"
-                path.write_text(yaml.safe_dump(_apply_edits(sc, spec), sort_keys=False, allow_unicode=True),
-                                encoding="utf-8")
+                path.write_text(
+                    yaml.safe_dump(_apply_edits(sc, spec), sort_keys=False, allow_unicode=True),
+                    encoding="utf-8",
+                )
                 sc = load_scenario(str(path))
         except CritminError as exc:
             raise _scrub(exc, folder) from None
     return sc
 
 
-@router.post("/scenarios/validate", summary="Validate a scenario (name or YAML, with edits); the resolved document")
+@router.post(
+    "/scenarios/validate", summary="Validate a scenario (name or YAML, with edits); the resolved document"
+)
 def scenario_validate(spec: ScenarioSpec) -> JSONResponse:
     from critmin.cli.scenarios import resolved_document
 
@@ -197,11 +235,20 @@ def check_request(st: AppState, req: SimulationRequest, sc: Scenario) -> None:
     check_seed(req.seed, option="seed")
     check_paths(req.paths, option="paths")
     if req.paths > st.settings.max_paths:
-        raise DataError(f"paths {req.paths:,} is over this server's limit of {st.settings.max_paths:,}",
-                        column="paths", fix=f"use paths {st.settings.max_paths:,} or less, or the CLI for larger runs")
+        raise DataError(
+            f"paths {req.paths:,} is over this server's limit of {st.settings.max_paths:,}",
+            column="paths",
+            fix=f"use paths {st.settings.max_paths:,} or less, or the CLI for larger runs",
+        )
     n_months, n_regions = len(sc.months()), len(sc.regions)
-    check_run(sc.commodities, n_months, n_regions, req.paths,
-              keep_trace=req.paths * n_months * n_regions <= TRACE_LIMIT, option="paths")
+    check_run(
+        sc.commodities,
+        n_months,
+        n_regions,
+        req.paths,
+        keep_trace=req.paths * n_months * n_regions <= TRACE_LIMIT,
+        option="paths",
+    )
 
 
 def run_job(st: AppState, job: Job) -> None:
@@ -225,8 +272,13 @@ def simulation_submit(request: Request, req: SimulationRequest) -> JSONResponse:
     sc = resolve_scenario(req)
     check_request(st, req, sc)
     assert st.jobs is not None
-    summary = {"scenario": sc.name, "paths": req.paths, "seed": req.seed, "months": [sc.start, sc.end],
-               "edited": req.edited()}
+    summary = {
+        "scenario": sc.name,
+        "paths": req.paths,
+        "seed": req.seed,
+        "months": [sc.start, sc.end],
+        "edited": req.edited(),
+    }
     job = st.jobs.submit(summary, payload=(sc, req.paths, req.seed, req.store))
     return JSONResponse(job.to_dict(), status_code=202)
 
@@ -257,16 +309,26 @@ def finished(st: AppState, job_id: str) -> Job:
     assert st.jobs is not None
     job = st.jobs.get(job_id)
     if job.status in ("queued", "running"):
-        raise ApiError(409, f"job {job_id} is {job.status}", field="job_id",
-                       fix=f"poll GET /api/v1/simulations/{job_id} until its status is done")
+        raise ApiError(
+            409,
+            f"job {job_id} is {job.status}",
+            field="job_id",
+            fix=f"poll GET /api/v1/simulations/{job_id} until its status is done",
+        )
     if job.status != "done":
         err = (job.error or {}).get("error") or job.status
-        raise ApiError(409 if job.status == "cancelled" else 400, f"job {job_id} {job.status}: {err}", field="job_id",
-                       fix=(job.error or {}).get("fix") or "submit it again")
+        raise ApiError(
+            409 if job.status == "cancelled" else 400,
+            f"job {job_id} {job.status}: {err}",
+            field="job_id",
+            fix=(job.error or {}).get("fix") or "submit it again",
+        )
     return job
 
 
-@router.get("/simulations/{job_id}/result", summary="A finished job's result (critmin simulate --format json)")
+@router.get(
+    "/simulations/{job_id}/result", summary="A finished job's result (critmin simulate --format json)"
+)
 def simulation_result(request: Request, job_id: str) -> JSONResponse:
     job = finished(state(request), job_id)
     return safe_json({**job.outputs["result"], "run_id": job.run_id, "job_id": job.id})
@@ -282,37 +344,56 @@ def _report_of(st: AppState, ident: str) -> ReportRun:
     return ReportRun.from_stored(record, tables)
 
 
-def fan_doc(run: ReportRun, other: ReportRun | None, metric: str, chain: str | None, region: str | None) -> dict[str, Any]:
+def fan_doc(
+    run: ReportRun, other: ReportRun | None, metric: str, chain: str | None, region: str | None
+) -> dict[str, Any]:
     """Plotly JSON of a run's fan chart (``region``: one region's shortfall), ``other`` overlaid."""
     from critmin.report.document import distinguish
     from critmin.report.run_figures import FAN_METRICS, run_fan
     from critmin.server.figures import region_fan
 
     if metric not in FAN_METRICS:
-        raise DataError(f"unknown fan-chart metric {metric!r}", column="metric", fix=f"use one of {', '.join(FAN_METRICS)}")
+        raise DataError(
+            f"unknown fan-chart metric {metric!r}",
+            column="metric",
+            fix=f"use one of {', '.join(FAN_METRICS)}",
+        )
     if chain is not None and chain not in run.chains:
-        raise DataError(f"the run has no chain {chain!r}", column="chain", fix=f"use one of {', '.join(run.chains)}")
+        raise DataError(
+            f"the run has no chain {chain!r}", column="chain", fix=f"use one of {', '.join(run.chains)}"
+        )
     if other is not None:
         run, other = distinguish(run, other)
     if region in (None, "", "exCHN"):
         return figure_json(run_fan(run, chain=chain, metric=metric, other=other))
     if metric != "shortfall_pct_ex_china" or (chain not in (None, run.primary_chain)):
-        raise DataError("per-region fans show the primary chain's shortfall (prices are one market outside China)",
-                        column="region", fix="use region=exCHN for prices and the other chains")
+        raise DataError(
+            "per-region fans show the primary chain's shortfall (prices are one market outside China)",
+            column="region",
+            fix="use region=exCHN for prices and the other chains",
+        )
     fig = region_fan(run, region, other=other)
     if fig is None:
         rb = run.tables.get("region_bands")
         known = sorted(set(rb["region"])) if rb is not None and len(rb) else []
-        raise DataError(f"the run has no monthly series for region {region!r}", column="region",
-                        fix=f"use one of {', '.join(['exCHN', *known])}" if known else
-                        "the run kept no per-region series (too many paths); use region=exCHN")
+        raise DataError(
+            f"the run has no monthly series for region {region!r}",
+            column="region",
+            fix=f"use one of {', '.join(['exCHN', *known])}"
+            if known
+            else "the run kept no per-region series (too many paths); use region=exCHN",
+        )
     return figure_json(fig)
 
 
 @router.get("/simulations/{job_id}/figures/fan", summary="A finished job's fan chart (plotly JSON)")
 def simulation_fan(
-    request: Request, job_id: str, metric: str = "shortfall_pct_ex_china", chain: str | None = None,
-    region: str | None = None, other: str | None = Query(None, description="A job id or run id to overlay."),
+    request: Request,
+    job_id: str,
+    metric: str = "shortfall_pct_ex_china",
+    chain: str | None = None,
+    region: str | None = None,
+    other: str | None = Query(None, description="A job id or run id to overlay."),
 ) -> JSONResponse:
     st = state(request)
     run = _report_of(st, job_id)
@@ -331,7 +412,9 @@ def stored(st: AppState, run_id: str) -> tuple[Any, dict[str, Any]]:
 @router.get("/runs", summary="Stored runs (critmin runs list)")
 def runs_list(request: Request) -> JSONResponse:
     records = state(request).runs().list()
-    return safe_json({"runs": [{k: v for k, v in r.to_dict().items() if k not in ("spec_yaml", "meta")} for r in records]})
+    return safe_json(
+        {"runs": [{k: v for k, v in r.to_dict().items() if k not in ("spec_yaml", "meta")} for r in records]}
+    )
 
 
 @router.get("/runs/compare", summary="Two stored runs' summaries side by side with b - a")
@@ -349,15 +432,28 @@ def runs_show(request: Request, run_id: str, tables: list[str] | None = Query(No
     want = tables or ["summary"]
     unknown = [t for t in want if t not in frames]
     if unknown:
-        raise DataError(f"run {run_id} has no table {unknown[0]!r}", column="tables", fix=f"use one of {', '.join(frames)}")
-    return safe_json({"run": record.to_dict(), "tables": {t: frames[t].to_dict(orient="records") for t in want},
-                      "table_names": list(frames)})
+        raise DataError(
+            f"run {run_id} has no table {unknown[0]!r}",
+            column="tables",
+            fix=f"use one of {', '.join(frames)}",
+        )
+    return safe_json(
+        {
+            "run": record.to_dict(),
+            "tables": {t: frames[t].to_dict(orient="records") for t in want},
+            "table_names": list(frames),
+        }
+    )
 
 
 @router.get("/runs/{run_id}/figures/fan", summary="A stored run's fan chart (plotly JSON), other= overlaid")
 def runs_fan(
-    request: Request, run_id: str, metric: str = "shortfall_pct_ex_china", chain: str | None = None,
-    region: str | None = None, other: str | None = None,
+    request: Request,
+    run_id: str,
+    metric: str = "shortfall_pct_ex_china",
+    chain: str | None = None,
+    region: str | None = None,
+    other: str | None = None,
 ) -> JSONResponse:
     st = state(request)
     run = _report_of(st, run_id)
@@ -372,9 +468,9 @@ def projects(request: Request) -> JSONResponse:
 
 
 @router.get("/figures/projects", summary="Project pipeline as a Gantt chart with delay bands (plotly JSON)")
-def projects_figure(request: Request) -> JSONResponse:
+def projects_figure(request: Request) -> Response:
     from critmin.server.figures import projects_gantt
 
     st = state(request)
     ds = st.dataset()
-    return JSONResponse(st.cached(("projects_fig", ds.version), lambda: figure_json(projects_gantt(ds)), size=4))
+    return cached_json(st, ("projects_fig", ds.version), lambda: figure_json(projects_gantt(ds)), size=4)

@@ -38,7 +38,9 @@ def plotly_js() -> Path:
 
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
-        raise DataError(f"plotly.js not found at {path}", fix="reinstall plotly (pip install --force-reinstall plotly)")
+        raise DataError(
+            f"plotly.js not found at {path}", fix="reinstall plotly (pip install --force-reinstall plotly)"
+        )
     return path
 
 
@@ -80,8 +82,9 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
         lifespan=lifespan,
     )
     app.state.critmin = st
-    st.jobs = JobQueue(lambda job: api_sim.run_job(st, job), workers=settings.workers,
-                       max_pending=settings.max_pending)
+    st.jobs = JobQueue(
+        lambda job: api_sim.run_job(st, job), workers=settings.workers, max_pending=settings.max_pending
+    )
     install_handlers(app)
     app.include_router(api.router)
     app.include_router(api_sim.router)
@@ -108,7 +111,10 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(
-        Guard, token=settings.token, body_limit=settings.body_limit, upload_limit=settings.upload_limit,
+        Guard,
+        token=settings.token,
+        body_limit=settings.body_limit,
+        upload_limit=settings.upload_limit,
         upload_prefixes=UPLOAD_PATHS,
     )
     return app
@@ -131,7 +137,9 @@ def check_bind(host: str, token: str | None) -> None:
         raise DataError(f"{TOKEN_ENV} is shorter than 16 characters", fix="use a long random secret")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, *, settings: Settings | None = None, **uvicorn_kw: Any) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, *, settings: Settings | None = None, **uvicorn_kw: Any
+) -> None:
     """Run the app under uvicorn until interrupted (the token is read from ``CRITMIN_TOKEN``)."""
     import uvicorn
 

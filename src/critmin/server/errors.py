@@ -27,7 +27,9 @@ log = logging.getLogger("critmin.server")
 class ApiError(CritminError):
     """An error with an HTTP status (``404`` unknown id, ``409`` not ready, ``413``, ``429``...)."""
 
-    def __init__(self, status: int, message: str, *, field: str | None = None, fix: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, fix: str | None = None
+    ) -> None:
         self.status = status
         self.message = message
         self.field = field
@@ -62,7 +64,9 @@ def error_body(message: str, field: str | None = None, fix: str | None = None) -
     return {"error": one_line(message), "field": field, "fix": fix}
 
 
-def error_response(status: int, message: str, field: str | None = None, fix: str | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, field: str | None = None, fix: str | None = None
+) -> JSONResponse:
     """A JSON error response."""
     return JSONResponse(error_body(message, field, fix), status_code=status)
 
@@ -89,7 +93,9 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
         return f"the request body is not valid JSON ({ctx.get('error', 'malformed')})", None
     msg = str(first.get("msg", "invalid value"))
     given = first.get("input")
-    given_text = f" (given {shown(given)})" if given is not None and not isinstance(given, dict | list) else ""
+    given_text = (
+        f" (given {shown(given)})" if given is not None and not isinstance(given, dict | list) else ""
+    )
     where = f"{field}: " if field else ""
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}{msg}{given_text}{more}", field

@@ -121,14 +121,19 @@ class Guard:
                 fix="open http://127.0.0.1:PORT/, or restart with --host and CRITMIN_TOKEN set",
             )
         origin = headers.get("origin")
-        if method in _UNSAFE and origin and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+        if (
+            method in _UNSAFE
+            and origin
+            and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+        ):
             return 403, error_body("cross-origin request refused", fix="call the API from its own origin")
         if self.token is not None and path.startswith("/api/"):
             auth = headers.get("authorization", "")
             given = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get("x-critmin-token")
             if given is None:
                 return 401, error_body(
-                    "this server needs a token", field="Authorization",
+                    "this server needs a token",
+                    field="Authorization",
                     fix="send the header Authorization: Bearer $CRITMIN_TOKEN",
                 )
             if not token_matches(given, self.token):

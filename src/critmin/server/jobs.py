@@ -75,7 +75,9 @@ class Job:
             "progress": {
                 "done": self.done,
                 "total": self.total,
-                "fraction": (self.done / self.total) if self.total else (1.0 if self.status == "done" else 0.0),
+                "fraction": (self.done / self.total)
+                if self.total
+                else (1.0 if self.status == "done" else 0.0),
             },
             "request": self.request,
             "created_at": self.created_at,
@@ -172,7 +174,9 @@ class JobQueue:
             job = self._jobs.get(job_id)
         if job is None:
             raise ApiError(
-                404, f"unknown simulation job {job_id!r}", field="job_id",
+                404,
+                f"unknown simulation job {job_id!r}",
+                field="job_id",
                 fix="use an id from GET /api/v1/simulations (finished jobs are kept for a while; "
                 "their runs stay in /api/v1/runs)",
             )
@@ -239,9 +243,16 @@ class JobQueue:
                 status, error = "failed", error_body("out of memory", fix="run fewer paths")
             except Exception as exc:
                 log.exception("simulation job %s failed", job.id)
-                status, error = "failed", error_body(f"internal error ({type(exc).__name__})", fix="see the server log")
+                status, error = (
+                    "failed",
+                    error_body(f"internal error ({type(exc).__name__})", fix="see the server log"),
+                )
             else:
-                status, error = ("cancelled", None) if job.cancel_event.is_set() and job.run_id is None else ("done", None)
+                status, error = (
+                    ("cancelled", None)
+                    if job.cancel_event.is_set() and job.run_id is None
+                    else ("done", None)
+                )
             with self._lock:
                 job.status, job.error, job.finished_at = status, error, time.time()
                 job.payload = None

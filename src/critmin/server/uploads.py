@@ -41,7 +41,9 @@ def upload_limit(mb: float | None = None) -> int:
         try:
             mb = float(env) if env else DEFAULT_UPLOAD_MB
         except ValueError:
-            raise ApiError(500, f"{UPLOAD_ENV}={env!r} is not a number", fix="set it to a size in MB") from None
+            raise ApiError(
+                500, f"{UPLOAD_ENV}={env!r} is not a number", fix="set it to a size in MB"
+            ) from None
     if not mb > 0:
         raise ApiError(500, f"the upload limit must be above 0 MB (got {mb})", fix="give e.g. 64")
     return int(mb * _MB)
@@ -92,7 +94,9 @@ async def receive_files(request: Request, slots: tuple[FileSlot, ...], folder: P
     if ctype == b"multipart/form-data":
         boundary = params.get(b"boundary")
         if not boundary:
-            raise ApiError(400, "multipart body without a boundary", fix="let the client build the form (curl -F)")
+            raise ApiError(
+                400, "multipart body without a boundary", fix="let the client build the form (curl -F)"
+            )
         await _multipart(request, boundary, by_field, folder, out)
     else:
         if len(slots) != 1:
@@ -157,12 +161,16 @@ class _Parts:
             slot = self.slots.get(self.name)
             if slot is None:
                 self.error = self.error or ApiError(
-                    400, f"unexpected file field {self.name!r}", field=self.name,
+                    400,
+                    f"unexpected file field {self.name!r}",
+                    field=self.name,
                     fix=f"send the file(s) as {', '.join(self.slots)}",
                 )
                 return
             if self.name in self.out.files:
-                self.error = self.error or ApiError(400, f"file field {self.name!r} given twice", field=self.name)
+                self.error = self.error or ApiError(
+                    400, f"file field {self.name!r} given twice", field=self.name
+                )
                 return
             client = opts[b"filename"].decode("utf-8", "replace")
             path = self.folder / f"{slot.stem}{safe_suffix(client, slot.suffixes)}"
@@ -205,7 +213,9 @@ async def _multipart(
     except ApiError:
         raise
     except Exception as exc:  # python-multipart's parse errors: a malformed body, not a crash
-        raise ApiError(400, f"malformed multipart body ({type(exc).__name__})", fix="send the form with curl -F") from None
+        raise ApiError(
+            400, f"malformed multipart body ({type(exc).__name__})", fix="send the form with curl -F"
+        ) from None
     finally:
         if parts.sink is not None:
             parts.sink.close()

@@ -41,6 +41,8 @@ async function api(path, opts) {
 
 async function plot(div, path) {
   const fig = await api(path);
+  fig.layout = fig.layout || {};
+  if (!fig.layout.height) fig.layout.height = 600;  // a div without a height would shrink the plot
   await Plotly.react($(div), fig.data, fig.layout, PLOT_CONFIG);
   return fig;
 }
