@@ -126,7 +126,7 @@ def flow_sankey(ds: Dataset, year: int = 2024, *, min_share: float = 0.005) -> g
     )
     add_caption(
         fig,
-        ", ".join(sources),
+        "Sources: " + ", ".join(sources),
         [
             f"Links under {100 * min_share:.1f}% of world flow are hidden. Each country's magnets are "
             "split by the world end-use mix. Assumptions: " + ", ".join(assumptions) + "."
