@@ -24,14 +24,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
+# Tests run on every core (pytest-xdist); each test has its own CRITMIN_HOME (tests/conftest.py).
 unit: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 test: lint typecheck unit
 
 # The fast lane: unit tests without the slow marks (no lint, no type check).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests/unit -m "not slow" -q
+	$(BIN)/python -m pytest tests/unit -m "not slow" -q -n auto
 
 # Longer fuzzing of every reader (the tests marked fuzz) with more, still derandomised, examples.
 fuzz: $(STAMP)

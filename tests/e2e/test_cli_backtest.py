@@ -132,7 +132,11 @@ def test_calibrate_refuses_a_series_of_another_chain(home: Path, tmp_path: Path)
 # ----------------------------------------------------------------------------- Typer functions
 
 
-def test_typer_backtest_formats() -> None:
+def test_typer_backtest_formats(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a console of fixed width: the shared one may have fixed its width earlier in this process
+    from rich.console import Console
+
+    monkeypatch.setattr("critmin.cli.backtest.console", Console(markup=False, width=200))
     runner = CliRunner(env={"COLUMNS": "200"})
     res = runner.invoke(_app(), ["backtest", "--calibrated"])
     assert res.exit_code == 0, res.output

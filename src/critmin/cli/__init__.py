@@ -13,6 +13,7 @@ from critmin.cli.backtest import backtest_cmd, calibrate_cmd
 from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
+from critmin.cli.floor import floor_cmd, stockpile_cmd
 from critmin.cli.scenarios import scenarios_app
 from critmin.cli.runs import runs_app
 from critmin.cli.screen import screen_cmd
@@ -44,6 +45,8 @@ app.command("screen")(screen_cmd)
 app.command("sensitivity")(sensitivity_cmd)
 app.command("backtest")(backtest_cmd)
 app.command("calibrate")(calibrate_cmd)
+app.command("floor")(floor_cmd)
+app.command("stockpile")(stockpile_cmd)
 app.command("serve")(serve_cmd)
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 import pandera.errors
 import yaml
 
+from critmin import yamlio
 from critmin.data.catalogue import Source
 from critmin.data.layers import SECTION_KEY, Layer, LazyTables, Provider
 from critmin.data.schemas import TABLES
@@ -134,7 +135,7 @@ def chained_version(version: str, tags: Iterable[str]) -> str:
 
 def load_sources(path: Path | str) -> dict[str, Source]:
     """Read a ``sources.yaml`` (``{sources: [ {id, kind, publisher, ...}, ...]}``)."""
-    raw = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+    raw = yamlio.safe_load(Path(path).read_text("utf-8")) or {}
     out: dict[str, Source] = {}
     for i, item in enumerate(raw.get("sources", [])):
         try:

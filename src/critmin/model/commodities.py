@@ -11,9 +11,9 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from critmin import yamlio
 from critmin.errors import UnitError, UnknownCommodityError
 from critmin.model.stages import Stage
 from critmin.units import parse_unit
@@ -121,7 +121,7 @@ class CommodityRegistry(BaseModel):
 def registry() -> CommodityRegistry:
     """The bundled commodity registry (validated once, then cached)."""
     text = resources.files("critmin.data").joinpath("commodities.yaml").read_text("utf-8")
-    return CommodityRegistry.model_validate(yaml.safe_load(text))
+    return CommodityRegistry.model_validate(yamlio.safe_load(text))
 
 
 def get_commodity(key: str) -> Commodity:

@@ -29,8 +29,8 @@ from importlib import resources
 from pathlib import Path
 
 import pycountry
-import yaml
 
+from critmin import yamlio
 from critmin.errors import UnknownCountryError
 
 WORLD = "WLD"
@@ -67,7 +67,7 @@ class CountryLabel:
 @cache
 def _aliases() -> tuple[dict[str, str], dict[str, str]]:
     text = resources.files("critmin.data").joinpath("country_aliases.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = yamlio.safe_load(text)
     names = {_norm(k): str(v) for k, v in raw["names"].items()}
     wb = {str(k): str(v) for k, v in raw["world_bank_codes"].items()}
     return names, wb

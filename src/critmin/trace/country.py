@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 
+from critmin import yamlio
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.metrics.exposure import shares_at_stage
@@ -117,7 +117,7 @@ class OriginResult:
 def chain_rules() -> dict[str, Any]:
     """The bundled allocation rules (``trace/ree_chain.yaml``)."""
     text = resources.files("critmin.trace").joinpath("ree_chain.yaml").read_text("utf-8")
-    rules: dict[str, Any] = yaml.safe_load(text)
+    rules: dict[str, Any] = yamlio.safe_load(text)
     return rules
 
 

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from critmin import yamlio
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
@@ -135,7 +136,7 @@ def element_prices() -> dict[str, ElementPrice]:
     name = "critmin/trace/element_prices.yaml"
     text = resources.files(_PKG).joinpath("element_prices.yaml").read_text("utf-8")
     out: dict[str, ElementPrice] = {}
-    for i, item in enumerate(yaml.safe_load(text)["prices"]):
+    for i, item in enumerate(yamlio.safe_load(text)["prices"]):
         try:
             price = ElementPrice.model_validate(item)
         except ValidationError as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from critmin import yamlio
 from critmin.atomic import current_umask
 from critmin.data.catalogue import Source
 from critmin.data.dataset import Dataset, dump_sources, load_sources, validate_table
@@ -108,11 +109,10 @@ def apply_corrections(tables: dict[str, pd.DataFrame], path: Path | None = None)
     Returns the ids applied. A correction that no longer matches (the raw data changed) is an
     error, so stale corrections cannot silently linger.
     """
-    import yaml
 
     p = path or Path(__file__).with_name("corrections.yaml")
     applied: list[str] = []
-    for c in (yaml.safe_load(p.read_text("utf-8")) or {}).get("corrections", []):
+    for c in (yamlio.safe_load(p.read_text("utf-8")) or {}).get("corrections", []):
         df = tables[c["table"]]
         mask = pd.Series(True, index=df.index)
         for col, val in c["match"].items():

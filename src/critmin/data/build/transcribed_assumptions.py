@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from critmin import yamlio
 from critmin.data.catalogue import Source
 from critmin.data.dataset import validate_table
 from critmin.errors import DataError
@@ -41,7 +42,7 @@ def build_assumption_shares(path: Path | str | None = None) -> tuple[pd.DataFram
     """
     p = Path(path) if path is not None else ASSUMPTIONS_FILE
     try:
-        raw = yaml.safe_load(p.read_text("utf-8")) or {}
+        raw = yamlio.safe_load(p.read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(f"cannot read assumptions: {exc}", path=p, fix="give a valid YAML file") from None
     entries = raw.get("assumptions")

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-import yaml
-
+from critmin import yamlio
 from critmin.errors import DataError
 from critmin.model.commodities import registry
 from critmin.units import canonical
@@ -50,7 +49,7 @@ def series_rules() -> tuple[SeriesRule, ...]:
     """The rules in ``critmin/data/usgs_series.yaml``, validated against the commodity registry."""
     where = "critmin/data/usgs_series.yaml"
     text = resources.files("critmin.data").joinpath("usgs_series.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = yamlio.safe_load(text)
     if not isinstance(raw, list):
         raise DataError("expected a list of rules", path=where, fix="see the comment at the top of the file")
     reg = registry()

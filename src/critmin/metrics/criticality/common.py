@@ -13,8 +13,8 @@ from importlib import resources
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from critmin import yamlio
 from critmin.data.dataset import Dataset, with_shares
 from critmin.errors import DataError
 from critmin.jsonsafe import json_safe
@@ -78,7 +78,7 @@ _DEFAULT_KEYS = ("value", "rationale", "source")
 @cache
 def _load_defaults_cached() -> dict[str, Any]:
     path = resources.files("critmin.data").joinpath(DEFAULTS_FILE)
-    raw = yaml.safe_load(path.read_text("utf-8"))
+    raw = yamlio.safe_load(path.read_text("utf-8"))
     if not isinstance(raw, dict):
         raise DataError("criticality defaults must be a YAML mapping", path=DEFAULTS_FILE)
     validate_defaults(raw)

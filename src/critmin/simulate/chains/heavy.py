@@ -51,9 +51,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from pydantic import TypeAdapter
 
+from critmin import yamlio
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.simulate.chains.network import Network, china_origin_shares, region_of, to_regions
@@ -71,7 +71,7 @@ _PARAMS: TypeAdapter[dict[str, Value]] = TypeAdapter(dict[str, Value])
 @cache
 def _raw() -> dict[str, Any]:
     text = resources.files("critmin.simulate.chains").joinpath("heavy.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml.safe_load(text)
+    raw: dict[str, Any] = yamlio.safe_load(text)
     return raw
 
 

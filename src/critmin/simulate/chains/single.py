@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from pydantic import TypeAdapter
 
+from critmin import yamlio
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.simulate.chains.network import (
@@ -79,7 +79,7 @@ class ChainSpec:
 @cache
 def _raw() -> dict[str, Any]:
     text = resources.files("critmin.simulate.chains").joinpath("chains.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml.safe_load(text)
+    raw: dict[str, Any] = yamlio.safe_load(text)
     return raw
 
 
@@ -305,7 +305,7 @@ def build_chain_network(ds: Dataset, commodity: str, regions: tuple[str, ...]) -
 @cache
 def _trade_raw() -> dict[str, Any]:
     text = resources.files("critmin.simulate.chains").joinpath("trade.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml.safe_load(text)
+    raw: dict[str, Any] = yamlio.safe_load(text)
     return raw
 
 

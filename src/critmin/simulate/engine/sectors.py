@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from critmin import yamlio
 from critmin.data.dataset import Dataset
 from critmin.errors import DataError
 from critmin.simulate.inputs.params import parameter_table
@@ -176,7 +176,7 @@ def load_sectors(path: Path | str | None = None) -> SectorsFile:
     else:
         where = Path(path)
         text = where.read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = yamlio.safe_load(text)
     try:
         return SectorsFile.model_validate(raw)
     except ValidationError as exc:

@@ -23,8 +23,8 @@ from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
+from critmin import yamlio
 from critmin.simulate.chains.network import Network
 from critmin.simulate.inputs.events import LicenceEvent
 from critmin.simulate.inputs.policy import Offtake, PolicyPath
@@ -105,7 +105,7 @@ def allied_rebalance(stock: F, required: F, exf: F, share: F) -> F:
 @cache
 def _coordinates() -> dict[str, tuple[float, float]]:
     text = resources.files("critmin.simulate.chains").joinpath("trade.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)["capitals"]
+    raw = yamlio.safe_load(text)["capitals"]
     return {str(k): (float(v[0]), float(v[1])) for k, v in raw.items()}
 
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,6 +25,8 @@ from pydantic import (
     TypeAdapter,
     model_validator,
 )
+
+from critmin import yamlio
 
 #: Largest magnitude of any number in a distribution (as :data:`critmin.infile.MAX_ABS`).
 MAX_ABS = 1e15
@@ -378,6 +379,6 @@ def _describe(d: Distribution) -> str:
 def parameter_table() -> dict[str, ParameterSpec]:
     """The bundled parameter table, by name."""
     text = resources.files("critmin.simulate.inputs").joinpath("parameters.yaml").read_text("utf-8")
-    rows = yaml.safe_load(text)["parameters"]
+    rows = yamlio.safe_load(text)["parameters"]
     specs = [ParameterSpec.model_validate(r) for r in rows]
     return {s.name: s for s in specs}

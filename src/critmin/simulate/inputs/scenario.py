@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from critmin import yamlio
 from critmin.errors import DataError
 from critmin.infile import read_text
 from critmin.model.countries import is_known_code
@@ -368,7 +369,7 @@ def assumption_texts() -> dict[str, dict[str, str]]:
         ("critmin.trace", "ree_chain.yaml"),
     )
     for pkg, fname in files:
-        raw = yaml.safe_load(resources.files(pkg).joinpath(fname).read_text("utf-8"))
+        raw = yamlio.safe_load(resources.files(pkg).joinpath(fname).read_text("utf-8"))
         for a in raw.get("assumptions", []):
             out[a["id"]] = {"title": a["title"], "rationale": " ".join(str(a["rationale"]).split())}
     return out
@@ -378,7 +379,7 @@ def assumption_texts() -> dict[str, dict[str, str]]:
 def history_events() -> tuple[Event, ...]:
     """The bundled 2023-2025 rare-earth control history (``simulate/inputs/history.yaml``)."""
     text = resources.files("critmin.simulate.inputs").joinpath("history.yaml").read_text("utf-8")
-    return tuple(parse_event(e) for e in yaml.safe_load(text)["events"])
+    return tuple(parse_event(e) for e in yamlio.safe_load(text)["events"])
 
 
 def bundled_scenarios() -> dict[str, Path]:
