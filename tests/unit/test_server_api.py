@@ -214,3 +214,20 @@ def test_openapi_and_docs_are_local(api: TestClient) -> None:
     assert "cdn" not in page.lower()
     assert "https://" not in page
     assert api.get("/docs", follow_redirects=False).status_code in (302, 307)
+
+
+def test_plans_floor_equals_the_cli_library(api: TestClient) -> None:
+    from critmin.plan.floor import example_spec, value_floor
+
+    doc = api.post("/api/v1/plans/floor", json={"example": "dod-mp", "paths": 200, "seed": 3}).json()
+    want = value_floor(example_spec("dod-mp"), paths=200, seed=3, example="dod-mp").to_dict()
+    assert doc["npv_usd"] == pytest.approx(want["npv_usd"])
+    assert doc["paths"] == 200
+    assert_error(api.post("/api/v1/plans/floor", json={"paths": 10}), 400, "missing --floor")
+    assert_error(api.post("/api/v1/plans/floor", json={"example": "nope"}), 400, "nope")
+    assert_error(
+        api.post("/api/v1/plans/floor", json={"example": "dod-mp", "paths": 10**6}), 400, "server's limit"
+    )
+    assert_error(
+        api.post("/api/v1/plans/floor", json={"example": "dod-mp", "floor_usd_per_kg": -1}), 400, "floor"
+    )

@@ -139,7 +139,9 @@ def test_compare_two_runs_with_knobs(api: TestClient) -> None:
     peak = [
         x
         for x in rows
-        if x["region"] == "exCHN" and x["metric"] == "cumulative_shortfall_t" and x["product"] == "ndfeb_magnets"
+        if x["region"] == "exCHN"
+        and x["metric"] == "cumulative_shortfall_t"
+        and x["product"] == "ndfeb_magnets"
     ]
     assert peak
     assert peak[0]["p50_b"] >= peak[0]["p50_a"]

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
     ``settings`` (default :class:`Settings()`: no token, loopback only); ``preload`` loads the
     dataset at start-up instead of on the first request that needs it.
     """
-    from critmin.server import api, api_sim
+    from critmin.server import api, api_plan, api_sim
     from critmin.server.jobs import JobQueue
 
     settings = settings or Settings()
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
     install_handlers(app)
     app.include_router(api.router)
     app.include_router(api_sim.router)
+    app.include_router(api_plan.router)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
