@@ -14,8 +14,8 @@ from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
 from critmin.cli.floor import floor_cmd, stockpile_cmd
-from critmin.cli.scenarios import scenarios_app
 from critmin.cli.runs import runs_app
+from critmin.cli.scenarios import scenarios_app
 from critmin.cli.screen import screen_cmd
 from critmin.cli.sensitivity import sensitivity_cmd
 from critmin.cli.serve import serve_cmd
