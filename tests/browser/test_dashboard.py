@@ -105,7 +105,7 @@ def test_scenarios_run_and_compare(page: Any, server: str) -> None:
     page.fill("#sc-end", "2028-12")
     page.fill("#sc-paths", "1")
     page.click("#sc-run")
-    page.wait_for_function("() => document.body.dataset.job === 'done'", timeout=120_000)
+    page.wait_for_function("() => document.body.dataset.runs === '1'", timeout=120_000)
     names = [t["name"] for t in wait_plot(page, "sc-fan-shortfall")]
     assert names == [
         "p95: controls-reimposed-2026-11",
@@ -133,6 +133,12 @@ def test_scenarios_run_and_compare(page: Any, server: str) -> None:
     medians = [t["name"] for t in traces(page, "cmp-fan-a") if t["name"].startswith("median")]
     assert len(medians) == 2
     assert "Difference B - A" in page.locator("#cmp-table").inner_text()
+    # the knob moved the result: the second run's median shortfall differs from the first's
+    med = page.evaluate(
+        "() => document.getElementById('cmp-fan-a').data"
+        ".filter(t => t.name.startsWith('median')).map(t => t.y)"
+    )
+    assert med[0] != med[1]
     page.locator("#cmp-table").scroll_into_view_if_needed()
     shot(page, "compare")
     done(page)

@@ -1,8 +1,9 @@
 """Scenario, simulation-job, stored-run and project routes of ``/api/v1``.
 
-Scenarios are bundled names or YAML text sent in the request (never a server path): text and
-edits (``parameters``, ``event_dates``, ``drop_events``, ``start``/``end``, ``commodities``) are
-written as a YAML file into a private temp folder and loaded with
+Scenarios are bundled names or YAML text sent in the request (never a server path): text
+and edits (``parameters``, ``event_dates``, ``drop_events``, ``event_fields``,
+``start``/``end``, ``commodities``) are written as a YAML file into a private temp folder and
+loaded with
 :func:`critmin.simulate.load_scenario`, the CLI's loader, so they get the CLI's validation and
 its line-numbered messages. Simulations run as jobs (:mod:`critmin.server.jobs`) within the
 CLI's limits (:func:`critmin.simulate.budget.check_run`, seed and path bounds) and the server's
@@ -123,6 +124,11 @@ class ScenarioSpec(BaseModel):
     drop_events: list[str] = Field(
         default_factory=list, description="Ids of the scenario's events to leave out."
     )
+    event_fields: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Event id -> fields to set on it, e.g. "
+        "{'approvals-tighten-2026-11': {'approval_rate': 0.2}}.",
+    )
 
     def edited(self) -> bool:
         return bool(
@@ -132,6 +138,7 @@ class ScenarioSpec(BaseModel):
             or self.parameters
             or self.event_dates
             or self.drop_events
+            or self.event_fields
         )
 
 
@@ -171,7 +178,7 @@ def _apply_edits(sc: Scenario, spec: ScenarioSpec) -> dict[str, Any]:
         doc["parameters"] = {**doc.get("parameters", {}), **spec.parameters}
     events = list(doc.get("events", []))
     ids = [str(e.get("id")) for e in events]
-    for eid in [*spec.drop_events, *spec.event_dates]:
+    for eid in [*spec.drop_events, *spec.event_dates, *spec.event_fields]:
         if eid not in ids:
             raise DataError(
                 f"the scenario has no event {eid!r}",
@@ -182,6 +189,12 @@ def _apply_edits(sc: Scenario, spec: ScenarioSpec) -> dict[str, Any]:
     for e in events:
         if e.get("id") in spec.event_dates:
             e["date"] = spec.event_dates[str(e["id"])]
+        fields = spec.event_fields.get(str(e.get("id")), {})
+        if "id" in fields:
+            raise DataError(
+                "event_fields cannot change an event's id", column="event_fields", fix="drop the id"
+            )
+        e.update(fields)
     doc["events"] = events
     return doc
 

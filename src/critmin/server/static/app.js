@@ -160,7 +160,12 @@ function simulationRequest() {
   if ($("sc-start").value && $("sc-start").value !== s.start) body.start = $("sc-start").value;
   if ($("sc-end").value && $("sc-end").value !== s.end) body.end = $("sc-end").value;
   const params = {};
-  if ($("sc-approval").value !== "") params["licence.approval_rate"] = Number($("sc-approval").value);
+  const fields = {};
+  if ($("sc-approval").value !== "") {
+    const rate = Number($("sc-approval").value);
+    params["licence.approval_rate"] = rate;  // the regime before the scenario's own changes ...
+    s.events.filter(e => e.kind === "approval_rate").forEach(e => { fields[e.id] = { approval_rate: rate }; });  // ... and after
+  }
   if ($("sc-stockpile").value !== "") params["stockpile.usa_t"] = Number($("sc-stockpile").value);
   if ($("sc-delay").value !== "") params["capacity.project_delay_months"] = Number($("sc-delay").value);
   if (Object.keys(params).length) body.parameters = params;
@@ -170,13 +175,15 @@ function simulationRequest() {
     if (d.value && d.value !== d.dataset.original && !drop.includes(d.dataset.eventDate)) dates[d.dataset.eventDate] = d.value;
   });
   if (drop.length) body.drop_events = drop;
+  Object.keys(fields).forEach(k => { if (drop.includes(k)) delete fields[k]; });
+  if (Object.keys(fields).length) body.event_fields = fields;
   if (Object.keys(dates).length) body.event_dates = dates;
   return body;
 }
 async function runScenario() {
+  document.body.dataset.job = "submitting";
   const job = await api("/simulations", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(simulationRequest()) });
   state.job = job.job_id;
-  document.body.dataset.job = "running";
   $("sc-cancel").disabled = false; $("sc-run").disabled = true; $("sc-progress").value = 0;
   await poll(job.job_id);
 }
@@ -190,6 +197,7 @@ async function poll(id) {
         state.lastRun = s.run_id || s.job_id;
         await drawFans(); await refreshRuns();
         setStatus("");
+        document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
       } else {
         setStatus(s.status === "cancelled" ? "run cancelled" : "error: " + ((s.error && s.error.error) || s.status));
       }
