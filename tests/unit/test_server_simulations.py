@@ -157,7 +157,9 @@ def test_compare_two_runs_with_knobs(api: TestClient) -> None:
         and x["product"] == "ndfeb_magnets"
     ]
     assert peak
-    assert peak[0]["p50_b"] > peak[0]["p50_a"]  # fewer approvals, more shortfall
+    assert peak[0]["p50_b"] > peak[0]["p50_a"]
+    assert peak[0]["region_label"] == "All regions outside China"
+    assert "_" not in peak[0]["metric_label"]  # fewer approvals, more shortfall
     fan = api.get(f"/api/v1/runs/{a}/figures/fan", params={"other": b}).json()
     assert sum(1 for t in fan["data"] if t["name"].startswith("median")) == 2
 

@@ -435,8 +435,15 @@ def runs_compare(request: Request, a: str, b: str) -> JSONResponse:
     st = state(request)
     stored(st, a)
     stored(st, b)
+    from critmin.report.labels import metric_label, product_label, region_label
+
     frame = st.runs().compare(a, b)
-    return safe_json({"a": a, "b": b, "rows": frame.to_dict(orient="records")})
+    rows = frame.to_dict(orient="records")
+    for r in rows:  # human labels beside the ids (the dashboard shows these)
+        r["region_label"] = region_label(str(r["region"]))
+        r["product_label"] = product_label(str(r["product"]))
+        r["metric_label"] = metric_label(str(r["metric"]))
+    return safe_json({"a": a, "b": b, "rows": rows})
 
 
 @router.get("/runs/{run_id}", summary="A stored run: record and tables (tables= picks some)")

@@ -237,11 +237,13 @@ async function compareRuns() {
   const doc = await api("/runs/compare?a=" + encodeURIComponent(a) + "&b=" + encodeURIComponent(b));
   const t = $("cmp-table"); clear(t);
   const head = document.createElement("tr");
-  ["Region", "Product", "Measure", "Median A", "Median B", "Difference B - A"].forEach(h => cell(head, h, null, "th"));
+  ["Region", "Product", "Measure (the main regions; all rows: /api/v1/runs/compare)", "Median A", "Median B", "Difference B - A"].forEach(h => cell(head, h, null, "th"));
   t.appendChild(head);
-  doc.rows.filter(r => r.product.indexOf(":") < 0 && (r.p50_a !== 0 || r.p50_b !== 0)).forEach(r => {
+  const order = { exCHN: 0, USA: 1, EU27: 2, JPN: 3, KOR: 4, IND: 5 };
+  doc.rows.filter(r => r.product.indexOf(":") < 0 && (r.p50_a !== 0 || r.p50_b !== 0) && r.region in order)
+    .sort((x, y) => order[x.region] - order[y.region]).forEach(r => {
     const tr = document.createElement("tr");
-    cell(tr, REGIONS[r.region] || r.region); cell(tr, human(r.product)); cell(tr, human(r.metric));
+    cell(tr, r.region_label); cell(tr, r.product_label); cell(tr, r.metric_label);
     const f = v => v === null ? "-" : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en") : Number(v).toPrecision(3);
     cell(tr, f(r.p50_a), "num"); cell(tr, f(r.p50_b), "num"); cell(tr, f(r.diff_p50), "num");
     t.appendChild(tr);
