@@ -14,6 +14,8 @@ from critmin.cli.criticality import criticality_cmd
 from critmin.cli.data import data_app
 from critmin.cli.exposure import exposure_cmd
 from critmin.cli.floor import floor_cmd, stockpile_cmd
+from critmin.cli.plan import plan_cmd
+from critmin.cli.report import report_cmd
 from critmin.cli.runs import runs_app
 from critmin.cli.scenarios import scenarios_app
 from critmin.cli.screen import screen_cmd
@@ -41,6 +43,7 @@ app.command("criticality")(criticality_cmd)
 app.command("simulate")(simulate_cmd)
 app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(runs_app, name="runs")
+app.command("report")(report_cmd)
 app.command("screen")(screen_cmd)
 app.command("sensitivity")(sensitivity_cmd)
 app.command("backtest")(backtest_cmd)
@@ -48,6 +51,7 @@ app.command("calibrate")(calibrate_cmd)
 app.command("floor")(floor_cmd)
 app.command("stockpile")(stockpile_cmd)
 app.command("serve")(serve_cmd)
+app.command("plan")(plan_cmd)
 
 
 __getattr__, __dir__ = lazy_submodules(__name__)

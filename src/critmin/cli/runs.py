@@ -7,19 +7,24 @@ store (:mod:`critmin.store.runs`)::
     critmin runs show sim-20261203T001500-1a2b3c4d
     critmin runs compare RUN_A RUN_B           # B - A per region, product and metric
     critmin runs remove RUN
-    critmin report --from-run RUN --out brief.html
+
+A stored run makes a report without re-running it: ``critmin report --from-run RUN --out brief.html``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import typer
+from rich.table import Table
+from rich.text import Text
 
-from critmin.cli._output import Format, bold_lead, console, emit_frame, emit_json, records
+from critmin.cli._output import Format, bold_lead, cell_text, console, emit_frame, emit_json, records
 from critmin.cli.choices import format_option
-from critmin.store.runs import RunRecord, RunStore
+
+if TYPE_CHECKING:
+    from critmin.store.runs import RunRecord, RunStore
 
 runs_app = typer.Typer(
     help="Stored runs: list, show, compare and remove (every `critmin simulate` is stored).",
@@ -37,12 +42,31 @@ def _record_row(r: RunRecord) -> dict[str, Any]:
 @runs_app.command("list")
 def list_cmd(fmt: Format = format_option()) -> None:
     """Stored runs, oldest first: id, kind, name, time (UTC), seed, paths, data and package versions."""
-    store = RunStore.open()
+    store = _store()
     frame = pd.DataFrame([_record_row(r) for r in store.list()], columns=_LIST_COLUMNS)
     if fmt is Format.TABLE and frame.empty:
         console.print(f"no stored runs in {store.path} (run `critmin simulate NAME` to store one)")
         return
-    emit_frame(frame, fmt, title="Stored runs", meta={"store": str(store.path)})
+    if fmt is not Format.TABLE:
+        emit_frame(frame, fmt, title="Stored runs", meta={"store": str(store.path)})
+        return
+    t = Table(title="Stored runs (oldest first)", title_justify="left", caption=Text(f"store: {store.path}"))
+    t.add_column("run id", no_wrap=True)
+    t.add_column("scenario / plan", overflow="fold")
+    t.add_column("created (UTC)", no_wrap=True)
+    for col in ("seed", "paths"):
+        t.add_column(col, justify="right")
+    t.add_column("data version", no_wrap=True)
+    for r in frame.itertuples(index=False):
+        t.add_row(
+            Text(str(r.run_id)),
+            Text(str(r.name)),
+            Text(str(r.created_at)[:16].replace("T", " ")),
+            Text(cell_text(r.seed)),
+            Text(cell_text(r.paths)),
+            Text(str(r.data_version)),
+        )
+    console.print(t)
 
 
 @runs_app.command("show")
@@ -51,7 +75,7 @@ def show_cmd(
     fmt: Format = format_option(),
 ) -> None:
     """One stored run: its record and summary table (JSON: every table, the resolved scenario)."""
-    rec, tables = RunStore.open().get(run)
+    rec, tables = _store().get(run)
     summary = tables.get("summary", pd.DataFrame())
     if fmt is Format.JSON:
         emit_json({**rec.to_dict(), "tables": {name: records(t) for name, t in tables.items()}})
@@ -66,7 +90,9 @@ def show_cmd(
             f"data_version {rec.data_version}, critmin {rec.package_version}",
         )
     )
-    console.print("tables: " + ", ".join(f"{n} ({len(t):,} rows)" for n, t in tables.items()), highlight=False)
+    console.print(
+        "tables: " + ", ".join(f"{n} ({len(t):,} rows)" for n, t in tables.items()), highlight=False
+    )
     emit_frame(summary, fmt, title="summary (p5/p50/p95 across paths)")
 
 
@@ -77,7 +103,7 @@ def compare_cmd(
     fmt: Format = format_option(),
 ) -> None:
     """Summary rows of two runs side by side with the difference B - A (units those of each metric)."""
-    frame = RunStore.open().compare(a, b)
+    frame = _store().compare(a, b)
     emit_frame(frame, fmt, title=f"{b} - {a}", meta={"a": a, "b": b})
 
 
@@ -87,7 +113,7 @@ def remove_cmd(
     fmt: Format = format_option(),
 ) -> None:
     """Delete one stored run (an unknown id is an error, exit 2)."""
-    store = RunStore.open()
+    store = _store()
     if not store.remove(run):
         raise store.unknown(run)
     if fmt is Format.JSON:
@@ -97,3 +123,9 @@ def remove_cmd(
     else:
         console.print(f"removed {run}", highlight=False)
 
+
+def _store() -> RunStore:
+    """The run store (imported on use: ``critmin --help`` does not load DuckDB)."""
+    from critmin.store.runs import RunStore
+
+    return RunStore.open()

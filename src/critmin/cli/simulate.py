@@ -177,7 +177,9 @@ def store_run(result: SimulationResult) -> str | None:
         print_warning(f"the run was not stored ({type(exc).__name__}: {exc})")
         return None
     err_console.print(
-        f"stored run {run_id} (critmin runs show {run_id}; --no-store to skip)", highlight=False, soft_wrap=True
+        f"stored run {run_id} (critmin runs show {run_id}; --no-store to skip)",
+        highlight=False,
+        soft_wrap=True,
     )
     return run_id
 

@@ -14,7 +14,7 @@ through the dataset's sources); the data version, seed, paths, run ids and critm
 plotly.js is inlined once from the installed plotly package: no script, style or data is
 fetched from a network.
 
-The workbook holds the same tables, one sheet each (Summary, By sector, Comparison, Events,
+The workbook holds the same tables, one sheet each (Headline, Summary, By sector, Comparison, Events,
 Assumptions), plus a Sources and a Metadata sheet; text cells that a spreadsheet would run as
 a formula are neutralised (:func:`critmin.cells.safe_frame`).
 """
@@ -76,8 +76,13 @@ class ReportRun:
         from critmin.store.runs import simulation_meta, simulation_tables
 
         return cls._from(
-            simulation_meta(result), simulation_tables(result), paths=result.paths, seed=result.seed,
-            data_version=result.data_version, package_version=result.package_version, run_id=run_id,
+            simulation_meta(result),
+            simulation_tables(result),
+            paths=result.paths,
+            seed=result.seed,
+            data_version=result.data_version,
+            package_version=result.package_version,
+            run_id=run_id,
         )
 
     @classmethod
@@ -90,9 +95,15 @@ class ReportRun:
                 fix="give the id of a simulation run (`critmin runs list`)",
             )
         return cls._from(
-            dict(record.meta or {}), dict(tables), paths=record.paths or 0, seed=record.seed or 0,
-            data_version=record.data_version, package_version=record.package_version,
-            run_id=record.run_id, created_at=record.created_at, spec_yaml=record.spec_yaml,
+            dict(record.meta or {}),
+            dict(tables),
+            paths=record.paths or 0,
+            seed=record.seed or 0,
+            data_version=record.data_version,
+            package_version=record.package_version,
+            run_id=record.run_id,
+            created_at=record.created_at,
+            spec_yaml=record.spec_yaml,
         )
 
     @classmethod
@@ -124,7 +135,9 @@ class ReportRun:
     def provenance(self) -> str:
         """One line: scenario, months, paths, seed (and run id)."""
         rid = f", run {self.run_id}" if self.run_id else ""
-        return f"{self.label}: {self.months[0]} to {self.months[1]}, {self.paths:,} paths, seed {self.seed}{rid}"
+        return (
+            f"{self.label}: {self.months[0]} to {self.months[1]}, {self.paths:,} paths, seed {self.seed}{rid}"
+        )
 
     def chain_title(self, chain: str) -> str:
         """Display name of a chain's product."""
@@ -173,6 +186,34 @@ def summary_table(run: ReportRun, *, sectors: bool = False) -> pd.DataFrame:
     return out
 
 
+def headline_table(run: ReportRun, other: ReportRun | None = None) -> pd.DataFrame:
+    """The totals outside China (the ``exCHN`` rows) of each chain: p50 [p5-p95] per run as text."""
+
+    def pick(r: ReportRun) -> dict[tuple[str, str], str]:
+        s = r.tables["summary"]
+        s = s.loc[(s["region"] == "exCHN") & ~s["product"].astype(str).str.contains(":", regex=False)]
+        return {
+            (str(p), str(m)): f"{_num(a)} [{_num(b)} to {_num(c)}]"
+            for p, m, a, b, c in zip(s["product"], s["metric"], s["p50"], s["p5"], s["p95"], strict=True)
+        }
+
+    first = pick(run)
+    second = pick(other) if other is not None else {}
+    rows = []
+    for (product, metric), text in first.items():
+        row = {"Product": product_label(product), "Outside China": metric_label(metric), run.label: text}
+        if other is not None:
+            row[other.label] = second.get((product, metric), "")
+        rows.append(row)
+    cols = ["Product", "Outside China", run.label] + ([other.label] if other is not None else [])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _num(v: float) -> str:
+    f = float(v)
+    return f"{f:,.0f}" if abs(f) >= 100 else f"{f:.3g}"
+
+
 def comparison_table(a: ReportRun, b: ReportRun) -> pd.DataFrame:
     """The summary rows (no sector rows) of both runs and the difference ``b - a`` per percentile."""
     from critmin.store.runs import compare_summaries
@@ -195,7 +236,12 @@ def events_table(run: ReportRun) -> pd.DataFrame:
     if ev is None or ev.empty:
         return pd.DataFrame(columns=["No.", "Date", "Applied from", "Event"])
     return pd.DataFrame(
-        {"No.": ev["number"].astype(int), "Date": ev["date"], "Applied from": ev["month"], "Event": ev["label"]}
+        {
+            "No.": ev["number"].astype(int),
+            "Date": ev["date"],
+            "Applied from": ev["month"],
+            "Event": ev["label"],
+        }
     )
 
 
@@ -223,7 +269,11 @@ def assumptions_table(runs: list[ReportRun], dataset: Dataset | None) -> pd.Data
     from critmin.simulate.inputs.scenario import assumption_texts
 
     texts = assumption_texts()
-    ids = list(dict.fromkeys(s for r in runs for s in (*r.assumption_ids, *r.source_ids) if s.startswith("assumption:")))
+    ids = list(
+        dict.fromkeys(
+            s for r in runs for s in (*r.assumption_ids, *r.source_ids) if s.startswith("assumption:")
+        )
+    )
     rows = []
     for aid in ids:
         t = texts.get(aid) or texts.get(aid.removeprefix("assumption:"))
@@ -261,11 +311,13 @@ def metadata_table(runs: list[ReportRun], dataset: Dataset | None) -> pd.DataFra
     return pd.DataFrame(rows, columns=["Field", "Value"])
 
 
-def report_tables(run: ReportRun, other: ReportRun | None = None, dataset: Dataset | None = None) -> dict[str, pd.DataFrame]:
-    """The report's tables by sheet name: Summary, By sector, Comparison (with ``other``), Events,
+def report_tables(
+    run: ReportRun, other: ReportRun | None = None, dataset: Dataset | None = None
+) -> dict[str, pd.DataFrame]:
+    """The report's tables by sheet name: Headline, Summary, By sector, Comparison (with ``other``), Events,
     Assumptions, Sources, Metadata (human column names and labels)."""
     runs = [run] if other is None else [run, other]
-    out = {"Summary": summary_table(run)}
+    out = {"Headline": headline_table(run, other), "Summary": summary_table(run)}
     sectors = summary_table(run, sectors=True)
     if len(sectors):
         out["By sector"] = sectors
@@ -301,7 +353,8 @@ body { font-family: DejaVu Sans, Arial, Helvetica, sans-serif; margin: 2em auto;
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; vertical-align: top; }
-th { background: #f3f3f3; text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .meta { color: #555; font-size: 0.9em; } .fig { margin: 1em 0; } details { margin: 0.5em 0 1em; }
 """
 
@@ -322,7 +375,9 @@ def html_table(frame: pd.DataFrame, *, table_id: str = "") -> str:
     """``frame`` as an HTML table, every cell escaped; numbers right-aligned with 3 significant digits."""
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>\n" for row in frame.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>\n" for row in frame.itertuples(index=False)
+    )
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>"
 
 
@@ -340,24 +395,42 @@ def report_html(run: ReportRun, other: ReportRun | None = None, dataset: Dataset
     tables = report_tables(run, other, dataset)
     figs = report_figures(run, other)
     title = f"critmin report: {run.label}" + (f" compared with {other.label}" if other is not None else "")
-    parts = [f"<h1>{html.escape(title)}</h1>", f'<p class="meta">{html.escape(run.provenance)}; data version '
-             f"{html.escape(run.data_version)}; critmin {html.escape(run.package_version)}</p>"]
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">{html.escape(run.provenance)}; data version '
+        f"{html.escape(run.data_version)}; critmin {html.escape(run.package_version)}</p>",
+    ]
     for r in [run] if other is None else [run, other]:
         parts.append(f"<h2>Scenario: {html.escape(r.label)}</h2>")
         parts.append(f"<p>{html.escape(r.description.strip() or 'No description.')}</p>")
         parts.append(f'<p class="meta">{html.escape(r.provenance)}</p>')
+    parts.append("<h2>Headline: totals outside China</h2>")
+    parts.append(
+        "<p>Median [5th to 95th percentile] across paths, summed over the regions outside China.</p>"
+    )
+    parts.append(html_table(tables["Headline"], table_id="headline"))
     parts.append("<h2>Events timeline</h2>")
-    parts.append("<p>Dated policy changes of the scenario (numbered lines in the charts), applied from the "
-                 "start of the month that contains them.</p>")
+    parts.append(
+        "<p>Dated policy changes of the scenario (numbered lines in the charts), applied from the "
+        "start of the month that contains them.</p>"
+    )
     parts.append(html_table(tables["Events"], table_id="events"))
     parts.append("<h2>Fan charts</h2>")
     for i, fig in enumerate(figs):
-        div = fig.to_html(include_plotlyjs=False, full_html=False, include_mathjax=False, div_id=f"fig{i}",
-                          config={"displaylogo": False, "responsive": True}, default_width="100%")
+        div = fig.to_html(
+            include_plotlyjs=False,
+            full_html=False,
+            include_mathjax=False,
+            div_id=f"fig{i}",
+            config={"displaylogo": False, "responsive": True},
+            default_width="100%",
+        )
         parts.append(f'<div class="fig">{div}</div>')
     parts.append("<h2>Summary across paths</h2>")
-    parts.append("<p>p5, p50 and p95: the 5th percentile, median and 95th percentile across the Monte Carlo "
-                 "paths; units in the metric's name.</p>")
+    parts.append(
+        "<p>p5, p50 and p95: the 5th percentile, median and 95th percentile across the Monte Carlo "
+        "paths; units in the metric's name.</p>"
+    )
     parts.append(html_table(tables["Summary"], table_id="summary"))
     if "By sector" in tables:
         parts.append("<details><summary>By end-use sector</summary>")
@@ -414,6 +487,7 @@ __all__ = [
     "comparison_table",
     "distinguish",
     "events_table",
+    "headline_table",
     "html_table",
     "metadata_table",
     "report_figures",

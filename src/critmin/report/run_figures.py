@@ -37,35 +37,74 @@ COLOURS = (("rgba(213, 94, 0, 0.22)", "#B33C00"), ("rgba(0, 114, 178, 0.18)", "#
 
 
 def _band_traces(
-    fig: go.Figure, x: list[str], p5: list[float], p50: list[float], p95: list[float], *, label: str,
-    which: int, legend: bool = True, row: int | None = None, col: int | None = None,
+    fig: go.Figure,
+    x: list[str],
+    p5: list[float],
+    p50: list[float],
+    p95: list[float],
+    *,
+    label: str,
+    which: int,
+    legend: bool = True,
+    row: int | None = None,
+    col: int | None = None,
 ) -> None:
     fill, line = COLOURS[which]
     dash = "solid" if which == 0 else "dash"
     kw = {"row": row, "col": col} if row is not None else {}
     fig.add_trace(
-        go.Scatter(x=x, y=p95, mode="lines", line_shape="hv", line={"width": 0.5, "color": line},
-                   opacity=0.5, name=f"p95: {label}", legendgroup=f"band{which}", showlegend=False,
-                   hovertemplate="%{x|%b %Y}: p95 %{y:.3g}<extra></extra>"),
+        go.Scatter(
+            x=x,
+            y=p95,
+            mode="lines",
+            line_shape="hv",
+            line={"width": 0.5, "color": line},
+            opacity=0.5,
+            name=f"p95: {label}",
+            legendgroup=f"band{which}",
+            showlegend=False,
+            hovertemplate="%{x|%b %Y}: p95 %{y:.3g}<extra></extra>",
+        ),
         **kw,
     )
     fig.add_trace(
-        go.Scatter(x=x, y=p5, mode="lines", line_shape="hv", line={"width": 0.5, "color": line},
-                   opacity=0.5, fill="tonexty", fillcolor=fill, name=f"p5-p95: {label}",
-                   legendgroup=f"band{which}", showlegend=legend,
-                   hovertemplate="%{x|%b %Y}: p5 %{y:.3g}<extra></extra>"),
+        go.Scatter(
+            x=x,
+            y=p5,
+            mode="lines",
+            line_shape="hv",
+            line={"width": 0.5, "color": line},
+            opacity=0.5,
+            fill="tonexty",
+            fillcolor=fill,
+            name=f"p5-p95: {label}",
+            legendgroup=f"band{which}",
+            showlegend=legend,
+            hovertemplate="%{x|%b %Y}: p5 %{y:.3g}<extra></extra>",
+        ),
         **kw,
     )
     fig.add_trace(
-        go.Scatter(x=x, y=p50, mode="lines", line_shape="hv", line={"width": 2.2, "color": line, "dash": dash},
-                   name=f"median: {label}", legendgroup=f"median{which}", showlegend=legend,
-                   hovertemplate="%{x|%b %Y}: median %{y:.3g}<extra></extra>"),
+        go.Scatter(
+            x=x,
+            y=p50,
+            mode="lines",
+            line_shape="hv",
+            line={"width": 2.2, "color": line, "dash": dash},
+            name=f"median: {label}",
+            legendgroup=f"median{which}",
+            showlegend=legend,
+            hovertemplate="%{x|%b %Y}: median %{y:.3g}<extra></extra>",
+        ),
         **kw,
     )
 
 
 def run_fan(
-    run: ReportRun, *, chain: str | None = None, metric: str = "shortfall_pct_ex_china",
+    run: ReportRun,
+    *,
+    chain: str | None = None,
+    metric: str = "shortfall_pct_ex_china",
     other: ReportRun | None = None,
 ) -> go.Figure:
     """Fan chart of ``metric`` for ``chain`` (default the run's first) from the run's tables.
@@ -90,22 +129,38 @@ def run_fan(
         fig.add_hline(y=1.0, line={"color": "#999999", "width": 1, "dash": "dot"})
     events = run.tables.get("events")
     if events is not None and chain == run.primary_chain:
-        for ev in events.itertuples(index=False):
-            xm = f"{ev.month}-01"
-            fig.add_vline(x=xm, line={"color": ev.colour, "width": 1.1, "dash": ev.dash}, opacity=0.8)
-            fig.add_annotation(x=xm, y=1.0, yref="paper", yanchor="bottom", yshift=2 + 14 * (int(ev.number) % 3),
-                               text=f"<b>{int(ev.number)}</b>", showarrow=False,
-                               font={"size": 11, "color": ev.colour}, hovertext=esc(f"{ev.date}: {ev.label}"))
+        level, previous = 0, ""
+        for ev in events.to_dict(orient="records"):
+            month, number, colour = str(ev["month"]), int(ev["number"]), str(ev["colour"])
+            xm = f"{month}-01"
+            fig.add_vline(x=xm, line={"color": colour, "width": 1.1, "dash": str(ev["dash"])}, opacity=0.8)
+            level = (level + 1) % 3 if previous and _months_between(previous, month) < 4 else 0
+            previous = month
+            fig.add_annotation(
+                x=xm,
+                y=1.0,
+                yref="paper",
+                yanchor="bottom",
+                yshift=2 + 14 * level,
+                text=f"<b>{number}</b>",
+                showarrow=False,
+                font={"size": 11, "color": colour},
+                hovertext=esc(f"{ev['date']}: {ev['label']}"),
+            )
     title = f"{run.chain_title(chain)}: {what}"
     fig.update_layout(
         title={"text": esc(title), "x": 0.02, "xanchor": "left"},
         xaxis={"title": {"text": "month"}, "type": "date"},
         yaxis={"title": {"text": y_title}, "rangemode": "tozero", "range": [0, y_top * 1.08]},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        legend={"orientation": "h", "y": 1.09, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
         hovermode="x unified",
-        height=560,
-        meta={"critmin_figure": "run_fan", "metric": metric, "chain": chain, "runs": [run.label]
-              + ([other.label] if other is not None else [])},
+        height=600,
+        meta={
+            "critmin_figure": "run_fan",
+            "metric": metric,
+            "chain": chain,
+            "runs": [run.label] + ([other.label] if other is not None else []),
+        },
     )
     notes = [f"Band: 5th to 95th percentile across paths each month; line: median. {run.provenance}."]
     if other is not None:
@@ -113,7 +168,13 @@ def run_fan(
     if events is not None and len(events) and chain == run.primary_chain:
         notes.append("Numbered lines: the policy events of the timeline table.")
     add_caption(fig, "", notes, run.data_version)
+    fig.update_layout(margin={"t": 150})
     return fig
+
+
+def _months_between(a: str, b: str) -> int:
+    """Months from ``a`` to ``b`` (both ``YYYY-MM``)."""
+    return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:7]) - int(a[5:7])
 
 
 def region_fans(run: ReportRun, *, other: ReportRun | None = None, columns: int = 3) -> go.Figure | None:
@@ -128,33 +189,63 @@ def region_fans(run: ReportRun, *, other: ReportRun | None = None, columns: int 
     regions = [r for r in dict.fromkeys(rb["region"]) if r != "CHN"]
     rows = math.ceil(len(regions) / columns)
     ob = other.tables.get("region_bands") if other is not None else None
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[esc(region_label(r)) for r in regions],
-                        shared_xaxes=True, vertical_spacing=0.08 if rows < 5 else 0.04)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[esc(region_label(r)) for r in regions],
+        shared_xaxes=True,
+        vertical_spacing=0.08 if rows < 5 else 0.04,
+    )
     for i, region in enumerate(regions):
         row, col = i // columns + 1, i % columns + 1
         sel = rb.loc[rb["region"] == region]
         x = [f"{m}-01" for m in sel["month"]]
-        _band_traces(fig, x, *(sel[f"shortfall_pct_{q}"].astype(float).tolist() for q in ("p5", "p50", "p95")),
-                     label=run.label, which=0, legend=i == 0, row=row, col=col)
+        _band_traces(
+            fig,
+            x,
+            *(sel[f"shortfall_pct_{q}"].astype(float).tolist() for q in ("p5", "p50", "p95")),
+            label=run.label,
+            which=0,
+            legend=i == 0,
+            row=row,
+            col=col,
+        )
         if ob is not None and other is not None:
             osel = ob.loc[ob["region"] == region]
             if len(osel):
                 fig.add_trace(
-                    go.Scatter(x=[f"{m}-01" for m in osel["month"]], y=osel["shortfall_pct_p50"].astype(float),
-                               mode="lines", line_shape="hv", line={"width": 1.8, "color": COLOURS[1][1], "dash": "dash"},
-                               name=f"median: {other.label}", legendgroup="median1", showlegend=i == 0),
-                    row=row, col=col,
+                    go.Scatter(
+                        x=[f"{m}-01" for m in osel["month"]],
+                        y=osel["shortfall_pct_p50"].astype(float),
+                        mode="lines",
+                        line_shape="hv",
+                        line={"width": 1.8, "color": COLOURS[1][1], "dash": "dash"},
+                        name=f"median: {other.label}",
+                        legendgroup="median1",
+                        showlegend=i == 0,
+                    ),
+                    row=row,
+                    col=col,
                 )
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(
-        title={"text": esc(f"{run.chain_title(run.primary_chain)}: shortfall by region (% of each region's demand)"),
-               "x": 0.02, "xanchor": "left"},
+        title={
+            "text": esc(
+                f"{run.chain_title(run.primary_chain)}: shortfall by region (% of each region's demand)"
+            ),
+            "x": 0.02,
+            "xanchor": "left",
+        },
         height=260 * rows + 160,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
         meta={"critmin_figure": "region_fans", "regions": regions},
     )
-    add_caption(fig, "", [f"Band: 5th to 95th percentile across paths; line: median. {run.provenance}."],
-                run.data_version)
+    add_caption(
+        fig,
+        "",
+        [f"Band: 5th to 95th percentile across paths; line: median. {run.provenance}."],
+        run.data_version,
+    )
     return fig
 
 

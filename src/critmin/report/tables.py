@@ -162,7 +162,7 @@ def table_file_paths(names: Iterable[str], path: str | Path) -> dict[str, Path]:
     if suffix == ".xlsx":
         return dict.fromkeys(names, p)
     stem = p.name[: len(p.name) - len(suffix)]
-    return {name: p.with_name(f"{stem}.{_file_part(name)}{p.name[len(stem):]}") for name in names}
+    return {name: p.with_name(f"{stem}.{_file_part(name)}{p.name[len(stem) :]}") for name in names}
 
 
 def write_table_files(frames: Mapping[str, pd.DataFrame], path: str | Path) -> list[Path]:
@@ -197,12 +197,18 @@ def tidy_cells(frame: pd.DataFrame) -> pd.DataFrame:
     from critmin.jsonsafe import json_safe
 
     nested = (list, tuple, set, dict, np.ndarray)
-    cols = [c for c in frame.columns if frame[c].dtype == object and frame[c].map(lambda v: isinstance(v, nested)).any()]
+    cols = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object and frame[c].map(lambda v: isinstance(v, nested)).any()
+    ]
     if not cols:
         return frame
     out = frame.copy()
     for c in cols:
-        out[c] = out[c].map(lambda v: json.dumps(json_safe(v), ensure_ascii=False) if isinstance(v, nested) else v)
+        out[c] = out[c].map(
+            lambda v: json.dumps(json_safe(v), ensure_ascii=False) if isinstance(v, nested) else v
+        )
     return out
 
 

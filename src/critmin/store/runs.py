@@ -215,9 +215,7 @@ class RunStore:
             " created_at VARCHAR, seed BIGINT, paths BIGINT, data_version VARCHAR,"
             " package_version VARCHAR, spec_yaml VARCHAR, meta_json VARCHAR)"
         )
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS run_tables (run_id VARCHAR, table_name VARCHAR, data BLOB)"
-        )
+        con.execute("CREATE TABLE IF NOT EXISTS run_tables (run_id VARCHAR, table_name VARCHAR, data BLOB)")
 
     # ------------------------------------------------------------------ writes
     def save(
@@ -245,8 +243,18 @@ class RunStore:
                 created = datetime.now(UTC).isoformat()  # under the lock: the order is the commit order
                 con.execute(
                     "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, kind, name, created, seed, paths, data_version, package_version, spec_yaml,
-                     meta_json],
+                    [
+                        run_id,
+                        kind,
+                        name,
+                        created,
+                        seed,
+                        paths,
+                        data_version,
+                        package_version,
+                        spec_yaml,
+                        meta_json,
+                    ],
                 )
                 for table, blob in blobs:
                     con.execute("INSERT INTO run_tables VALUES (?, ?, ?)", [run_id, table, blob])
@@ -335,8 +343,16 @@ class RunStore:
                 " FROM runs ORDER BY created_at, run_id"
             ).fetchall()
         return [
-            RunRecord(str(r[0]), str(r[1]), str(r[2]), str(r[3]), _int_or_none(r[4]), _int_or_none(r[5]),
-                      str(r[6]), str(r[7]))
+            RunRecord(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3]),
+                _int_or_none(r[4]),
+                _int_or_none(r[5]),
+                str(r[6]),
+                str(r[7]),
+            )
             for r in rows
         ]
 
@@ -356,8 +372,16 @@ class RunStore:
         if row is None:
             raise self.unknown(run_id)
         rec = RunRecord(
-            str(row[0]), str(row[1]), str(row[2]), str(row[3]), _int_or_none(row[4]), _int_or_none(row[5]),
-            str(row[6]), str(row[7]), str(row[8] or ""), json.loads(row[9]) if row[9] else {},
+            str(row[0]),
+            str(row[1]),
+            str(row[2]),
+            str(row[3]),
+            _int_or_none(row[4]),
+            _int_or_none(row[5]),
+            str(row[6]),
+            str(row[7]),
+            str(row[8] or ""),
+            json.loads(row[9]) if row[9] else {},
         )
         try:
             tables = {str(n): _from_parquet(bytes(b)) for n, b in blobs}
@@ -383,7 +407,6 @@ class RunStore:
         """The error for a run id that is not stored (names the id, the store and the fix)."""
         return DataError(
             f"no stored run {run_id!r} in {self.path}",
-            column="run",
             fix="list the stored runs with `critmin runs list`",
         )
 

@@ -1,0 +1,624 @@
+"""The planning model: a sample-average two-stage stochastic MILP in linopy.
+
+Dimensions: ``year`` (annual steps), ``product`` (ndpr_oxide, dytb_oxide, ndfeb_magnet),
+``region`` (the plan's buyers), ``project`` (ex-China projects) and ``future`` (futures drawn
+from the simulator, equal weights). Money is in US$ million (t x US$/kg x 1e-3), quantities in
+tonnes of the product per year, costs discounted to the first year at the real discount rate.
+
+First stage (here and now, the same in every future):
+
+* ``offtake[project, region, year]`` t/yr contracted by a buyer with a project (only years within
+  the tenor limit); pays the contract price on what is delivered and a take-or-pay reservation
+  fee on the volume; deliveries follow the project's output (share ``online`` of nameplate in
+  each future, a triangular lead time drawn per future);
+* ``cofin[project, region]`` binary: a buyer co-finances ``share`` of the project's capex (paid
+  over the first three years); the project then follows its co-financed schedule (start pulled
+  forward, delay spread narrowed); the co-financier is the host region when it is a buyer, else
+  the plan's ``cofinance.payer`` (default the first buyer);
+* ``floor[project]`` binary: a price floor / CfD at the strike on the project's output, paid by
+  the floor's payer in every future when the spot price is below it; the project's delay tail is
+  cut (its financing is secured); a project takes a floor or co-financing, not both;
+* ``capacity[product, region]`` and ``fill[product, region, year]``: a stockpile; fills are
+  bought on the same market as consumption in each future (so none can be bought in a year
+  some future has no supply), holding cost on capacity, remaining stock valued at the
+  reference price at the horizon's end (budgets count fills at the expected spot price).
+
+Second stage (per future): ``spot_chn`` (China's supply, at most its availability x the normal
+China share of demand, at the China price), ``spot_ex`` (uncontracted output of the projects,
+up to the buyers' market share of it, at the ex-China spot price), ``release`` and ``stock``
+(the stockpile), ``transfer`` (releases to an ally under a reciprocal agreement) and rationing
+``short_pri`` / ``short_oth`` at the priority (defence) and the other sectors' value of lost
+load. Demand is met with free disposal of surplus.
+
+The McCormick products ``o_cofin = offtake x (sum of cofin)`` and ``o_floor = offtake x floor``
+are exact for binaries, so the model stays linear.
+
+Constraint groups (:class:`Group`; each can be made elastic, for the infeasibility diagnosis):
+coverage, concentration, cutoff, budget. See :mod:`critmin.plan.spec` for their meaning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import linopy
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xarray as xr
+
+from critmin.plan.spec import STAGE_OF, Mode, PlanSpec
+
+F = npt.NDArray[np.float64]
+#: US$ million per (t x US$/kg)
+MUSD = 1e-3
+COFIN_YEARS = 3
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Everything the model reads besides the plan spec (arrays in the dims named).
+
+    ``projects``: index ``project_id``; columns ``product``, ``region`` (host), ``stage``,
+    ``capacity_t_per_year``, ``capex_musd``, ``contract_usd_per_kg`` (offtake price),
+    ``cofinance_ok`` / ``floor_ok`` (bool), ``cofinance_share`` (0-1).
+    ``online``: [3, F, Y, J] share of nameplate produced (base, co-financed, floored).
+    ``expect_*``: the planning expectations first-stage rows (budgets, the cut-off test) use;
+    kept fixed when the futures are subsampled or averaged, so the first-stage feasible set is
+    the same in every derived problem (VSS and EVPI then have their signs).
+    """
+
+    years: tuple[int, ...]
+    products: tuple[str, ...]
+    regions: tuple[str, ...]
+    projects: pd.DataFrame
+    demand_t: F  # [F, Y, P, R] t/yr
+    china_share: F  # [P, R] normal share of supply from China
+    china_avail: F  # [F, Y, P, R] 0-1 share of normal China supply reaching the region
+    spot_usd_per_kg: F  # [F, Y, P, R] ex-China spot price
+    china_usd_per_kg: F  # [F, Y, P, R] price of China's supply
+    online: F  # [3, F, Y, J]
+    floor_pay_usd_per_kg: F  # [F, Y, J] (strike - spot)^+
+    market_share: F  # [P, R] of uncontracted project output a buyer can buy
+    priority_share: F  # [P, R] defence share of demand
+    voll_priority_usd_per_kg: F  # [P, R]
+    voll_other_usd_per_kg: F  # [P, R]
+    holding_usd_per_kg_year: F  # [P]
+    ref_usd_per_kg: F  # [P]
+    discount_rate: float
+    other_exchina_t: F | None = None  # [F, Y, P, R] spot supply outside the project list
+    expect_online: F | None = None  # [3, Y, J]
+    expect_spot: F | None = None  # [Y, P, R]
+    expect_floor_pay: F | None = None  # [Y, J]
+    expect_demand: F | None = None  # [Y, P, R]
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_futures(self) -> int:
+        """Number of futures."""
+        return int(self.demand_t.shape[0])
+
+    def planning(self) -> ModelInputs:
+        """These inputs with the ``expect_*`` arrays filled from the futures (if missing)."""
+        return replace(
+            self,
+            expect_online=self.online.mean(axis=1) if self.expect_online is None else self.expect_online,
+            expect_spot=self.spot_usd_per_kg.mean(axis=0) if self.expect_spot is None else self.expect_spot,
+            expect_floor_pay=(self.floor_pay_usd_per_kg * self.online[2]).mean(axis=0)
+            if self.expect_floor_pay is None
+            else self.expect_floor_pay,
+            expect_demand=self.demand_t.mean(axis=0) if self.expect_demand is None else self.expect_demand,
+        )
+
+    def subset(self, futures: npt.ArrayLike) -> ModelInputs:
+        """The inputs on some futures only (planning expectations kept from all of them)."""
+        p = self.planning()
+        idx = np.asarray(futures, dtype=np.intp)
+        return replace(
+            p,
+            demand_t=p.demand_t[idx],
+            china_avail=p.china_avail[idx],
+            spot_usd_per_kg=p.spot_usd_per_kg[idx],
+            china_usd_per_kg=p.china_usd_per_kg[idx],
+            online=p.online[:, idx],
+            floor_pay_usd_per_kg=p.floor_pay_usd_per_kg[idx],
+            other_exchina_t=None if p.other_exchina_t is None else p.other_exchina_t[idx],
+        )
+
+    def mean_value(self) -> ModelInputs:
+        """The mean-value problem: one future with every array averaged over the futures."""
+        p = self.planning()
+
+        def m(a: F) -> F:
+            return a.mean(axis=0, keepdims=True)
+
+        return replace(
+            p,
+            demand_t=m(p.demand_t),
+            china_avail=m(p.china_avail),
+            spot_usd_per_kg=m(p.spot_usd_per_kg),
+            china_usd_per_kg=m(p.china_usd_per_kg),
+            online=p.online.mean(axis=1, keepdims=True),
+            floor_pay_usd_per_kg=m(p.floor_pay_usd_per_kg),
+            other_exchina_t=None if p.other_exchina_t is None else m(p.other_exchina_t),
+        )
+
+
+@dataclass(frozen=True)
+class Group:
+    """A constraint group: the linopy constraint names, its words and its kind."""
+
+    id: str
+    kind: str  # coverage | concentration | cutoff | budget
+    words: str
+    constraints: tuple[str, ...]
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Built:
+    """A built model with its groups and the coordinates used."""
+
+    model: linopy.Model
+    inputs: ModelInputs
+    spec: PlanSpec
+    groups: dict[str, Group]
+    coords: dict[str, pd.Index]
+    elastic: frozenset[str] = frozenset()
+    #: named linear expressions of the expected cost by instrument (US$ m NPV)
+    costs: dict[str, Any] = field(default_factory=dict)
+
+
+def _placeholder_project(inp: ModelInputs) -> ModelInputs:
+    """A plan without projects gets one of capacity 0 (linopy needs a non-empty dimension)."""
+    row = pd.DataFrame(
+        [
+            {
+                "product": inp.products[0], "region": "ROW", "stage": "none", "capacity_t_per_year": 0.0,
+                "capex_musd": 0.0, "contract_usd_per_kg": 0.0, "cofinance_ok": False, "floor_ok": False,
+                "cofinance_share": 0.0,
+            }
+        ],
+        index=pd.Index(["(none)"], name="project_id"),
+    )  # fmt: skip
+    n_f, n_y = inp.n_futures, len(inp.years)
+    return replace(
+        inp,
+        projects=row,
+        online=np.zeros((3, n_f, n_y, 1)),
+        floor_pay_usd_per_kg=np.zeros((n_f, n_y, 1)),
+        expect_online=None if inp.expect_online is None else np.zeros((3, n_y, 1)),
+        expect_floor_pay=None if inp.expect_floor_pay is None else np.zeros((n_y, 1)),
+    )
+
+
+FIRST_STAGE = ("offtake", "o_cofin", "o_floor", "cofin", "floor", "capacity", "fill")
+
+
+def build_model(
+    spec: PlanSpec,
+    inputs: ModelInputs,
+    *,
+    elastic: frozenset[str] | set[str] = frozenset(),
+    drop: frozenset[str] | set[str] = frozenset(),
+    feasibility: bool = False,
+) -> Built:
+    """The linopy model of ``spec`` on ``inputs`` (module docstring).
+
+    ``elastic``: group ids whose rows get a slack (penalised in the objective; with
+    ``feasibility`` the objective is the slacks alone); ``drop``: group ids left out.
+    Absent (masked) variable slots count as zero in sums (linopy's legacy semantics).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _build(spec, inputs, elastic=elastic, drop=drop, feasibility=feasibility)
+
+
+def _build(
+    spec: PlanSpec,
+    inputs: ModelInputs,
+    *,
+    elastic: frozenset[str] | set[str] = frozenset(),
+    drop: frozenset[str] | set[str] = frozenset(),
+    feasibility: bool = False,
+) -> Built:
+    """The linopy model of ``spec`` on ``inputs`` (module docstring).
+
+    ``elastic``: group ids whose rows get a slack (penalised in the objective; with
+    ``feasibility`` the objective is the slacks alone); ``drop``: group ids left out.
+    """
+    prods: list[Any]
+    # loop variables reused across constraint kinds and buyers
+    c: Any
+    b: Any
+    a: Any
+    p: Any
+    out_flow: Any
+    if inputs.projects.empty:
+        inputs = _placeholder_project(inputs)
+    inp = inputs.planning()
+    assert inp.expect_online is not None
+    assert inp.expect_spot is not None
+    assert inp.expect_floor_pay is not None
+    assert inp.expect_demand is not None
+    n_f = inp.n_futures
+    fut = pd.RangeIndex(n_f, name="future")
+    yr = pd.Index(list(inp.years), name="year")
+    pr = pd.Index(list(inp.products), name="product")
+    rg = pd.Index(list(inp.regions), name="region")
+    pj = pd.Index(list(inp.projects.index), name="project")
+    proj = inp.projects
+    coords = {"future": fut, "year": yr, "product": pr, "region": rg, "project": pj}
+
+    def da(a: Any, *dims: str) -> xr.DataArray:
+        return xr.DataArray(np.asarray(a, dtype=float), coords=[coords[d] for d in dims])
+
+    w = 1.0 / n_f
+    y0 = inp.years[0]
+    df = da([(1 + inp.discount_rate) ** -(y - y0) for y in inp.years], "year")
+    dem = da(inp.demand_t, "future", "year", "product", "region")
+    cap_j = da(proj["capacity_t_per_year"].to_numpy(), "project")
+    on_b = da(inp.online[0], "future", "year", "project")
+    on_c = da(inp.online[1], "future", "year", "project")
+    on_f = da(inp.online[2], "future", "year", "project")
+    e_on = [da(inp.expect_online[k], "year", "project") for k in range(3)]
+    spot = da(inp.spot_usd_per_kg, "future", "year", "product", "region")
+    chp = da(inp.china_usd_per_kg, "future", "year", "product", "region")
+    pri = da(inp.priority_share, "product", "region")
+    prod_of = xr.DataArray(proj["product"].to_numpy(), coords=[pj], name="product")
+    in_plan = proj["product"].isin(inp.products).to_numpy()
+
+    m = linopy.Model()
+    ins = spec.instruments
+    # ---------------------------------------------------------------- first stage
+    tenor_ok = np.array([y - y0 < ins.offtake.max_tenor_years for y in inp.years])
+    buyer_ok = np.ones(len(rg), dtype=bool)
+    o_mask = da(
+        np.asarray(in_plan)[:, None, None] & buyer_ok[None, :, None] & tenor_ok[None, None, :],
+        "project",
+        "region",
+        "year",
+    ).astype(bool) & bool(ins.offtake.allowed)
+    o = m.add_variables(lower=0, coords=[pj, rg, yr], name="offtake", mask=o_mask)
+    cof_ok = proj["cofinance_ok"].to_numpy(bool) & in_plan & bool(ins.cofinance.allowed)
+    if ins.cofinance.regions:
+        cof_ok &= proj["region"].isin(ins.cofinance.regions).to_numpy()
+    # one co-financier per project: its host if a buyer, else the plan's co-financier
+    fin = ins.cofinance.payer or inp.regions[0]
+    who = [h if h in inp.regions else fin for h in proj["region"]]
+    z_mask = np.array([[w_ == r for r in inp.regions] for w_ in who]) & cof_ok[:, None]
+    z = m.add_variables(
+        coords=[pj, rg], name="cofin", binary=True, mask=da(z_mask, "project", "region").astype(bool)
+    )
+    fl_ok = (
+        proj["floor_ok"].to_numpy(bool)
+        & in_plan
+        & bool(ins.floor.allowed)
+        & (proj["product"] == ins.floor.product).to_numpy()
+        & (proj["region"] == ins.floor.payer_region).to_numpy()
+    )
+    q = m.add_variables(coords=[pj], name="floor", binary=True, mask=da(fl_ok, "project").astype(bool))
+    big = cap_j
+    zsum = z.sum("region")
+    wz = m.add_variables(
+        lower=0, coords=[pj, rg, yr], name="o_cofin", mask=o_mask & da(cof_ok, "project").astype(bool)
+    )
+    wq = m.add_variables(
+        lower=0, coords=[pj, rg, yr], name="o_floor", mask=o_mask & da(fl_ok, "project").astype(bool)
+    )
+    m.add_constraints(o.sum("region") <= cap_j, name="offtake_capacity")
+    m.add_constraints(zsum + q <= 1, name="one_derisking")
+    m.add_constraints(wz - o <= 0, name="mc_z1")
+    m.add_constraints(wz - big * zsum <= 0, name="mc_z2")
+    m.add_constraints(wz - o - big * zsum >= -big, name="mc_z3")
+    m.add_constraints(wq - o <= 0, name="mc_q1")
+    m.add_constraints(wq - big * q <= 0, name="mc_q2")
+    m.add_constraints(wq - o - big * q >= -big, name="mc_q3")
+
+    sp_ok = np.array([ins.stockpile.allowed and p in ins.stockpile.products for p in inp.products])
+    k_mask = da(sp_ok[:, None] & np.ones((1, len(rg)), bool), "product", "region").astype(bool)
+    kap = m.add_variables(
+        lower=0,
+        upper=ins.stockpile.max_t if ins.stockpile.max_t is not None else np.inf,
+        coords=[pr, rg],
+        name="capacity",
+        mask=k_mask,
+    )
+    fill = m.add_variables(lower=0, coords=[pr, rg, yr], name="fill", mask=k_mask)
+    level = fill.cumsum("year")  # planned stock (no release)
+    m.add_constraints(level - kap <= 0, name="planned_level")
+
+    # deliveries [future, year, project, region] and per product
+    deliv = o * on_b + wz * (on_c - on_b) + wq * (on_f - on_b)
+    deliv_p = deliv.groupby(prod_of).sum().reindex(product=list(pr))
+    # ---------------------------------------------------------------- second stage
+    avail_chn = (
+        da(inp.china_avail, "future", "year", "product", "region")
+        * da(inp.china_share, "product", "region")
+        * dem
+    )
+    s_c = m.add_variables(lower=0, upper=avail_chn, coords=[fut, yr, pr, rg], name="spot_chn")
+    s_e = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="spot_ex")
+    rel = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="release", mask=k_mask.broadcast_like(dem))
+    stk = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="stock", mask=k_mask.broadcast_like(dem))
+    u_p = m.add_variables(lower=0, upper=pri * dem, coords=[fut, yr, pr, rg], name="short_pri")
+    u_o = m.add_variables(lower=0, upper=(1 - pri) * dem, coords=[fut, yr, pr, rg], name="short_oth")
+
+    # reciprocal transfers: [agreement pair] from -> to
+    pairs: list[tuple[str, str, str, float]] = []
+    for a in spec.constraints.reciprocal:
+        for p in a.products:
+            if p not in inp.products:
+                continue
+            for r1 in a.regions:
+                for r2 in a.regions:
+                    if r1 != r2:
+                        pairs.append((r1, r2, p, a.share))
+    supply_extra: Any = 0
+    if pairs and ins.stockpile.allowed:
+        pidx = pd.Index([f"{a}>{b}:{p}" for a, b, p, _ in pairs], name="pair")
+        coords["pair"] = pidx
+        tr = m.add_variables(lower=0, coords=[fut, yr, pidx], name="transfer")
+        src = np.zeros((len(pidx), len(pr), len(rg)))
+        dst = np.zeros_like(src)
+        for i, (a, b, p, _) in enumerate(pairs):
+            src[i, pr.get_loc(p), rg.get_loc(a)] = 1
+            dst[i, pr.get_loc(p), rg.get_loc(b)] = 1
+        src_da = da(src, "pair", "product", "region")
+        dst_da = da(dst, "pair", "product", "region")
+        out_flow = (tr * src_da).sum("pair")
+        in_flow = (tr * dst_da).sum("pair")
+        supply_extra = in_flow
+        # each party releases at most `share` of last year's stock to allies
+        shares = da([s for *_, s in pairs], "pair")
+        prev = (stk * src_da).sum(["product", "region"]).shift(year=1)
+        m.add_constraints(
+            tr - shares * prev <= 0, name="transfer_limit", mask=yr.to_series().ne(y0).to_xarray()
+        )
+        m.add_constraints(tr.sel(year=y0) <= 0, name="transfer_first_year")
+    else:
+        out_flow = 0
+    # stock dynamics; stock <= capacity
+    prev_stk = stk.shift(year=1)
+    dyn = stk - fill + rel + out_flow
+    m.add_constraints(dyn.sel(year=y0) == 0, name="stock_first", mask=k_mask)
+    m.add_constraints(
+        (dyn - prev_stk).sel(year=list(inp.years[1:])) == 0, name="stock_dyn", mask=k_mask
+    ) if len(inp.years) > 1 else None
+    m.add_constraints(stk - kap <= 0, name="stock_cap", mask=k_mask.broadcast_like(dem))
+    # balance: deliveries + spot + release + transfers in + shortage >= demand + fill
+    # stock fills come out of the same market as consumption (none in a future without supply)
+    m.add_constraints(deliv_p + s_c + s_e + rel + supply_extra + u_p + u_o - fill >= dem, name="balance")
+    # the buyers' share of the projects' uncontracted output (and other ex-China supply)
+    out_total = (
+        (cap_j * (on_b + zsum * (on_c - on_b) + q * (on_f - on_b)))
+        .groupby(prod_of)
+        .sum()
+        .reindex(product=list(pr))
+    )
+    agg = {}
+    for name, var in (("o", o), ("wz", wz), ("wq", wq)):
+        agg[name] = m.add_variables(lower=0, coords=[pj, yr], name=f"total_{name}")
+        m.add_constraints(agg[name] - var.sum("region") == 0, name=f"total_{name}_def")
+    contracted = (
+        (agg["o"] * on_b + agg["wz"] * (on_c - on_b) + agg["wq"] * (on_f - on_b))
+        .groupby(prod_of)
+        .sum()
+        .reindex(product=list(pr))
+    )
+    share_tot = da(inp.market_share, "product", "region").sum("region")
+    other = (
+        da(inp.other_exchina_t, "future", "year", "product", "region").sum("region")
+        if inp.other_exchina_t is not None
+        else xr.zeros_like(dem.sum("region"))
+    )
+    m.add_constraints(
+        s_e.sum("region") - share_tot * (out_total - contracted) <= other, name="exchina_market"
+    )
+
+    # ---------------------------------------------------------------- groups
+    groups: dict[str, Group] = {}
+    elastic = frozenset(elastic)
+    slack_terms: list[Any] = []
+
+    def slack_for(gid: str, like: xr.DataArray, scale: float) -> Any:
+        if gid not in elastic:
+            return 0
+        s = m.add_variables(lower=0, coords=[coords[str(d)] for d in like.dims], name=f"slack_{gid}")
+        slack_terms.append((s / max(scale, 1e-9)).sum())
+        return s
+
+    for i, c in enumerate(spec.constraints.coverage):
+        gid = f"coverage_{i}"
+        if gid in drop:
+            continue
+        prods = [p for p in c.products if p in inp.products]
+        rhs = ((1 - c.min_share) * pri * dem).sel(product=prods, region=c.region)
+        sl = slack_for(gid, rhs, float(rhs.mean()) + 1)
+        m.add_constraints(u_p.sel(product=prods, region=c.region) - sl <= rhs, name=gid)
+        groups[gid] = Group(
+            gid,
+            "coverage",
+            f"at least {c.min_share:.0%} of {c.region}'s priority (defence) demand for "
+            f"{', '.join(prods)} met in every future and year",
+            (gid,),
+            c.model_dump(),
+        )
+    for i, k in enumerate(spec.constraints.concentration):
+        gid = f"concentration_{i}"
+        if gid in drop:
+            continue
+        prods = [p for p in inp.products if STAGE_OF[p] == k.stage]
+        yrs = [y for y in inp.years if y >= k.from_year]
+        if not prods or not yrs:
+            continue
+        sel = {"product": prods, "region": k.region, "year": yrs}
+        lhs = s_c.sel(sel) + k.max_share * (u_p.sel(sel) + u_o.sel(sel))
+        rhs = k.max_share * dem.sel(sel)
+        sl = slack_for(gid, rhs, float(rhs.mean()) + 1)
+        m.add_constraints(lhs - sl <= rhs, name=gid)
+        groups[gid] = Group(
+            gid,
+            "concentration",
+            f"at most {k.max_share:.0%} of {k.region}'s {k.stage}-stage supply from China from {k.from_year}",
+            (gid,),
+            k.model_dump(),
+        )
+    e_dem = da(inp.expect_demand, "year", "product", "region")
+    e_deliv = (
+        (o * e_on[0] + wz * (e_on[1] - e_on[0]) + wq * (e_on[2] - e_on[0]))
+        .groupby(prod_of)
+        .sum()
+        .reindex(product=list(pr))
+    )
+    penalty_terms: list[Any] = []
+    for i, cut in enumerate(spec.constraints.cutoff):
+        c = cut
+        gid = f"cutoff_{i}"
+        if gid in drop:
+            continue
+        prods = [p for p in c.products if p in inp.products]
+        yrs = [y for y in inp.years if y >= c.from_year]
+        frac = c.months / 12
+        for r in c.regions:
+            sel = {"product": prods, "region": r, "year": yrs}
+            stock_here: Any = level.sel(sel)
+            for a in spec.constraints.reciprocal:
+                if r not in a.regions:
+                    continue
+                ally = xr.DataArray(
+                    [a.share if p in a.products else 0.0 for p in prods],
+                    coords=[pd.Index(prods, name="product")],
+                )
+                for r2 in a.regions:
+                    if r2 != r:
+                        stock_here = stock_here + ally * level.sel(product=prods, region=r2, year=yrs)
+            lhs = stock_here + frac * e_deliv.sel(sel)
+            rhs = frac * c.min_priority_share * (pri * e_dem).sel(sel)
+            name = f"{gid}_{r}"
+            if name in drop:
+                continue
+            if c.mode is Mode.PENALTY:
+                miss = m.add_variables(lower=0, coords=[coords[d] for d in rhs.dims], name=f"miss_{name}")
+                m.add_constraints(lhs + miss >= rhs, name=name)
+                penalty_terms.append((c.penalty_usd_per_kg * MUSD * miss).sum())
+            else:
+                sl = slack_for(name, rhs, float(rhs.mean()) + 1)
+                m.add_constraints(lhs + sl >= rhs, name=name)
+            groups[name] = Group(
+                name,
+                "cutoff",
+                f"survive a {c.months}-month cut-off of {c.supplier} with at least "
+                f"{c.min_priority_share:.0%} of {r}'s priority demand for {', '.join(prods)} met "
+                f"from stocks and offtakes, every year from {c.from_year}"
+                + (" (penalty)" if c.mode is Mode.PENALTY else ""),
+                (name,),
+                {**c.model_dump(), "region": r, "months": c.months},
+            )
+    # ---------------------------------------------------------------- costs (US$ m)
+    capex = da(proj["capex_musd"].to_numpy(), "project")
+    cshare = da(proj["cofinance_share"].to_numpy(), "project")
+    cprice = da(proj["contract_usd_per_kg"].to_numpy(), "project")
+    e_spot = da(inp.expect_spot, "year", "product", "region")
+    e_fpay = da(inp.expect_floor_pay, "year", "project")
+    cover = ins.floor.covered_share
+    n_cof = min(COFIN_YEARS, len(inp.years))
+    first_years = da([1.0 / n_cof if y - y0 < n_cof else 0.0 for y in inp.years], "year")
+    hold = da(inp.holding_usd_per_kg_year, "product")
+    cof_year = z * (cshare * capex) * first_years  # [project, region, year]
+    fill_cost_e = fill * e_spot * MUSD
+    hold_cost = kap * hold * MUSD
+    floor_year = q * (e_fpay * cap_j * cover) * MUSD  # [project, year]
+    for buyer in spec.buyers:
+        b = buyer
+        if b.budget_musd_per_year is None:
+            continue
+        gid = f"budget_{b.region}"
+        if gid in drop:
+            continue
+        spend = (
+            cof_year.sel(region=b.region).sum("project")
+            + fill_cost_e.sel(region=b.region).sum("product")
+            + hold_cost.sel(region=b.region).sum("product")
+        )
+        if b.region == ins.floor.payer_region:
+            spend = spend + floor_year.sum("project")
+        cap_b = xr.full_like(df, b.budget_musd_per_year)
+        sl = slack_for(gid, cap_b, b.budget_musd_per_year + 1)
+        m.add_constraints(spend - sl <= cap_b, name=gid)
+        groups[gid] = Group(
+            gid,
+            "budget",
+            f"{b.payer or b.region}'s budget of US${b.budget_musd_per_year:,.0f} m a year "
+            "(co-financing, stockpile purchases and holding, floor payments)",
+            (gid,),
+            b.model_dump(),
+        )
+    # expected NPV cost by instrument
+    e_deliv_cost = (
+        (o * (e_on[0] * cprice) + wz * ((e_on[1] - e_on[0]) * cprice) + wq * ((e_on[2] - e_on[0]) * cprice))
+        * df
+        * MUSD
+    ).sum()
+    # note: the expected deliveries use expect_online = mean over the futures in the full
+    # problem; in a subsample they are the planning expectation (first-stage cost).
+    reserve = (o * (cprice * ins.offtake.reservation_share) * df * MUSD).sum()
+    salvage_price = da(inp.ref_usd_per_kg, "product")
+    last = inp.years[-1]
+    df_end = float(df.sel(year=last)) / (1 + inp.discount_rate)
+    costs: dict[str, Any] = {
+        "offtake": e_deliv_cost + reserve,
+        "cofinance": (cof_year * df).sum(),
+        "stockpile": (hold_cost * df.sum()).sum()
+        - ((stk.sel(year=last) * salvage_price).sum() * (w * df_end * MUSD)),
+        "floor": (floor_year * df).sum(),
+        "spot_china": ((s_c * chp) * df * (w * MUSD)).sum(),
+        "spot_ex_china": ((s_e * spot) * df * (w * MUSD)).sum(),
+        "rationing": (
+            (
+                u_p * da(inp.voll_priority_usd_per_kg, "product", "region")
+                + u_o * da(inp.voll_other_usd_per_kg, "product", "region")
+            )
+            * df
+            * (w * MUSD)
+        ).sum(),
+    }
+    if penalty_terms:
+        costs["cutoff_penalty"] = sum(penalty_terms[1:], penalty_terms[0])
+    objective: Any = sum(list(costs.values())[1:], next(iter(costs.values())))
+    risk = spec.objective.risk
+    if risk.weight > 0 and not feasibility:
+        if risk.measure == "cost":
+            per_f = (
+                ((s_c * chp + s_e * spot) * df * MUSD).sum(["year", "product", "region"])
+                + (
+                    (
+                        u_p * da(inp.voll_priority_usd_per_kg, "product", "region")
+                        + u_o * da(inp.voll_other_usd_per_kg, "product", "region")
+                    )
+                    * df
+                    * MUSD
+                ).sum(["year", "product", "region"])
+                + (deliv * cprice * df * MUSD).sum(["year", "project", "region"])
+            )
+        else:
+            per_f = (u_p * da(inp.voll_priority_usd_per_kg, "product", "region") * df * MUSD).sum(
+                ["year", "product", "region"]
+            )
+        eta = m.add_variables(name="cvar_eta")
+        exc = m.add_variables(lower=0, coords=[fut], name="cvar_excess")
+        m.add_constraints(exc - per_f + eta >= 0, name="cvar_def")
+        costs["risk"] = risk.weight * (eta + (w / (1 - risk.alpha)) * exc.sum())
+        objective = objective + costs["risk"]
+    if feasibility:
+        m.add_objective(sum(slack_terms[1:], slack_terms[0]) if slack_terms else 0 * o.sum())
+    else:
+        if slack_terms:
+            objective = objective + 1e4 * sum(slack_terms[1:], slack_terms[0])
+        m.add_objective(objective)
+    return Built(m, inputs, spec, groups, coords, elastic, costs)
+
+
+__all__ = ["FIRST_STAGE", "MUSD", "Built", "Group", "ModelInputs", "build_model"]

@@ -1,0 +1,127 @@
+"""Toy planning problems with optima worked out by hand (critmin.plan.model / solve)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from critmin.plan.result import Status
+from critmin.plan.solve import solve_plan
+from critmin.plan.toy import toy_inputs, toy_spec
+
+warnings.filterwarnings("ignore", module="linopy")
+
+CAP = {"concentration": [{"region": "USA", "stage": "magnet", "max_share": 0.65, "from_year": 2027}]}
+
+
+def test_two_suppliers_and_a_concentration_cap() -> None:
+    """Demand 100 t; China can supply it all at US$10/kg, an ex-China project 100 t at a
+    US$15/kg contract. With China capped at 65%: 65 t from China (US$0.65 m) and a 35 t offtake
+    (US$0.525 m), total US$1.175 m. One point less China (64%) moves 1 t from US$10 to US$15:
+    the shadow price is US$5,000 = US$0.005 m per point."""
+    r = solve_plan(toy_spec(constraints=CAP), toy_inputs(projects=[{"id": "a", "contract": 15}]))
+    assert r.status is Status.OPTIMAL
+    assert r.objective_musd == pytest.approx(1.175, abs=1e-6)
+    off = r.portfolio[r.portfolio.instrument == "offtake"]
+    assert off["amount"].tolist() == pytest.approx([35.0], abs=1e-6)
+    (s,) = r.shadows
+    assert s.kind == "concentration"
+    assert s.marginal_musd == pytest.approx(0.005, rel=1e-6)
+    assert "one more point of independence from China at the magnet stage" in s.statement
+    assert r.in_sample["China share USA magnet <= 65%"] == 1.0
+
+
+def test_without_the_cap_china_supplies_everything() -> None:
+    """No cap: all 100 t from China at US$10/kg = US$1.0 m, no offtake, no binding target."""
+    r = solve_plan(toy_spec(), toy_inputs(projects=[{"id": "a", "contract": 15}]))
+    assert r.objective_musd == pytest.approx(1.0, abs=1e-6)
+    assert r.portfolio.empty
+    assert r.shadows == ()
+
+
+@pytest.mark.parametrize(("capex", "expected", "chosen"), [(10.0, 7.0, True), (40.0, 20.0, False)])
+def test_binary_project_choice(capex: float, expected: float, chosen: bool) -> None:
+    """China is cut off; a project produces only if co-financed (online 0 without, 1 with).
+    Without it 100 t go short at US$200/kg: US$20 m. Co-financing half of its capex plus a
+    100 t offtake at US$20/kg (US$2 m) costs 0.5 x capex + 2: US$7 m at capex 10 (chosen), US$22 m
+    at capex 40 (rejected: US$20 m of rationing instead)."""
+    inp = toy_inputs(
+        projects=[{"id": "a", "contract": 20, "capex": capex, "cofinance_share": 0.5}],
+        china_avail=0.0,
+        online=np.array([0.0, 1.0, 0.0]).reshape(3, 1, 1, 1),
+    )
+    r = solve_plan(toy_spec(), inp)
+    assert r.status is Status.OPTIMAL
+    assert r.objective_musd == pytest.approx(expected, abs=1e-6)
+    assert ("cofinance" in set(r.portfolio.get("instrument", []))) is chosen
+
+
+def test_stockpile_against_a_known_cutoff() -> None:
+    """Two years, 100 t/yr of demand. Year 1: China supplies 100 t at US$10/kg and 100 t more is
+    on the ex-China spot market at US$10/kg; year 2: China is cut off and nothing is for sale.
+    Best: buy 100 t extra in year 1 into a 100 t stockpile and release it in year 2. Cost:
+    US$1 m (consumption) + US$1 m (the fill) + holding US$1/kg/yr x 100 t x 2 yr = US$0.2 m:
+    US$2.2 m, against US$1 m + 100 t x US$200/kg = US$21 m without a stockpile."""
+    inp = toy_inputs(
+        years=(2027, 2028),
+        china_avail=np.array([1.0, 0.0]).reshape(1, 2, 1, 1),
+        other_exchina_t=np.array([100.0, 0.0]).reshape(1, 2, 1, 1),
+        holding=1.0,
+    )
+    spec = toy_spec(years={"start": 2027, "end": 2028})
+    r = solve_plan(spec, inp)
+    assert r.objective_musd == pytest.approx(2.2, abs=1e-6)
+    row = r.portfolio[r.portfolio.instrument == "stockpile"].iloc[0]
+    assert row["amount"] == pytest.approx(100.0, abs=1e-6)
+    assert "2027: 100" in row["detail"]
+    costs = r.costs.set_index("instrument")["expected_npv_musd"]
+    assert costs["stockpile"] == pytest.approx(1.2, abs=1e-6)  # fill US$1 m + holding US$0.2 m
+    assert costs.sum() == pytest.approx(r.objective_musd, abs=1e-6)  # the rows add up
+
+
+def test_cutoff_target_and_its_shadow_price() -> None:
+    """A 12-month cut-off must leave 50% of priority demand (priority share 0.4 of 100 t) met
+    from stocks: a 20 t stockpile, filled in year 1 from ex-China spot at US$10/kg (US$0.2 m),
+    holding US$1/kg/yr x 20 t x 2 yr (US$0.04 m), the 20 t valued at US$10/kg at the end
+    (-US$0.2 m, no discounting). One more point of priority demand (0.4 t more stock) costs
+    the holding, 0.4 t x US$1/kg x 2 yr = US$0.0008 m."""
+    inp = toy_inputs(years=(2027, 2028), other_exchina_t=100.0, holding=1.0, priority_share=0.4)
+    spec = toy_spec(
+        years={"start": 2027, "end": 2028},
+        constraints={
+            "cutoff": [{"months": 12, "min_priority_share": 0.5, "regions": ["USA"], "from_year": 2027}]
+        },
+    )
+    r = solve_plan(spec, inp)
+    assert r.status is Status.OPTIMAL
+    # 200 t consumed from China over two years (US$2 m) + the stock's holding (0.04)
+    assert r.objective_musd == pytest.approx(2.04, abs=1e-6)
+    (s,) = r.shadows
+    assert s.kind == "cutoff"
+    assert s.marginal_musd == pytest.approx(0.0008, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_infeasible_plan_names_the_conflicting_targets() -> None:
+    """A budget of US$0.1 m a year cannot hold the 20 t stockpile the cut-off target needs
+    (US$0.2 m of fill at the expected spot price): the budget and the cut-off are named, the
+    unrelated China cap is not."""
+    inp = toy_inputs(years=(2027, 2028), other_exchina_t=100.0, priority_share=0.4, projects=[{"id": "a"}])
+    spec = toy_spec(
+        years={"start": 2027, "end": 2028},
+        buyers=[{"region": "USA", "payer": "DoD", "budget_musd_per_year": 0.1}],
+        instruments={"offtake": {"allowed": False}},
+        constraints={
+            "cutoff": [{"months": 12, "min_priority_share": 0.5, "regions": ["USA"], "from_year": 2027}],
+            **CAP,
+        },
+    )
+    r = solve_plan(spec, inp)
+    assert r.status is Status.INFEASIBLE
+    text = " | ".join(r.conflicts)
+    assert "DoD's budget of US$0 m a year" in text or "DoD's budget" in text
+    assert "12-month cut-off of CHN" in text
+    assert "China from 2027" not in text
+    assert len(r.conflicts) == 2
