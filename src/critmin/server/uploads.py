@@ -8,8 +8,8 @@ request ends. Bodies are read chunk by chunk (multipart parsed as it streams wit
 ``python-multipart``), so a body over the limit stops at the limit (413), never fully held.
 
 Two request forms are accepted: ``multipart/form-data`` (``curl -F bom=@bom.csv``; the form
-field names the file) and a raw body (``curl --data-binary @bom.csv -H 'Content-Type:
-text/csv'``) for a route with one file.
+field names the file) and a raw body (the file itself as the body, ``Content-Type:
+text/csv``) for a route with one file.
 """
 
 from __future__ import annotations
