@@ -20,6 +20,7 @@ from critmin.cli.runs import runs_app
 from critmin.cli.scenarios import scenarios_app
 from critmin.cli.screen import screen_cmd
 from critmin.cli.sensitivity import sensitivity_cmd
+from critmin.cli.serve import serve_cmd
 from critmin.cli.simulate import simulate_cmd
 from critmin.cli.trace import trace_app
 from critmin.cli.trace_country import trace_country_cmd
@@ -49,6 +50,7 @@ app.command("backtest")(backtest_cmd)
 app.command("calibrate")(calibrate_cmd)
 app.command("floor")(floor_cmd)
 app.command("stockpile")(stockpile_cmd)
+app.command("serve")(serve_cmd)
 app.command("plan")(plan_cmd)
 
 
