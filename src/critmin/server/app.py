@@ -38,9 +38,7 @@ def plotly_js() -> Path:
 
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
-        raise DataError(
-            f"plotly.js not found at {path}", fix="reinstall the plotly package with pip"
-        )
+        raise DataError(f"plotly.js not found at {path}", fix="reinstall the plotly package with pip")
     return path
 
 
