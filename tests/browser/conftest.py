@@ -64,7 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None and os.environ.get("CRITMIN_REQUIRE_BROWSER"):  # set by .ci/run: never skipped in CI
-        pytest.fail("no Chromium found and CRITMIN_REQUIRE_BROWSER is set (.ci/run installs Debian's chromium)")
+        pytest.fail("no Chromium found and CRITMIN_REQUIRE_BROWSER is set (.ci/run installs chromium)")
     if path is None:
         pytest.skip(
             "no Chromium found (/usr/bin/chromium, CRITMIN_CHROMIUM or chromium on the PATH); "

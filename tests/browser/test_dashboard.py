@@ -1,9 +1,13 @@
 """The dashboard in headless Chromium: every page renders its figures from the API, a scenario
 runs with a knob changed and its fan charts draw, a BOM upload gives the verdict table, two
-runs compare, and no request leaves 127.0.0.1. Screenshots go to docs/screenshots/."""
+runs compare, and no request leaves 127.0.0.1. Each page is also saved as a screenshot: to
+``$CRITMIN_SCREENSHOTS`` when set (``CRITMIN_SCREENSHOTS=docs/screenshots`` refreshes the
+README's images), else to a temporary folder, so a test run never changes tracked files."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +16,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("CRITMIN_SCREENSHOTS") or tempfile.mkdtemp(prefix="critmin-shots-"))
 BOM = ROOT / "tests" / "fixtures" / "bom" / "example.csv"
 
 
