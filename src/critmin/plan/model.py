@@ -169,6 +169,10 @@ class Built:
     elastic: frozenset[str] = frozenset()
     #: named linear expressions of the expected cost by instrument (US$ m NPV)
     costs: dict[str, Any] = field(default_factory=dict)
+    #: the decomposition's log, one line per iteration (empty after a monolithic solve)
+    solver_log: tuple[str, ...] = ()
+    #: whether the constraints' duals are those of the LP with the binaries fixed at the optimum
+    duals_fixed_lp: bool = False
 
 
 def _placeholder_project(inp: ModelInputs) -> ModelInputs:
@@ -192,6 +196,15 @@ def _placeholder_project(inp: ModelInputs) -> ModelInputs:
         expect_online=None if inp.expect_online is None else np.zeros((3, n_y, 1)),
         expect_floor_pay=None if inp.expect_floor_pay is None else np.zeros((n_y, 1)),
     )
+
+
+def salvage_usd_per_kg(inp: ModelInputs) -> F:
+    """The value of a tonne of stock left at the horizon's end, [F, P, R] US$/kg: what it would
+    cost to replace then (the cheaper of China's and the ex-China price in the last year of that
+    future), never more than the reference price. Valuing it at a fixed reference price instead
+    would let a plan buy cheap Chinese supply in a late year only to book it at a higher price."""
+    last = np.minimum(inp.china_usd_per_kg[:, -1], inp.spot_usd_per_kg[:, -1])  # [F, P, R]
+    return np.minimum(last, np.asarray(inp.ref_usd_per_kg)[None, :, None])
 
 
 FIRST_STAGE = ("offtake", "o_cofin", "o_floor", "cofin", "floor", "capacity", "fill")
@@ -319,9 +332,14 @@ def _build(
 
     sp_ok = np.array([ins.stockpile.allowed and p in ins.stockpile.products for p in inp.products])
     k_mask = da(sp_ok[:, None] & np.ones((1, len(rg)), bool), "product", "region").astype(bool)
+    # no stockpile is worth more than the horizon's whole demand (the peak over the futures, year
+    # by year): a finite bound that never binds at an optimum, so every future's cost is bounded
+    # below (what the decomposition's master needs, see critmin.plan.benders)
+    horizon_t = da(np.asarray(inp.demand_t).max(axis=0).sum(axis=0), "product", "region")
+    kap_max = horizon_t if ins.stockpile.max_t is None else horizon_t.clip(max=ins.stockpile.max_t)
     kap = m.add_variables(
         lower=0,
-        upper=ins.stockpile.max_t if ins.stockpile.max_t is not None else np.inf,
+        upper=kap_max,
         coords=[pr, rg],
         name="capacity",
         mask=k_mask,
@@ -342,7 +360,13 @@ def _build(
     s_c = m.add_variables(lower=0, upper=avail_chn, coords=[fut, yr, pr, rg], name="spot_chn")
     s_e = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="spot_ex")
     rel = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="release", mask=k_mask.broadcast_like(dem))
-    stk = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="stock", mask=k_mask.broadcast_like(dem))
+    stk = m.add_variables(
+        lower=0,
+        upper=kap_max.broadcast_like(dem),
+        coords=[fut, yr, pr, rg],
+        name="stock",
+        mask=k_mask.broadcast_like(dem),
+    )
     u_p = m.add_variables(lower=0, upper=pri * dem, coords=[fut, yr, pr, rg], name="short_pri")
     u_o = m.add_variables(lower=0, upper=(1 - pri) * dem, coords=[fut, yr, pr, rg], name="short_oth")
 
@@ -387,7 +411,7 @@ def _build(
     m.add_constraints(
         (dyn - prev_stk).sel(year=list(inp.years[1:])) == 0, name="stock_dyn", mask=k_mask
     ) if len(inp.years) > 1 else None
-    m.add_constraints(stk - kap <= 0, name="stock_cap", mask=k_mask.broadcast_like(dem))
+    # stock <= capacity needs no row: stock = planned level - releases <= planned level <= capacity
     # balance: deliveries + spot + release + transfers in + shortage >= demand + fill
     # stock fills come out of the same market as consumption (none in a future without supply)
     m.add_constraints(deliv_p + s_c + s_e + rel + supply_extra + u_p + u_o - fill >= dem, name="balance")
@@ -398,16 +422,9 @@ def _build(
         .sum()
         .reindex(product=list(pr))
     )
-    agg = {}
-    for name, var in (("o", o), ("wz", wz), ("wq", wq)):
-        agg[name] = m.add_variables(lower=0, coords=[pj, yr], name=f"total_{name}")
-        m.add_constraints(agg[name] - var.sum("region") == 0, name=f"total_{name}_def")
-    contracted = (
-        (agg["o"] * on_b + agg["wz"] * (on_c - on_b) + agg["wq"] * (on_f - on_b))
-        .groupby(prod_of)
-        .sum()
-        .reindex(product=list(pr))
-    )
+    # contracted output, summed over the buyers (written on the first-stage columns themselves:
+    # an auxiliary total per project would add columns that every future's row reads)
+    contracted = deliv_p.sum("region")
     share_tot = da(inp.market_share, "product", "region").sum("region")
     other = (
         da(inp.other_exchina_t, "future", "year", "product", "region").sum("region")
@@ -565,7 +582,7 @@ def _build(
     # note: the expected deliveries use expect_online = mean over the futures in the full
     # problem; in a subsample they are the planning expectation (first-stage cost).
     reserve = (o * (cprice * ins.offtake.reservation_share) * df * MUSD).sum()
-    salvage_price = da(inp.ref_usd_per_kg, "product")
+    salvage_price = da(salvage_usd_per_kg(inp), "future", "product", "region")
     last = inp.years[-1]
     df_end = float(df.sel(year=last)) / (1 + inp.discount_rate)
     costs: dict[str, Any] = {
@@ -621,4 +638,4 @@ def _build(
     return Built(m, inputs, spec, groups, coords, elastic, costs)
 
 
-__all__ = ["FIRST_STAGE", "MUSD", "Built", "Group", "ModelInputs", "build_model"]
+__all__ = ["FIRST_STAGE", "MUSD", "Built", "Group", "ModelInputs", "build_model", "salvage_usd_per_kg"]

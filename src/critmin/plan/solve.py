@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from critmin.plan.model import MUSD, Built, ModelInputs, build_model
+from critmin.plan.benders import solve_linopy
+from critmin.plan.model import MUSD, Built, ModelInputs, build_model, salvage_usd_per_kg
 from critmin.plan.result import PlanResult, Shadow, Status
 from critmin.plan.spec import PlanSpec
 
@@ -65,10 +66,40 @@ def money(x: float) -> str:
     return f"US${x:,.3g} m" if abs(x) >= 1 else f"US${x:.3g} m"
 
 
-def solve_built(b: Built, *, time_limit: float | None = None, gap: float | None = None) -> Status:
-    """Solve ``b.model`` with HiGHS (the plan's solver options) and return its status."""
+#: from this many futures on, ``method: auto`` solves by decomposition
+DECOMPOSE_FROM = 16
+
+
+def solve_built(
+    b: Built, *, time_limit: float | None = None, gap: float | None = None, method: str | None = None
+) -> Status:
+    """Solve ``b.model`` with HiGHS (the plan's solver options) and return its status.
+
+    ``method`` (default the plan's ``solver.method``): ``decomposition`` solves by Benders over
+    the futures (:mod:`critmin.plan.benders`) and falls back to the monolithic solve when it
+    cannot certify a feasible first stage (an infeasible plan is diagnosed on the monolith)."""
     _silence_banner()
     opts = b.spec.solver
+    how = method or opts.method
+    if how == "auto":
+        how = "decomposition" if b.inputs.n_futures >= DECOMPOSE_FROM else "monolithic"
+    limit = float(time_limit if time_limit is not None else opts.time_limit_s)
+    if how == "decomposition":
+        t0 = time.perf_counter()
+        r = solve_linopy(
+            b.model,
+            b.inputs.n_futures,
+            gap=float(gap if gap is not None else opts.mip_gap),
+            time_limit=limit,
+            threads=opts.threads,
+        )
+        b.solver_log = tuple(r.log)
+        b.duals_fixed_lp = r.duals_fixed_lp and r.status == "optimal"
+        if r.status == "optimal":
+            return Status.OPTIMAL
+        if r.status == "time_limit" and len(r.x):
+            return Status.TIME_LIMIT
+        time_limit = max(1.0, limit - (time.perf_counter() - t0))
     kwargs: dict[str, Any] = {
         "time_limit": float(time_limit if time_limit is not None else opts.time_limit_s),
         "threads": opts.threads,
@@ -273,9 +304,11 @@ def portfolio_table(b: Built) -> pd.DataFrame:
     fill = _sol(b, "fill")
     for p in inp.products:
         for r in inp.regions:
-            k = float(kap.sel(product=p, region=r))
+            f = fill.sel(product=p, region=r).values
+            # the capacity the fills use (a capacity nobody fills is free of cost when holding
+            # costs nothing, so its value is arbitrary and not a decision worth reporting)
+            k = min(float(kap.sel(product=p, region=r)), float(np.cumsum(f).max(initial=0.0)))
             if k > 1e-6:
-                f = fill.sel(product=p, region=r).values
                 sched = ", ".join(f"{y}: {v:,.0f}" for y, v in zip(years, f, strict=True) if v > 0.5)
                 rows.append(
                     {
@@ -325,6 +358,7 @@ def cost_table(b: Built) -> pd.DataFrame:
     cp = proj["contract_usd_per_kg"].to_numpy()
     res = b.spec.instruments.offtake.reservation_share
     deliv = o * eo[0].T[:, None, :] + wz * (eo[1] - eo[0]).T[:, None, :] + wq * (eo[2] - eo[0]).T[:, None, :]
+    salvage = salvage_usd_per_kg(inp)  # [F, P, R]
     rows = []
     for i, r in enumerate(inp.regions):
         off = float(((deliv[:, i, :] + res * o[:, i, :]) * cp[:, None] * df[None, :]).sum() * MUSD)
@@ -339,7 +373,7 @@ def cost_table(b: Built) -> pd.DataFrame:
         bought = float(((fill * inp.expect_spot[:, :, i].T) * df[None, :]).sum() * MUSD)
         stock = bought + float(
             (kap[:, i] * inp.holding_usd_per_kg_year).sum() * df.sum() * MUSD
-            - (stk[:, -1, :, i] * inp.ref_usd_per_kg[None, :]).sum() * w * df_end * MUSD
+            - (stk[:, -1, :, i] * salvage[:, :, i]).sum() * w * df_end * MUSD
         )
         flo = 0.0
         if r == b.spec.instruments.floor.payer_region:
@@ -445,14 +479,15 @@ def shadow_prices(b: Built) -> tuple[Shadow, ...]:
     """Fix the binaries at the optimum, re-solve the LP and read the target groups' duals."""
     m = b.model
     sol = {n: m.variables[n].solution.copy() for n in ("short_pri", "short_oth")}
-    for n in ("cofin", "floor"):
-        if n in m.variables and m.variables[n].labels.size:
-            v = m.variables[n]
-            v.fix(value=v.solution.fillna(0.0).round())
-            v.relax()
-    status = solve_built(b)
-    if status is not Status.OPTIMAL:
-        return ()
+    if not b.duals_fixed_lp:  # the decomposition's polish already solved that LP
+        for n in ("cofin", "floor"):
+            if n in m.variables and m.variables[n].labels.size:
+                v = m.variables[n]
+                v.fix(value=v.solution.fillna(0.0).round())
+                v.relax()
+        status = solve_built(b)
+        if status is not Status.OPTIMAL:
+            return ()
     out: list[Shadow] = []
     inp = b.inputs.planning()
     assert inp.expect_demand is not None

@@ -219,6 +219,10 @@ class Solver(_Strict):
     time_limit_s: float = Field(default=120.0, gt=0, le=36000)
     mip_gap: float = Field(default=1e-3, ge=0, le=0.5)
     threads: int = Field(default=2, ge=1, le=64)
+    #: ``decomposition``: Benders (L-shaped) over the futures (critmin.plan.benders);
+    #: ``monolithic``: the deterministic equivalent in one HiGHS solve; ``auto``: decomposition
+    #: from DECOMPOSE_FROM futures on, with the monolithic solve as its fallback
+    method: Literal["auto", "decomposition", "monolithic"] = "auto"
 
 
 class PlanSpec(_Strict):

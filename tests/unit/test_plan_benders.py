@@ -1,0 +1,187 @@
+"""The Benders decomposition of the planning model (critmin.plan.benders): the split, the cuts'
+validity, hand-worked toys solved by decomposition, and agreement with the monolithic solve on
+random toy plans (hypothesis)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critmin.plan import benders
+from critmin.plan.model import build_model
+from critmin.plan.result import Status
+from critmin.plan.solve import solve_built, solve_plan
+from critmin.plan.toy import toy_inputs, toy_spec
+
+warnings.filterwarnings("ignore", module="linopy")
+
+CAP = {"concentration": [{"region": "USA", "stage": "magnet", "max_share": 0.65, "from_year": 2027}]}
+DECOMP = {"mip_gap": 0.0, "threads": 1, "method": "decomposition"}
+
+
+def _two_futures() -> tuple[object, object]:
+    """Two futures, two years: China supplies everything in future 0 and is cut off in year 2 of
+    future 1; one ex-China project that produces only when co-financed in future 1."""
+    inp = toy_inputs(
+        years=(2027, 2028),
+        futures=2,
+        projects=[{"id": "a", "contract": 20, "capex": 4.0, "cofinance_share": 0.5}],
+        china_avail=np.array([[1.0, 1.0], [1.0, 0.0]]).reshape(2, 2, 1, 1),
+        other_exchina_t=np.array([[0.0, 0.0], [100.0, 0.0]]).reshape(2, 2, 1, 1),
+        online=np.array([[[1.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [0.0, 0.0]]])[
+            ..., None
+        ],
+        holding=0.5,
+    )
+    spec = toy_spec(years={"start": 2027, "end": 2028}, futures=2, solver=DECOMP)
+    return spec, inp
+
+
+def test_split_puts_each_column_and_row_in_its_stage() -> None:
+    spec, inp = _two_futures()
+    b = build_model(spec, inp)  # type: ignore[arg-type]
+    s = benders.split_model(b.model, 2)
+    m = b.model
+    n_first = sum(
+        int((m.variables[n].labels.values >= 0).sum())
+        for n in m.variables
+        if "future" not in m.variables[n].dims
+    )
+    assert len(s.first) == n_first
+    assert set(np.unique(s.col_future[s.second])) == {0, 1}
+    # every second-stage row reads only its own future's columns (checked by split_model) and
+    # the first-stage rows read no second-stage column
+    rows1 = np.flatnonzero(s.row_future < 0)
+    assert s.A[rows1][:, s.second].nnz == 0
+
+
+def test_cuts_are_valid_lower_bounds_everywhere() -> None:
+    """Q_f is convex in the first stage: the cut at one point never exceeds Q_f at another."""
+    spec, inp = _two_futures()
+    s = benders.split_model(build_model(spec, inp).model, 2)  # type: ignore[arg-type]
+    sub = benders._Sub(s, 1)
+    rng = np.random.default_rng(0)
+    lo, up = s.col_lower[s.first], np.minimum(s.col_upper[s.first], 200.0)
+    points = [lo + rng.random(len(lo)) * (up - lo) for _ in range(6)]
+    evals = [sub.solve(x)[:3] for x in points]
+    for x, (st0, q, G) in zip(points, evals, strict=True):
+        assert st0 == "Optimal"
+        for y, (_, q2, _) in zip(points, evals, strict=True):
+            assert np.all(q + G @ (y - x) <= q2 + 1e-7 * np.maximum(1.0, np.abs(q2)))
+
+
+def test_theta_bounds_are_finite_and_below_every_future_cost() -> None:
+    spec, inp = _two_futures()
+    s = benders.split_model(build_model(spec, inp).model, 2)  # type: ignore[arg-type]
+    lb = benders.theta_lower_bounds(s)
+    assert np.all(np.isfinite(lb))
+    sub = benders._Sub(s, 1)
+    _, q, _, _ = sub.solve(s.col_lower[s.first])
+    assert np.all(lb <= q + 1e-9)
+
+
+def test_hand_worked_toy_by_decomposition() -> None:
+    """The two-supplier toy of test_plan_model (US$1.175 m, 35 t offtake, shadow US$0.005 m a
+    point) with two identical futures, solved by decomposition."""
+    inp = toy_inputs(futures=2, projects=[{"id": "a", "contract": 15}])
+    r = solve_plan(toy_spec(constraints=CAP, futures=2, solver=DECOMP), inp)
+    assert r.status is Status.OPTIMAL
+    assert r.objective_musd == pytest.approx(1.175, abs=1e-6)
+    off = r.portfolio[r.portfolio.instrument == "offtake"]
+    assert off["amount"].tolist() == pytest.approx([35.0], abs=1e-6)
+    (sh,) = r.shadows
+    assert sh.marginal_musd == pytest.approx(0.005, rel=1e-5)
+
+
+@pytest.mark.parametrize(("capex", "expected", "chosen"), [(10.0, 7.0, True), (40.0, 20.0, False)])
+def test_binary_choice_by_decomposition(capex: float, expected: float, chosen: bool) -> None:
+    """The co-financing toy of test_plan_model (US$7 m chosen at capex 10, US$20 m of rationing
+    at capex 40), through the MILP phase of the decomposition."""
+    inp = toy_inputs(
+        futures=2,
+        projects=[{"id": "a", "contract": 20, "capex": capex, "cofinance_share": 0.5}],
+        china_avail=0.0,
+        online=np.array([0.0, 1.0, 0.0]).reshape(3, 1, 1, 1),
+    )
+    r = solve_plan(toy_spec(futures=2, solver=DECOMP), inp)
+    assert r.status is Status.OPTIMAL
+    assert r.objective_musd == pytest.approx(expected, abs=1e-5)
+    assert ("cofinance" in set(r.portfolio.get("instrument", []))) is chosen
+
+
+@pytest.mark.slow
+def test_infeasible_plan_falls_back_and_names_the_conflict() -> None:
+    """A cut-off target that no budget can meet: the decomposition finds no first stage that
+    every future meets without slack, falls back to the monolith, which names the conflict."""
+    inp = toy_inputs(
+        years=(2027, 2028), futures=2, other_exchina_t=100.0, priority_share=0.4, projects=[{"id": "a"}]
+    )
+    spec = toy_spec(
+        years={"start": 2027, "end": 2028},
+        futures=2,
+        buyers=[{"region": "USA", "payer": "DoD", "budget_musd_per_year": 0.1}],
+        instruments={"offtake": {"allowed": False}},
+        constraints={
+            "cutoff": [{"months": 12, "min_priority_share": 0.5, "regions": ["USA"], "from_year": 2027}]
+        },
+        solver=DECOMP,
+    )
+    r = solve_plan(spec, inp)
+    assert r.status is Status.INFEASIBLE
+    assert any("12-month cut-off of CHN" in c for c in r.conflicts)
+
+
+@st.composite
+def toy_plans(draw: st.DrawFn) -> tuple[object, object]:
+    n_f = draw(st.integers(2, 4))
+    n_y = 2
+    avail = np.array(draw(st.lists(st.sampled_from([0.0, 0.3, 1.0]), min_size=n_f * n_y, max_size=n_f * n_y)))
+    online = np.array(
+        draw(st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=3 * n_f * n_y, max_size=3 * n_f * n_y))
+    )
+    online = online.reshape(3, n_f, n_y, 1)
+    online[1] = np.maximum(online[1], online[0])  # co-financing never delays
+    demand = draw(st.floats(50.0, 150.0))
+    contract = draw(st.floats(11.0, 40.0))
+    capex = draw(st.floats(0.0, 5.0))
+    holding = draw(st.floats(0.1, 2.0))
+    cap = draw(st.booleans())
+    inp = toy_inputs(
+        years=(2027, 2028),
+        futures=n_f,
+        demand_t=demand,
+        projects=[
+            {"id": "a", "contract": contract, "capex": capex, "capacity": 80.0, "cofinance_share": 0.5}
+        ],
+        china_avail=avail.reshape(n_f, n_y, 1, 1),
+        online=online,
+        other_exchina_t=20.0,
+        holding=holding,
+        spot_usd_per_kg=12.0,
+        market_share=0.5,
+    )
+    spec = toy_spec(years={"start": 2027, "end": 2028}, futures=n_f, constraints=CAP if cap else {})
+    return spec, inp
+
+
+@pytest.mark.slow
+@settings(max_examples=10)
+@given(toy_plans())
+def test_decomposition_agrees_with_the_monolith(plan: tuple[object, object]) -> None:
+    """Random two-stage toys (co-financing binary, stockpile, China cut-offs, a cap): the
+    decomposition's optimum equals the deterministic equivalent's."""
+    spec, inp = plan
+    b1 = build_model(spec, inp)  # type: ignore[arg-type]
+    s1 = solve_built(b1, method="monolithic")
+    b2 = build_model(spec, inp)  # type: ignore[arg-type]
+    s2 = solve_built(b2, method="decomposition")
+    assert s1 is s2 is Status.OPTIMAL
+    v1, v2 = float(b1.model.objective.value), float(b2.model.objective.value)
+    assert v2 == pytest.approx(v1, rel=1e-5, abs=1e-6)
+    # the solution written back is complete and satisfies the stock bounds
+    stock = b2.model.variables["stock"].solution.values
+    assert np.all(np.nan_to_num(stock) >= -1e-7)
