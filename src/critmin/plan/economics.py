@@ -23,6 +23,10 @@ Units and conventions
 * ``capex_musd``: capital still to spend from Jan 2027 (0 for operating plants).
 * ``overlaps``: a project id whose flow this row is a step of (Lynas Kalgoorlie cracks Mt Weld
   concentrate): :meth:`Economics.stage_totals` leaves such rows out so nothing counts twice.
+* ``sim_project``: the simulator's pipeline project this row is (its name in
+  ``critmin.simulate.chains.plants.plant_table`` or, for Dy+Tb, ``heavy.heavy_projects``), the
+  one ``critmin plan --verify`` reschedules when the row is co-financed or floored; empty where
+  the simulator's pipeline has none (base plants, or a project it lacks: the replay adds it).
 * Demand 2026: the simulator's baseline magnet demand by region (2024, the network's
   ``demand0``) grown two years at 7%/yr; ``ndpr_oxide`` demand = magnets x 0.33 NdPr share x
   1.166 oxide/metal; ``dytb_oxide`` = magnets x 0.00966 t Dy+Tb per t (world 3,100 t over
@@ -89,6 +93,7 @@ EXTRA_COLUMNS = (
     "overlaps",
     "extra_source_ids",
     "note",
+    "sim_project",
 )
 _NUMERIC = {
     "capacity_t_per_year": (0.0, False),  # (lower bound, inclusive?)

@@ -24,9 +24,10 @@ the allies' pro rata to their gaps. With ``replenish`` > 0 the stockpile buys ba
 own users' stock above their target (a loose market) up to its size, when not triggered.
 
 **Purchases and intermediate products** (issue 13). A stockpile event with ``fill_from:
-market`` buys its amount from the owner's holders instead of receiving it from outside: after
-the month's use, at most what they hold, never in a month it releases, the rest carried to the
-next month (:class:`StagePiles` for an intermediate product; ``step.py`` for the users').
+market`` buys its amount instead of receiving it from outside: after the month's use, from
+the holders of the product outside China (its own region's first, then the others' pro rata,
+:func:`market_take`), at most what they hold, never in a month it releases, the rest carried
+to the next month (:class:`StagePiles` for an intermediate product; ``step.py`` for the users').
 A stockpile of an intermediate stage k's product (NdPr oxide at ``separation``) is held apart
 from the stage's stock and released, by the same rules, into the stock of the regions it
 serves when their stage k + 1 lacks input: the gap is what stage k + 1 wants to draw this
@@ -267,6 +268,37 @@ def check(classes: ClassStock, aggregate: F, outflow: F, inflow: F) -> float:
     return worst
 
 
+def market_take(
+    pending: F, have: F, ex: npt.NDArray[np.bool_], blocked: npt.NDArray[np.bool_]
+) -> tuple[F, F]:
+    """A month's market purchases of the stockpiles: (taken from each holder, bought by each
+    owner), both [P, R] t.
+
+    Owner o wants ``pending[:, o]`` (nothing where ``blocked``: a stockpile releasing this month
+    does not buy); it buys from its own region's holdings ``have`` first, then from the other
+    regions of ``ex`` (outside China: China's exports follow its controls) in proportion to
+    what they hold, never more than they hold. Owners buy in region order. Example: USA wants
+    50 t, holds 20 t, Japan 60 t and the EU 20 t: it takes 20 t at home, 24 t from Japan and
+    6 t from the EU."""
+    avail = np.maximum(have, 0.0)
+    taken = np.zeros_like(avail)
+    bought = np.zeros_like(avail)
+    for o in np.flatnonzero(pending.any(axis=0)):
+        want = np.where(blocked[:, o], 0.0, pending[:, o])
+        own = np.minimum(want, avail[:, o])
+        avail[:, o] -= own
+        others = ex.copy()
+        others[o] = False
+        pool = avail[:, others].sum(axis=1)
+        give = np.minimum(want - own, pool)
+        part = avail[:, others] * np.divide(give, pool, out=np.zeros_like(give), where=pool > 0)[:, None]
+        avail[:, others] -= part
+        taken[:, o] += own
+        taken[:, others] += part
+        bought[:, o] = own + part.sum(axis=1)
+    return taken, bought
+
+
 class StagePiles:
     """Public stockpiles of intermediate products for a block of paths (module docstring).
 
@@ -315,16 +347,18 @@ class StagePiles:
         self._flows[k]["into"] = into
         self._trig[k] = trig
 
-    def buy(self, k: int, stock_k: F) -> None:
-        """Buy what is due of stage k's product from ``stock_k`` [P, R] (in place), not where
-        the pile released this month; the rest stays pending."""
+    def buy(self, k: int, stock_k: F, ex: npt.NDArray[np.bool_]) -> None:
+        """Buy what is due of stage k's product from ``stock_k`` [P, R] (in place) of the
+        regions ``ex`` (:func:`market_take`), not where the pile released this month; the rest
+        stays pending."""
         if k not in self.piles:
             return
-        take = np.where(self._trig[k], 0.0, np.minimum(self.pending[k], np.maximum(stock_k, 0.0)))
-        stock_k -= take
-        self.level[k] = self.level[k] + take
-        self.pending[k] = self.pending[k] - take
-        self._flows[k]["bought"] = take
+        taken, bought = market_take(self.pending[k], stock_k, ex, self._trig[k])
+        stock_k -= taken
+        self.level[k] = self.level[k] + bought
+        self.pending[k] = self.pending[k] - bought
+        self._flows[k]["bought"] = bought
+        self._flows[k]["taken"] = taken
 
     def levels(self, n_stages: int) -> F:
         """[P, K, R] every stage's pile (0 where a stage has none)."""
@@ -336,7 +370,7 @@ class StagePiles:
 
     def net(self) -> dict[int, F]:
         """Per stage, what the piles added to its stock this month (released less bought)."""
-        return {k: f["into"] - f["bought"] for k, f in self._flows.items()}
+        return {k: f["into"] - f.get("taken", f["bought"]) for k, f in self._flows.items()}
 
     def negative(self) -> bool:
         """Whether any pile or pending purchase went negative (never, by construction)."""
@@ -353,6 +387,7 @@ class StagePiles:
                 raise MassBalanceError(f"negative stockpile of stage {k}'s product")
             resid = np.abs(lv - f["level0"] - (f["add"] + f["bought"] - f["out"]))
             moved = np.abs(f["out"].sum(axis=1) - f["into"].sum(axis=1))
+            moved += np.abs(f["bought"].sum(axis=1) - f.get("taken", f["bought"]).sum(axis=1))
             worst = max(worst, float(resid.max(initial=0.0)), float(moved.max(initial=0.0)))
             scale = 1.0 + f["level0"] + lv + f["add"] + f["bought"]
             if (resid > BALANCE_RTOL * scale).any() or (

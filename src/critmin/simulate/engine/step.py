@@ -412,7 +412,7 @@ class _Block:
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
         for k in range(last) if self.piles else ():
-            self.piles.buy(k, stock[k])  # purchases from what the stage holds after its use
+            self.piles.buy(k, stock[k], ex)  # purchases from what the stage holds after its use
         self.stockpile = self.stockpile + sp_add[None, :]
         self.sps.note_size(self.stockpile)
         # recycling adds magnets outside China
@@ -430,16 +430,16 @@ class _Block:
         sp_out, release, trig = self.sps.release(self.stockpile, gap, demand, self.price_x)
         use, short = self.inv.consume(demand, release)
         refill = self.sps.replenish(self.stockpile - sp_out, self.inv.total() - target_inv, trig)
+        users_out, pile_in = refill, refill
         buy = self.policy.stockpile_buy
-        if buy is not None:  # market purchases from the users' stock after their use
+        if buy is not None:  # market purchases from ex-China users' stock after their use
             self.sp_pending += buy[t][None, :]
-            have = np.maximum(self.inv.total() - refill, 0.0)
-            take = np.where(trig, 0.0, np.minimum(self.sp_pending, have))
-            self.sp_pending -= take
-            refill = refill + take
-        if refill.any():
-            self.inv.receive(-refill)
-        self.stockpile = self.stockpile - sp_out + refill
+            taken, bought = inventory.market_take(self.sp_pending, self.inv.total() - refill, ex, trig)
+            self.sp_pending -= bought
+            users_out, pile_in = refill + taken, refill + bought
+        if users_out.any():
+            self.inv.receive(-users_out)
+        self.stockpile = self.stockpile - sp_out + pile_in
         if self.sect is not None:  # split among end-use sectors by priority (sectors.allocate)
             self.sect.update(demand, use, check=False)  # 0 <= use <= demand
         stock[last] = self.inv.total()
@@ -467,8 +467,8 @@ class _Block:
         short_x = short[:, ex].sum(axis=1)
         ex_short = short_x / np.maximum(demand[:, ex].sum(axis=1), 1e-9) * 100.0
         if bal is not None:
-            users = (recycled, release - refill, use, demand, short)
-            sp_flows, piled = (sp_add[None, :], sp_out - refill), self.piles.net() if self.piles else None
+            users = (recycled, release - users_out, use, demand, short)
+            sp_flows, piled = (sp_add[None, :], sp_out - pile_in), self.piles.net() if self.piles else None
             self.resid = bal.close(t, stock, self.backlog, m.ctls, self.stockpile, sp_flows, users, piled)
             if self.piles:
                 self.resid = max(self.resid, self.piles.check())

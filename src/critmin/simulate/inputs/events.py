@@ -348,9 +348,9 @@ class StockpileEvent(_EventBase):
     #: months over which ``amount_t`` is added, in equal parts from the event's month
     fill_months: int = Field(default=1, ge=1, le=600)
     #: ``outside``: the amount arrives from outside the modelled market (the rule before issue
-    #: 13); ``market``: it is bought from the owner's holders of the stage's product (users'
-    #: stock, or the stage's stock), after this month's use, when the stockpile is not releasing;
-    #: what cannot be bought is carried to the next month
+    #: 13); ``market``: it is bought from the holders of the stage's product outside China
+    #: (users' stock, or the stage's stock; the owner's region first), after this month's use,
+    #: when the stockpile is not releasing; what cannot be bought is carried to the next month
     fill_from: Literal["outside", "market"] = "outside"
 
 
