@@ -146,6 +146,9 @@ class Economics:
     sources: Mapping[str, str]
     #: China-basis price of each product (US$/kg), the base of ``spot_premium``
     price_china_usd_per_kg: Mapping[str, float] = field(default_factory=dict)
+    #: ex-China premium over the China price when China's supply is cut off (ratio - 1), by
+    #: product (NdPr oxide only; :mod:`critmin.plan.oxide`)
+    control_premium: Mapping[str, float] = field(default_factory=dict)
     #: (region, product) -> t/yr 2026 feed of the magnets the region *makes*
     feed_t_per_year: Mapping[tuple[str, str], float] = field(default_factory=dict)
     #: kg of NdFeB magnet one kg of the product makes (1 for magnets)
@@ -585,6 +588,11 @@ def read_instruments(path: Path | str, sources: Mapping[str, Any]) -> dict[str, 
         "price_china_usd_per_kg", "price_china_usd_per_kg", PRODUCTS, lo=1e-3, hi=1e5
     )
     out["spot_premium"] = doc.by_key("spot_premium", "spot_premium", PRODUCTS, lo=-0.5, hi=5.0)
+    out["control_premium"] = {
+        "ndpr_oxide": doc.value(
+            "control_premium.ndpr_oxide", "control_premium", "ndpr_oxide", lo=0.0, hi=10.0
+        )
+    }
     out["voll_usd_per_kg"] = doc.by_key("voll_usd_per_kg", "voll_usd_per_kg", SECTORS, lo=0.0, hi=1e8)
     out["sector_share"] = _sector_shares(doc)
     share = doc.value(
