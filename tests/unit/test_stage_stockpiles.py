@@ -173,3 +173,24 @@ def test_fill_parts_before_the_start_are_there_at_the_start_and_after_the_end_dr
     assert pol.stockpile_buy is not None
     np.testing.assert_allclose(pol.stockpile[0], [0.0, 60.0])
     np.testing.assert_allclose(pol.stockpile_buy[0], [0.0, 30.0])
+
+
+def test_market_take_buys_at_home_first_then_pro_rata_outside_china() -> None:
+    """USA (region 1) wants 50 t and holds 20 t; Japan holds 60 t, the EU 20 t, China 500 t:
+    20 t at home, then 30 t from Japan and the EU in proportion to 60 : 20 (22.5 and 7.5).
+    None comes from China. A blocked owner (releasing this month) buys nothing; wanting more than
+    is held outside China buys all of it."""
+    from critmin.simulate.engine.inventory import market_take
+
+    have = np.array([[500.0, 20.0, 60.0, 20.0]])  # CHN, USA, JPN, EU27
+    pending = np.array([[0.0, 50.0, 0.0, 0.0]])
+    ex = np.array([False, True, True, True])
+    taken, bought = market_take(pending, have, ex, np.zeros((1, 4), dtype=bool))
+    np.testing.assert_allclose(taken, [[0.0, 20.0, 22.5, 7.5]])
+    np.testing.assert_allclose(bought, [[0.0, 50.0, 0.0, 0.0]])
+    taken, bought = market_take(pending, have, ex, np.array([[False, True, False, False]]))
+    assert not taken.any()
+    assert not bought.any()
+    taken, bought = market_take(np.array([[0.0, 500.0, 0.0, 0.0]]), have, ex, np.zeros((1, 4), dtype=bool))
+    np.testing.assert_allclose(bought[0, 1], 100.0)  # all 100 t held outside China
+    np.testing.assert_allclose(taken, [[0.0, 20.0, 60.0, 20.0]])

@@ -278,8 +278,8 @@ def market_take(
     does not buy); it buys from its own region's holdings ``have`` first, then from the other
     regions of ``ex`` (outside China: China's exports follow its controls) in proportion to
     what they hold, never more than they hold. Owners buy in region order. Example: USA wants
-    50 t, holds 20 t, Japan 60 t and the EU 20 t: it takes 20 t at home, 24 t from Japan and
-    6 t from the EU."""
+    50 t, holds 20 t, Japan 60 t and the EU 20 t: it takes 20 t at home, 22.5 t from Japan and
+    7.5 t from the EU."""
     avail = np.maximum(have, 0.0)
     taken = np.zeros_like(avail)
     bought = np.zeros_like(avail)
