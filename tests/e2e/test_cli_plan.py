@@ -81,3 +81,24 @@ def test_plan_toy_json_and_xlsx(tmp_path: Path) -> None:
     table = run_main("plan", str(p), home=tmp_path)
     assert "Portfolio" in table.stdout
     assert "expected NPV cost" in table.stdout
+
+
+@pytest.mark.slow
+def test_plan_frontier_and_verify_go_to_out(tmp_path: Path) -> None:
+    """``--frontier --verify`` writes the frontier (8 points), the alternatives and the closed
+    loop (every decision replayed, per target in-sample vs out-of-sample) to the --out file."""
+    p = tmp_path / "toy.yaml"
+    p.write_text(TOY)
+    out = tmp_path / "plan.json"
+    run_main("plan", str(p), "--frontier", "--verify", "--paths", "4", "--out", str(out), home=tmp_path)
+    doc = json.loads(out.read_text())
+    assert [f["cutoff_months"] for f in doc["frontier"]] == [0, 1, 3, 6, 9, 12, 18, 24]
+    assert [a["portfolio"] for a in doc["alternatives"]] == ["least cost", "stockpile-heavy", "project-heavy"]
+    ver = doc["verification"]
+    assert ver["paths"] == 4
+    kinds = {i["instrument"] for i in doc["portfolio"]}
+    assert set(ver["replayed"]) == kinds
+    [target] = ver["targets"]
+    assert target["target"].startswith("USA: China share of magnet consumption <= 80%")
+    assert target["in_sample"] == 1.0
+    assert 0.0 <= target["out_of_sample"] <= 1.0

@@ -8,6 +8,7 @@ import math
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -440,3 +441,57 @@ def test_cli_lists_the_new_sources(tmp_path: Path) -> None:
     proc = run_main("data", "sources", home=tmp_path)
     assert proc.returncode == 0
     assert "Management and Budget" in proc.stdout or "06b49090" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------- Dy+Tb content
+def test_dytb_capacities_are_derated_to_their_dytb_content(econ: Economics) -> None:
+    """Every Dy+Tb row states the company's capacity and the share of it that is Dy+Tb; Iluka's
+    'up to 750 t/yr' counts 300 t (factor 0.4) and Caremag's 600 t/yr 300 t (0.5), each with the
+    rationale and its sources; the pipeline not yet operating is 1,697 t/yr, not 2,447."""
+    df = econ.projects.set_index("project_id")
+    heavy = df[df["product"] == "dytb_oxide"]
+    assert heavy["content_factor"].between(0.0, 1.0, inclusive="right").all()
+    np.testing.assert_allclose(
+        heavy["capacity_t_per_year"], heavy["capacity_stated_t_per_year"] * heavy["content_factor"]
+    )
+    assert df.loc["iluka-eneabba-hre", ["capacity_stated_t_per_year", "content_factor"]].tolist() == [
+        750.0,
+        0.4,
+    ]
+    assert df.loc["caremag-lacq-hre", ["capacity_stated_t_per_year", "content_factor"]].tolist() == [
+        600.0,
+        0.5,
+    ]
+    assert "Dy+Tb content 0.4" in df.loc["iluka-eneabba-hre", "assumption"]
+    assert "web:government-of-western-australia:07790101" in df.loc["iluka-eneabba-hre", "extra_source_ids"]
+    assert "Iwatani" in df.loc["caremag-lacq-hre", "assumption"]
+    assert all("content factor" in a or "Dy+Tb content" in a for a in heavy["assumption"])
+    tot = econ.stage_totals().set_index("product").loc["dytb_oxide"]
+    assert tot["pipeline_capacity_t_per_year"] == pytest.approx(333.5 + 333.5 + 200 + 300 + 300 + 230)
+    # other rows keep their capacity as printed (blank factor)
+    assert df.loc[df["product"] != "dytb_oxide", "content_factor"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("content_factor", "", "a Dy+Tb row needs its content factor"),
+        ("content_factor", "1.5", "1.5 is not a share in (0, 1]"),
+        ("content_factor", "0", "0 is not a share in (0, 1]"),
+        ("capacity_t_per_year", "750", "750 t/yr is not the stated 750 x content factor 0.4 = 300"),
+        ("capacity_stated_t_per_year", "-1", "-1 is out of range"),
+    ],
+)
+def test_bad_dytb_content_cells_name_line_and_column(
+    tmp_path: Path, column: str, value: str, expected: str
+) -> None:
+    header, rows = _rows()
+    i = next(k for k, r in enumerate(rows) if r["project_id"] == "iluka-eneabba-hre")
+    rows[i][column] = value
+    p = _write(tmp_path, header, rows)
+    with pytest.raises(DataError) as ei:
+        load_economics(p, INSTRUMENTS)
+    msg = str(ei.value)
+    want_col = "capacity_t_per_year" if column == "capacity_stated_t_per_year" and value != "-1" else column
+    assert msg.startswith(f"{p}:{i + 2}: column '{want_col}': ")
+    assert expected in msg

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import warnings
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from critmin.plan.frontier import alternatives, pareto_frontier
@@ -42,3 +46,27 @@ def test_frontier_rises_with_the_target_and_alternatives_stay_within_5_percent()
     assert (alt.expected_cost_musd <= best * 1.05 + 1e-6).all()
     assert alt.stockpile_t.iloc[1] >= alt.stockpile_t.iloc[0]
     assert alt.offtake_t_per_year.iloc[2] >= alt.offtake_t_per_year.iloc[0]
+
+
+def test_frontier_and_alternatives_travel_with_the_result_to_json_and_xlsx(tmp_path: Path) -> None:
+    """A result's frontier and alternatives are in its JSON document and in sheets of its
+    workbook, row for row; a result without them has neither."""
+    from critmin.plan.result import PlanResult, Status
+
+    spec = toy_spec(years={"start": 2027, "end": 2028})
+    r = PlanResult(
+        spec, Status.OPTIMAL, 1.0, "v", 0, 1, pd.DataFrame({"instrument": ["stockpile"]}), pd.DataFrame()
+    )
+    assert r.to_dict()["frontier"] is None
+    assert "frontier" not in r.tables()
+    f = pd.DataFrame({"cutoff_months": [0, 12], "status": ["optimal"] * 2, "stockpile_t": [0.0, 40.0]})
+    alt = pd.DataFrame({"portfolio": ["least cost", "stockpile-heavy"], "expected_cost_musd": [1.0, 1.05]})
+    r = dataclasses.replace(r, frontier=f, alternatives=alt)
+    doc = json.loads(r.write(tmp_path / "plan.json").read_text())
+    assert [p["cutoff_months"] for p in doc["frontier"]] == [0, 12]
+    assert [p["stockpile_t"] for p in doc["frontier"]] == [0.0, 40.0]
+    assert [a["portfolio"] for a in doc["alternatives"]] == ["least cost", "stockpile-heavy"]
+    book = pd.read_excel(r.write(tmp_path / "plan.xlsx"), sheet_name=None)
+    assert {"portfolio", "costs", "frontier", "alternatives"} <= set(book)
+    assert book["frontier"]["stockpile_t"].tolist() == [0.0, 40.0]
+    assert book["alternatives"]["expected_cost_musd"].tolist() == [1.0, 1.05]

@@ -82,18 +82,19 @@ def plan_cmd(
         inputs, version = model_inputs(spec)
     with console.status("solving", spinner="dots"):
         result = solve_plan(spec, inputs, data_version=version)
-    extra: dict[str, Any] = {}
     if value and result.objective_musd is not None:
         from critmin.plan.value import value_of_information
 
         with console.status("value of the stochastic solution and of perfect information", spinner="dots"):
             result = value_of_information(result, inputs)
     if frontier and result.objective_musd is not None:
+        from dataclasses import replace
+
         from critmin.plan.frontier import alternatives, pareto_frontier
 
         with console.status("frontier", spinner="dots"):
-            extra["frontier"] = pareto_frontier(spec, inputs)
-            extra["alternatives"] = alternatives(spec, inputs, result)
+            points = pareto_frontier(spec, inputs)
+            result = replace(result, frontier=points, alternatives=alternatives(spec, inputs, result))
     if verify and result.objective_musd is not None:
         from critmin.plan.verify import verify_plan
 
@@ -101,24 +102,18 @@ def plan_cmd(
             result = verify_plan(result, paths=paths)
     target = out if out is not None else (Path("plan.xlsx") if fmt is PlanFormat.XLSX else None)
     if target is not None:
-        result.write(target)
-        if "frontier" in extra and target.suffix == ".xlsx":
-            pass
+        result.write(target)  # the frontier and alternatives go with it (sheets / JSON keys)
     if fmt is PlanFormat.JSON:
-        doc = result.to_dict()
-        if "frontier" in extra:
-            doc["frontier"] = extra["frontier"].to_dict(orient="records")
-            doc["alternatives"] = extra["alternatives"].to_dict(orient="records")
-        emit_json(doc)
+        emit_json(result.to_dict())
     else:
-        _render(result, extra)
+        _render(result)
         if target is not None:
             console.print(f"wrote {target}", highlight=False)
     if result.status.value in ("infeasible", "unbounded"):
         raise typer.Exit(1)
 
 
-def _render(r: Any, extra: dict[str, Any]) -> None:
+def _render(r: Any) -> None:
     from critmin.plan.solve import money
 
     s = r.spec
@@ -169,17 +164,17 @@ def _render(r: Any, extra: dict[str, Any]) -> None:
             f"(on {v.evpi_futures} futures). {v.note}",
             highlight=False,
         )
-    if "frontier" in extra:
+    if r.frontier is not None and r.alternatives is not None:
         f = Table(title="Frontier: cost vs resilience target", title_justify="left")
-        for col in extra["frontier"].columns:
+        for col in r.frontier.columns:
             f.add_column(str(col))
-        for row in extra["frontier"].itertuples(index=False):
+        for row in r.frontier.itertuples(index=False):
             f.add_row(*(f"{x:,.3g}" if isinstance(x, float) else str(x) for x in row))
         console.print(f)
         a = Table(title="Near-optimal alternatives (within 5% of the least cost)", title_justify="left")
-        for col in extra["alternatives"].columns:
+        for col in r.alternatives.columns:
             a.add_column(str(col))
-        for row in extra["alternatives"].itertuples(index=False):
+        for row in r.alternatives.itertuples(index=False):
             a.add_row(*(f"{x:,.3g}" if isinstance(x, float) else str(x) for x in row))
         console.print(a)
     if r.verification is not None:

@@ -23,6 +23,15 @@ Units and conventions
 * ``capex_musd``: capital still to spend from Jan 2027 (0 for operating plants).
 * ``overlaps``: a project id whose flow this row is a step of (Lynas Kalgoorlie cracks Mt Weld
   concentrate): :meth:`Economics.stage_totals` leaves such rows out so nothing counts twice.
+* ``capacity_stated_t_per_year`` and ``content_factor``: the capacity as the company states it
+  and the share of it that is the row's product; ``capacity_t_per_year`` = stated x factor
+  (within 0.5 t). Every Dy+Tb row gives both: company figures for "Dy and Tb oxides" can be
+  heavy-RE baskets (Iluka 0.4, Caremag 0.5; the rationale is in ``assumption``); 1 where the
+  capacity is already Dy+Tb content. Blank: the capacity is the product (factor 1).
+* ``sim_project``: the simulator's pipeline project this row is (its name in
+  ``critmin.simulate.chains.plants.plant_table`` or, for Dy+Tb, ``heavy.heavy_projects``), the
+  one ``critmin plan --verify`` reschedules when the row is co-financed or floored; empty where
+  the simulator's pipeline has none (base plants, or a project it lacks: the replay adds it).
 * Demand 2026: the simulator's baseline magnet demand by region (2024, the network's
   ``demand0``) grown two years at 7%/yr; ``ndpr_oxide`` demand = magnets x 0.33 NdPr share x
   1.166 oxide/metal; ``dytb_oxide`` = magnets x 0.00966 t Dy+Tb per t (world 3,100 t over
@@ -32,10 +41,8 @@ Units and conventions
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -48,67 +55,17 @@ import yaml
 
 from critmin.data.dataset import load_sources
 from critmin.errors import DataError, shown
-from critmin.model.countries import is_country
-from critmin.simulate.chains.network import EU27
+from critmin.plan.projects_table import (  # the schema lives there; re-exported
+    EXTRA_COLUMNS,
+    PLAN_REGIONS,
+    PRODUCTS,
+    PROJECT_COLUMNS,
+    SECTORS,
+    STAGES,
+    STATUSES,
+    read_projects,
+)
 from critmin.simulate.inputs.yamlload import line_of, load_yaml
-
-PRODUCTS = ("ndpr_oxide", "dytb_oxide", "ndfeb_magnet")
-#: The simulator's ex-China regions (CHN is the country of concern and never a plan region).
-PLAN_REGIONS = ("USA", "EU27", "JPN", "KOR", "IND", "AUS", "MYS", "VNM", "BRA", "MMR", "ROW")
-STAGES = ("mining", "separation", "metal", "magnet")
-STATUSES = ("operating", "construction", "committed", "planned", "concept")
-SECTORS = ("defence", "ev", "wind", "electronics", "industrial")
-
-#: Required columns of projects.csv (SCHEMA.md, in order).
-PROJECT_COLUMNS = (
-    "project_id",
-    "project",
-    "company",
-    "country",
-    "region",
-    "stage",
-    "product",
-    "capacity_t_per_year",
-    "capex_musd",
-    "opex_usd_per_kg",
-    "lead_low_years",
-    "lead_mode_years",
-    "lead_high_years",
-    "ramp_years",
-    "status",
-    "cofinance_pull_years",
-    "cofinance_max_share",
-    "source_id",
-    "assumption",
-)
-#: Optional columns (added by this module; empty cells allowed).
-EXTRA_COLUMNS = (
-    "start_year_announced",
-    "capex_total_musd",
-    "capacity_as_printed",
-    "overlaps",
-    "extra_source_ids",
-    "note",
-)
-_NUMERIC = {
-    "capacity_t_per_year": (0.0, False),  # (lower bound, inclusive?)
-    "capex_musd": (0.0, True),
-    "opex_usd_per_kg": (0.0, False),
-    "lead_low_years": (0.0, True),
-    "lead_mode_years": (0.0, True),
-    "lead_high_years": (0.0, True),
-    "ramp_years": (0.0, True),
-    "cofinance_pull_years": (0.0, True),
-    "cofinance_max_share": (0.0, True),
-}
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_STAGE_PRODUCTS = {
-    "mining": ("ndpr_oxide",),
-    "separation": ("ndpr_oxide", "dytb_oxide"),
-    "metal": ("ndpr_oxide",),
-    "magnet": ("ndfeb_magnet",),
-}
-_MAX_LEAD_YEARS = 30.0
 
 
 def _data_path(name: str) -> Path:
@@ -141,6 +98,9 @@ class Economics:
     sources: Mapping[str, str]
     #: China-basis price of each product (US$/kg), the base of ``spot_premium``
     price_china_usd_per_kg: Mapping[str, float] = field(default_factory=dict)
+    #: ex-China premium over the China price when China's supply is cut off (ratio - 1), by
+    #: product (NdPr oxide only; :mod:`critmin.plan.oxide`)
+    control_premium: Mapping[str, float] = field(default_factory=dict)
     #: (region, product) -> t/yr 2026 feed of the magnets the region *makes*
     feed_t_per_year: Mapping[tuple[str, str], float] = field(default_factory=dict)
     #: kg of NdFeB magnet one kg of the product makes (1 for magnets)
@@ -217,231 +177,6 @@ class Economics:
                 f"holding {self.holding_cost_usd_per_kg_year[p]:.2f} US$/kg-yr"
             )
         return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------- projects
-def _num(text: str, *, path: Path, line: int, column: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise DataError(
-            f"{shown(text)} is not a number",
-            path=path,
-            line=line,
-            column=column,
-            fix="give a plain decimal number",
-        ) from None
-    if not math.isfinite(v):
-        raise DataError(
-            f"{shown(text)} is not finite", path=path, line=line, column=column, fix="give a finite number"
-        )
-    lo, inclusive = _NUMERIC.get(column, (-math.inf, True))
-    if v < lo or (v == lo and not inclusive):
-        rel = ">=" if inclusive else ">"
-        raise DataError(
-            f"{v:g} is out of range", path=path, line=line, column=column, fix=f"give a value {rel} {lo:g}"
-        )
-    return v
-
-
-def _expected_region(country: str) -> str:
-    if country in PLAN_REGIONS:
-        return country
-    return "EU27" if country in EU27 else "ROW"
-
-
-def _check_row(row: dict[str, str], *, path: Path, line: int, sources: Mapping[str, Any]) -> dict[str, Any]:
-    def err(column: str, msg: str, fix: str) -> DataError:
-        return DataError(msg, path=path, line=line, column=column, fix=fix)
-
-    out: dict[str, Any] = {c: (row.get(c) or "").strip() for c in PROJECT_COLUMNS + EXTRA_COLUMNS}
-    for c in (
-        "project_id",
-        "project",
-        "company",
-        "country",
-        "region",
-        "stage",
-        "product",
-        "status",
-        "source_id",
-    ):
-        if not out[c]:
-            raise err(
-                c,
-                "empty cell",
-                "fill it in (every project row names its id, site, owner, place, stage and source)",
-            )
-    if not _SLUG.match(out["project_id"]):
-        raise err(
-            "project_id",
-            f"{shown(out['project_id'])} is not a slug",
-            "use lower-case letters, digits and '-'",
-        )
-    country, region = out["country"], out["region"]
-    if "CHN" in (country, region):
-        raise err(
-            "country" if country == "CHN" else "region",
-            "China is the country of concern, not a plan region",
-            "list only projects outside China",
-        )
-    if not is_country(country):
-        raise err(
-            "country", f"unknown ISO3 code {shown(country)}", "use an ISO 3166 alpha-3 code (e.g. AUS, USA)"
-        )
-    if region not in PLAN_REGIONS:
-        raise err("region", f"unknown region {shown(region)}", f"use one of {', '.join(PLAN_REGIONS)}")
-    if region != _expected_region(country):
-        raise err(
-            "region",
-            f"{country} belongs to {_expected_region(country)}, not {region}",
-            f"set region to {_expected_region(country)}",
-        )
-    if out["stage"] not in STAGES:
-        raise err("stage", f"unknown stage {shown(out['stage'])}", f"use one of {', '.join(STAGES)}")
-    if out["product"] not in PRODUCTS:
-        raise err("product", f"unknown product {shown(out['product'])}", f"use one of {', '.join(PRODUCTS)}")
-    if out["product"] not in _STAGE_PRODUCTS[out["stage"]]:
-        raise err(
-            "product",
-            f"a {out['stage']} row cannot make {out['product']}",
-            f"use {' or '.join(_STAGE_PRODUCTS[out['stage']])}",
-        )
-    if out["status"] not in STATUSES:
-        raise err("status", f"unknown status {shown(out['status'])}", f"use one of {', '.join(STATUSES)}")
-    for c in _NUMERIC:
-        if not out[c]:
-            raise err(c, "empty cell", "give a number (or state the assumption that fills it)")
-        out[c] = _num(out[c], path=path, line=line, column=c)
-    if out["cofinance_max_share"] > 1.0:
-        raise err(
-            "cofinance_max_share",
-            f"{out['cofinance_max_share']:g} is above 1",
-            "give a share of capex in [0, 1]",
-        )
-    lo, mo, hi = out["lead_low_years"], out["lead_mode_years"], out["lead_high_years"]
-    if not lo <= mo <= hi:
-        raise err(
-            "lead_mode_years",
-            f"lead times {lo:g} / {mo:g} / {hi:g} are not low <= mode <= high",
-            "order the triangle",
-        )
-    if hi > _MAX_LEAD_YEARS:
-        raise err(
-            "lead_high_years",
-            f"{hi:g} years is beyond the planning horizon",
-            f"give at most {_MAX_LEAD_YEARS:g}",
-        )
-    if out["status"] == "operating" and (hi > 0 or out["capex_musd"] > 0):
-        raise err(
-            "lead_high_years" if hi > 0 else "capex_musd",
-            "an operating plant has lead times and remaining capex of 0",
-            "set them to 0 or change the status",
-        )
-    if out["status"] != "operating" and hi <= 0:
-        raise err(
-            "lead_high_years", f"a {out['status']} project has no lead time", "give its lead-time triangle"
-        )
-    for c in ("source_id", "extra_source_ids"):
-        for sid in filter(None, (s.strip() for s in out[c].split(";"))):
-            if sid not in sources:
-                raise err(
-                    c,
-                    f"source {shown(sid)} is not in the bundled sources.yaml",
-                    "add it to data/build/curated/sources.yaml and bundled/sources.yaml",
-                )
-    if out["start_year_announced"]:
-        out["start_year_announced"] = _num(
-            out["start_year_announced"], path=path, line=line, column="start_year_announced"
-        )
-    else:
-        out["start_year_announced"] = math.nan
-    if out["capex_total_musd"]:
-        out["capex_total_musd"] = _num(
-            out["capex_total_musd"], path=path, line=line, column="capex_total_musd"
-        )
-        if out["capex_total_musd"] < 0:
-            raise err("capex_total_musd", "negative capex", "give US$ million >= 0")
-    else:
-        out["capex_total_musd"] = math.nan
-    return out
-
-
-def read_projects(path: Path | str, sources: Mapping[str, Any]) -> pd.DataFrame:
-    """Validated projects table from ``path`` (one :class:`DataError` naming file, line, column
-    and fix on the first bad cell)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError("file not found", path=p, fix="give the path of a projects CSV") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"cannot read the file ({type(exc).__name__})", path=p, fix="save it as UTF-8 CSV"
-        ) from None
-    reader = csv.DictReader(text.splitlines(keepends=True), strict=True)
-    try:
-        header = list(reader.fieldnames or [])
-    except csv.Error as exc:
-        raise DataError(f"malformed CSV header: {exc}", path=p, line=1, fix="check quoting") from None
-    missing = [c for c in PROJECT_COLUMNS if c not in header]
-    if missing:
-        raise DataError(
-            f"missing column(s) {', '.join(missing)}",
-            path=p,
-            line=1,
-            column=missing[0],
-            fix="use the header of critmin's projects.csv",
-        )
-    unknown = [c for c in header if c not in PROJECT_COLUMNS + EXTRA_COLUMNS]
-    if unknown:
-        raise DataError(
-            f"unknown column {shown(unknown[0])}",
-            path=p,
-            line=1,
-            column=unknown[0],
-            fix=f"remove it or use one of {', '.join(EXTRA_COLUMNS)}",
-        )
-    rows: list[dict[str, Any]] = []
-    first_line: dict[str, int] = {}
-    start = 2
-    try:
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                raise DataError(
-                    f"{'too many' if None in row else 'too few'} fields for the header's {len(header)}",
-                    path=p,
-                    line=start,
-                    fix="quote commas inside cells",
-                )
-            rec = _check_row(row, path=p, line=start, sources=sources)
-            pid = rec["project_id"]
-            if pid in first_line:
-                raise DataError(
-                    f"duplicate project_id {shown(pid)} (first on line {first_line[pid]})",
-                    path=p,
-                    line=start,
-                    column="project_id",
-                    fix="make ids unique",
-                )
-            first_line[pid] = start
-            rec["_line"] = start
-            rows.append(rec)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise DataError(f"malformed CSV: {exc}", path=p, line=reader.line_num, fix="check quoting") from None
-    if not rows:
-        raise DataError("no project rows", path=p, line=2, fix="add at least one project")
-    for rec in rows:
-        if rec["overlaps"] and rec["overlaps"] not in first_line:
-            raise DataError(
-                f"overlaps names unknown project {shown(rec['overlaps'])}",
-                path=p,
-                line=rec["_line"],
-                column="overlaps",
-                fix="give the project_id of the row it is a step of",
-            )
-    return pd.DataFrame(rows).drop(columns="_line")[list(PROJECT_COLUMNS + EXTRA_COLUMNS)]
 
 
 # ---------------------------------------------------------------------------------- instruments
@@ -580,6 +315,11 @@ def read_instruments(path: Path | str, sources: Mapping[str, Any]) -> dict[str, 
         "price_china_usd_per_kg", "price_china_usd_per_kg", PRODUCTS, lo=1e-3, hi=1e5
     )
     out["spot_premium"] = doc.by_key("spot_premium", "spot_premium", PRODUCTS, lo=-0.5, hi=5.0)
+    out["control_premium"] = {
+        "ndpr_oxide": doc.value(
+            "control_premium.ndpr_oxide", "control_premium", "ndpr_oxide", lo=0.0, hi=10.0
+        )
+    }
     out["voll_usd_per_kg"] = doc.by_key("voll_usd_per_kg", "voll_usd_per_kg", SECTORS, lo=0.0, hi=1e8)
     out["sector_share"] = _sector_shares(doc)
     share = doc.value(
@@ -657,3 +397,18 @@ def _load(pp: Path, ip: Path, sp: Path) -> Economics:
     projects = read_projects(pp, sources)
     inst = read_instruments(ip, sources)
     return Economics(projects=projects, data_version=_version(pp, ip, sp), paths=(str(pp), str(ip)), **inst)
+
+
+__all__ = [
+    "EXTRA_COLUMNS",
+    "PLAN_REGIONS",
+    "PRODUCTS",
+    "PROJECT_COLUMNS",
+    "SECTORS",
+    "STAGES",
+    "STATUSES",
+    "Economics",
+    "load_economics",
+    "read_instruments",
+    "read_projects",
+]

@@ -10,9 +10,12 @@ flows). Per future, year and region it keeps:
   magnets; the October 2025 package controls oxides and magnets alike, so NdPr oxide takes the
   magnet availability. Dy+Tb oxide takes the simulator's Dy+Tb feed chain: 1 - its ex-China
   shortfall share that year (one value for all regions).
-* **Prices** (US$/kg): the ex-China spot = the simulator's ex-China price ratio (the magnet chain
-  for magnets and NdPr oxide, the Dy+Tb feed's for Dy+Tb) x the economics data's reference
-  ex-China price; China's supply price = the China price ratio x the data's China price.
+* **Prices** (US$/kg): magnets: the ex-China spot = the simulator's ex-China price ratio x the
+  economics data's reference ex-China price, China's supply price = the China price ratio x
+  the data's China price; Dy+Tb: the feed chain's ex-China price ratio x its reference (China:
+  as magnets', times the feed's over the magnets' ex-China ratio); NdPr oxide its own path
+  (:mod:`critmin.plan.oxide`): China = the bundled China price at the run's start x the China
+  price ratio, ex-China = China x (1 + a premium that grows as China's supply is cut off).
 * **Demand growth**: the region's simulated magnet demand that year over its level in the year
   before the horizon (applied to all three products' base demand).
 * **Project lead times**: triangular(low, mode, high) years from January of the first year,
@@ -56,6 +59,10 @@ class Futures:
     china_usd_per_kg: F  # [F, Y, P]
     growth: F  # [F, Y, R]
     data_version: str
+    #: how the NdPr oxide path was built (critmin.plan.oxide)
+    ndpr_basis: str = ""
+    #: [T, F] monthly ex-China NdPr oxide price (US$/kg) from January of the year before the horizon
+    ndpr_monthly_usd_per_kg: F | None = None
 
     @property
     def n(self) -> int:
@@ -88,7 +95,9 @@ def _scenario(name: str, first: int, last: int) -> Any:
 @lru_cache(maxsize=8)
 def sample_futures(scenario: str, seed: int, futures: int, start: int, end: int) -> Futures:
     """Futures of ``scenario`` for the years ``start``-``end`` (module docstring)."""
+    from critmin.data.load import load_dataset
     from critmin.plan.economics import load_economics
+    from critmin.plan.oxide import OxideBasis, china_anchor, ndpr_prices
 
     econ = load_economics()
     first = start - 1
@@ -118,10 +127,23 @@ def sample_futures(scenario: str, seed: int, futures: int, start: int, end: int)
     px_dy = _annual(fpx, n_y)[1:].T if fpx is not None else px
     ref = econ.price_usd_per_kg
     chn = econ.price_china_usd_per_kg
-    spot = np.stack([px * ref["ndpr_oxide"], px_dy * ref["dytb_oxide"], px * ref["ndfeb_magnet"]], axis=2)
+    # NdPr oxide: its own path (critmin.plan.oxide), monthly, then annual means
+    ex_r = [i for i, r in enumerate(regions) if r != "CHN"]
+    base_x = np.maximum(btr.exports_chn[:, 0, ex_r].sum(axis=1), 1e-9)[:, None]  # [T, 1]
+    a_x = np.clip(tr.exports_chn[:, :, ex_r].sum(axis=2) / base_x, 0.0, 1.0)  # [T, F]
+    p0, month0, src = china_anchor(load_dataset().table("prices"), f"{first}-01")
+    basis = OxideBasis(p0, month0, econ.spot_premium["ndpr_oxide"], econ.control_premium["ndpr_oxide"], src)
+    ox_x, ox_c = ndpr_prices(
+        tr.price_c,
+        a_x,
+        anchor_usd_per_kg=p0,
+        normal_premium=basis.normal_premium,
+        control_premium=basis.control_premium,
+    )
+    spot = np.stack([_annual(ox_x, n_y)[1:].T, px_dy * ref["dytb_oxide"], px * ref["ndfeb_magnet"]], axis=2)
     china = np.stack(
         [
-            pc * chn["ndpr_oxide"],
+            _annual(ox_c, n_y)[1:].T,
             pc * chn["dytb_oxide"] * px_dy / np.maximum(px, 1e-9),
             pc * chn["ndfeb_magnet"],
         ],
@@ -139,6 +161,8 @@ def sample_futures(scenario: str, seed: int, futures: int, start: int, end: int)
         china_usd_per_kg=china,
         growth=growth,
         data_version=f"{inputs.data_version}+{econ.data_version}",
+        ndpr_basis=basis.words(),
+        ndpr_monthly_usd_per_kg=ox_x,
     )
 
 
@@ -282,8 +306,9 @@ def model_inputs(
         notes={
             "futures": f"{n_f} futures of {spec.scenario} (seed {sd}); normal flows from the "
             "baseline scenario at its medians",
-            "products": "NdPr oxide takes the magnet chain's China availability and price ratio; "
-            "Dy+Tb the feed chain's",
+            "products": "NdPr oxide takes the magnet chain's China availability and its own price "
+            "path; Dy+Tb the feed chain's availability and price ratio",
+            "ndpr_price": fut.ndpr_basis,
             "demand": "magnets: the region's magnet demand; oxides: its magnet makers' feed "
             "(economics data), grown as simulated magnet demand",
             "china_share": "China can supply a region's whole need when its exports flow (availability 1)",

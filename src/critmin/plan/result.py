@@ -65,7 +65,9 @@ class PlanResult:
     amount, unit, expected cost US$ m NPV); ``costs``: expected NPV cost (US$ m) by instrument
     and payer; ``shadows``: binding targets with their shadow prices in words; ``conflicts``:
     when infeasible, the conflicting targets in words; ``in_sample``: per target the share of
-    the optimisation's futures in which it holds.
+    the optimisation's futures in which it holds; ``frontier`` (cost against the months of
+    cut-off survived) and ``alternatives`` (near-optimal portfolios), when asked for
+    (:mod:`critmin.plan.frontier`).
     """
 
     spec: PlanSpec
@@ -85,6 +87,8 @@ class PlanResult:
     notes: dict[str, str] = field(default_factory=dict)
     package_version: str = __version__
     verification: Any = None
+    frontier: pd.DataFrame | None = None
+    alternatives: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--format json`` document (no NaN)."""
@@ -111,6 +115,10 @@ class PlanResult:
                 "notes": self.notes,
                 "plan_resolved": json.loads(self.spec.model_dump_json()),
                 "verification": None if self.verification is None else self.verification.to_dict(),
+                "frontier": None if self.frontier is None else self.frontier.to_dict(orient="records"),
+                "alternatives": None
+                if self.alternatives is None
+                else self.alternatives.to_dict(orient="records"),
             }
         )
 
@@ -119,6 +127,10 @@ class PlanResult:
         frames = {"portfolio": self.portfolio, "costs": self.costs}
         if self.shadows:
             frames["shadow_prices"] = pd.DataFrame([s.__dict__ for s in self.shadows])
+        if self.frontier is not None:
+            frames["frontier"] = self.frontier
+        if self.alternatives is not None:
+            frames["alternatives"] = self.alternatives
         if self.verification is not None:
             frames["verification"] = self.verification.table()
         return frames

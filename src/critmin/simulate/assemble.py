@@ -49,6 +49,7 @@ from critmin.simulate.budget import check_paths, check_seed
 from critmin.simulate.engine.types import EngineInputs, EngineParams, Feed, FloorTerms, SectorInputs
 from critmin.simulate.inputs.params import Value, draw, median, parameter_table
 from critmin.simulate.inputs.policy import compile_policy, events_for
+from critmin.simulate.inputs.projects import reschedule, with_added_projects
 from critmin.simulate.inputs.scenario import Event, Scenario
 
 F = npt.NDArray[np.float64]
@@ -268,7 +269,9 @@ class RunInputs:
     ) -> EngineInputs:
         rng = self._rng(ss_params)
         n_months = len(self.months)
-        params = engine_params(ch.values, ch.network, self.scenario, block.n, rng, rows=block.rows)
+        params = engine_params(
+            ch.values, ch.network, self.scenario, block.n, rng, rows=block.rows, events=ch.events
+        )
         if not uses_substitution_routes(ch.info, self.scenario):
             params = without_routes(params)
         if ch.usd_per_kg is not None:
@@ -327,7 +330,13 @@ class RunInputs:
         )
         fnet = fs.network
         params = engine_params(
-            fs.values, fnet.net, self.scenario, block.n, self._rng(ss_params), rows=block.rows
+            fs.values,
+            fnet.net,
+            self.scenario,
+            block.n,
+            self._rng(ss_params),
+            rows=block.rows,
+            events=events_for(fs.timeline, fs.info.id),
         )
         usd = np.full(block.n, fnet.usd_per_kg)  # the feed's USGS price: output value and US$ anchor
         # the feed thrifts along its one route (demand.substitution_cap, heavy.yaml)
@@ -365,7 +374,7 @@ def _chain_setup(
         ("chain", chain_id, ds.version, sc.regions, key_params),
         lambda: build(ds, chain_id, sc.regions, values),
     )
-    net: Network = built.network
+    net: Network = with_added_projects(built.network, events_for(timeline, chain_id), chain_id)
     sources = set(net.source_ids) | set(built.source_ids)
     assumptions = set(net.assumption_ids)
     sources |= {e.source_id for e in events_for(timeline, chain_id) if e.source_id}
@@ -432,14 +441,14 @@ def _feed_setup(
         _medians(values, _network_parameters(info)),
     )
     fnet: FeedNetwork = cache.get(key, lambda: builder(info.id)(ds, info.id, sc.regions, values, host=net))
+    marked = feed_events(info.id, timeline)
+    fnet = replace(fnet, net=with_added_projects(fnet.net, events_for(marked, info.id), info.id))
     path = None
     if growth is not None and split is not None:
         weights = net.demand0 / net.demand0.sum()
         path = heavy_grade_path(split.shares, weights, split.heavy_grade, growth, n_months)
         path = np.minimum(path, 1.0 / fnet.grade_share)
-    return FeedSetup(
-        info=info, network=fnet, values=fvalues, timeline=feed_events(info.id, timeline), grade_path=path
-    )
+    return FeedSetup(info=info, network=fnet, values=fvalues, timeline=marked, grade_path=path)
 
 
 def engine_params(
@@ -450,6 +459,7 @@ def engine_params(
     rng: np.random.Generator | None,
     *,
     rows: slice | None = None,
+    events: tuple[Event, ...] = (),
 ) -> EngineParams:
     """Per-path engine parameters for ``n`` paths (``rows`` of the run, for per-path designs).
 
@@ -457,7 +467,9 @@ def engine_params(
     held within its bounds. Draws come in a fixed order (what seeded results depend on): the
     project delays (one vector per project, then the mine extra delays), the US stockpile, then
     every other field in :class:`EngineParams` order. Project starts are the announced start
-    (months from the scenario's start) plus the delay, plus the extra delay for mines.
+    (months from the scenario's start) plus the delay, plus the extra delay for mines. Projects
+    that project ``events`` add (``added`` in the network's pipeline) draw their delays last;
+    the events then move the schedules (:mod:`critmin.simulate.inputs.projects`).
     """
     table = parameter_table()
     by_field: dict[str, list[str]] = {}
@@ -471,12 +483,13 @@ def engine_params(
     start_year = int(scenario.start[:4])
     start_m = int(scenario.start[5:7])
     proj = net.projects
-    q = len(proj)
+    added = proj["added"].to_numpy(dtype=bool) if "added" in proj.columns else np.zeros(len(proj), bool)
+    q = int((~added).sum())  # the pipeline's own projects come first (projects.with_added_projects)
     announced = (proj["start_year"].to_numpy() - start_year) * 12 - (start_m - 1)
     delay = np.stack([d("capacity.project_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
     mine_extra = np.stack([d("capacity.mine_extra_delay_months") for _ in range(max(q, 1))], axis=1)[:, :q]
     is_mine = np.array([net.stages[k] == "mining" for k in proj["stage"]], dtype=bool)[None, :]
-    drawn: dict[str, Any] = {"project_start_month": announced[None, :] + delay + mine_extra * is_mine}
+    drawn: dict[str, Any] = {"project_start_month": None}  # set once every other field is drawn
     stock0 = np.zeros((n, len(scenario.regions)))
     if "USA" in scenario.regions:
         (name,) = by_field["stockpile0_t"]
@@ -505,6 +518,18 @@ def engine_params(
     if share_rows:
         drawn["inventory_class_share"] = np.stack([d(r) for r in share_rows], axis=1)
         drawn["inventory_class_cover"] = np.stack([d(r) for r in cover_rows], axis=1)
+    # projects added by project events: their delays after every other draw
+    for _ in range(len(proj) - q):
+        delay = np.concatenate([delay, d("capacity.project_delay_months")[:, None]], axis=1)
+        mine_extra = np.concatenate([mine_extra, d("capacity.mine_extra_delay_months")[:, None]], axis=1)
+    total = delay + mine_extra * is_mine
+    start = announced[None, :] + total
+    if events:
+        mid = median(values["capacity.project_delay_months"])
+        mid_mine = median(values["capacity.mine_extra_delay_months"])
+        medians = mid + mid_mine * is_mine[0]
+        start = reschedule(start, total, medians, net, events, scenario.start)
+    drawn["project_start_month"] = start
     return EngineParams(**drawn)
 
 

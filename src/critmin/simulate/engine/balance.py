@@ -9,6 +9,7 @@ recomputed from dense exporter x destination flows, independently of the engine'
                                 (+ recycling + stockpile release - consumption at the last stage)
     backlog_k[t] - backlog_k[t-1] = applications_k - processed_k   (per flow)
     stockpile[t] - stockpile[t-1] = additions - release
+    (an intermediate stage's public stockpile adds its release less its purchases to stock_k)
     unmet demand = D - consumption >= 0
 
 A residual above ``BALANCE_RTOL`` of the node's throughput, or a negative stock, backlog or
@@ -94,12 +95,18 @@ class Balance:
         stockpile: F,
         sp_flows: tuple[F, F],
         users: tuple[F, F, F, F, F],
+        piles: dict[int, F] | None = None,
     ) -> float:
+        """Check month t's accounts; ``piles``: per intermediate stage, what its public
+        stockpiles added to the stage's stock (released less bought; engine/inventory.py)."""
         recycled, release, use, demand, short = users
         for k, f in enumerate(self.flows):
             used_next = self.flows[k + 1]["inp"] if k + 1 < len(self.flows) else 0.0
             rhs = f["prod"] - f["shipped"] + f["receipts"] + f["returned"] - used_next + f["allied"]
             scale = self.s0[k] + stock[k] + f["prod"] + f["receipts"] + f["returned"] + used_next
+            if piles is not None and k in piles:
+                rhs = rhs + piles[k]
+                scale = scale + np.abs(piles[k])
             if k == len(self.flows) - 1:
                 rhs = rhs + recycled + release - use
                 scale = scale + recycled + release + use

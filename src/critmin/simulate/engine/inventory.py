@@ -22,6 +22,16 @@ month's) at or above a threshold; by default any unmet demand. A month's release
 ``min(level, share x level, t_cap)`` and goes to the owner's short classes first, then to
 the allies' pro rata to their gaps. With ``replenish`` > 0 the stockpile buys back from its
 own users' stock above their target (a loose market) up to its size, when not triggered.
+
+**Purchases and intermediate products** (issue 13). A stockpile event with ``fill_from:
+market`` buys its amount instead of receiving it from outside: after the month's use, from
+the holders of the product outside China (its own region's first, then the others' pro rata,
+:func:`market_take`), at most what they hold, never in a month it releases, the rest carried
+to the next month (:class:`StagePiles` for an intermediate product; ``step.py`` for the users').
+A stockpile of an intermediate stage k's product (NdPr oxide at ``separation``) is held apart
+from the stage's stock and released, by the same rules, into the stock of the regions it
+serves when their stage k + 1 lacks input: the gap is what stage k + 1 wants to draw this
+month less what it holds, and a ``release_when_short`` share is taken of what it wants.
 """
 
 from __future__ import annotations
@@ -31,10 +41,10 @@ import numpy.typing as npt
 
 from critmin.errors import DataError
 from critmin.simulate.engine.balance import BALANCE_RTOL, MassBalanceError
-from critmin.simulate.inputs.policy import StockpileRules
+from critmin.simulate.inputs.policy import StagePile, StockpileRules
 
 F = npt.NDArray[np.float64]
-__all__ = ["ClassStock", "Stockpiles", "check", "class_profile"]
+__all__ = ["ClassStock", "StagePiles", "Stockpiles", "check", "class_profile"]
 
 
 #: Covers or means below this (months) count as zero: 1 / a subnormal cover overflows.
@@ -256,3 +266,132 @@ def check(classes: ClassStock, aggregate: F, outflow: F, inflow: F) -> float:
     ).any():
         raise MassBalanceError(f"firm classes or stockpile releases do not balance ({worst:.3g} t)")
     return worst
+
+
+def market_take(
+    pending: F, have: F, ex: npt.NDArray[np.bool_], blocked: npt.NDArray[np.bool_]
+) -> tuple[F, F]:
+    """A month's market purchases of the stockpiles: (taken from each holder, bought by each
+    owner), both [P, R] t.
+
+    Owner o wants ``pending[:, o]`` (nothing where ``blocked``: a stockpile releasing this month
+    does not buy); it buys from its own region's holdings ``have`` first, then from the other
+    regions of ``ex`` (outside China: China's exports follow its controls) in proportion to
+    what they hold, never more than they hold. Owners buy in region order. Example: USA wants
+    50 t, holds 20 t, Japan 60 t and the EU 20 t: it takes 20 t at home, 22.5 t from Japan and
+    7.5 t from the EU."""
+    avail = np.maximum(have, 0.0)
+    taken = np.zeros_like(avail)
+    bought = np.zeros_like(avail)
+    for o in np.flatnonzero(pending.any(axis=0)):
+        want = np.where(blocked[:, o], 0.0, pending[:, o])
+        own = np.minimum(want, avail[:, o])
+        avail[:, o] -= own
+        others = ex.copy()
+        others[o] = False
+        pool = avail[:, others].sum(axis=1)
+        give = np.minimum(want - own, pool)
+        part = avail[:, others] * np.divide(give, pool, out=np.zeros_like(give), where=pool > 0)[:, None]
+        avail[:, others] -= part
+        taken[:, o] += own
+        taken[:, others] += part
+        bought[:, o] = own + part.sum(axis=1)
+    return taken, bought
+
+
+class StagePiles:
+    """Public stockpiles of intermediate products for a block of paths (module docstring).
+
+    Per stage k with a pile: ``level[k]`` [P, R] t of stage k's product held by each owner,
+    ``pending[k]`` [P, R] t still to buy. Each month :meth:`open` adds the month's outside
+    arrivals and the purchases falling due; :meth:`release` (before stage k + 1 draws its
+    input) moves pile into ``stock_k``; :meth:`buy` (after the stages) takes what is due from
+    ``stock_k``. :meth:`net` is what the piles added to each stage's stock this month (for the
+    mass balance); :meth:`check` verifies the piles' own accounts.
+    """
+
+    def __init__(self, piles: tuple[StagePile, ...], n: int, r_n: int, share_param: F) -> None:
+        self.piles = {p.stage: p for p in piles}
+        z = np.zeros((n, r_n))
+        self.level = {k: z.copy() for k in self.piles}
+        self.pending = {k: z.copy() for k in self.piles}
+        none = np.zeros(r_n, dtype=bool)
+        self.rel = {k: Stockpiles(p.rules, r_n, share_param, none) for k, p in self.piles.items()}
+        self._flows: dict[int, dict[str, F]] = {}
+        self._trig = {k: np.zeros((n, r_n), dtype=bool) for k in self.piles}
+
+    def __bool__(self) -> bool:
+        return bool(self.piles)
+
+    def open(self, t: int) -> None:
+        """Month t's outside arrivals and the purchases falling due."""
+        for k, p in self.piles.items():
+            lv = self.level[k]
+            z = np.zeros_like(lv)
+            add = p.add[t][None, :] + z
+            self._flows[k] = {"level0": lv.copy(), "add": add, "out": z, "into": z, "bought": z}
+            self.level[k] = lv + p.add[t][None, :]
+            self.pending[k] = self.pending[k] + p.buy[t][None, :]
+            self._trig[k] = np.zeros(lv.shape, dtype=bool)
+
+    def release(self, k: int, stock_k: F, need_k: F, price_prev: F) -> None:
+        """Release stage k's piles into ``stock_k`` [P, R] (in place) where the next stage wants
+        ``need_k`` [P, R] t of input and holds less."""
+        if k not in self.piles:
+            return
+        gap = np.maximum(need_k - stock_k, 0.0)
+        out, into, trig = self.rel[k].release(self.level[k], gap, need_k, price_prev)
+        self.level[k] = self.level[k] - out
+        stock_k += into
+        self._flows[k]["out"] = out
+        self._flows[k]["into"] = into
+        self._trig[k] = trig
+
+    def buy(self, k: int, stock_k: F, ex: npt.NDArray[np.bool_]) -> None:
+        """Buy what is due of stage k's product from ``stock_k`` [P, R] (in place) of the
+        regions ``ex`` (:func:`market_take`), not where the pile released this month; the rest
+        stays pending."""
+        if k not in self.piles:
+            return
+        taken, bought = market_take(self.pending[k], stock_k, ex, self._trig[k])
+        stock_k -= taken
+        self.level[k] = self.level[k] + bought
+        self.pending[k] = self.pending[k] - bought
+        self._flows[k]["bought"] = bought
+        self._flows[k]["taken"] = taken
+
+    def levels(self, n_stages: int) -> F:
+        """[P, K, R] every stage's pile (0 where a stage has none)."""
+        any_lv = next(iter(self.level.values()))
+        out = np.zeros((any_lv.shape[0], n_stages, any_lv.shape[1]))
+        for k, lv in self.level.items():
+            out[:, k] = lv
+        return out
+
+    def net(self) -> dict[int, F]:
+        """Per stage, what the piles added to its stock this month (released less bought)."""
+        return {k: f["into"] - f.get("taken", f["bought"]) for k, f in self._flows.items()}
+
+    def negative(self) -> bool:
+        """Whether any pile or pending purchase went negative (never, by construction)."""
+        return any((v < 0).any() for v in (*self.level.values(), *self.pending.values()))
+
+    def check(self) -> float:
+        """Each pile moved by its arrivals and purchases less its releases, and what left the
+        piles arrived in some region's stock; raises :class:`MassBalanceError`, returns the
+        largest residual (t)."""
+        worst = 0.0
+        for k, f in self._flows.items():
+            lv = self.level[k]
+            if (lv < 0).any():
+                raise MassBalanceError(f"negative stockpile of stage {k}'s product")
+            resid = np.abs(lv - f["level0"] - (f["add"] + f["bought"] - f["out"]))
+            moved = np.abs(f["out"].sum(axis=1) - f["into"].sum(axis=1))
+            moved += np.abs(f["bought"].sum(axis=1) - f.get("taken", f["bought"]).sum(axis=1))
+            worst = max(worst, float(resid.max(initial=0.0)), float(moved.max(initial=0.0)))
+            scale = 1.0 + f["level0"] + lv + f["add"] + f["bought"]
+            if (resid > BALANCE_RTOL * scale).any() or (
+                moved > BALANCE_RTOL * (1.0 + f["out"].sum(axis=1))
+            ).any():
+                raise MassBalanceError(f"stage {k} stockpile accounts do not balance ({worst:.3g} t)")
+        return worst

@@ -181,6 +181,9 @@ class _Block:
         self.neg_eps = -p.price_elasticity
         assert m.policy is not None
         self.policy = m.policy
+        # purchases on the market (users' stage) and stockpiles of intermediate products
+        self.sp_pending = np.zeros((n, m.r_n))
+        self.piles = inventory.StagePiles(m.policy.stage_piles, n, m.r_n, p.stockpile_release_per_month)
         self.inv_se = 1.0 / p.supply_elasticity
         caps, lags = route_terms(
             p.substitution_cap,
@@ -238,6 +241,8 @@ class _Block:
         bal = self.bal
         if bal is not None:
             bal.open(stock, self.backlog, self.stockpile)
+        if self.piles:
+            self.piles.open(t)
         if self.regime is not None:
             self.regime.advance(t, m.ctls, self.licence, self.policy.halted(t))
         # 1. demand and orders
@@ -303,6 +308,8 @@ class _Block:
                 wants[kf] = np.where(m.floor_cover[t, kf][None, :], caps[kf], wants[kf])
         for k, ctl in enumerate(m.ctls):
             want = wants[k]
+            if k and self.piles:  # a stockpile of the input tops up what this stage lacks
+                self.piles.release(k - 1, stock[k - 1], want / m.conv[k], self.price_x)
             if self.feed is not None and k == self.feed_stage:
                 # Makers can turn out F from their input; the feed chain serves their need for
                 # it (h q F) this month; the Dy-free grades are made in full, the rest pro rata.
@@ -404,6 +411,8 @@ class _Block:
                     flows["allied_net"] = users_delta
             if bal is not None:
                 bal.stage(prod, inp, m.ship[k], ctl, flows)
+        for k in range(last) if self.piles else ():
+            self.piles.buy(k, stock[k], ex)  # purchases from what the stage holds after its use
         self.stockpile = self.stockpile + sp_add[None, :]
         self.sps.note_size(self.stockpile)
         # recycling adds magnets outside China
@@ -421,9 +430,16 @@ class _Block:
         sp_out, release, trig = self.sps.release(self.stockpile, gap, demand, self.price_x)
         use, short = self.inv.consume(demand, release)
         refill = self.sps.replenish(self.stockpile - sp_out, self.inv.total() - target_inv, trig)
-        if refill.any():
-            self.inv.receive(-refill)
-        self.stockpile = self.stockpile - sp_out + refill
+        users_out, pile_in = refill, refill
+        buy = self.policy.stockpile_buy
+        if buy is not None:  # market purchases from ex-China users' stock after their use
+            self.sp_pending += buy[t][None, :]
+            taken, bought = inventory.market_take(self.sp_pending, self.inv.total() - refill, ex, trig)
+            self.sp_pending -= bought
+            users_out, pile_in = refill + taken, refill + bought
+        if users_out.any():
+            self.inv.receive(-users_out)
+        self.stockpile = self.stockpile - sp_out + pile_in
         if self.sect is not None:  # split among end-use sectors by priority (sectors.allocate)
             self.sect.update(demand, use, check=False)  # 0 <= use <= demand
         stock[last] = self.inv.total()
@@ -451,10 +467,11 @@ class _Block:
         short_x = short[:, ex].sum(axis=1)
         ex_short = short_x / np.maximum(demand[:, ex].sum(axis=1), 1e-9) * 100.0
         if bal is not None:
-            users = (recycled, release - refill, use, demand, short)
-            self.resid = bal.close(
-                t, stock, self.backlog, m.ctls, self.stockpile, (sp_add[None, :], sp_out - refill), users
-            )
+            users = (recycled, release - users_out, use, demand, short)
+            sp_flows, piled = (sp_add[None, :], sp_out - pile_in), self.piles.net() if self.piles else None
+            self.resid = bal.close(t, stock, self.backlog, m.ctls, self.stockpile, sp_flows, users, piled)
+            if self.piles:
+                self.resid = max(self.resid, self.piles.check())
             self.resid = max(self.resid, inventory.check(self.inv, stock[last], sp_out, release))
             if self.feed is not None:
                 self.resid = max(self.resid, self.feed.resid)
@@ -464,12 +481,15 @@ class _Block:
             trace.supply_ex_china[t, s] = use[:, ex].sum(axis=1)
             trace.price_x[t, s], trace.price_c[t, s] = price_x, price_c
             trace.inventory[t, s], trace.stockpile[t, s] = stock[last], self.stockpile
+            if trace.stage_stockpile is not None and self.piles:
+                trace.stage_stockpile[t, s] = self.piles.levels(m.k_n)
         self.series = (ex_short, price_x)
         return ex_short, price_x
 
     def negative(self) -> bool:
         """Whether any stock or backlog is negative (never, by construction)."""
         own = any((s < 0).any() for s in self.stock) or any((b < 0).any() for b in self.backlog)
+        own = own or self.piles.negative() or bool((self.sp_pending < 0).any())
         return own or (self.feed is not None and self.feed.negative())
 
 
@@ -531,7 +551,8 @@ def run_engine(
     blocks = [block(slice(lo, min(lo + block_paths, n_paths))) for lo in range(0, n_paths, block_paths)]
     names: tuple[str, ...] = SERIES + (tuple(f"feed_{s}" for s in SERIES) if feed is not None else ())
     series = {name: np.zeros((n_months, n_paths)) for name in names}
-    trace = _empty_trace(n_months, n_paths, model.r_n) if keep_trace else None
+    piles_k = model.k_n if policy.stage_piles else None
+    trace = Trace.empty(n_months, n_paths, model.r_n, piles_k) if keep_trace else None
     floors = policy.floors if inputs.floor is not None else []
     floor_cost = {f.id: np.zeros(n_paths) for f in floors}
     for t in range(n_months):
@@ -590,21 +611,4 @@ def _joined_metrics(blocks: list[_Block]) -> PathMetrics:
         peak_price_ratio=joined("peak_price"),
         output_at_risk_usd=joined("at_risk"),
         peak_price_usd_per_kg=usd,
-    )
-
-
-def _empty_trace(t_n: int, p_n: int, r_n: int) -> Trace:
-    z3 = np.zeros((t_n, p_n, r_n))
-    z2 = np.zeros((t_n, p_n))
-    return Trace(
-        z3.copy(),
-        z3.copy(),
-        z3.copy(),
-        z2.copy(),
-        z2.copy(),
-        z2.copy(),
-        z3.copy(),
-        z3.copy(),
-        np.full(t_n, np.nan),
-        z3.copy(),
     )

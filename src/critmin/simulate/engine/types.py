@@ -92,6 +92,20 @@ class Trace:
     #: was not checked (``check_balance=False``), inf where a stock went negative.
     balance_residual: F
     exports_chn: F  # [T, P, R] magnets leaving China for each destination (delivered + approved)
+    #: [T, P, K, R] public stockpiles of intermediate products (t of each stage's), when any
+    stage_stockpile: F | None = None
+
+    @classmethod
+    def empty(cls, t_n: int, p_n: int, r_n: int, k_n: int | None = None) -> Trace:
+        """Zeroed series for ``t_n`` months, ``p_n`` paths and ``r_n`` regions; ``k_n`` stages of
+        intermediate stockpiles (None: none)."""
+        z3 = np.zeros((t_n, p_n, r_n))
+        z2 = np.zeros((t_n, p_n))
+        piles = None if k_n is None else np.zeros((t_n, p_n, k_n, r_n))
+        return cls(
+            z3.copy(), z3.copy(), z3.copy(), z2.copy(), z2.copy(), z2.copy(), z3.copy(), z3.copy(),
+            np.full(t_n, np.nan), z3.copy(), piles,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

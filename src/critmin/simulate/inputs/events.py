@@ -22,10 +22,15 @@ kind                fields
 ``stockpile``       ``region``, ``amount_t``: added to the region's strategic stockpile;
                     release rules ``release_when_short``, ``release_when_price``,
                     ``release_share_per_month``, ``release_t_per_month``, ``release_to``,
-                    ``replenish_t_per_month``
+                    ``replenish_t_per_month``; ``stage`` (the chain stage whose product it
+                    holds, default the users'), ``fill_months``, ``fill_from``
 ``price_floor``     ``region`` (the payer), ``stages``, ``price_usd_per_kg``,
                     ``covered_t_per_year`` (default: the parameter ``price_floor.covered_t_per_year``)
 ``offtake``         ``region`` (buyer), ``seller``, one ``stages`` entry, ``volume_t_per_year``
+``project``         ``project`` (a pipeline project's name), ``start``, ``pull_months``,
+                    ``delay_spread``, ``delay_tail``: its schedule from the event on; with
+                    ``stage``, ``country`` and ``capacity_t_per_year``, a project the pipeline
+                    lacks is added
 ==================  ==========================================================================
 
 A field that does not belong to the event's kind is an error (``extra="forbid"``), so a typo
@@ -73,6 +78,7 @@ class EventKind(StrEnum):
     PRICE_FLOOR = "price_floor"
     OFFTAKE = "offtake"
     GENERAL_LICENCE = "general_licence"
+    PROJECT = "project"
 
 
 def parse_date(text: Any) -> dt.date:
@@ -135,6 +141,10 @@ _NUMBER_FIELDS = frozenset(
         "release_share_per_month",
         "release_t_per_month",
         "replenish_t_per_month",
+        "fill_months",
+        "pull_months",
+        "delay_spread",
+        "capacity_t_per_year",
     }
 )
 
@@ -331,6 +341,17 @@ class StockpileEvent(_EventBase):
     release_t_per_month: float | None = Field(default=None, ge=0, le=MAX_TONNES, allow_inf_nan=False)
     release_to: tuple[RegionCode, ...] = ()
     replenish_t_per_month: float | None = Field(default=None, ge=0, le=MAX_TONNES, allow_inf_nan=False)
+    #: the chain stage whose product the stockpile holds (None: the users' product, the last
+    #: stage). An intermediate stage's stockpile (NdPr oxide at ``separation``) is released to
+    #: the owner's next stage when it lacks input (section 5.6 of docs/model.md).
+    stage: Stage | None = None
+    #: months over which ``amount_t`` is added, in equal parts from the event's month
+    fill_months: int = Field(default=1, ge=1, le=600)
+    #: ``outside``: the amount arrives from outside the modelled market (the rule before issue
+    #: 13); ``market``: it is bought from the holders of the stage's product outside China
+    #: (users' stock, or the stage's stock; the owner's region first), after this month's use,
+    #: when the stockpile is not releasing; what cannot be bought is carried to the next month
+    fill_from: Literal["outside", "market"] = "outside"
 
 
 class PriceFloorEvent(_Staged):
@@ -377,6 +398,56 @@ class OfftakeEvent(_Staged):
         return self
 
 
+class ProjectEvent(_EventBase):
+    """A pipeline project's schedule from the event's month (co-financing, a price floor).
+
+    ``project`` names a project of the chain's pipeline (the bundled projects table, as
+    ``critmin.simulate.chains.plants.plant_table`` lists it); with ``stage``, ``country`` and
+    ``capacity_t_per_year`` (t/yr of the stage's product) a project the pipeline lacks is added
+    (announced start ``start``, default the event's month). With the drawn delay D (months,
+    including a new mine's extra delay) and its median M, the project's first output is
+
+        announced start + M + delay_spread (D - M) - pull_months      (delay_tail: keep)
+        announced start + min(M + delay_spread (D - M), M) - pull_months   (delay_tail: cut)
+
+    and never before the event's month (a decision cannot move output before it is taken).
+    ``start`` replaces the announced start. Several events for one project apply in date order.
+    """
+
+    kind: Literal[EventKind.PROJECT]
+    project: str = Field(min_length=1, max_length=200)
+    start: dt.date | None = None
+    pull_months: float = Field(default=0.0, ge=0, le=600, allow_inf_nan=False)
+    delay_spread: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)
+    delay_tail: Literal["keep", "cut"] = "keep"
+    stage: Stage | None = None
+    country: RegionCode | None = None
+    capacity_t_per_year: float | None = Field(default=None, ge=0, le=MAX_TONNES, allow_inf_nan=False)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, v: Any) -> dt.date | None:
+        return None if v is None else parse_date(v)
+
+    @model_validator(mode="after")
+    def _new_project(self) -> ProjectEvent:
+        given = [f for f in ("stage", "country", "capacity_t_per_year") if getattr(self, f) is not None]
+        if given and len(given) < 3:
+            missing = [f for f in ("stage", "country", "capacity_t_per_year") if f not in given]
+            raise FieldError(
+                f"project {self.id!r}: a new project needs stage, country and capacity_t_per_year "
+                f"(missing {', '.join(missing)})",
+                (missing[0],),
+                fix="give all three to add a project, or none to reschedule a pipeline project",
+            )
+        return self
+
+    @property
+    def adds(self) -> bool:
+        """Whether the event adds a project (rather than rescheduling one of the pipeline)."""
+        return self.capacity_t_per_year is not None
+
+
 #: A policy event of any kind (discriminated on ``kind``).
 Event = Annotated[
     LicenceEvent
@@ -388,7 +459,8 @@ Event = Annotated[
     | StockpileEvent
     | PriceFloorEvent
     | OfftakeEvent
-    | GeneralLicenceEvent,
+    | GeneralLicenceEvent
+    | ProjectEvent,
     Field(discriminator="kind"),
 ]
 #: The export controls (the regimes the engine applies to shipments).

@@ -190,6 +190,48 @@ def _stockpile_rules(events: list[StockpileEvent], regions: tuple[str, ...]) -> 
     return StockpileRules(short_at, price_at, share_cap, t_cap, serve, replenish, ever)
 
 
+@dataclass(frozen=True)
+class StagePile:
+    """Public stockpiles of an intermediate stage's product (stockpile events with ``stage``):
+    ``add`` [T, R] t arriving from outside the market, ``buy`` [T, R] t to buy from the
+    region's stock of the product, ``rules`` their release rules by owner region (released to
+    the next stage of the regions served when it lacks input; engine/inventory.py)."""
+
+    stage: int
+    add: npt.NDArray[np.float64]
+    buy: npt.NDArray[np.float64]
+    rules: StockpileRules
+
+
+def stockpile_stage(e: StockpileEvent, stages: tuple[str, ...]) -> int:
+    """Index of the chain stage whose product stockpile event ``e`` holds (the last by default);
+    a DataError naming the event when the chain has no such stage."""
+    if e.stage is None:
+        return len(stages) - 1
+    if e.stage.value not in stages:
+        raise DataError(
+            f"stockpile {e.id!r} holds {e.stage.value!r} but the chain has stages {list(stages)}",
+            column="stage",
+            fix=f"give `stage:` from {list(stages)} (or leave it out: the users' product)",
+        )
+    return stages.index(e.stage.value)
+
+
+def fill_schedule(e: StockpileEvent, start: dt.date, n_months: int) -> list[tuple[int, float, bool]]:
+    """(month, t, bought on the market) parts of a stockpile event: ``amount_t`` in
+    ``fill_months`` equal parts from its month; parts before the start are there at the start
+    (bought before the run: from outside), parts after the horizon are dropped."""
+    m0 = _month_index(e.date, start)
+    part = e.amount_t / e.fill_months
+    out = []
+    for i in range(e.fill_months):
+        m = m0 + i
+        if m >= n_months:
+            break
+        out.append((max(m, 0), part, e.fill_from == "market" and m >= 0))
+    return out
+
+
 @dataclass
 class PolicyPath:
     """Compiled policy for one scenario, all paths (see the module docstring)."""
@@ -217,6 +259,10 @@ class PolicyPath:
     general: list[
         tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], tuple[int, ...], npt.NDArray[np.float64]]
     ] = field(default_factory=list)
+    #: [T, R] users'-stage stockpile purchases from the market (``fill_from: market``), or None
+    stockpile_buy: npt.NDArray[np.float64] | None = None
+    #: stockpiles of intermediate stages' products, one per stage some event names
+    stage_piles: tuple[StagePile, ...] = ()
 
     def edge_approval(
         self, t: int, base: npt.NDArray[np.float64], dst: npt.NDArray[np.intp], rows: slice
@@ -478,6 +524,7 @@ def compile_policy(
     pol = PolicyPath(n_months, regions, defence_share=defence_share)
     approval = np.full((n_months, n_paths), np.nan)
     stock = np.zeros((n_months, len(regions)))
+    pile_add: dict[int, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
     floor = np.zeros(n_months)
     cover = np.zeros((n_months, len(stages), len(regions)), dtype=bool)
     dated: list[
@@ -509,9 +556,13 @@ def compile_policy(
         elif isinstance(e, StockpileEvent):
             # A stockpile built before the start is there at the start; a country that is not
             # a model region adds to its region (EU member -> EU27, others -> ROW).
-            m = max(_month_index(e.date, start), 0)
-            if m < n_months:
-                stock[m, regions.index(region_of(e.region, regions))] += e.amount_t
+            k = stockpile_stage(e, stages)
+            add_k, buy_k = pile_add.setdefault(k, (np.zeros_like(stock), np.zeros_like(stock)))
+            if k == len(stages) - 1:
+                add_k = stock
+            o = regions.index(region_of(e.region, regions))
+            for m, part, market in fill_schedule(e, start, n_months):
+                (buy_k if market else add_k)[m, o] += part
     for e in events:
         if isinstance(e, PriceFloorEvent):
             floor = np.where(active[e.id], np.maximum(floor, e.price_usd_per_kg), floor)
@@ -547,6 +598,23 @@ def compile_policy(
     pol.floor_cover = cover
     pol.approval_override = approval
     pol.stockpile = stock
-    pol.stockpile_rules = _stockpile_rules([e for e in events if isinstance(e, StockpileEvent)], regions)
+    last = len(stages) - 1
+    piles = [e for e in events if isinstance(e, StockpileEvent)]
+    pol.stockpile_rules = _stockpile_rules([e for e in piles if stockpile_stage(e, stages) == last], regions)
+    if last in pile_add and pile_add[last][1].any():
+        pol.stockpile_buy = pile_add[last][1]
+    staged = []
+    for k in sorted(k for k in pile_add if k != last):
+        at_k = [e for e in piles if stockpile_stage(e, stages) == k]
+        refill = [e.id for e in at_k if e.replenish_t_per_month]
+        if refill:
+            raise DataError(
+                f"stockpile {refill[0]!r}: replenishment is modelled for stockpiles of the users' "
+                f"product only, not of {stages[k]!r}",
+                column="replenish_t_per_month",
+                fix="leave replenish_t_per_month out, or hold the users' product (no `stage:`)",
+            )
+        staged.append(StagePile(k, pile_add[k][0], pile_add[k][1], _stockpile_rules(at_k, regions)))
+    pol.stage_piles = tuple(staged)
     pol.floor = floor
     return pol
