@@ -575,7 +575,7 @@ def solve(
     threads: int = 2,
     relax: bool = False,
     max_iterations: int = 500,
-    stabilise: float = 0.5,
+    stabilise: float = 0.3,
     purge_every: int = 5,
     polish_gap: float = 1e-4,
     warm: bool = True,

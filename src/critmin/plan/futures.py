@@ -140,7 +140,12 @@ def sample_futures(scenario: str, seed: int, futures: int, start: int, end: int)
         normal_premium=basis.normal_premium,
         control_premium=basis.control_premium,
     )
-    spot = np.stack([_annual(ox_x, n_y)[1:].T, px_dy * ref["dytb_oxide"], px * ref["ndfeb_magnet"]], axis=2)
+    # Dy+Tb: the feed's simulated ex-China price ratio (to the uncontrolled baseline) times the
+    # NORMAL-times ex-China price (China's x the normal premium). The bundled reference price
+    # (Benchmark CIF Europe, Jul 2025) is itself a controls-period price: anchoring the ratio on
+    # it counted the control premium twice (a median US$7,200/kg in 2027).
+    dy_normal = chn["dytb_oxide"] * (1 + econ.spot_premium["dytb_oxide"])
+    spot = np.stack([_annual(ox_x, n_y)[1:].T, px_dy * dy_normal, px * ref["ndfeb_magnet"]], axis=2)
     china = np.stack(
         [
             _annual(ox_c, n_y)[1:].T,
