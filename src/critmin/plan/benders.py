@@ -42,6 +42,8 @@ F = npt.NDArray[np.float64]
 I = npt.NDArray[np.intp]  # noqa: E741
 #: the elastic slacks' cost, as a multiple of the largest second-stage cost coefficient
 PENALTY = 1e3
+#: about this many rows of subproblem per HiGHS LP (the futures are chunked to that size)
+CHUNK_ROWS = 2500
 FUTURE = "future"
 
 
@@ -222,7 +224,8 @@ def _pass_lp(h: Any, cost: F, lo: F, up: F, A: sp.csc_array, rlo: F, rup: F, int
 
 
 class _Sub:
-    """All futures' second-stage blocks in one HiGHS LP, with elastic slacks on inequalities."""
+    """All futures' second-stage blocks, with elastic slacks on inequalities, as HiGHS LPs of
+    about CHUNK_ROWS rows each (a chunk of futures per LP)."""
 
     def __init__(self, s: Split, threads: int) -> None:
         self.s = s
@@ -256,15 +259,29 @@ class _Sub:
         cost = np.concatenate([c2, np.full(n_s, big)])
         clo = np.concatenate([s.col_lower[cols], np.zeros(n_s)])
         cup = np.concatenate([s.col_upper[cols], np.full(n_s, np.inf)])
-        self.h = _highs(threads)
-        self.h.setOptionValue("presolve", "off")  # warm starts keep their basis
-        _pass_lp(self.h, cost, clo, cup, full, lo, up)
+        # the blocks in chunks of futures, one HiGHS LP each: the same pivots as one LP, each on
+        # a far smaller basis (warm started from the last solve: only row bounds change)
+        nf = s.n_futures
+        fut_rows = s.row_future[rows]
+        fut_slack = np.concatenate([fut_rows[r_lo], fut_rows[r_up]])
+        n_chunks = int(max(1, min(nf, round(len(rows) / CHUNK_ROWS))))
+        chunk_of = (np.arange(nf) * n_chunks) // nf
+        row_chunk = chunk_of[fut_rows]
+        col_chunk = np.concatenate([chunk_of[s.col_future[cols]], chunk_of[fut_slack]])
+        full_r = sp.csr_array(full)
+        self.chunks: list[tuple[Any, I, I]] = []
+        for c in range(n_chunks):
+            rix = np.flatnonzero(row_chunk == c)
+            cix = np.flatnonzero(col_chunk == c)
+            h = _highs(threads)  # HiGHS has one scheduler per process: one thread count
+            h.setOptionValue("presolve", "off")  # warm starts keep their basis
+            _pass_lp(h, cost[cix], clo[cix], cup[cix], sp.csc_array(full_r[rix][:, cix]), lo[rix], up[rix])
+            self.chunks.append((h, rix, cix))
+        self.n_cols = full.shape[1]
         self.c2 = c2
         self.big = big
         self.last_y = np.zeros(0)
         self.last_pi = np.zeros(0)
-        nf = s.n_futures
-        fut_rows = s.row_future[rows]
         self.R = sp.csr_array((np.ones(len(rows)), (fut_rows, np.arange(len(rows)))), shape=(nf, len(rows)))
         fut_cols = s.col_future[cols]
         self.C = sp.csr_array((c2, (fut_cols, np.arange(len(cols)))), shape=(nf, len(cols)))
@@ -281,18 +298,21 @@ class _Sub:
         """At first stage ``x1``: (status, Q_f [F], subgradients G [F, n1], slack use [F]);
         the solution and row duals are kept in ``last_y`` and ``last_pi``."""
         tx = self.T @ x1
-        h = self.h
-        n = len(self.rows)
-        h.changeRowsBounds(n, np.arange(n, dtype=np.int32), self.lo - tx, self.up - tx)
-        h.run()
-        st = h.modelStatusToString(h.getModelStatus())
-        if st != "Optimal":
-            return st, np.zeros(0), np.zeros((0, 0)), np.zeros(0)
-        sol = h.getSolution()
-        col = np.asarray(sol.col_value)
+        rlo, rup = self.lo - tx, self.up - tx
+        col = np.zeros(self.n_cols)
+        pi = np.zeros(len(self.rows))
+        for h, rix, cix in self.chunks:
+            n = len(rix)
+            h.changeRowsBounds(n, np.arange(n, dtype=np.int32), rlo[rix], rup[rix])
+            h.run()
+            st = h.modelStatusToString(h.getModelStatus())
+            if st != "Optimal":
+                return st, np.zeros(0), np.zeros((0, 0)), np.zeros(0)
+            sol = h.getSolution()
+            col[cix] = sol.col_value
+            pi[rix] = sol.row_dual
         y = col[: self.n_y]
         sl = col[self.n_y :]
-        pi = np.asarray(sol.row_dual)
         self.last_y, self.last_pi = y, pi
         nf = self.s.n_futures
         slack_use = np.bincount(self.slack_fut, weights=sl, minlength=nf) if len(sl) else np.zeros(nf)
