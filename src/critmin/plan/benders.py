@@ -482,6 +482,8 @@ class _Run:
     best_ub: float = np.inf
     best_x1: F | None = None
     lb: float = -np.inf
+    #: the best point of an LP relaxation phase (not an incumbent of the MILP)
+    lp_best_x: F | None = None
     it: int = 0
     log: list[str] = field(default_factory=list)
     times: dict[str, float] = field(default_factory=lambda: {"master": 0.0, "sub": 0.0})
@@ -524,7 +526,7 @@ def _phase(
                 return "time_limit"
             return "infeasible" if "nfeasible" in mst else "failed"
         phase_lb = mlb
-        if name != "polish":
+        if name not in ("polish", "round"):
             run.lb = max(run.lb, mlb)  # the master is a relaxation of the whole problem
         # in-out stabilisation (Ben-Ameur and Neto 2007): separate at a point between the
         # master's solution and a core point (the running average of the master's solutions)
@@ -540,6 +542,8 @@ def _phase(
         ub = float(c1 @ xs + q.sum())
         feasible_here = float(slack.max(initial=0.0)) <= 1e-7
         if feasible_here:
+            if not integral and ub < phase_ub:
+                run.lp_best_x = xs.copy()
             phase_ub = min(phase_ub, ub)
             if integral and ub < run.best_ub:
                 run.best_ub, run.best_x1 = ub, xs.copy()
@@ -632,23 +636,40 @@ def solve(
                 run.log.append(f"    warm start: cuts at the {min(10, s.n_futures)}-future solution")
     if has_int:
         st = _phase(run, name="LP", integral=False, gap=gap / 2, stabilise=stabilise, core=core, **common)
-        if st in ("optimal", "iterations"):
-            dropped = master.purge()
-            run.log.append(f"    MILP phase: {dropped} slack cuts dropped")
-            master.set_integer(True)
-            st = _phase(run, name="MILP", integral=True, gap=gap, stabilise=1.0, **common)
-        if st == "optimal" and run.best_x1 is not None:
-            fix = np.flatnonzero(s.integer[s.first])
-            val = np.round(run.best_x1[fix])
-            master.set_integer(False)
-            master.h.changeColsBounds(len(fix), fix.astype(np.int32), val, val)
-            run.best_x1[fix] = val
-            core = run.best_x1.copy()
-            pst = _phase(
-                run, name="polish", integral=True, gap=polish_gap, stabilise=stabilise, core=core, **common
-            )
-            run.log.append(f"    polish: {pst}")
-            polished = pst == "optimal"
+        fix = np.flatnonzero(s.integer[s.first])
+        f32 = fix.astype(np.int32)
+        lo0, up0 = s.col_lower[s.first][fix], s.col_upper[s.first][fix]
+        if st in ("optimal", "iterations") and run.lp_best_x is not None:
+            # round the LP relaxation's binaries and solve the rest: if that portfolio is within
+            # the gap of the LP bound (a bound on the MILP too), it is optimal as it stands
+            lp_lb = run.lb
+            val = np.round(run.lp_best_x[fix])
+            master.h.changeColsBounds(len(fix), f32, val, val)
+            rst = _phase(run, name="round", integral=True, gap=polish_gap, stabilise=stabilise, **common)
+            closed = np.isfinite(run.best_ub) and (run.best_ub - lp_lb) / max(1.0, abs(run.best_ub)) <= gap
+            run.log.append(f"    rounded LP portfolio: {rst}, {'within' if closed else 'outside'} the gap")
+            if rst == "optimal" and closed:
+                st, polished = "optimal", True
+            else:
+                master.h.changeColsBounds(len(fix), f32, lo0, up0)
+                master.set_integer(True)
+                st = _phase(run, name="MILP", integral=True, gap=gap, stabilise=1.0, **common)
+                if st == "optimal" and run.best_x1 is not None:
+                    val = np.round(run.best_x1[fix])
+                    master.set_integer(False)
+                    master.h.changeColsBounds(len(fix), f32, val, val)
+                    run.best_x1[fix] = val
+                    pst = _phase(
+                        run,
+                        name="polish",
+                        integral=True,
+                        gap=polish_gap,
+                        stabilise=stabilise,
+                        core=run.best_x1.copy(),
+                        **common,
+                    )
+                    run.log.append(f"    polish: {pst}")
+                    polished = pst == "optimal"
     else:
         st = _phase(run, name="LP", integral=True, gap=gap, stabilise=stabilise, core=core, **common)
     run.times["total"] = time.perf_counter() - t0
