@@ -396,10 +396,15 @@ class _Master:
     def solve(self, *, gap: float, time_left: float) -> tuple[str, F, F, float, float]:
         """(status, x1, theta, objective, lower bound)."""
         h = self.h
-        h.setOptionValue("time_limit", max(1.0, float(time_left)))
+        # HiGHS times a solver object over all its runs: the limit is on that running total
+        h.setOptionValue("time_limit", float(h.getRunTime()) + max(1.0, float(time_left)))
         h.setOptionValue("mip_rel_gap", float(gap))
         h.run()
         st = h.modelStatusToString(h.getModelStatus())
+        if st == "Unknown":  # numerical trouble in a warm start: once more from scratch
+            h.clearSolver()
+            h.run()
+            st = h.modelStatusToString(h.getModelStatus())
         if st == "Time limit reached" and int(h.getInfo().primal_solution_status) != 2:
             st = "Time limit reached without a solution"
         if st not in ("Optimal", "Time limit reached"):
