@@ -33,6 +33,7 @@ from critmin.simulate.inputs.events import (
     LicenceEvent,
     LiftEvent,
     PriceFloorEvent,
+    ProjectEvent,
     StockpileEvent,
     SuspendEvent,
 )
@@ -326,6 +327,8 @@ def _event_label(e: Event) -> tuple[str, str]:
     if isinstance(e, GeneralLicenceEvent):
         dest = "all destinations" if e.destinations == "all" else "+".join(e.destinations)
         return f"general licences {describe(e.share)} of licensed flow to {dest} ({e.id})", _EASE
+    if isinstance(e, ProjectEvent):
+        return f"project {e.project}: start pulled {e.pull_months:g} months ({e.id})", _EASE
     return f"offtake {e.region} <- {e.seller} {e.volume_t_per_year:,.0f} t/yr ({e.id})", _EASE
 
 
