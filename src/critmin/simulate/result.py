@@ -204,6 +204,8 @@ def join_traces(parts: Sequence[Trace]) -> Trace:
         vals = [getattr(p, f.name) for p in parts]
         if f.name == "balance_residual":
             out[f.name] = np.max(np.stack(vals), axis=0) if len(vals) > 1 else vals[0]
+        elif all(v is None for v in vals):
+            out[f.name] = None  # an optional series no block kept (e.g. stage stockpiles)
         else:
             out[f.name] = np.concatenate(vals, axis=1)
     return Trace(**out)
