@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
     ``settings`` (default :class:`Settings()`: no token, loopback only); ``preload`` loads the
     dataset at start-up instead of on the first request that needs it.
     """
-    from critmin.server import api, api_plan, api_sim
+    from critmin.server import api, api_plan, api_sim, plan_jobs
     from critmin.server.jobs import JobQueue
 
     settings = settings or Settings()
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
     )
     app.state.critmin = st
     st.jobs = JobQueue(
-        lambda job: api_sim.run_job(st, job), workers=settings.workers, max_pending=settings.max_pending
+        lambda job: plan_jobs.run_any(st, job), workers=settings.workers, max_pending=settings.max_pending
     )
     install_handlers(app)
     app.include_router(api.router)

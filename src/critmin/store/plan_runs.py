@@ -44,7 +44,9 @@ def _yaml(doc: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- plans
-def plan_tables(result: PlanResult, extra: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+def plan_tables(
+    result: PlanResult, extra: Mapping[str, pd.DataFrame] | None = None
+) -> dict[str, pd.DataFrame]:
     """The tables a stored plan run keeps (module docstring); ``extra``: more tables by name
     (``frontier``, ``alternatives``), stored as given."""
     frames: dict[str, pd.DataFrame] = {

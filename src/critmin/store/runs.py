@@ -289,9 +289,7 @@ class RunStore:
             meta=simulation_meta(result),
         )
 
-    def save_plan_result(
-        self, result: PlanResult, extra: Mapping[str, pd.DataFrame] | None = None
-    ) -> str:
+    def save_plan_result(self, result: PlanResult, extra: Mapping[str, pd.DataFrame] | None = None) -> str:
         """Store a :class:`~critmin.plan.result.PlanResult`: its resolved plan spec (YAML), seed,
         futures (as ``paths``), data and package versions and
         :func:`~critmin.store.plan_runs.plan_tables` (``extra``: the frontier and alternatives
