@@ -189,10 +189,32 @@ def test_plans_page_solves_a_small_plan(page: Any, server: str) -> None:
     assert "Payer" in str(page.evaluate("() => document.getElementById('pl-costs').layout.legend.title.text"))
     assert page.locator("#pl-shadows li").count() >= 1
     # the closed-loop table: in-sample vs out-of-sample shares
-    head = page.locator("#pl-verify tr").first.inner_text()
+    head = page.locator("#pl-verification tr").first.inner_text()
     assert "In-sample" in head
     assert "Out-of-sample" in head
-    assert page.locator("#pl-verify tr").count() >= 2
+    assert page.locator("#pl-verification tr").count() >= 2
     assert "Stored as run plan-" in page.locator("#pl-headline").inner_text()
     shot(page, "plans")
+    done(page)
+
+
+def test_plans_page_draws_the_frontier(page: Any, server: str) -> None:
+    page.goto(server + "/#plans")
+    page.wait_for_function("() => document.getElementById('pl-name').options.length >= 3")
+    page.select_option("#pl-name", "us")
+    page.fill("#pl-futures", "3")
+    page.check("#pl-frontier")
+    page.fill("#pl-months", "0, 12")
+    assert page.locator("#pl-frontier-box").is_hidden()
+    page.click("#pl-run")
+    page.wait_for_function("() => document.body.dataset.planJob === 'done'", timeout=180_000)
+    line = wait_plot(page, "pl-frontier-fig")
+    assert line[0]["type"] == "scatter"
+    xs = page.evaluate("() => document.getElementById('pl-frontier-fig').data[0].x")
+    assert list(xs) == [0, 12]
+    assert page.locator("#pl-frontier-box").is_visible()
+    assert page.locator("#pl-alternatives tr").count() == 4  # header + three portfolios
+    assert "stockpile-heavy" in page.locator("#pl-alternatives").inner_text()
+    # without the closed-loop check the table shows the in-sample shares only
+    assert "Out-of-sample" not in page.locator("#pl-verification").inner_text()
     done(page)

@@ -125,3 +125,19 @@ def test_plan_view_labels_every_id() -> None:
     assert view["verification_paths"] == 20
     assert view["has_frontier"] is False
     assert view["regions"] == [{"id": "USA", "label": "United States"}]
+
+
+def test_the_dashboard_page_has_no_duplicate_ids() -> None:
+    """Every element id is unique (``$(id)`` and the browser tests' selectors find one element),
+    and every id the script looks up with ``$("...")`` exists in the page."""
+    import re
+
+    from critmin.server.app import STATIC
+
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    js = (STATIC / "app.js").read_text(encoding="utf-8")
+    wanted = set(re.findall(r'\$\("([A-Za-z0-9_-]+)"\)', js))
+    assert wanted - set(ids) == set()
+    assert {"pl-portfolio", "pl-costs", "pl-frontier-fig", "pl-verification"} <= set(ids)

@@ -340,18 +340,18 @@ async function showPlan(jobId) {
     .forEach(t => { const li = document.createElement("li"); li.textContent = t; sh.appendChild(li); });
   $("pl-frontier-box").hidden = !v.has_frontier;
   if (v.has_frontier) {
-    await plot("pl-frontier", "/plans/" + id + "/figures/frontier");
+    await plot("pl-frontier-fig", "/plans/" + id + "/figures/frontier");
     table($("pl-alternatives"), ["Portfolio", "Status", "Expected cost", "Stockpile (t)", "Offtakes (t a year)", "Projects co-financed", "Price floors"],
       v.alternatives.map(a => [a.portfolio, a.status, [money(a.expected_cost_musd), "num"], [num(a.stockpile_t), "num"],
         [num(a.offtake_t_per_year), "num"], [num(a.cofinanced), "num"], [num(a.floors), "num"]]));
   }
   if (v.verification.length) {
-    table($("pl-verify"), ["Target", "In-sample (the " + v.futures + " futures optimised on)", "Out-of-sample (" + v.verification_paths + " unseen futures, full simulator)", "Gap"],
+    table($("pl-verification"), ["Target", "In-sample (the " + v.futures + " futures optimised on)", "Out-of-sample (" + v.verification_paths + " unseen futures, full simulator)", "Gap"],
       v.verification.map(r => [r.target, [pct(r.in_sample), "num"], [r.out_of_sample === null ? "not checked" : pct(r.out_of_sample), "num"],
         [r.gap === null ? "-" : (100 * r.gap).toFixed(0) + " points", "num"]]));
     $("pl-verify-notes").textContent = v.verification_notes.join("; ");
   } else {
-    table($("pl-verify"), ["Target", "In-sample (the " + v.futures + " futures optimised on)"],
+    table($("pl-verification"), ["Target", "In-sample (the " + v.futures + " futures optimised on)"],
       v.in_sample.map(r => [r.target, [pct(r.share), "num"]]));
     $("pl-verify-notes").textContent = "Tick the closed-loop check to replay the portfolio in the full simulator on futures the optimisation did not see.";
   }
