@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
@@ -58,6 +59,11 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
 
     settings = settings or Settings()
     st = AppState(settings)
+    runner: Any = None
+    if settings.job_processes:
+        from critmin.server.procs import ProcessRunner
+
+        runner = ProcessRunner(settings, workers=settings.workers, preload=preload)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -65,9 +71,13 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
             from starlette.concurrency import run_in_threadpool
 
             await run_in_threadpool(st.dataset)
+            if runner is not None:  # start the worker processes (each loads the dataset) meanwhile
+                threading.Thread(target=runner.warm, name="critmin-warm", daemon=True).start()
         yield
         if st.jobs is not None:
             st.jobs.close()
+        if runner is not None:
+            runner.close()
 
     app = FastAPI(
         title="critmin API",
@@ -81,7 +91,9 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
     )
     app.state.critmin = st
     st.jobs = JobQueue(
-        lambda job: plan_jobs.run_any(st, job), workers=settings.workers, max_pending=settings.max_pending
+        runner if runner is not None else (lambda job: plan_jobs.run_any(st, job)),
+        workers=settings.workers,
+        max_pending=settings.max_pending,
     )
     install_handlers(app)
     app.include_router(api.router)

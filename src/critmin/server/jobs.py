@@ -48,6 +48,14 @@ class JobCancelled(Exception):
     """Raised inside a run when its job was cancelled."""
 
 
+class JobFailed(Exception):
+    """A run that failed elsewhere (a worker process) with ``body``, its JSON error document."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        super().__init__(body.get("error"))
+
+
 @dataclass
 class Job:
     """One job: its kind, request, state and (when done) its outputs."""
@@ -68,6 +76,8 @@ class Job:
     #: What the run's result endpoints serve (the ``simulate --format json`` document ...).
     outputs: dict[str, Any] = field(default_factory=dict, repr=False)
     payload: Any = field(default=None, repr=False)
+    #: The process that ran the job (a worker process of :mod:`critmin.server.procs`, or this one).
+    worker_pid: int | None = field(default=None, repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def check(self) -> None:
@@ -255,6 +265,8 @@ class JobQueue:
                 self._run(job)
             except JobCancelled:
                 status, error = "cancelled", None
+            except JobFailed as exc:
+                status, error = "failed", exc.body
             except CritminError as exc:
                 from critmin.server.errors import from_critmin
 

@@ -39,6 +39,8 @@ class Settings:
     max_plan_futures: int = DEFAULT_MAX_PLAN_FUTURES
     max_plan_paths: int = DEFAULT_MAX_PLAN_PATHS
     max_plan_solve_s: float = DEFAULT_MAX_PLAN_SOLVE_S
+    #: Run jobs in worker processes (:mod:`critmin.server.procs`); False: in threads of the server.
+    job_processes: bool = True
 
 
 @dataclass
