@@ -173,6 +173,7 @@ class ProcessRunner:
         self._lock = threading.Lock()
         self._pool = self._new_pool()
         self._closed = False
+        self.ready = 0
         self._relay = threading.Thread(target=self._read_progress, name="critmin-progress-relay", daemon=True)
         self._relay.start()
 
@@ -185,11 +186,17 @@ class ProcessRunner:
         )
 
     def warm(self) -> None:
-        """Start every worker process now (each loads the dataset when ``preload``)."""
+        """Start every worker process now (each loads the dataset when ``preload``); ``ready``
+        counts those that have."""
         futures = [self._pool.submit(_warm) for _ in range(self.workers)]
         for f in futures:
             with contextlib.suppress(Exception):
                 f.result(timeout=300)
+                self.ready += 1
+
+    def describe(self) -> dict[str, Any]:
+        """``{"mode": "processes", "workers": n, "warm": k}`` for the health route."""
+        return {"mode": "processes", "workers": self.workers, "warm": self.ready}
 
     def __call__(self, job: Job) -> None:
         """Run ``job`` in a worker process; raise as a thread runner would (JobCancelled, JobFailed)."""

@@ -49,6 +49,8 @@ class AppState:
 
     settings: Settings
     jobs: JobQueue | None = None
+    #: How jobs run: ``{"mode": "processes", "workers": n, "warm": k}`` or ``{"mode": "threads", ...}``.
+    job_mode: Callable[[], dict[str, Any]] | None = None
     _dataset: Dataset | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
