@@ -101,3 +101,18 @@ def test_a_killed_worker_fails_its_job_and_the_next_job_runs(queue: JobQueue) ->
     after = queue.wait(first.id, 180)
     assert after.status == "done", after.error
     assert after.worker_pid != pid
+
+
+def test_close_stops_a_busy_worker_promptly(tmp_path: Path) -> None:
+    runner = ProcessRunner(Settings(home=tmp_path, workers=1), workers=1)
+    q = JobQueue(runner, workers=1, max_pending=2)
+    job = q.submit({"scenario": "baseline"}, payload=(_scenario("2035-12"), 400, 0, True))
+    end = time.monotonic() + 120
+    while job.done == 0 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert job.status == "running"
+    t0 = time.monotonic()
+    q.close()
+    runner.close(grace_s=5)
+    assert time.monotonic() - t0 < 15
+    assert job.status == "cancelled"

@@ -10,6 +10,11 @@ simulated month (:class:`ProgressExecutor` passes ``on_month`` to the engine) an
 :class:`JobCancelled`; nothing is stored for a cancelled run. Finished jobs are kept (the
 newest ``keep``) so their status and results can be read.
 
+``run`` runs the job in the calling worker thread, or hands it to a worker process and waits
+(:class:`critmin.server.procs.ProcessRunner`, what the app uses by default): the job's flag,
+progress and outputs then cross the process boundary, and a failure there comes back as
+:class:`JobFailed` with its JSON error document.
+
 Every job has a ``kind`` (``simulation``, ``plan``, ``stockpile``): one queue and one bound
 serve them all, and :meth:`JobQueue.get` with a kind answers 404 for a job of another kind (a
 plan job id is not a simulation). Progress of a simulation is counted in block-months: a run

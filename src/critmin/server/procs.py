@@ -262,14 +262,25 @@ class ProcessRunner:
             if job is not None:
                 job.done, job.total, job.phase, job.worker_pid = done, total, phase, pid
 
-    def close(self) -> None:
-        """Stop the worker processes (running jobs were cancelled by the queue first)."""
+    def close(self, grace_s: float = 10.0) -> None:
+        """Stop the worker processes: every running job is asked to stop (it does within a
+        simulated month, or after its current solve); a worker still busy after ``grace_s``
+        seconds (a long HiGHS solve) is terminated, so a server shutdown never hangs."""
         with self._lock:
             self._closed = True
             pool = self._pool
         for i in range(self.workers):
             self._flags[i] = 1
-        pool.shutdown(wait=True, cancel_futures=True)
+        # the pool's processes: stdlib-internal, but the only handle on them before Python 3.14
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        end = time.monotonic() + grace_s
+        for p in procs:
+            p.join(timeout=max(0.0, end - time.monotonic()))
+            if p.is_alive():
+                log.warning("terminating job worker %s (still busy at shutdown)", p.pid)
+                p.terminate()
+                p.join(timeout=5)
         with contextlib.suppress(Exception):
             self._progress.put(None)
         self._relay.join(timeout=5)
