@@ -73,8 +73,8 @@ def list_cmd(fmt: Format = format_option()) -> None:
     t.add_column("kind", no_wrap=True)
     t.add_column("scenario / plan", overflow="fold")
     t.add_column("created (UTC)", no_wrap=True)
-    for col in ("seed", "paths"):
-        t.add_column(col, justify="right")
+    t.add_column("seed", justify="right")
+    t.add_column("paths / futures", justify="right")
     t.add_column("data version", no_wrap=True)
     for r in frame.itertuples(index=False):
         t.add_row(
