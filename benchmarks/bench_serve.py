@@ -196,7 +196,7 @@ def main() -> None:
         while True:
             try:
                 h = httpx.get(base + "/api/v1/health", timeout=2)
-                w = h.json().get("workers") or {} if h.status_code == 200 else None
+                w = (h.json().get("workers") or {}) if h.status_code == 200 else None
                 if w is not None and w.get("warm", 0) >= w.get("workers", 0):
                     break
             except httpx.HTTPError:
