@@ -12,15 +12,20 @@ runs for ``--seconds``:
   ``--workers`` jobs at a time).
 
 Reports p50/p95 latency of each kind, request counts, errors (any non-2xx answer or failed
-job: must be zero), and the server's resident memory (VmRSS) after start-up and at the end.
+job: must be zero), the server's resident memory (VmRSS) after start-up and at the end (with
+its job worker processes, when jobs run in processes), and the load average before and after.
+The load starts once the server answers and, when its jobs run in worker processes (the
+default), once every worker is warm (``GET /api/v1/health``: ``workers.warm``).
 
 Usage: python benchmarks/bench_serve.py [--seconds 30] [--exposure-clients 40] [--sim-clients 10]
+       [--workers 2] [--job-threads]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -49,6 +54,33 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (the forkserver and the job workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants in MB."""
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError):
+            total += rss_mb(p)
+    return total
 
 
 async def exposure_client(
@@ -139,6 +171,7 @@ def main() -> None:
     ap.add_argument("--sim-clients", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2, help="server's simulation workers")
     ap.add_argument("--scenario", default="baseline")
+    ap.add_argument("--job-threads", action="store_true", help="the server runs jobs in threads")
     args = ap.parse_args()
     port = free_port()
     home = tempfile.mkdtemp(prefix="critmin-bench-serve-")
@@ -154,6 +187,7 @@ def main() -> None:
         str(args.workers),
         "--max-jobs",
         str(max(16, args.sim_clients + 2)),
+        *(["--job-threads"] if args.job_threads else []),
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -161,7 +195,9 @@ def main() -> None:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
+                h = httpx.get(base + "/api/v1/health", timeout=2)
+                w = (h.json().get("workers") or {}) if h.status_code == 200 else None
+                if w is not None and w.get("warm", 0) >= w.get("workers", 0):
                     break
             except httpx.HTTPError:
                 pass
@@ -170,9 +206,17 @@ def main() -> None:
                     "server did not start: " + (proc.stderr.read().decode() if proc.stderr else "")
                 )
             time.sleep(0.2)
-        before = rss_mb(proc.pid)
+        before, tree_before = rss_mb(proc.pid), tree_rss_mb(proc.pid)
+        load_before = os.getloadavg()
         out = asyncio.run(drive(base, args))
         out["server_rss_mb"] = {"after_start": round(before, 1), "after_load": round(rss_mb(proc.pid), 1)}
+        out["with_workers_rss_mb"] = {
+            "after_start": round(tree_before, 1),
+            "after_load": round(tree_rss_mb(proc.pid), 1),
+        }
+        out["jobs_in"] = "threads" if args.job_threads else "processes"
+        out["workers"] = args.workers
+        out["load_average_1m"] = {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)}
         out["cpus"] = os.cpu_count()
         print(json.dumps(out, indent=2))
         if out["errors"]:

@@ -154,3 +154,67 @@ def test_api_docs_page_is_local(page: Any, server: str) -> None:
     assert "/api/v1/simulations" in page.locator("#endpoints").inner_text()
     shot(page, "api-docs")
     done(page)
+
+
+def test_plans_page_solves_a_small_plan(page: Any, server: str) -> None:
+    page.goto(server + "/#plans")
+    page.wait_for_function("() => document.getElementById('pl-name').options.length >= 3")
+    page.select_option("#pl-name", "us")
+    assert "United States" in page.locator("#pl-name").inner_text()
+    page.fill("#pl-futures", "4")  # the us plan at 4 futures: seconds, not the plan's 200
+    page.check("#pl-verify")
+    page.fill("#pl-paths", "10")
+    page.click("#pl-run")
+    page.wait_for_function(
+        "() => document.body.dataset.planJob === 'running' || document.body.dataset.planJob === 'done'"
+    )
+    page.wait_for_function("() => document.body.dataset.plans === '1'", timeout=120_000)
+    assert page.evaluate("() => document.getElementById('pl-progress').value") == 1
+    assert page.locator("#pl-phase").inner_text() == "done"
+    # the portfolio table with human labels: project names, regions, products in words
+    page.wait_for_selector("#pl-portfolio tr:nth-child(2)")
+    text = page.locator("#pl-portfolio").inner_text()
+    assert "Offtake contract" in text
+    assert "United States" in text
+    assert "NdFeB magnets" in text or "NdPr oxide" in text
+    cells = page.evaluate(
+        "() => [...document.querySelectorAll('#pl-portfolio td:nth-child(-n+5)')].map(td => td.textContent)"
+    )
+    assert cells
+    assert not [c for c in cells if "_" in c]  # no snake_case ids
+    # the cost chart: bars by instrument, one segment per payer
+    bars = wait_plot(page, "pl-costs")
+    assert bars
+    assert all(t["type"] == "bar" for t in bars)
+    assert "Payer" in str(page.evaluate("() => document.getElementById('pl-costs').layout.legend.title.text"))
+    assert page.locator("#pl-shadows li").count() >= 1
+    # the closed-loop table: in-sample vs out-of-sample shares
+    head = page.locator("#pl-verification tr").first.inner_text()
+    assert "In-sample" in head
+    assert "Out-of-sample" in head
+    assert page.locator("#pl-verification tr").count() >= 2
+    assert "Stored as run plan-" in page.locator("#pl-headline").inner_text()
+    shot(page, "plans")
+    done(page)
+
+
+def test_plans_page_draws_the_frontier(page: Any, server: str) -> None:
+    page.goto(server + "/#plans")
+    page.wait_for_function("() => document.getElementById('pl-name').options.length >= 3")
+    page.select_option("#pl-name", "us")
+    page.fill("#pl-futures", "3")
+    page.check("#pl-frontier")
+    page.fill("#pl-months", "0, 12")
+    assert page.locator("#pl-frontier-box").is_hidden()
+    page.click("#pl-run")
+    page.wait_for_function("() => document.body.dataset.planJob === 'done'", timeout=180_000)
+    line = wait_plot(page, "pl-frontier-fig")
+    assert line[0]["type"] == "scatter"
+    xs = page.evaluate("() => document.getElementById('pl-frontier-fig').data[0].x")
+    assert list(xs) == [0, 12]
+    assert page.locator("#pl-frontier-box").is_visible()
+    assert page.locator("#pl-alternatives tr").count() == 4  # header + three portfolios
+    assert "stockpile-heavy" in page.locator("#pl-alternatives").inner_text()
+    # without the closed-loop check the table shows the in-sample shares only
+    assert "Out-of-sample" not in page.locator("#pl-verification").inner_text()
+    done(page)

@@ -154,6 +154,7 @@ def test_a_damaged_store_says_where_it_is_and_how_to_recover(tmp_path: Path, dam
     assert str(path) in msg
     assert "Fix: move it aside" in msg
     assert JOURNAL_FILE in msg  # where the recorded import paths are
+    assert "stored runs" in msg  # the runs (simulations, plans) live in the same file
     assert "\n" not in msg
     assert path.read_bytes() == bytes(data)  # a read never rewrites the file
 

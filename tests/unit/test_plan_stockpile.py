@@ -187,3 +187,26 @@ def test_single_chain_stockpile() -> None:
     assert r.reached
     assert r.size_t is not None
     assert r.cost["anchor_usd_per_kg"] != pytest.approx(52.1)
+
+
+@pytest.mark.slow
+def test_on_run_and_executor_see_every_simulation_and_change_nothing() -> None:
+    """``on_run`` is called once per simulated size (and once for the run without a stockpile);
+    an executor passed in runs every block; the result equals the default run's."""
+    from critmin.simulate.executors import InProcess
+
+    class Counting(InProcess):
+        calls = 0
+
+        def run_blocks(self, *args: object, **kw: object) -> list:  # type: ignore[override]
+            Counting.calls += 1
+            return super().run_blocks(*args, **kw)  # type: ignore[arg-type]
+
+    spec = StockpileSpec("us-embargo", "USA", "gallium_metal", 10.0, 0.6, fill_months=3, end="2027-12")
+    seen: list[float | None] = []
+    r = size_stockpile(spec, paths=6, seed=1, executor=Counting(), on_run=seen.append)
+    plain = size_stockpile(spec, paths=6, seed=1)
+    assert r.to_dict() == plain.to_dict()
+    assert seen[0] is None  # the scenario as it is comes first
+    assert sorted(s for s in seen if s is not None) == sorted(s for s, _, _ in r.tried)
+    assert len(seen) == len(set(seen)) == Counting.calls

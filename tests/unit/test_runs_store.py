@@ -207,6 +207,7 @@ def test_a_damaged_store_is_one_line_with_the_fix(tmp_path: Path) -> None:
             call()
         msg = str(exc.value)
         assert "damaged" in msg
+        assert "stored runs" in msg
         assert str(path) in msg
         assert "Fix:" in msg
         assert "\n" not in msg

@@ -26,6 +26,7 @@ def test_health_loads_nothing(api: TestClient) -> None:
     assert r.status_code == 200
     assert r.json()["status"] == "ok"
     assert r.json()["token_required"] is False
+    assert r.json()["workers"] == {"mode": "processes", "workers": 2, "warm": 0}  # none started yet
 
 
 def test_dataset_and_sources(api: TestClient) -> None:

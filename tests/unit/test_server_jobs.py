@@ -82,3 +82,29 @@ def test_keeps_only_the_newest_finished_jobs() -> None:
         assert len(kept) <= 3
     finally:
         q.close()
+
+
+def test_one_bound_for_every_kind_and_kinds_keep_to_their_routes() -> None:
+    gate = threading.Event()
+    q = JobQueue(_runner(gate, []), workers=1, max_pending=2)
+    try:
+        sim = q.submit({"n": 1})
+        plan = q.submit({"n": 2}, kind="plan")
+        with pytest.raises(ApiError) as exc:
+            q.submit({"n": 3}, kind="stockpile")  # the bound counts jobs of every kind
+        assert exc.value.status == 429
+        assert "simulations and plans" in str(exc.value)
+        assert sim.kind == "simulation"
+        assert plan.to_dict()["kind"] == "plan"
+        assert q.get(plan.id, ("plan", "stockpile")) is plan
+        with pytest.raises(ApiError, match="unknown simulation job") as exc:
+            q.get(plan.id, ("simulation",))  # a plan job is not a simulation
+        assert exc.value.status == 404
+        with pytest.raises(ApiError, match="unknown plan job"):
+            q.cancel(sim.id, ("plan", "stockpile"))
+        assert [j.id for j in q.list(("plan",))] == [plan.id]
+        assert q.cancel(plan.id, ("plan",)).status == "cancelled"
+        gate.set()
+        assert q.wait(sim.id, 10).status == "done"
+    finally:
+        q.close()

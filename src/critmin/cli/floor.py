@@ -196,6 +196,11 @@ def stockpile_cmd(
     seed: int = typer.Option(0, help="Random seed (equal seeds give equal results)."),
     fmt: Format = format_option(),
     out: Path | None = typer.Option(None, help="Also write the JSON document to OUT (.json)."),
+    no_store: bool = typer.Option(
+        False,
+        "--no-store",
+        help="Do not keep the run in the store (by default every run is stored: `critmin runs list`).",
+    ),
 ) -> None:
     """The smallest stockpile in REGION that keeps its shortfall at most X% with probability p,
     found by bisection on the simulator with common random numbers; with its fill and cost."""
@@ -216,6 +221,10 @@ def stockpile_cmd(
         release_share_per_month=release_share,
     )
     r = size_stockpile(spec, paths=paths, seed=seed)
+    if not no_store:
+        from critmin.cli.runs import store_result
+
+        store_result(lambda store: store.save_stockpile(r))
     doc = r.to_dict()
     if out is not None:
         _write_json(doc, out, fmt)

@@ -45,6 +45,11 @@ def plan_cmd(
         False, "--value", help="Value of the stochastic solution and of perfect information."
     ),
     list_plans: bool = typer.Option(False, "--list", help="List the bundled plans and exit."),
+    no_store: bool = typer.Option(
+        False,
+        "--no-store",
+        help="Do not keep the run in the store (by default every run is stored: `critmin runs list`).",
+    ),
 ) -> None:
     """Optimise a response plan on the simulator's futures: offtakes, co-financing, stockpiles, floors."""
     from critmin.plan.spec import bundled_plans, load_plan
@@ -100,6 +105,8 @@ def plan_cmd(
 
         with console.status(f"replaying the plan on {paths} unseen futures", spinner="dots"):
             result = verify_plan(result, paths=paths)
+    if not no_store:  # the run store (critmin runs): the result with its frontier when computed
+        store_plan_run(result)
     target = out if out is not None else (Path("plan.xlsx") if fmt is PlanFormat.XLSX else None)
     if target is not None:
         result.write(target)  # the frontier and alternatives go with it (sheets / JSON keys)
@@ -111,6 +118,17 @@ def plan_cmd(
             console.print(f"wrote {target}", highlight=False)
     if result.status.value in ("infeasible", "unbounded"):
         raise typer.Exit(1)
+
+
+def store_plan_run(result: Any) -> str | None:
+    """Keep a plan run (and its frontier and alternatives, when computed) in the run store; say
+    its id on stderr (a store that cannot be written is one warning line)."""
+    from critmin.cli.runs import store_result
+
+    tables = {
+        k: getattr(result, k) for k in ("frontier", "alternatives") if getattr(result, k, None) is not None
+    }
+    return store_result(lambda store: store.save_plan_result(result, tables))
 
 
 def _render(r: Any) -> None:

@@ -10,7 +10,9 @@ from critmin.cli._output import err_console
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Address to bind; anything but loopback needs CRITMIN_TOKEN."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(2, "--workers", min=1, max=64, help="Simulation jobs run at once."),
+    workers: int = typer.Option(
+        2, "--workers", min=1, max=64, help="Jobs (simulations, plans) run at once, each in its own process."
+    ),
     max_pending: int = typer.Option(
         16, "--max-jobs", min=1, max=10_000, help="Jobs queued or running at most."
     ),
@@ -19,6 +21,12 @@ def serve_cmd(
     ),
     max_upload_mb: float = typer.Option(64.0, "--max-upload-mb", min=0.001, help="Largest upload (MB)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not store the runs the API simulates."),
+    job_threads: bool = typer.Option(
+        False,
+        "--job-threads",
+        help="Run jobs in threads of the server process instead of worker processes (less memory; "
+        "jobs then share the server's GIL).",
+    ),
 ) -> None:
     """Serve the dashboard (http://HOST:PORT/) and the API (/api/v1, docs at /api/v1/docs).
 
@@ -39,6 +47,7 @@ def serve_cmd(
         max_pending=max_pending,
         max_paths=max_paths,
         store_runs=not no_store,
+        job_processes=not job_threads,
     )
     shown = "[::1]" if host == "::1" else host
     err_console.print(

@@ -15,13 +15,11 @@ from critmin.cli._output import (
     bold_lead,
     console,
     emit_json,
-    err_console,
-    print_warning,
     progress_label,
 )
 from critmin.cli.choices import format_option
 from critmin.data.load import load_dataset
-from critmin.errors import CritminError, DataError
+from critmin.errors import DataError
 from critmin.report.tables import TABLE_SUFFIXES, check_figure_path, check_output_path
 from critmin.simulate.budget import MAX_PATHS, check_run, check_seed
 from critmin.simulate.chains.registry import CHAIN_IDS, product_title
@@ -166,22 +164,9 @@ def simulate_cmd(
 def store_run(result: SimulationResult) -> str | None:
     """Keep ``result`` in the run store and say its id on stderr; a store that cannot be
     written is one warning line (the simulation itself has succeeded), and ``None``."""
-    from critmin.store.runs import RunStore
+    from critmin.cli.runs import store_result
 
-    try:
-        run_id = RunStore.open().save_simulation(result)
-    except CritminError as exc:
-        print_warning(f"the run was not stored: {exc}")
-        return None
-    except Exception as exc:  # never fail a finished simulation over its bookkeeping
-        print_warning(f"the run was not stored ({type(exc).__name__}: {exc})")
-        return None
-    err_console.print(
-        f"stored run {run_id} (critmin runs show {run_id}; --no-store to skip)",
-        highlight=False,
-        soft_wrap=True,
-    )
-    return run_id
+    return store_result(lambda store: store.save_simulation(result))
 
 
 def _render(r: SimulationResult) -> None:

@@ -306,8 +306,15 @@ def size_stockpile(
     seed: int = 0,
     dataset: Dataset | None = None,
     max_evals: int = 24,
+    executor: Any = None,
+    on_run: Callable[[float | None], object] | None = None,
 ) -> StockpileResult:
-    """The smallest stockpile meeting ``spec`` (module docstring), through the simulator."""
+    """The smallest stockpile meeting ``spec`` (module docstring), through the simulator.
+
+    ``executor`` runs each simulation's path blocks (a :class:`critmin.simulate.executors.Executor`;
+    default in this process: the server passes one that reports months and stops a cancelled
+    job); ``on_run(size)`` is called after each simulation (``None``: the run without a
+    stockpile). At most ``max_evals`` sizes are tried, plus the run without one."""
     from critmin.simulate.assemble import NetworkCache
     from critmin.simulate.budget import check_seed
     from critmin.simulate.inputs.scenario import load_scenario
@@ -361,7 +368,10 @@ def size_stockpile(
                 dataset=dataset,
                 keep_trace=True,
                 cache=cache,
+                executor=executor,
             )
+            if on_run is not None:
+                on_run(size)
         return runs[size]
 
     def metric(size: float | None) -> F:

@@ -63,6 +63,7 @@ def health(request: Request) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "jobs": counts,
+        "workers": st.job_mode() if st.job_mode is not None else None,
         "token_required": st.settings.token is not None,
     }
 

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/api/v1")
 _YAML_MAX = 4 * 1024 * 1024
+#: The job kinds the /simulations routes serve.
+SIM_KINDS = ("simulation",)
 
 
 # ---------------------------------------------------------------------------- scenarios
@@ -300,33 +302,35 @@ def simulation_submit(request: Request, req: SimulationRequest) -> JSONResponse:
 def simulation_list(request: Request) -> JSONResponse:
     st = state(request)
     assert st.jobs is not None
-    return safe_json({"jobs": [j.to_dict() for j in st.jobs.list()]})
+    return safe_json({"jobs": [j.to_dict() for j in st.jobs.list(SIM_KINDS)]})
 
 
 @router.get("/simulations/{job_id}", summary="A job's status and progress")
 def simulation_status(request: Request, job_id: str) -> JSONResponse:
     st = state(request)
     assert st.jobs is not None
-    return safe_json(st.jobs.get(job_id).to_dict())
+    return safe_json(st.jobs.get(job_id, SIM_KINDS).to_dict())
 
 
 @router.delete("/simulations/{job_id}", summary="Cancel a queued or running job")
 def simulation_cancel(request: Request, job_id: str) -> JSONResponse:
     st = state(request)
     assert st.jobs is not None
-    return safe_json(st.jobs.cancel(job_id).to_dict())
+    return safe_json(st.jobs.cancel(job_id, SIM_KINDS).to_dict())
 
 
-def finished(st: AppState, job_id: str) -> Job:
-    """A job that finished (409 while it waits or runs, 400 with its error when it failed)."""
+def finished(st: AppState, job_id: str, kinds: tuple[str, ...] = ("simulation",)) -> Job:
+    """A job of ``kinds`` that finished (409 while it waits or runs, 400 with its error when it
+    failed; 404 when unknown or of another kind)."""
     assert st.jobs is not None
-    job = st.jobs.get(job_id)
+    job = st.jobs.get(job_id, kinds)
     if job.status in ("queued", "running"):
+        route = "simulations" if job.kind == "simulation" else "plans"
         raise ApiError(
             409,
             f"job {job_id} is {job.status}",
             field="job_id",
-            fix=f"poll GET /api/v1/simulations/{job_id} until its status is done",
+            fix=f"poll GET /api/v1/{route}/{job_id} until its status is done",
         )
     if job.status != "done":
         err = (job.error or {}).get("error") or job.status
@@ -430,20 +434,37 @@ def runs_list(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/runs/compare", summary="Two stored runs' summaries side by side with b - a")
+@router.get(
+    "/runs/compare",
+    summary="Two stored runs of one kind side by side with b - a (simulations: summaries; plans: "
+    "portfolio and costs; stockpiles: size, probabilities, costs)",
+)
 def runs_compare(request: Request, a: str, b: str) -> JSONResponse:
     st = state(request)
     stored(st, a)
     stored(st, b)
     from critmin.report.labels import metric_label, product_label, region_label
 
-    frame = st.runs().compare(a, b)
+    kind, frames = st.runs().compare_runs(a, b)
+    if kind != "simulation":
+        from critmin.server.plan_figures import instrument_words, product_words, region_words
+
+        tables = {n: f.to_dict(orient="records") for n, f in frames.items()}
+        for r in tables.get("portfolio", []) + tables.get("costs", []):
+            r["instrument_label"] = instrument_words(str(r.get("instrument", "")))
+            for key in ("buyer", "host", "region"):
+                if key in r:
+                    r[f"{key}_label"] = region_words(str(r[key] or ""))
+            if "product" in r:
+                r["product_label"] = product_words(str(r["product"]))
+        return safe_json({"a": a, "b": b, "kind": kind, "tables": tables})
+    frame = frames["summary"]
     rows = frame.to_dict(orient="records")
     for r in rows:  # human labels beside the ids (the dashboard shows these)
         r["region_label"] = region_label(str(r["region"]))
         r["product_label"] = product_label(str(r["product"]))
         r["metric_label"] = metric_label(str(r["metric"]))
-    return safe_json({"a": a, "b": b, "rows": rows})
+    return safe_json({"a": a, "b": b, "kind": kind, "rows": rows})
 
 
 @router.get("/runs/{run_id}", summary="A stored run: record and tables (tables= picks some)")

@@ -10,7 +10,9 @@ and the API docs page (``/api/v1/docs``) is a local page reading ``/api/v1/opena
 from __future__ import annotations
 
 import contextlib
+import multiprocessing as mp
 import os
+import threading
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
@@ -51,13 +53,27 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
     """The app with its routes, error handlers, job queue and the request guard.
 
     ``settings`` (default :class:`Settings()`: no token, loopback only); ``preload`` loads the
-    dataset at start-up instead of on the first request that needs it.
+    dataset at start-up instead of on the first request that needs it, and starts the job worker
+    processes (in the background; ``GET /api/v1/health`` says how many are warm).
+
+    Jobs run in worker processes (:mod:`critmin.server.procs`) unless
+    ``settings.job_processes`` is False. As with any ``multiprocessing`` program, a script that
+    builds the app at its top level must guard it with ``if __name__ == "__main__":`` (the
+    workers import the main module); ``critmin serve``, uvicorn and pytest do.
     """
-    from critmin.server import api, api_plan, api_sim
+    from critmin.server import api, api_plan, api_sim, plan_jobs
     from critmin.server.jobs import JobQueue
 
     settings = settings or Settings()
     st = AppState(settings)
+    runner: Any = None
+    if settings.job_processes and mp.parent_process() is None:  # never a pool inside a worker
+        from critmin.server.procs import ProcessRunner
+
+        runner = ProcessRunner(settings, workers=settings.workers, preload=preload)
+        st.job_mode = runner.describe
+    else:
+        st.job_mode = lambda: {"mode": "threads", "workers": settings.workers, "warm": settings.workers}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -65,9 +81,13 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
             from starlette.concurrency import run_in_threadpool
 
             await run_in_threadpool(st.dataset)
+            if runner is not None:  # start the worker processes (each loads the dataset) meanwhile
+                threading.Thread(target=runner.warm, name="critmin-warm", daemon=True).start()
         yield
         if st.jobs is not None:
             st.jobs.close()
+        if runner is not None:
+            runner.close()
 
     app = FastAPI(
         title="critmin API",
@@ -81,7 +101,9 @@ def create_app(settings: Settings | None = None, *, preload: bool = False) -> Fa
     )
     app.state.critmin = st
     st.jobs = JobQueue(
-        lambda job: api_sim.run_job(st, job), workers=settings.workers, max_pending=settings.max_pending
+        runner if runner is not None else (lambda job: plan_jobs.run_any(st, job)),
+        workers=settings.workers,
+        max_pending=settings.max_pending,
     )
     install_handlers(app)
     app.include_router(api.router)

@@ -1,4 +1,5 @@
-"""Simulation jobs: a bounded queue served by a small pool of worker threads, each job cancellable.
+"""Jobs (simulations, plan solves, stockpile sizings): a bounded queue served by a small pool of
+worker threads, each job cancellable.
 
 ``JobQueue(run, workers=2, max_pending=16)``: :meth:`JobQueue.submit` queues a job and returns
 it at once (its id is ``job-<16 hex>``); ``workers`` threads take jobs in order and call
@@ -9,8 +10,17 @@ simulated month (:class:`ProgressExecutor` passes ``on_month`` to the engine) an
 :class:`JobCancelled`; nothing is stored for a cancelled run. Finished jobs are kept (the
 newest ``keep``) so their status and results can be read.
 
-Progress is counted in block-months: a run of B path blocks, C chains and T months has
-B x C x T steps (``done``/``total``).
+``run`` runs the job in the calling worker thread, or hands it to a worker process and waits
+(:class:`critmin.server.procs.ProcessRunner`, what the app uses by default): the job's flag,
+progress and outputs then cross the process boundary, and a failure there comes back as
+:class:`JobFailed` with its JSON error document.
+
+Every job has a ``kind`` (``simulation``, ``plan``, ``stockpile``): one queue and one bound
+serve them all, and :meth:`JobQueue.get` with a kind answers 404 for a job of another kind (a
+plan job id is not a simulation). Progress of a simulation is counted in block-months: a run
+of B path blocks, C chains and T months has B x C x T steps (``done``/``total``); a plan job
+counts its steps (futures, solve, frontier points, replay) and says the current one in
+``phase``.
 """
 
 from __future__ import annotations
@@ -43,12 +53,21 @@ class JobCancelled(Exception):
     """Raised inside a run when its job was cancelled."""
 
 
+class JobFailed(Exception):
+    """A run that failed elsewhere (a worker process) with ``body``, its JSON error document."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        super().__init__(body.get("error"))
+
+
 @dataclass
 class Job:
-    """One simulation job: its request, state and (when done) its outputs."""
+    """One job: its kind, request, state and (when done) its outputs."""
 
     id: str
     request: dict[str, Any]
+    kind: str = "simulation"
     status: str = "queued"
     done: int = 0
     total: int = 0
@@ -57,9 +76,13 @@ class Job:
     finished_at: float | None = None
     error: dict[str, Any] | None = None
     run_id: str | None = None
+    #: What the job is doing now, in words (plan jobs: "solving", "frontier point 3 of 8", ...).
+    phase: str = ""
     #: What the run's result endpoints serve (the ``simulate --format json`` document ...).
     outputs: dict[str, Any] = field(default_factory=dict, repr=False)
     payload: Any = field(default=None, repr=False)
+    #: The process that ran the job (a worker process of :mod:`critmin.server.procs`, or this one).
+    worker_pid: int | None = field(default=None, repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def check(self) -> None:
@@ -68,10 +91,12 @@ class Job:
             raise JobCancelled
 
     def to_dict(self) -> dict[str, Any]:
-        """Status as JSON: state, progress (fraction 0-1), times (UNIX s), error, run id."""
+        """Status as JSON: kind, state, progress (fraction 0-1), phase, times (UNIX s), error, run id."""
         return {
             "job_id": self.id,
+            "kind": self.kind,
             "status": self.status,
+            "phase": self.phase,
             "progress": {
                 "done": self.done,
                 "total": self.total,
@@ -90,10 +115,14 @@ class Job:
 
 class ProgressExecutor:
     """A :class:`critmin.simulate.executors.Executor`: blocks in order in this thread, reporting each
-    simulated month to ``job`` and stopping when it is cancelled (same results as ``InProcess``)."""
+    simulated month to ``job`` and stopping when it is cancelled (same results as ``InProcess``).
 
-    def __init__(self, job: Job) -> None:
+    ``count=False``: only the cancellation check (a job made of several simulations, such as a
+    stockpile sizing, counts its own progress)."""
+
+    def __init__(self, job: Job, *, count: bool = True) -> None:
         self.job = job
+        self.count = count
 
     def run_blocks(
         self,
@@ -103,10 +132,13 @@ class ProgressExecutor:
         on_block: Callable[[int, int], object] | None = None,
     ) -> list[tuple[EngineResult, ...]]:
         job = self.job
-        job.total = len(blocks) * len(inputs.chains) * len(inputs.months)
+        count = self.count
+        if count:
+            job.total = len(blocks) * len(inputs.chains) * len(inputs.months)
 
         def month(_: int) -> None:
-            job.done += 1
+            if count:
+                job.done += 1
             job.check()
 
         out = []
@@ -151,45 +183,48 @@ class JobQueue:
             t.start()
 
     # ------------------------------------------------------------------ API
-    def submit(self, request: dict[str, Any], payload: Any = None) -> Job:
-        """Queue a job (429 when ``max_pending`` jobs already wait or run)."""
+    def submit(self, request: dict[str, Any], payload: Any = None, *, kind: str = "simulation") -> Job:
+        """Queue a job of ``kind`` (429 when ``max_pending`` jobs of any kind already wait or run)."""
         with self._lock:
             pending = sum(1 for j in self._jobs.values() if j.status in ("queued", "running"))
             if pending >= self.max_pending:
                 raise ApiError(
                     429,
-                    f"{pending} simulation jobs are queued or running; the server takes at most "
-                    f"{self.max_pending} at a time",
-                    fix="wait for a job to finish (GET /api/v1/simulations) or cancel one, then resubmit",
+                    f"{pending} jobs (simulations and plans) are queued or running; the server takes "
+                    f"at most {self.max_pending} at a time",
+                    fix="wait for a job to finish (GET /api/v1/simulations, GET /api/v1/plans) or "
+                    "cancel one, then resubmit",
                 )
-            job = Job(id=f"job-{secrets.token_hex(8)}", request=request, payload=payload)
+            job = Job(id=f"job-{secrets.token_hex(8)}", request=request, kind=kind, payload=payload)
             self._jobs[job.id] = job
             self._trim()
         self._queue.put(job)
         return job
 
-    def get(self, job_id: str) -> Job:
-        """The job ``job_id`` (404 when unknown)."""
+    def get(self, job_id: str, kinds: tuple[str, ...] | None = None) -> Job:
+        """The job ``job_id`` (404 when unknown, or not of one of ``kinds`` when given)."""
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None:
+        if job is None or (kinds is not None and job.kind not in kinds):
+            what = "simulation" if kinds is None or "simulation" in kinds else "plan"
+            route = "simulations" if what == "simulation" else "plans"
             raise ApiError(
                 404,
-                f"unknown simulation job {job_id!r}",
+                f"unknown {what} job {job_id!r}",
                 field="job_id",
-                fix="use an id from GET /api/v1/simulations (finished jobs are kept for a while; "
+                fix=f"use an id from GET /api/v1/{route} (finished jobs are kept for a while; "
                 "their runs stay in /api/v1/runs)",
             )
         return job
 
-    def list(self) -> list[Job]:
-        """Every kept job, oldest first."""
+    def list(self, kinds: tuple[str, ...] | None = None) -> list[Job]:
+        """Every kept job (of ``kinds`` when given), oldest first."""
         with self._lock:
-            return list(self._jobs.values())
+            return [j for j in self._jobs.values() if kinds is None or j.kind in kinds]
 
-    def cancel(self, job_id: str) -> Job:
+    def cancel(self, job_id: str, kinds: tuple[str, ...] | None = None) -> Job:
         """Cancel a queued or running job (a finished one is left as it is)."""
-        job = self.get(job_id)
+        job = self.get(job_id, kinds)
         with self._lock:
             if job.status == "queued":
                 job.status = "cancelled"
@@ -235,6 +270,8 @@ class JobQueue:
                 self._run(job)
             except JobCancelled:
                 status, error = "cancelled", None
+            except JobFailed as exc:
+                status, error = "failed", exc.body
             except CritminError as exc:
                 from critmin.server.errors import from_critmin
 
@@ -242,7 +279,7 @@ class JobQueue:
             except MemoryError:
                 status, error = "failed", error_body("out of memory", fix="run fewer paths")
             except Exception as exc:
-                log.exception("simulation job %s failed", job.id)
+                log.exception("%s job %s failed", job.kind, job.id)
                 status, error = (
                     "failed",
                     error_body(f"internal error ({type(exc).__name__})", fix="see the server log"),

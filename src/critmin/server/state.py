@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 
 #: Most paths one API simulation may run (the CLI allows more; a shared server should not).
 DEFAULT_MAX_PATHS = 20_000
+#: Most futures one API plan solve may optimise on (the CLI allows 5,000; the bundled plans use 200).
+DEFAULT_MAX_PLAN_FUTURES = 500
+#: Most paths of a plan's closed-loop replay or of each run of a stockpile sizing.
+DEFAULT_MAX_PLAN_PATHS = 2_000
+#: Longest HiGHS time limit (s) a plan sent to the server may set (the bundled plans: 300 to 600).
+DEFAULT_MAX_PLAN_SOLVE_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ class Settings:
     max_pending: int = 16
     max_paths: int = DEFAULT_MAX_PATHS
     store_runs: bool = True
+    max_plan_futures: int = DEFAULT_MAX_PLAN_FUTURES
+    max_plan_paths: int = DEFAULT_MAX_PLAN_PATHS
+    max_plan_solve_s: float = DEFAULT_MAX_PLAN_SOLVE_S
+    #: Run jobs in worker processes (:mod:`critmin.server.procs`); False: in threads of the server.
+    job_processes: bool = True
 
 
 @dataclass
@@ -38,6 +49,8 @@ class AppState:
 
     settings: Settings
     jobs: JobQueue | None = None
+    #: How jobs run: ``{"mode": "processes", "workers": n, "warm": k}`` or ``{"mode": "threads", ...}``.
+    job_mode: Callable[[], dict[str, Any]] | None = None
     _dataset: Dataset | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)

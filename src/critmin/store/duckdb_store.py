@@ -29,7 +29,9 @@ So, measured and chosen:
 * **a damaged file** (truncated, checksum mismatch, not a DuckDB file) is reported as damaged,
   with where it is and how to recover: move it aside; the bundled data never depends on it; the
   imports can be replayed from their recorded paths, which each write also keeps in the
-  plain-text journal ``imports.tsv`` next to the store (kind, path, sha256 per line).
+  plain-text journal ``imports.tsv`` next to the store (kind, path, sha256 per line); the
+  message also says that the stored runs (:mod:`critmin.store.runs`) live in the same file
+  and are not replayed with the imports.
 
 A read of the rows of some imports checks that those imports are still there: another process
 may replace or remove an import between the moment a command listed the imports and the moment
@@ -151,7 +153,10 @@ class Store:
         detail = " ".join(str(exc).split())[:200]
         return StoreError(
             f"{self.path}: the store is damaged and cannot be read ({detail}). Fix: move it aside "
-            f"(mv {self.path} {self.path}.damaged); the bundled data never depends on it{replay}"
+            f"(mv {self.path} {self.path}.damaged); the bundled data never depends on it{replay}; "
+            "the stored runs (`critmin runs`: simulations, plans, stockpile sizings) live in this "
+            "file too and are not in any journal: run again the ones you need (same scenario or "
+            "plan and seed give the same results) once it is moved aside"
         )
 
     def _connect_once(self, read_only: bool) -> duckdb.DuckDBPyConnection:

@@ -1,4 +1,5 @@
-"""Stored runs: every simulation (and plan) kept in the DuckDB store to list, show and compare.
+"""Stored runs: every simulation, plan and stockpile sizing kept in the DuckDB store to list,
+show and compare.
 
 The runs live in the same file as the imports (:class:`critmin.store.duckdb_store.Store`,
 ``$CRITMIN_HOME/critmin.duckdb``) in two tables of their own:
@@ -16,8 +17,9 @@ locked store is waited for up to ``CRITMIN_STORE_WAIT_S`` seconds; a damaged one
 run store are serialised by a lock (DuckDB refuses a read-only and a read-write connection to
 one file in one process at the same time; a server runs several requests at once).
 
-Run ids: ``sim-YYYYmmddTHHMMSS-<8 hex>`` (simulations) and ``plan-...`` (plans), UTC time of
-the save and 8 random hex digits.
+Run ids: ``sim-YYYYmmddTHHMMSS-<8 hex>`` (simulations), ``plan-...`` (plans) and ``stock-...``
+(stockpile sizings), UTC time of the save and 8 random hex digits. What a plan or stockpile run
+keeps, and how two compare, is in :mod:`critmin.store.plan_runs`.
 """
 
 from __future__ import annotations
@@ -43,11 +45,13 @@ from critmin.jsonsafe import dumps
 from critmin.store.duckdb_store import Store
 
 if TYPE_CHECKING:
+    from critmin.plan.result import PlanResult
+    from critmin.plan.stockpile import StockpileResult
     from critmin.simulate.result import SimulationResult
 
 #: Kinds of stored run.
-KINDS = ("simulation", "plan")
-_PREFIX = {"simulation": "sim", "plan": "plan"}
+KINDS = ("simulation", "plan", "stockpile")
+_PREFIX = {"simulation": "sim", "plan": "plan", "stockpile": "stock"}
 _QUANTILES = ("p5", "p50", "p95")
 #: Serialises this process's connections to the store file (see the module docstring).
 _PROCESS_LOCK = threading.RLock()
@@ -285,6 +289,48 @@ class RunStore:
             meta=simulation_meta(result),
         )
 
+    def save_plan_result(self, result: PlanResult, extra: Mapping[str, pd.DataFrame] | None = None) -> str:
+        """Store a :class:`~critmin.plan.result.PlanResult`: its resolved plan spec (YAML), seed,
+        futures (as ``paths``), data and package versions and
+        :func:`~critmin.store.plan_runs.plan_tables` (``extra``: the frontier and alternatives
+        when computed); return the run id."""
+        from critmin.store.plan_runs import plan_meta, plan_spec_yaml, plan_tables
+
+        return self.save(
+            kind="plan",
+            name=result.spec.name,
+            tables=plan_tables(result, extra),
+            seed=result.seed,
+            paths=result.futures,
+            data_version=result.data_version,
+            package_version=result.package_version,
+            spec_yaml=plan_spec_yaml(result),
+            meta=plan_meta(result),
+        )
+
+    def save_stockpile(self, result: StockpileResult) -> str:
+        """Store a :class:`~critmin.plan.stockpile.StockpileResult` (``critmin stockpile``): its
+        spec (YAML), seed, paths, data and package versions and
+        :func:`~critmin.store.plan_runs.stockpile_tables`; return the run id."""
+        from critmin.store.plan_runs import (
+            stockpile_meta,
+            stockpile_name,
+            stockpile_spec_yaml,
+            stockpile_tables,
+        )
+
+        return self.save(
+            kind="stockpile",
+            name=stockpile_name(result),
+            tables=stockpile_tables(result),
+            seed=result.seed,
+            paths=result.paths,
+            data_version=result.data_version,
+            package_version=result.package_version,
+            spec_yaml=stockpile_spec_yaml(result),
+            meta=stockpile_meta(result),
+        )
+
     def save_plan(self, plan: Mapping[str, Any], kind: str = "plan") -> str:
         """Store a planning run from its ``PlanResult.to_dict()`` document; return the run id.
 
@@ -402,6 +448,30 @@ class RunStore:
         _, ta = self.get(a)
         _, tb = self.get(b)
         return compare_summaries(ta.get("summary"), tb.get("summary"))
+
+    def compare_runs(self, a: str, b: str) -> tuple[str, dict[str, pd.DataFrame]]:
+        """Runs ``a`` and ``b`` of one kind compared (B - A): ``(kind, tables by name)``.
+
+        Simulations: ``{"summary": compare(a, b)}``; plans: the portfolio and cost differences
+        (:func:`~critmin.store.plan_runs.compare_plans`); stockpiles: the sizes, probabilities
+        and costs (:func:`~critmin.store.plan_runs.compare_stockpiles`). Runs of two kinds are a
+        :class:`DataError` naming both.
+        """
+        from critmin.store.plan_runs import compare_plans, compare_stockpiles
+
+        ra, ta = self.get(a)
+        rb, tb = self.get(b)
+        if ra.kind != rb.kind:
+            raise DataError(
+                f"run {a} is a {ra.kind} run and run {b} a {rb.kind} run",
+                column="run",
+                fix="compare two runs of one kind (`critmin runs list` shows each run's kind)",
+            )
+        if ra.kind == "plan":
+            return "plan", compare_plans(ta, tb)
+        if ra.kind == "stockpile":
+            return "stockpile", compare_stockpiles(ta, tb)
+        return ra.kind, {"summary": compare_summaries(ta.get("summary"), tb.get("summary"))}
 
     def unknown(self, run_id: str) -> DataError:
         """The error for a run id that is not stored (names the id, the store and the fix)."""

@@ -7,7 +7,7 @@ const STAGES = { mining: "Mining", separation: "Separation", metal_alloy: "Metal
 const REGIONS = { exCHN: "All regions outside China", ROW: "Rest of world", EU27: "European Union (27)", CHN: "China",
   USA: "United States", JPN: "Japan", KOR: "South Korea", IND: "India", AUS: "Australia", MYS: "Malaysia",
   VNM: "Viet Nam", BRA: "Brazil", MMR: "Myanmar", CAN: "Canada", GBR: "United Kingdom", TWN: "Taiwan" };
-const state = { scenarios: [], job: null, lastRun: null, polling: null };
+const state = { scenarios: [], job: null, lastRun: null, polling: null, plans: [], planJob: null };
 
 function $(id) { return document.getElementById(id); }
 function human(id) { return STAGES[id] || REGIONS[id] || String(id).replace(/[_.]/g, " "); }
@@ -56,7 +56,7 @@ function showPage() {
   const page = (location.hash || "#overview").slice(1);
   document.querySelectorAll("section.page").forEach(s => s.classList.toggle("active", s.id === "page-" + page));
   document.querySelectorAll("nav a[data-page]").forEach(a => a.classList.toggle("active", a.dataset.page === page));
-  const loaders = { overview: loadOverview, flows: loadFlows, scenarios: loadScenarios, projects: loadProjects, screening: () => {} };
+  const loaders = { overview: loadOverview, flows: loadFlows, scenarios: loadScenarios, plans: loadPlans, projects: loadProjects, screening: () => {} };
   if (loaders[page] && !showPage.loaded[page]) { showPage.loaded[page] = true; guarded(loaders[page]); }
   document.body.dataset.page = page;
 }
@@ -220,6 +220,7 @@ async function drawFans() {
 }
 async function refreshRuns() {
   const doc = await api("/runs");
+  doc.runs = doc.runs.filter(r => r.kind === "simulation");  // plan runs compare on the Plans page's API
   const label = r => r.name + ", " + r.paths + " paths, seed " + r.seed + ", " + r.created_at.slice(0, 19).replace("T", " ") + " (" + r.run_id + ")";
   ["cmp-a", "cmp-b", "sc-other"].forEach(id => {
     const sel = $(id), keep = sel.value; clear(sel);
@@ -248,6 +249,113 @@ async function compareRuns() {
     cell(tr, f(r.p50_a), "num"); cell(tr, f(r.p50_b), "num"); cell(tr, f(r.diff_p50), "num");
     t.appendChild(tr);
   });
+}
+
+/* Plans */
+function money(musd) {
+  if (musd === null || musd === undefined) return "-";
+  const v = Number(musd);
+  return Math.abs(v) >= 1000 ? "US$ " + (v / 1000).toLocaleString("en", { maximumFractionDigits: 1 }) + " bn" :
+    "US$ " + v.toLocaleString("en", { maximumFractionDigits: 1 }) + " m";
+}
+async function loadPlans() {
+  const doc = await api("/plans/bundled");
+  state.plans = doc.plans;
+  const sel = $("pl-name"); clear(sel);
+  doc.plans.forEach(p => option(sel, p.name, p.name + ": " + p.buyers.map(b => b.label).join(", ")));
+  sel.value = doc.plans.some(p => p.name === "us") ? "us" : doc.plans[0].name;
+  pickPlan();
+}
+function pickPlan() {
+  const p = state.plans.find(x => x.name === $("pl-name").value);
+  if (!p) return;
+  $("pl-description").textContent = p.description + " Scenario: " + p.scenario.replace(/-/g, " ") + "; " +
+    p.years[0] + "-" + p.years[1] + "; products: " + p.products.map(x => x.label).join(", ") +
+    "; the plan's own setting is " + p.futures + " futures (seed " + p.seed + ").";
+}
+function planRequest() {
+  const body = { plan: $("pl-name").value, futures: Number($("pl-futures").value || 6) };
+  if ($("pl-seed").value !== "") body.seed = Number($("pl-seed").value);
+  if ($("pl-verify").checked) { body.verify = true; body.paths = Number($("pl-paths").value || 20); }
+  if ($("pl-frontier").checked) {
+    body.frontier = true;
+    const months = $("pl-months").value.split(/[ ,;]+/).filter(x => x !== "").map(Number);
+    if (months.some(m => !Number.isInteger(m))) throw new Error("frontier targets: whole months, e.g. 0, 6, 12");
+    if (months.length) body.frontier_months = months;
+  }
+  return body;
+}
+async function runPlan() {
+  document.body.dataset.planJob = "submitting";
+  const body = planRequest();
+  const job = await api("/plans", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  state.planJob = job.job_id;
+  $("pl-cancel").disabled = false; $("pl-run").disabled = true; $("pl-progress").value = 0;
+  try {
+    for (;;) {
+      const s = await api("/plans/" + job.job_id);
+      $("pl-progress").value = s.progress.fraction;
+      $("pl-phase").textContent = s.status === "queued" ? "queued" : (s.phase || s.status);
+      if (s.status !== "queued" && s.status !== "running") {
+        if (s.status === "done") await showPlan(job.job_id);
+        else setStatus(s.status === "cancelled" ? "plan cancelled" : "error: " + ((s.error && s.error.error) || s.status));
+        document.body.dataset.planJob = s.status;
+        return s;
+      }
+      document.body.dataset.planJob = s.status;
+      await new Promise(r => setTimeout(r, 300));
+    }
+  } finally {
+    $("pl-cancel").disabled = true; $("pl-run").disabled = false;
+  }
+}
+function table(t, heads, rows) {
+  clear(t);
+  const head = document.createElement("tr");
+  heads.forEach(h => cell(head, h, null, "th"));
+  t.appendChild(head);
+  rows.forEach(cells => {
+    const tr = document.createElement("tr");
+    cells.forEach(c => Array.isArray(c) ? cell(tr, c[0], c[1]) : cell(tr, c));
+    t.appendChild(tr);
+  });
+}
+async function showPlan(jobId) {
+  const res = await api("/plans/" + jobId + "/result");
+  const v = res.view;
+  const id = res.run_id || jobId;
+  $("pl-headline").textContent = v.plan + ": " + v.status + ", expected net present cost " + money(v.objective_musd) +
+    " over " + v.years[0] + "-" + v.years[1] + ", optimised on " + v.futures + " futures of " + String(v.scenario).replace(/-/g, " ") +
+    " (seed " + res.seed + ")" + (res.run_id ? ". Stored as run " + res.run_id + "." : ".");
+  const conf = $("pl-conflicts"); clear(conf);
+  v.conflicts.forEach(c => { const li = document.createElement("li"); li.textContent = "Conflicting target: " + c; conf.appendChild(li); });
+  const num = x => x === null || x === undefined ? "-" : Number(x).toLocaleString("en", { maximumFractionDigits: 0 });
+  table($("pl-portfolio"), ["Instrument", "Buyer", "Project", "Product", "Host", "Years", "Amount", "Unit", "Terms"],
+    v.portfolio.map(r => [r.instrument_label, r.buyer_label, r.project_label || "-", r.product_label, r.host_label,
+      r.years, [num(r.amount), "num"], r.unit_label, r.detail]));
+  if (!v.portfolio.length) table($("pl-portfolio"), ["Instrument"], [["(no portfolio: " + v.status + ")"]]);
+  await plot("pl-costs", "/plans/" + id + "/figures/costs");
+  const sh = $("pl-shadows"); clear(sh);
+  (v.shadow_prices.length ? v.shadow_prices : ["No target binds: the least-cost portfolio meets every target with room to spare."])
+    .forEach(t => { const li = document.createElement("li"); li.textContent = t; sh.appendChild(li); });
+  $("pl-frontier-box").hidden = !v.has_frontier;
+  if (v.has_frontier) {
+    await plot("pl-frontier-fig", "/plans/" + id + "/figures/frontier");
+    table($("pl-alternatives"), ["Portfolio", "Status", "Expected cost", "Stockpile (t)", "Offtakes (t a year)", "Projects co-financed", "Price floors"],
+      v.alternatives.map(a => [a.portfolio, a.status, [money(a.expected_cost_musd), "num"], [num(a.stockpile_t), "num"],
+        [num(a.offtake_t_per_year), "num"], [num(a.cofinanced), "num"], [num(a.floors), "num"]]));
+  }
+  if (v.verification.length) {
+    table($("pl-verification"), ["Target", "In-sample (the " + v.futures + " futures optimised on)", "Out-of-sample (" + v.verification_paths + " unseen futures, full simulator)", "Gap"],
+      v.verification.map(r => [r.target, [pct(r.in_sample), "num"], [r.out_of_sample === null ? "not checked" : pct(r.out_of_sample), "num"],
+        [r.gap === null ? "-" : (100 * r.gap).toFixed(0) + " points", "num"]]));
+    $("pl-verify-notes").textContent = v.verification_notes.join("; ");
+  } else {
+    table($("pl-verification"), ["Target", "In-sample (the " + v.futures + " futures optimised on)"],
+      v.in_sample.map(r => [r.target, [pct(r.share), "num"]]));
+    $("pl-verify-notes").textContent = "Tick the closed-loop check to replay the portfolio in the full simulator on futures the optimisation did not see.";
+  }
+  document.body.dataset.plans = String(Number(document.body.dataset.plans || 0) + 1);
 }
 
 /* Screening */
@@ -299,6 +407,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("cmp-b").addEventListener("change", () => { $("cmp-b").dataset.touched = "1"; });
   $("cmp-go").addEventListener("click", () => guarded(compareRuns));
   $("scr-form").addEventListener("submit", ev => guarded(() => screenBom(ev)));
+  $("pl-name").addEventListener("change", pickPlan);
+  $("pl-run").addEventListener("click", () => guarded(runPlan));
+  $("pl-cancel").addEventListener("click", () => guarded(async () => { if (state.planJob) await api("/plans/" + state.planJob, { method: "DELETE" }); }));
   $("scr-date").value = new Date().toISOString().slice(0, 10);
   showPage();
 });
