@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -309,6 +310,7 @@ def run_plan_job(st: AppState, job: Job) -> None:
         if solved:
             extra["frontier"] = pd.concat(points, ignore_index=True)
             extra["alternatives"] = alternatives(spec, inputs, result)
+            result = replace(result, frontier=extra["frontier"], alternatives=extra["alternatives"])
         done()
     if opts["verify"]:
         step(f"replaying the plan on {opts['paths']} unseen futures")
