@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.plan import benders
+from critmin.plan.benders_lp import Subproblems
 from critmin.plan.model import build_model
 from critmin.plan.result import Status
 from critmin.plan.solve import solve_built, solve_plan
@@ -63,7 +64,7 @@ def test_cuts_are_valid_lower_bounds_everywhere() -> None:
     """Q_f is convex in the first stage: the cut at one point never exceeds Q_f at another."""
     spec, inp = _two_futures()
     s = benders.split_model(build_model(spec, inp).model, 2)  # type: ignore[arg-type]
-    sub = benders._Sub(s, 1)
+    sub = Subproblems(s, 1)
     rng = np.random.default_rng(0)
     lo, up = s.col_lower[s.first], np.minimum(s.col_upper[s.first], 200.0)
     points = [lo + rng.random(len(lo)) * (up - lo) for _ in range(6)]
@@ -79,7 +80,7 @@ def test_theta_bounds_are_finite_and_below_every_future_cost() -> None:
     s = benders.split_model(build_model(spec, inp).model, 2)  # type: ignore[arg-type]
     lb = benders.theta_lower_bounds(s)
     assert np.all(np.isfinite(lb))
-    sub = benders._Sub(s, 1)
+    sub = Subproblems(s, 1)
     _, q, _, _ = sub.solve(s.col_lower[s.first])
     assert np.all(lb <= q + 1e-9)
 
