@@ -4,8 +4,10 @@ the token never in the log, a 1-path simulation over HTTP, a clean stop."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +56,20 @@ def serving(home: Path, *args: str, token: str | None = None) -> Iterator[tuple[
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def read_log(proc: subprocess.Popen[str], within_s: float = 30.0) -> str:
+    """The server's whole output, read to its end; fails (never hangs) when something still
+    holds the server's stdout ``within_s`` seconds later (a worker process left behind)."""
+    out: list[str] = []
+    def read() -> None:
+        out.append(proc.stdout.read() if proc.stdout else "")
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=within_s)
+    assert not reader.is_alive(), "a process the server started still holds its output (left behind)"
+    return out[0]
 
 
 def test_non_loopback_without_token_is_refused(tmp_path: Path) -> None:
@@ -110,6 +126,20 @@ def test_token_is_checked_and_never_logged(tmp_path: Path) -> None:
         )
         ok = httpx.get(base + "/api/v1/exposure", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
         assert ok.status_code == 200
-    log = proc.stdout.read() if proc.stdout else ""
+    log = read_log(proc)
     assert "token required" in log
     assert TOKEN not in log
+
+
+@pytest.mark.slow
+def test_a_killed_server_leaves_no_worker_process_behind(tmp_path: Path) -> None:
+    """SIGKILL gives the server no shutdown: its job workers (started from the forkserver, not
+    children of the server) notice it is gone and end, so nothing keeps its output open."""
+    with serving(tmp_path) as (base, proc):
+        for _ in range(300):  # the pool's workers have started (and loaded the dataset)
+            if httpx.get(base + "/api/v1/health", timeout=10).json()["workers"]["warm"] >= 1:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=20)
+        read_log(proc, within_s=30)

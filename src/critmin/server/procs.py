@@ -82,11 +82,15 @@ class _SharedFlag:
 _CHILD: dict[str, Any] = {}
 
 
-def _child_init(settings: Settings, flags: Any, progress: Any, preload: bool) -> None:
-    """Worker process start: the app state (its own dataset) and the progress reporter."""
+def _child_init(settings: Settings, flags: Any, progress: Any, preload: bool, server_pid: int = 0) -> None:
+    """Worker process start: the app state (its own dataset), the progress reporter and the
+    watchdog that ends this process when the server is gone."""
     st = AppState(settings)
     _CHILD.update(state=st, flags=flags, progress=progress, job=None, lock=threading.Lock())
     threading.Thread(target=_report, name="critmin-progress", daemon=True).start()
+    if server_pid:
+        name = "critmin-watchdog"
+        threading.Thread(target=_watch_server, args=(server_pid,), name=name, daemon=True).start()
     if preload:
         st.dataset()
 
@@ -103,6 +107,26 @@ def _report() -> None:
             with contextlib.suppress(Exception):
                 _CHILD["progress"].put(now)
             last = now
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process has that pid now
+        return False
+    return True
+
+
+def _watch_server(server_pid: int, every_s: float = 0.5) -> None:
+    """End this worker process when the server that started it is gone (a server killed, or
+    stopped before its pool's workers had started, would otherwise leave them waiting for work
+    forever, holding the server's stdout). A worker's parent is the forkserver, not the
+    server, so the server's pid is watched."""
+    while _alive(server_pid):
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _warm() -> int:
@@ -182,13 +206,18 @@ class ProcessRunner:
             max_workers=self.workers,
             mp_context=self._ctx,
             initializer=_child_init,
-            initargs=(self.settings, self._flags, self._progress, self.preload),
+            initargs=(self.settings, self._flags, self._progress, self.preload, os.getpid()),
         )
 
     def warm(self) -> None:
         """Start every worker process now (each loads the dataset when ``preload``); ``ready``
         counts those that have."""
-        futures = [self._pool.submit(_warm) for _ in range(self.workers)]
+        # under the lock: the pool starts its processes in submit, so a close() that comes during
+        # the warm-up waits for them to exist and then stops them (none is left behind)
+        with self._lock:
+            if self._closed:
+                return
+            futures = [self._pool.submit(_warm) for _ in range(self.workers)]
         for f in futures:
             with contextlib.suppress(Exception):
                 f.result(timeout=300)
