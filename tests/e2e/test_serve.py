@@ -62,6 +62,7 @@ def read_log(proc: subprocess.Popen[str], within_s: float = 30.0) -> str:
     """The server's whole output, read to its end; fails (never hangs) when something still
     holds the server's stdout ``within_s`` seconds later (a worker process left behind)."""
     out: list[str] = []
+
     def read() -> None:
         out.append(proc.stdout.read() if proc.stdout else "")
 
