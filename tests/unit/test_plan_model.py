@@ -125,3 +125,67 @@ def test_infeasible_plan_names_the_conflicting_targets() -> None:
     assert "12-month cut-off of CHN" in text
     assert "China from 2027" not in text
     assert len(r.conflicts) == 2
+
+
+@pytest.mark.parametrize(
+    ("start_every", "tenor", "expected", "years"),
+    [
+        (2, 10, 5.3, "2029-2030"),
+        (1, 10, 5.3, "2029-2030"),
+        (2, 2, 5.3, "2029-2030"),
+        (4, 10, 6.6, "2027-2030"),
+    ],
+)
+def test_offtakes_are_fixed_volume_contracts_on_a_ladder(
+    start_every: int, tenor: int, expected: float, years: str
+) -> None:
+    """2027-2030; China (US$10/kg) is cut off in 2029-2030; a project offers 100 t/yr at a
+    US$15/kg contract with a 10% take-or-pay fee; a tonne short costs US$200/kg; no stockpile.
+    With contracts
+    that can start in 2029 (every 2 or every year): China in 2027-28 (2 x US$1.0 m) and a 100 t
+    contract for 2029-30 (2 x US$1.5 m delivered + 2 x US$0.15 m fee) = US$5.3 m. When the only
+    contract starts in 2027 it must run all four years (free disposal of the surplus):
+    4 x (1.5 + 0.15) = US$6.6 m, still far below rationing (2 x US$20 m)."""
+    inp = toy_inputs(
+        years=(2027, 2028, 2029, 2030),
+        projects=[{"id": "a", "contract": 15}],
+        china_avail=np.array([1.0, 1.0, 0.0, 0.0]).reshape(1, 4, 1, 1),
+    )
+    spec = toy_spec(
+        years={"start": 2027, "end": 2030},
+        instruments={
+            "offtake": {"reservation_share": 0.1, "start_every_years": start_every, "max_tenor_years": tenor},
+            "stockpile": {"allowed": False},
+        },
+    )
+    r = solve_plan(spec, inp)
+    assert r.status is Status.OPTIMAL
+    assert r.objective_musd == pytest.approx(expected, abs=1e-6)
+    off = r.portfolio[r.portfolio.instrument == "offtake"]
+    assert off["years"].tolist() == [years]
+    assert off["amount"].tolist() == pytest.approx([100.0], abs=1e-6)
+
+
+def test_the_yearly_volume_is_the_sum_of_the_running_contracts() -> None:
+    """Tranches start every 2 years and run 3: 2027 covers 2027-29, 2029 covers 2029-31, 2031
+    covers 2031 (the horizon ends); ``Built.yearly`` adds the contracts running each year."""
+    from critmin.plan.model import build_model
+    from critmin.plan.solve import solve_built
+
+    inp = toy_inputs(years=tuple(range(2027, 2032)), projects=[{"id": "a", "contract": 5}])
+    spec = toy_spec(
+        years={"start": 2027, "end": 2031},
+        instruments={
+            "offtake": {"reservation_share": 0.0, "start_every_years": 2, "max_tenor_years": 3},
+            "stockpile": {"allowed": False},
+        },
+    )
+    b = build_model(spec, inp)
+    assert list(b.coords["tranche"]) == [2027, 2029, 2031]
+    assert b.tranche_years.tolist() == [[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [0, 0, 0, 0, 1]]
+    solve_built(b)
+    # the contract (US$5/kg) beats China (US$10/kg), but the contracts running in 2029 share the
+    # project's 100 t: 100 t in the 2027 and 2031 contracts and China in 2030 (4 x 0.5 + 1.0 =
+    # US$3.0 m) beats 100 t in the 2029 contract and China in 2027-28 (3 x 0.5 + 2 x 1.0 = 3.5)
+    assert b.yearly("offtake")[0, 0].tolist() == pytest.approx([100.0, 100.0, 100.0, 0.0, 100.0], abs=1e-6)
+    assert float(b.model.objective.value) == pytest.approx(3.0, abs=1e-6)

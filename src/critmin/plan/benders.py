@@ -212,6 +212,39 @@ def solve(
     if not np.all(np.isfinite(lb_theta)):
         return BendersResult("failed", log=["a future's cost is unbounded below on its column bounds"])
     run = _Run(Master(s, threads, lb_theta), Subproblems(s, threads), t0, time_limit)
+    run.times["setup"] = time.perf_counter() - t0
+    try:
+        return _solve_run(
+            run,
+            s,
+            gap=gap,
+            threads=threads,
+            relax=relax,
+            max_iterations=max_iterations,
+            stabilise=stabilise,
+            purge_every=purge_every,
+            polish_gap=polish_gap,
+            warm=warm,
+        )
+    finally:
+        run.sub.close()
+
+
+def _solve_run(
+    run: _Run,
+    s: Split,
+    *,
+    gap: float,
+    threads: int,
+    relax: bool,
+    max_iterations: int,
+    stabilise: float,
+    purge_every: int,
+    polish_gap: float,
+    warm: bool,
+) -> BendersResult:
+    """The phases of :func:`solve` on its master and subproblems."""
+    t0 = run.t0
     master = run.master
     has_int = bool(s.integer[s.first].any()) and not relax
     master.set_integer(False)
@@ -219,6 +252,7 @@ def solve(
     common: dict[str, Any] = {"purge_every": purge_every, "max_iterations": max_iterations}
     polished = not has_int
     core = None
+    tw = time.perf_counter()
     if warm:
         x0 = warm_point(s, threads=threads)
         if x0 is not None:
@@ -227,6 +261,7 @@ def solve(
                 master.add_cuts(np.arange(s.n_futures), q, G, x0, run.sub)
                 core = x0
                 run.log.append(f"    warm start: cuts at the {min(10, s.n_futures)}-future solution")
+    run.times["warm"] = time.perf_counter() - tw
     if has_int:
         st = _phase(run, name="LP", integral=False, gap=gap / 2, stabilise=stabilise, core=core, **common)
         fix = np.flatnonzero(s.integer[s.first])
@@ -266,6 +301,10 @@ def solve(
     else:
         st = _phase(run, name="LP", integral=True, gap=gap, stabilise=stabilise, core=core, **common)
     run.times["total"] = time.perf_counter() - t0
+    run.log.append(
+        "    times: setup {setup:.2f}s, warm start {warm:.2f}s, master {master:.2f}s, "
+        "subproblems {sub:.2f}s, total {total:.2f}s".format(**run.times)
+    )
     if run.best_x1 is None:
         return BendersResult(
             "infeasible" if st in ("optimal", "infeasible") else st,
@@ -322,12 +361,16 @@ def solve_linopy(
     from linopy.constants import Result, Solution
     from linopy.constants import Status as LinopyStatus
 
+    t0 = time.perf_counter()
     try:
         s = split_model(m, n_futures)
     except ValueError as e:
         return BendersResult("failed", log=[str(e)])
+    t_split = time.perf_counter() - t0
     has_int = bool(s.integer.any())
-    r = solve(s, gap=gap if has_int else min(gap, 1e-5), time_limit=time_limit, threads=threads)
+    r = solve(s, gap=gap if has_int else min(gap, 1e-5), time_limit=time_limit - t_split, threads=threads)
+    r.times_s["split"] = t_split
+    r.log.append(f"    split of the linopy model by future: {t_split:.2f}s")
     if r.status not in ("optimal", "time_limit") or len(r.x) == 0:
         return r
     primal = np.full(s.n_labels_var, np.nan)

@@ -4,6 +4,7 @@ one theta per future, the cuts)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,10 @@ class Subproblems:
 
     def __init__(self, s: Split, threads: int) -> None:
         self.s = s
+        #: chunks solved at once (HiGHS releases the GIL while it solves; each chunk is its own
+        #: LP, so the result does not depend on the order they finish in)
+        self.workers = max(1, int(threads))
+        self._pool: ThreadPoolExecutor | None = None
         rows = np.flatnonzero(s.row_future >= 0)
         cols = s.second
         self.rows, self.cols = rows, cols
@@ -106,6 +111,7 @@ class Subproblems:
             cix = np.flatnonzero(col_chunk == c)
             h = highs(threads)  # HiGHS has one scheduler per process: one thread count
             h.setOptionValue("presolve", "off")  # warm starts keep their basis
+            h.setOptionValue("simplex_strategy", 1)  # serial dual simplex (chunks run side by side)
             pass_lp(h, cost[cix], clo[cix], cup[cix], sp.csc_array(full_r[rix][:, cix]), lo[rix], up[rix])
             self.chunks.append((h, rix, cix))
         self.n_cols = full.shape[1]
@@ -121,6 +127,12 @@ class Subproblems:
         self.order = np.argsort(fut_rows, kind="stable")
         self.starts = np.searchsorted(fut_rows[self.order], np.arange(nf + 1))
 
+    def close(self) -> None:
+        """Stop the threads that solve chunks at once (a new solve starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def rows_of(self, f: int) -> I:
         """Positions (in this LP's rows) of future ``f``'s rows."""
         return self.order[self.starts[f] : self.starts[f + 1]]
@@ -132,16 +144,28 @@ class Subproblems:
         rlo, rup = self.lo - tx, self.up - tx
         col = np.zeros(self.n_cols)
         pi = np.zeros(len(self.rows))
-        for h, rix, cix in self.chunks:
+
+        def one(chunk: tuple[Any, I, I]) -> str:
+            h, rix, cix = chunk
             n = len(rix)
             h.changeRowsBounds(n, np.arange(n, dtype=np.int32), rlo[rix], rup[rix])
             h.run()
-            st = h.modelStatusToString(h.getModelStatus())
-            if st != "Optimal":
-                return st, np.zeros(0), np.zeros((0, 0)), np.zeros(0)
-            sol = h.getSolution()
-            col[cix] = sol.col_value
-            pi[rix] = sol.row_dual
+            st = str(h.modelStatusToString(h.getModelStatus()))
+            if st == "Optimal":
+                sol = h.getSolution()
+                col[cix] = sol.col_value  # the chunks' rows and columns are disjoint
+                pi[rix] = sol.row_dual
+            return st
+
+        if self.workers > 1 and len(self.chunks) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="critmin-benders")
+            states = list(self._pool.map(one, self.chunks))
+        else:
+            states = [one(c) for c in self.chunks]
+        bad = [st for st in states if st != "Optimal"]
+        if bad:
+            return bad[0], np.zeros(0), np.zeros((0, 0)), np.zeros(0)
         y = col[: self.n_y]
         sl = col[self.n_y :]
         self.last_y, self.last_pi = y, pi

@@ -48,7 +48,7 @@ def _with_months(spec: PlanSpec, months: int) -> PlanSpec:
 def _summary(b: Built) -> dict[str, float]:
     m = b.model
     kap = float(m.variables["capacity"].solution.fillna(0).sum())
-    off = float(m.variables["offtake"].solution.fillna(0).sum()) / len(b.inputs.years)
+    off = float(b.yearly("offtake").sum()) / len(b.inputs.years)
     cof = round(float(m.variables["cofin"].solution.fillna(0).sum()))
     flo = round(float(m.variables["floor"].solution.fillna(0).sum()))
     return {"stockpile_t": kap, "offtake_t_per_year": off, "cofinanced": cof, "floors": flo}
@@ -105,8 +105,11 @@ def _mga_objective(b: Built, sense: str | None, cap: float) -> None:
 
         nameplate = b.inputs.projects["capacity_t_per_year"].to_numpy()
         capx = xr.DataArray(nameplate, coords=[b.coords["project"]])
+        # tonnes contracted over the horizon: each contract's volume times the years it runs
+        runs = xr.DataArray(b.tranche_years.sum(axis=1), coords=[b.coords["tranche"]])
         m.add_objective(
-            -1.0 * m.variables["offtake"].sum() - (capx * m.variables["cofin"]).sum() * len(b.inputs.years),
+            -1.0 * (m.variables["offtake"] * runs).sum()
+            - (capx * m.variables["cofin"]).sum() * len(b.inputs.years),
             overwrite=True,
         )
 

@@ -7,10 +7,13 @@ tonnes of the product per year, costs discounted to the first year at the real d
 
 First stage (here and now, the same in every future):
 
-* ``offtake[project, region, year]`` t/yr contracted by a buyer with a project (only years within
-  the tenor limit); pays the contract price on what is delivered and a take-or-pay reservation
-  fee on the volume; deliveries follow the project's output (share ``online`` of nameplate in
-  each future, a triangular lead time drawn per future);
+* ``offtake[project, region, tranche]`` t/yr contracted by a buyer with a project in the
+  contract that starts in the tranche's year (one every ``start_every_years``) and runs for the
+  tenor (``tranche_years`` maps tranches to the years they cover); pays the contract price on
+  what is delivered and a take-or-pay reservation fee on the volume; deliveries follow the
+  project's output (share ``online`` of nameplate in each future, a triangular lead time drawn
+  per future). Fixed-volume contracts are what offtakes are, and they keep the first stage
+  small: the cuts of the decomposition have a coefficient per first-stage column;
 * ``cofin[project, region]`` binary: a buyer co-finances ``share`` of the project's capex (paid
   over the first three years); the project then follows its co-financed schedule (start pulled
   forward, delay spread narrowed); the co-financier is the host region when it is a buyer, else
@@ -173,6 +176,14 @@ class Built:
     solver_log: tuple[str, ...] = ()
     #: whether the constraints' duals are those of the LP with the binaries fixed at the optimum
     duals_fixed_lp: bool = False
+    #: [tranche, year] 1 where the offtake contract of that tranche delivers
+    tranche_years: F = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def yearly(self, name: str) -> F:
+        """The solution of a tranche variable (``offtake``, ``o_cofin``, ``o_floor``) per year,
+        [project, region, year] t/yr (the volumes of the contracts running that year)."""
+        v = self.model.variables[name].solution.fillna(0.0).transpose("project", "region", "tranche")
+        return np.asarray(v.values, dtype=float) @ self.tranche_years
 
 
 def _placeholder_project(inp: ModelInputs) -> ModelInputs:
@@ -263,7 +274,13 @@ def _build(
     rg = pd.Index(list(inp.regions), name="region")
     pj = pd.Index(list(inp.projects.index), name="project")
     proj = inp.projects
-    coords = {"future": fut, "year": yr, "product": pr, "region": rg, "project": pj}
+    ins = spec.instruments
+    starts = list(inp.years[:: ins.offtake.start_every_years])
+    trc = pd.Index(starts, name="tranche")
+    coords = {"future": fut, "year": yr, "product": pr, "region": rg, "project": pj, "tranche": trc}
+    act_np = np.array(
+        [[1.0 if s0 <= y < s0 + ins.offtake.max_tenor_years else 0.0 for y in inp.years] for s0 in starts]
+    )
 
     def da(a: Any, *dims: str) -> xr.DataArray:
         return xr.DataArray(np.asarray(a, dtype=float), coords=[coords[d] for d in dims])
@@ -284,17 +301,15 @@ def _build(
     in_plan = proj["product"].isin(inp.products).to_numpy()
 
     m = linopy.Model()
-    ins = spec.instruments
+    act = da(act_np, "tranche", "year")
     # ---------------------------------------------------------------- first stage
-    tenor_ok = np.array([y - y0 < ins.offtake.max_tenor_years for y in inp.years])
-    buyer_ok = np.ones(len(rg), dtype=bool)
     o_mask = da(
-        np.asarray(in_plan)[:, None, None] & buyer_ok[None, :, None] & tenor_ok[None, None, :],
+        np.asarray(in_plan)[:, None, None] & np.ones((1, len(rg), len(trc)), dtype=bool),
         "project",
         "region",
-        "year",
+        "tranche",
     ).astype(bool) & bool(ins.offtake.allowed)
-    o = m.add_variables(lower=0, coords=[pj, rg, yr], name="offtake", mask=o_mask)
+    o_k = m.add_variables(lower=0, coords=[pj, rg, trc], name="offtake", mask=o_mask)
     cof_ok = proj["cofinance_ok"].to_numpy(bool) & in_plan & bool(ins.cofinance.allowed)
     if ins.cofinance.regions:
         cof_ok &= proj["region"].isin(ins.cofinance.regions).to_numpy()
@@ -315,20 +330,24 @@ def _build(
     q = m.add_variables(coords=[pj], name="floor", binary=True, mask=da(fl_ok, "project").astype(bool))
     big = cap_j
     zsum = z.sum("region")
-    wz = m.add_variables(
-        lower=0, coords=[pj, rg, yr], name="o_cofin", mask=o_mask & da(cof_ok, "project").astype(bool)
+    wz_k = m.add_variables(
+        lower=0, coords=[pj, rg, trc], name="o_cofin", mask=o_mask & da(cof_ok, "project").astype(bool)
     )
-    wq = m.add_variables(
-        lower=0, coords=[pj, rg, yr], name="o_floor", mask=o_mask & da(fl_ok, "project").astype(bool)
+    wq_k = m.add_variables(
+        lower=0, coords=[pj, rg, trc], name="o_floor", mask=o_mask & da(fl_ok, "project").astype(bool)
     )
+    # the volumes contracted per year: the contracts running that year
+    o = (o_k * act).sum("tranche")
+    wz = (wz_k * act).sum("tranche")
+    wq = (wq_k * act).sum("tranche")
     m.add_constraints(o.sum("region") <= cap_j, name="offtake_capacity")
     m.add_constraints(zsum + q <= 1, name="one_derisking")
-    m.add_constraints(wz - o <= 0, name="mc_z1")
-    m.add_constraints(wz - big * zsum <= 0, name="mc_z2")
-    m.add_constraints(wz - o - big * zsum >= -big, name="mc_z3")
-    m.add_constraints(wq - o <= 0, name="mc_q1")
-    m.add_constraints(wq - big * q <= 0, name="mc_q2")
-    m.add_constraints(wq - o - big * q >= -big, name="mc_q3")
+    m.add_constraints(wz_k - o_k <= 0, name="mc_z1")
+    m.add_constraints(wz_k - big * zsum <= 0, name="mc_z2")
+    m.add_constraints(wz_k - o_k - big * zsum >= -big, name="mc_z3")
+    m.add_constraints(wq_k - o_k <= 0, name="mc_q1")
+    m.add_constraints(wq_k - big * q <= 0, name="mc_q2")
+    m.add_constraints(wq_k - o_k - big * q >= -big, name="mc_q3")
 
     sp_ok = np.array([ins.stockpile.allowed and p in ins.stockpile.products for p in inp.products])
     k_mask = da(sp_ok[:, None] & np.ones((1, len(rg)), bool), "product", "region").astype(bool)
@@ -630,12 +649,12 @@ def _build(
         costs["risk"] = risk.weight * (eta + (w / (1 - risk.alpha)) * exc.sum())
         objective = objective + costs["risk"]
     if feasibility:
-        m.add_objective(sum(slack_terms[1:], slack_terms[0]) if slack_terms else 0 * o.sum())
+        m.add_objective(sum(slack_terms[1:], slack_terms[0]) if slack_terms else 0 * o_k.sum())
     else:
         if slack_terms:
             objective = objective + 1e4 * sum(slack_terms[1:], slack_terms[0])
         m.add_objective(objective)
-    return Built(m, inputs, spec, groups, coords, elastic, costs)
+    return Built(m, inputs, spec, groups, coords, elastic, costs, tranche_years=act_np)
 
 
 __all__ = ["FIRST_STAGE", "MUSD", "Built", "Group", "ModelInputs", "build_model", "salvage_usd_per_kg"]

@@ -249,26 +249,29 @@ def portfolio_table(b: Built) -> pd.DataFrame:
     q = _sol(b, "floor")
     rows: list[dict[str, Any]] = []
     payer: dict[str, str] = {x.region: x.payer or x.region for x in b.spec.buyers}
+    act = b.tranche_years
     for j in proj.index:
         pj = proj.loc[j]
         for r in inp.regions:
-            vol = o.sel(project=j, region=r).values
-            yrs = [y for y, v in zip(years, vol, strict=True) if v > 1e-6]
-            if yrs:
-                rows.append(
-                    {
-                        "instrument": "offtake",
-                        "buyer": r,
-                        "payer": payer[r],
-                        "project": j,
-                        "product": pj["product"],
-                        "host": pj["region"],
-                        "years": _years_text(yrs),
-                        "amount": float(np.mean([v for v in vol if v > 1e-6])),
-                        "unit": "t/yr contracted",
-                        "detail": f"contract US${pj['contract_usd_per_kg']:.0f}/kg, tenor {len(yrs)} yr",
-                    }
-                )
+            # one row per contract (tranche): a fixed volume a year over the years it runs
+            for ki, start in enumerate(b.coords["tranche"]):
+                vol = float(o.sel(project=j, region=r, tranche=start))
+                yrs = [y for y, a in zip(years, act[ki], strict=True) if a > 0]
+                if vol > 1e-6 and yrs:
+                    rows.append(
+                        {
+                            "instrument": "offtake",
+                            "buyer": r,
+                            "payer": payer[r],
+                            "project": j,
+                            "product": pj["product"],
+                            "host": pj["region"],
+                            "years": _years_text(yrs),
+                            "amount": vol,
+                            "unit": "t/yr contracted",
+                            "detail": f"contract US${pj['contract_usd_per_kg']:.0f}/kg, tenor {len(yrs)} yr",
+                        }
+                    )
             if float(z.sel(project=j, region=r)) > 0.5:
                 rows.append(
                     {
@@ -343,9 +346,9 @@ def cost_table(b: Built) -> pd.DataFrame:
     df = np.array([(1 + inp.discount_rate) ** -(y - y0) for y in inp.years])
     w = 1.0 / inp.n_futures
     payer: dict[str, str] = {x.region: x.payer or x.region for x in b.spec.buyers}
-    o = _sol(b, "offtake").values  # [J, R, Y]
-    wz = _sol(b, "o_cofin").values
-    wq = _sol(b, "o_floor").values
+    o = b.yearly("offtake")  # [J, R, Y]
+    wz = b.yearly("o_cofin")
+    wq = b.yearly("o_floor")
     z = _sol(b, "cofin").values  # [J, R]
     q = _sol(b, "floor").values  # [J]
     kap = _sol(b, "capacity").values  # [P, R]

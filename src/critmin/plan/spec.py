@@ -89,10 +89,15 @@ class Buyer(_Strict):
 
 
 class Offtake(_Strict):
-    """Offtake contracts with projects (volume per year; tenor = the years contracted)."""
+    """Offtake contracts with projects: each is a fixed volume a year from its start year for
+    ``max_tenor_years`` (or to the horizon's end). Contracts can be signed every
+    ``start_every_years`` from the first year (a ladder: the volume a buyer holds with a project
+    steps up when a new contract starts and down when one ends); 1 lets every year's volume
+    be chosen freely upward."""
 
     allowed: bool = True
     max_tenor_years: int = Field(default=10, ge=1, le=30)
+    start_every_years: int = Field(default=5, ge=1, le=30)
     #: contract price = max(project opex x (1 + margin), the product's reference ex-China price)
     margin: float = Field(default=0.3, ge=0, le=5)
     #: take-or-pay reservation fee, share of the contract price on the contracted volume
