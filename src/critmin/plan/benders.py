@@ -368,7 +368,9 @@ def solve_linopy(
         return BendersResult("failed", log=[str(e)])
     t_split = time.perf_counter() - t0
     has_int = bool(s.integer.any())
-    r = solve(s, gap=gap if has_int else min(gap, 1e-5), time_limit=time_limit - t_split, threads=threads)
+    r = solve(
+        s, gap=gap if has_int else min(gap, 1e-5), time_limit=max(1.0, time_limit - t_split), threads=threads
+    )
     r.times_s["split"] = t_split
     r.log.append(f"    split of the linopy model by future: {t_split:.2f}s")
     if r.status not in ("optimal", "time_limit") or len(r.x) == 0:

@@ -250,13 +250,14 @@ def portfolio_table(b: Built) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     payer: dict[str, str] = {x.region: x.payer or x.region for x in b.spec.buyers}
     act = b.tranche_years
-    for j in proj.index:
+    ov = o.transpose("project", "region", "tranche").values  # [J, R, K]
+    runs = [[y for y, a in zip(years, row, strict=True) if a > 0] for row in act]
+    for jj, j in enumerate(proj.index):
         pj = proj.loc[j]
-        for r in inp.regions:
+        for rr, r in enumerate(inp.regions):
             # one row per contract (tranche): a fixed volume a year over the years it runs
-            for ki, start in enumerate(b.coords["tranche"]):
-                vol = float(o.sel(project=j, region=r, tranche=start))
-                yrs = [y for y, a in zip(years, act[ki], strict=True) if a > 0]
+            for ki, yrs in enumerate(runs):
+                vol = float(ov[jj, rr, ki])
                 if vol > 1e-6 and yrs:
                     rows.append(
                         {
