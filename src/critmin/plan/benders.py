@@ -176,6 +176,9 @@ def warm_point(s: Split, k: int = 10, threads: int = 2) -> F | None:
     A = sp.csc_array(s.A[rows][:, cols])
     cost = s.cost[cols] * np.where(s.col_future[cols] >= 0, nf / len(pick), 1.0)
     h = highs(threads)
+    # primal simplex: measured 1.5-2x faster than dual on these sample-average LPs (their dense
+    # first-stage columns make the dual's row-wise pricing dear)
+    h.setOptionValue("simplex_strategy", 4)
     pass_lp(h, cost, s.col_lower[cols], s.col_upper[cols], A, s.row_lower[rows], s.row_upper[rows])
     h.run()
     if h.modelStatusToString(h.getModelStatus()) != "Optimal":
@@ -272,6 +275,8 @@ def _solve_run(
             # the gap of the LP bound (a bound on the MILP too), it is optimal as it stands
             lp_lb = run.lb
             val = np.round(run.lp_best_x[fix])
+            frac = int(np.sum(np.abs(run.lp_best_x[fix] - val) > 1e-6))
+            run.log.append(f"    LP relaxation: {frac} of {len(fix)} binaries fractional; rounded")
             master.h.changeColsBounds(len(fix), f32, val, val)
             rst = _phase(run, name="round", integral=True, gap=polish_gap, stabilise=stabilise, **common)
             closed = np.isfinite(run.best_ub) and (run.best_ub - lp_lb) / max(1.0, abs(run.best_ub)) <= gap

@@ -55,6 +55,19 @@ def pass_lp(h: Any, cost: F, lo: F, up: F, A: sp.csc_array, rlo: F, rup: F, inte
     h.passModel(lp)
 
 
+def run_checked(h: Any, expect: str) -> str:
+    """Run ``h`` and return its model status; a warm-started solve that ends in anything but
+    ``expect`` (HiGHS's dual simplex can misjudge a warm start as infeasible, or stop in
+    numerical trouble) is run once more from scratch, and that status is the answer."""
+    h.run()
+    st = str(h.modelStatusToString(h.getModelStatus()))
+    if st != expect and st not in ("Time limit reached", "Iteration limit reached"):
+        h.clearSolver()
+        h.run()
+        st = str(h.modelStatusToString(h.getModelStatus()))
+    return st
+
+
 class Subproblems:
     """All futures' second-stage blocks, with elastic slacks on inequalities, as HiGHS LPs of
     about CHUNK_ROWS rows each (a chunk of futures per LP)."""
@@ -149,8 +162,7 @@ class Subproblems:
             h, rix, cix = chunk
             n = len(rix)
             h.changeRowsBounds(n, np.arange(n, dtype=np.int32), rlo[rix], rup[rix])
-            h.run()
-            st = str(h.modelStatusToString(h.getModelStatus()))
+            st = run_checked(h, "Optimal")
             if st == "Optimal":
                 sol = h.getSolution()
                 col[cix] = sol.col_value  # the chunks' rows and columns are disjoint
@@ -254,12 +266,7 @@ class Master:
         # HiGHS times a solver object over all its runs: the limit is on that running total
         h.setOptionValue("time_limit", float(h.getRunTime()) + max(1.0, float(time_left)))
         h.setOptionValue("mip_rel_gap", float(gap))
-        h.run()
-        st = h.modelStatusToString(h.getModelStatus())
-        if st == "Unknown":  # numerical trouble in a warm start: once more from scratch
-            h.clearSolver()
-            h.run()
-            st = h.modelStatusToString(h.getModelStatus())
+        st = run_checked(h, "Optimal")
         if st == "Time limit reached" and int(h.getInfo().primal_solution_status) != 2:
             st = "Time limit reached without a solution"
         if st not in ("Optimal", "Time limit reached"):
@@ -319,4 +326,4 @@ class Master:
         return np.asarray(self.h.getSolution().row_dual)[: len(self.rows)]
 
 
-__all__ = ["CHUNK_ROWS", "PENALTY", "Master", "Subproblems", "highs", "pass_lp"]
+__all__ = ["CHUNK_ROWS", "PENALTY", "Master", "Subproblems", "highs", "pass_lp", "run_checked"]

@@ -29,7 +29,8 @@ First stage (here and now, the same in every future):
 Second stage (per future): ``spot_chn`` (China's supply, at most its availability x the normal
 China share of demand, at the China price), ``spot_ex`` (uncontracted output of the projects,
 up to the buyers' market share of it, at the ex-China spot price), ``release`` and ``stock``
-(the stockpile), ``transfer`` (releases to an ally under a reciprocal agreement) and rationing
+(the stockpile), ``transfer_out`` / ``transfer_in`` (a party's gift to, and draw on, a reciprocal
+agreement's pool of stock) and rationing
 ``short_pri`` / ``short_oth`` at the priority (defence) and the other sectors' value of lost
 load. Demand is met with free disposal of surplus.
 
@@ -340,14 +341,21 @@ def _build(
     o = (o_k * act).sum("tranche")
     wz = (wz_k * act).sum("tranche")
     wq = (wq_k * act).sum("tranche")
-    m.add_constraints(o.sum("region") <= cap_j, name="offtake_capacity")
-    m.add_constraints(zsum + q <= 1, name="one_derisking")
-    m.add_constraints(wz_k - o_k <= 0, name="mc_z1")
-    m.add_constraints(wz_k - big * zsum <= 0, name="mc_z2")
-    m.add_constraints(wz_k - o_k - big * zsum >= -big, name="mc_z3")
-    m.add_constraints(wq_k - o_k <= 0, name="mc_q1")
-    m.add_constraints(wq_k - big * q <= 0, name="mc_q2")
-    m.add_constraints(wq_k - o_k - big * q >= -big, name="mc_q3")
+    # a project's capacity, once per set of running contracts (years in which the same
+    # contracts run have the same row)
+    _, first_of = np.unique(np.asarray(act_np, dtype=float).T, axis=0, return_index=True)
+    cap_years = [inp.years[i] for i in sorted(first_of) if np.asarray(act_np)[:, i].any()]
+    m.add_constraints(o.sum("region").sel(year=cap_years) <= cap_j, name="offtake_capacity")
+    m.add_constraints(zsum + q <= 1, name="one_derisking", mask=da(cof_ok | fl_ok, "project").astype(bool))
+    # McCormick rows only where the product exists (elsewhere they are void or redundant)
+    z_rows = o_mask & da(cof_ok, "project").astype(bool)
+    q_rows = o_mask & da(fl_ok, "project").astype(bool)
+    m.add_constraints(wz_k - o_k <= 0, name="mc_z1", mask=z_rows)
+    m.add_constraints(wz_k - big * zsum <= 0, name="mc_z2", mask=z_rows)
+    m.add_constraints(wz_k - o_k - big * zsum >= -big, name="mc_z3", mask=z_rows)
+    m.add_constraints(wq_k - o_k <= 0, name="mc_q1", mask=q_rows)
+    m.add_constraints(wq_k - big * q <= 0, name="mc_q2", mask=q_rows)
+    m.add_constraints(wq_k - o_k - big * q >= -big, name="mc_q3", mask=q_rows)
 
     sp_ok = np.array([ins.stockpile.allowed and p in ins.stockpile.products for p in inp.products])
     k_mask = da(sp_ok[:, None] & np.ones((1, len(rg)), bool), "product", "region").astype(bool)
@@ -356,6 +364,7 @@ def _build(
     # below (what the decomposition's master needs, see critmin.plan.benders)
     horizon_t = da(np.asarray(inp.demand_t).max(axis=0).sum(axis=0), "product", "region")
     kap_max = horizon_t if ins.stockpile.max_t is None else horizon_t.clip(max=ins.stockpile.max_t)
+    k_mask = k_mask & (kap_max > 0)  # no stockpile where there is no demand to hold it for
     kap = m.add_variables(
         lower=0,
         upper=kap_max,
@@ -376,7 +385,10 @@ def _build(
         * da(inp.china_share, "product", "region")
         * dem
     )
-    s_c = m.add_variables(lower=0, upper=avail_chn, coords=[fut, yr, pr, rg], name="spot_chn")
+    # columns that could only be zero (China cut off, no priority or other demand) are left out
+    s_c = m.add_variables(
+        lower=0, upper=avail_chn, coords=[fut, yr, pr, rg], name="spot_chn", mask=avail_chn > 0
+    )
     s_e = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="spot_ex")
     rel = m.add_variables(lower=0, coords=[fut, yr, pr, rg], name="release", mask=k_mask.broadcast_like(dem))
     stk = m.add_variables(
@@ -386,43 +398,50 @@ def _build(
         name="stock",
         mask=k_mask.broadcast_like(dem),
     )
-    u_p = m.add_variables(lower=0, upper=pri * dem, coords=[fut, yr, pr, rg], name="short_pri")
-    u_o = m.add_variables(lower=0, upper=(1 - pri) * dem, coords=[fut, yr, pr, rg], name="short_oth")
+    u_p = m.add_variables(
+        lower=0, upper=pri * dem, coords=[fut, yr, pr, rg], name="short_pri", mask=pri * dem > 0
+    )
+    u_o = m.add_variables(
+        lower=0, upper=(1 - pri) * dem, coords=[fut, yr, pr, rg], name="short_oth", mask=(1 - pri) * dem > 0
+    )
 
-    # reciprocal transfers: [agreement pair] from -> to
-    pairs: list[tuple[str, str, str, float]] = []
-    for a in spec.constraints.reciprocal:
-        for p in a.products:
-            if p not in inp.products:
-                continue
-            for r1 in a.regions:
-                for r2 in a.regions:
-                    if r1 != r2:
-                        pairs.append((r1, r2, p, a.share))
+    # reciprocal transfers: each party of an agreement gives up to ``share`` of last year's
+    # stock into the agreement's pool (``transfer_out``) and the other parties draw on it
+    # (``transfer_in``); a pool is the same as flows between each pair of parties (transfers
+    # carry no cost of their own and a party drawing its own gift is a release), with half
+    # the columns. None in the first year, there being no last year's stock to give.
+    gives: list[tuple[int, str, str]] = []
+    for ia, a in enumerate(spec.constraints.reciprocal):
+        gives += [(ia, r, p) for p in a.products if p in inp.products for r in a.regions]
     supply_extra: Any = 0
-    if pairs and ins.stockpile.allowed:
-        pidx = pd.Index([f"{a}>{b}:{p}" for a, b, p, _ in pairs], name="pair")
-        coords["pair"] = pidx
-        tr = m.add_variables(lower=0, coords=[fut, yr, pidx], name="transfer")
-        src = np.zeros((len(pidx), len(pr), len(rg)))
-        dst = np.zeros_like(src)
-        for i, (a, b, p, _) in enumerate(pairs):
-            src[i, pr.get_loc(p), rg.get_loc(a)] = 1
-            dst[i, pr.get_loc(p), rg.get_loc(b)] = 1
-        src_da = da(src, "pair", "product", "region")
-        dst_da = da(dst, "pair", "product", "region")
-        out_flow = (tr * src_da).sum("pair")
-        in_flow = (tr * dst_da).sum("pair")
-        supply_extra = in_flow
-        # each party releases at most `share` of last year's stock to allies
-        shares = da([s for *_, s in pairs], "pair")
-        prev = (stk * src_da).sum(["product", "region"]).shift(year=1)
+    out_flow: Any = 0
+    if gives and ins.stockpile.allowed and len(inp.years) > 1:
+        gidx = pd.Index([f"{ia}:{r}:{p}" for ia, r, p in gives], name="party")
+        pool = sorted({(ia, p) for ia, _, p in gives})
+        plx = pd.Index([f"{ia}:{p}" for ia, p in pool], name="pool")
+        coords["party"], coords["pool"] = gidx, plx
+        later = yr.to_series().ne(y0).to_xarray()
+        t_out = m.add_variables(lower=0, coords=[fut, yr, gidx], name="transfer_out", mask=later)
+        t_in = m.add_variables(lower=0, coords=[fut, yr, gidx], name="transfer_in", mask=later)
+        at = np.zeros((len(gidx), len(pr), len(rg)))
+        in_pool = np.zeros((len(gidx), len(plx)))
+        share_g = np.zeros(len(gidx))
+        for i, (ia, r, p) in enumerate(gives):
+            at[i, pr.get_loc(p), rg.get_loc(r)] = 1
+            in_pool[i, plx.get_loc(f"{ia}:{p}")] = 1
+            share_g[i] = spec.constraints.reciprocal[ia].share
+        at_da = da(at, "party", "product", "region")
+        pool_da = da(in_pool, "party", "pool")
+        out_flow = (t_out * at_da).sum("party")
+        supply_extra = (t_in * at_da).sum("party")
+        later_years = list(inp.years[1:])
         m.add_constraints(
-            tr - shares * prev <= 0, name="transfer_limit", mask=yr.to_series().ne(y0).to_xarray()
+            ((t_in - t_out) * pool_da).sum("party").sel(year=later_years) == 0, name="transfer_pool"
         )
-        m.add_constraints(tr.sel(year=y0) <= 0, name="transfer_first_year")
-    else:
-        out_flow = 0
+        prev = (stk * at_da).sum(["product", "region"]).shift(year=1)
+        m.add_constraints(
+            (t_out - da(share_g, "party") * prev).sel(year=later_years) <= 0, name="transfer_limit"
+        )
     # stock dynamics; stock <= capacity
     prev_stk = stk.shift(year=1)
     dyn = stk - fill + rel + out_flow

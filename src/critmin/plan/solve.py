@@ -482,7 +482,7 @@ def xr_pri(inp: ModelInputs, prods: list[str], region: str) -> Any:
 def shadow_prices(b: Built) -> tuple[Shadow, ...]:
     """Fix the binaries at the optimum, re-solve the LP and read the target groups' duals."""
     m = b.model
-    sol = {n: m.variables[n].solution.copy() for n in ("short_pri", "short_oth")}
+    sol = {n: m.variables[n].solution.fillna(0.0) for n in ("short_pri", "short_oth")}
     if not b.duals_fixed_lp:  # the decomposition's polish already solved that LP
         for n in ("cofin", "floor"):
             if n in m.variables and m.variables[n].labels.size:
