@@ -414,7 +414,7 @@ def _build(
     for ia, a in enumerate(spec.constraints.reciprocal):
         gives += [(ia, r, p) for p in a.products if p in inp.products for r in a.regions]
     supply_extra: Any = 0
-    out_flow: Any = 0
+    out_flow = 0
     if gives and ins.stockpile.allowed and len(inp.years) > 1:
         gidx = pd.Index([f"{ia}:{r}:{p}" for ia, r, p in gives], name="party")
         pool = sorted({(ia, p) for ia, _, p in gives})
