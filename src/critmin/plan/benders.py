@@ -187,6 +187,39 @@ def warm_point(s: Split, k: int = 10, threads: int = 2) -> F | None:
     return np.asarray(x[np.flatnonzero(s.col_future[cols] < 0)], dtype=float)
 
 
+def nearest_point(s: Split, target: F, fix: I, values: F, threads: int = 2) -> F | None:
+    """The first stage nearest ``target`` (in relative L1 distance) that meets the first-stage
+    rows with the columns ``fix`` (positions among the first-stage columns) at ``values``: a
+    small LP. It turns the LP relaxation's best point into a feasible point of the portfolio
+    with its binaries rounded (the round phase's stabilisation centre). None if there is none."""
+    rows = np.flatnonzero(s.row_future < 0)
+    n = len(s.first)
+    A1 = sp.csc_array(s.A[rows][:, s.first])
+    eye = sp.identity(n, format="csc")
+    # columns [x, d+, d-]: first-stage rows on x; x - d+ + d- = target
+    A = sp.vstack(
+        [sp.hstack([A1, sp.csc_array((len(rows), 2 * n))]), sp.hstack([eye, -eye, eye])], format="csc"
+    )
+    w = 1.0 / np.maximum(1.0, np.abs(target))
+    lo = np.concatenate([s.col_lower[s.first], np.zeros(2 * n)])
+    up = np.concatenate([s.col_upper[s.first], np.full(2 * n, np.inf)])
+    lo[fix], up[fix] = values, values
+    h = highs(threads)
+    pass_lp(
+        h,
+        np.concatenate([np.zeros(n), w, w]),
+        lo,
+        up,
+        A,
+        np.concatenate([s.row_lower[rows], target]),
+        np.concatenate([s.row_upper[rows], target]),
+    )
+    h.run()
+    if h.modelStatusToString(h.getModelStatus()) != "Optimal":
+        return None
+    return np.asarray(h.getSolution().col_value, dtype=float)[:n]
+
+
 def solve(
     s: Split,
     *,
@@ -278,7 +311,12 @@ def _solve_run(
             frac = int(np.sum(np.abs(run.lp_best_x[fix] - val) > 1e-6))
             run.log.append(f"    LP relaxation: {frac} of {len(fix)} binaries fractional; rounded")
             master.h.changeColsBounds(len(fix), f32, val, val)
-            rst = _phase(run, name="round", integral=True, gap=polish_gap, stabilise=stabilise, **common)
+            # stabilise about the LP's best point made feasible with the rounded binaries (the
+            # master's first point with them fixed can be far from it)
+            centre = nearest_point(s, run.lp_best_x, fix, val, threads) if frac else run.lp_best_x
+            rst = _phase(
+                run, name="round", integral=True, gap=polish_gap, stabilise=stabilise, core=centre, **common
+            )
             closed = np.isfinite(run.best_ub) and (run.best_ub - lp_lb) / max(1.0, abs(run.best_ub)) <= gap
             run.log.append(f"    rounded LP portfolio: {rst}, {'within' if closed else 'outside'} the gap")
             if rst == "optimal" and closed:
@@ -397,6 +435,7 @@ __all__ = [
     "BendersResult",
     "Split",
     "group_futures",
+    "nearest_point",
     "solve",
     "solve_linopy",
     "split_model",
