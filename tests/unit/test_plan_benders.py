@@ -208,3 +208,82 @@ def test_decomposition_agrees_with_the_monolith(plan: tuple[object, object]) -> 
     # the solution written back is complete and satisfies the stock bounds
     stock = b2.model.variables["stock"].solution.values
     assert np.all(np.nan_to_num(stock) >= -1e-7)
+
+
+def _first_stage_only(rows: list[list[float]], lo: list[float], up: list[float]) -> benders.Split:
+    """A split with two first-stage columns (z, x) and the rows ``rlo <= a z + b x <= rup``
+    given as [a, b, rlo, rup]; one future with one empty second-stage column."""
+    import scipy.sparse as sp
+
+    a = np.array([[r[0], r[1], 0.0] for r in rows])
+    return benders.Split(
+        A=sp.csr_array(a),
+        row_lower=np.array([r[2] for r in rows]),
+        row_upper=np.array([r[3] for r in rows]),
+        col_lower=np.array([*lo, 0.0]),
+        col_upper=np.array([*up, 1.0]),
+        cost=np.zeros(3),
+        integer=np.array([True, False, False]),
+        col_future=np.array([-1, -1, 0]),
+        row_future=np.full(len(rows), -1),
+        vlabels=np.arange(3),
+        clabels=np.arange(len(rows)),
+        n_labels_var=3,
+        n_labels_con=len(rows),
+        n_futures=1,
+    )
+
+
+@pytest.mark.parametrize(("z", "expected"), [(0.0, 0.0), (1.0, 4.0)])
+def test_nearest_point_with_the_binaries_rounded(z: float, expected: float) -> None:
+    """x <= 10 z (a McCormick row): from the LP point (z, x) = (0.5, 4), rounding z down forces
+    x to 0; rounding it up keeps x = 4."""
+    s = _first_stage_only([[-10.0, 1.0, -np.inf, 0.0]], [0.0, 0.0], [1.0, 100.0])
+    x = benders.nearest_point(s, np.array([0.5, 4.0]), np.array([0]), np.array([z]), threads=1)
+    assert x is not None
+    np.testing.assert_allclose(x, [z, expected], atol=1e-9)
+
+
+def test_nearest_point_is_none_when_the_rounded_binaries_break_a_row() -> None:
+    """z >= 0.5 cannot hold with z rounded to 0."""
+    s = _first_stage_only([[1.0, 0.0, 0.5, np.inf]], [0.0, 0.0], [1.0, 100.0])
+    assert benders.nearest_point(s, np.array([0.5, 4.0]), np.array([0]), np.array([0.0]), threads=1) is None
+
+
+class _Stub:
+    """A HiGHS stand-in whose solves end in the given statuses, one per run (the last repeats)."""
+
+    def __init__(self, *states: str) -> None:
+        self.states, self.runs, self.cleared = list(states), 0, 0
+
+    def run(self) -> None:
+        self.runs += 1
+
+    def getModelStatus(self) -> str:  # noqa: N802 (HiGHS's name)
+        return self.states[min(self.runs, len(self.states)) - 1]
+
+    def modelStatusToString(self, st: str) -> str:  # noqa: N802
+        return st
+
+    def clearSolver(self) -> None:  # noqa: N802
+        self.cleared += 1
+
+
+@pytest.mark.parametrize(
+    ("states", "answer", "cleared"),
+    [
+        (("Optimal",), "Optimal", 0),
+        (("Infeasible", "Optimal"), "Optimal", 1),  # a warm start misjudged as infeasible
+        (("Infeasible", "Infeasible"), "Infeasible", 1),  # truly infeasible: said after one retry
+        (("Time limit reached",), "Time limit reached", 0),  # a limit is not retried
+    ],
+)
+def test_a_bad_warm_start_is_solved_once_more_from_scratch(
+    states: tuple[str, ...], answer: str, cleared: int
+) -> None:
+    from critmin.plan.benders_lp import run_checked
+
+    h = _Stub(*states)
+    assert run_checked(h, "Optimal") == answer
+    assert h.cleared == cleared
+    assert h.runs == 1 + cleared

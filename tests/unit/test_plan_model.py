@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
+from critmin.plan.model import build_model
 from critmin.plan.result import Status
-from critmin.plan.solve import solve_plan
+from critmin.plan.solve import objective_value, solve_built, solve_plan
 from critmin.plan.toy import toy_inputs, toy_spec
 
 warnings.filterwarnings("ignore", module="linopy")
@@ -189,3 +190,76 @@ def test_the_yearly_volume_is_the_sum_of_the_running_contracts() -> None:
     # US$3.0 m) beats 100 t in the 2029 contract and China in 2027-28 (3 x 0.5 + 2 x 1.0 = 3.5)
     assert b.yearly("offtake")[0, 0].tolist() == pytest.approx([100.0, 100.0, 100.0, 0.0, 100.0], abs=1e-6)
     assert float(b.model.objective.value) == pytest.approx(3.0, abs=1e-6)
+
+
+def _reciprocal_toy(share: float) -> tuple[object, object]:
+    """Three parties, 2027-28. Only the USA has budget for a stockpile; 100 t of magnets are for
+    sale in 2027 (no demand), nothing in 2028, when each party needs 100 t. The USA's shortfall
+    costs US$100/kg, its allies' US$200/kg."""
+    regions = ("USA", "JPN", "EU27")
+    dem = np.zeros((1, 2, 1, 3))
+    dem[0, 1] = 100.0
+    inp = toy_inputs(
+        years=(2027, 2028),
+        regions=regions,
+        demand_t=dem,
+        china_avail=0.0,
+        other_exchina_t=np.array([1000.0, 0.0]).reshape(1, 2, 1, 1),
+        voll_other=np.array([[100.0, 200.0, 200.0]]),
+    )
+    spec = toy_spec(
+        years={"start": 2027, "end": 2028},
+        buyers=[
+            {"region": "USA", "payer": "DoD"},
+            {"region": "JPN", "payer": "JOGMEC", "budget_musd_per_year": 0},
+            {"region": "EU27", "payer": "EU", "budget_musd_per_year": 0},
+        ],
+        constraints={"reciprocal": [{"regions": list(regions), "products": ["ndfeb_magnet"], "share": share}]},
+    )
+    return spec, inp
+
+
+@pytest.mark.parametrize(("share", "given", "expected"), [(0.25, 25.0, 38.5), (0.0, 0.0, 41.0)])
+def test_a_reciprocal_share_is_of_the_givers_stock_in_all(share: float, given: float, expected: float) -> None:
+    """The USA fills a 100 t stockpile in 2027 (US$1 m). In 2028 it may give ``share`` of it to
+    its two allies in all, not ``share`` to each: 25 t, saving US$200/kg there against US$100/kg
+    at home. The USA keeps 75 t, so 25 t go short at home (US$2.5 m) and 175 t abroad
+    (US$35 m): US$38.5 m with the fill (a share per partner would give 50 t for US$36 m). With
+    a share of 0 the stock stays at home: US$1 m + 200 t x US$200/kg = US$41 m."""
+    spec, inp = _reciprocal_toy(share)
+    b = build_model(spec, inp)
+    assert solve_built(b) is Status.OPTIMAL
+    assert objective_value(b) == pytest.approx(expected, abs=1e-6)
+    if share:
+        v = b.model.variables
+        assert float(v["transfer_out"].solution.fillna(0.0).sum()) == pytest.approx(given, abs=1e-6)
+        assert float(v["transfer_in"].solution.fillna(0.0).sum()) == pytest.approx(given, abs=1e-6)
+        gift = v["transfer_out"].solution.fillna(0.0).sel(year=2028)
+        assert float(gift.sel(party="0:USA:ndfeb_magnet").sum()) == pytest.approx(given, abs=1e-6)
+
+
+def test_the_model_holds_no_column_or_row_that_can_only_be_void() -> None:
+    """China cut off in one future, no priority demand, a project that can be co-financed but
+    not floored: no rationing-of-priority column, no China column in the cut-off future, no
+    floor McCormick row, and a project's capacity row once per set of running contracts
+    (contracts start in 2027, 2029 and 2031 and run ten years: three sets over five years)."""
+    inp = toy_inputs(
+        years=tuple(range(2027, 2032)),
+        futures=2,
+        projects=[{"id": "a", "floor_ok": False}],
+        china_avail=np.array([1.0, 0.0]).reshape(2, 1, 1, 1),
+    )
+    spec = toy_spec(
+        years={"start": 2027, "end": 2031},
+        instruments={"offtake": {"reservation_share": 0.0, "start_every_years": 2}},
+    )
+    m = build_model(spec, inp).model
+    assert int((m.variables["short_pri"].labels.values >= 0).sum()) == 0
+    china = m.variables["spot_chn"].labels
+    assert (china.sel(future=1).values < 0).all() and (china.sel(future=0).values >= 0).all()
+    for name in ("mc_q1", "mc_q2", "mc_q3"):
+        assert int((m.constraints[name].labels.values >= 0).sum()) == 0
+    n_wz = int((m.variables["o_cofin"].labels.values >= 0).sum())
+    assert n_wz > 0 and int((m.constraints["mc_z1"].labels.values >= 0).sum()) == n_wz
+    cap = m.constraints["offtake_capacity"]
+    assert list(cap.labels.coords["year"].values) == [2027, 2029, 2031]
