@@ -214,13 +214,17 @@ def _reciprocal_toy(share: float) -> tuple[object, object]:
             {"region": "JPN", "payer": "JOGMEC", "budget_musd_per_year": 0},
             {"region": "EU27", "payer": "EU", "budget_musd_per_year": 0},
         ],
-        constraints={"reciprocal": [{"regions": list(regions), "products": ["ndfeb_magnet"], "share": share}]},
+        constraints={
+            "reciprocal": [{"regions": list(regions), "products": ["ndfeb_magnet"], "share": share}]
+        },
     )
     return spec, inp
 
 
 @pytest.mark.parametrize(("share", "given", "expected"), [(0.25, 25.0, 38.5), (0.0, 0.0, 41.0)])
-def test_a_reciprocal_share_is_of_the_givers_stock_in_all(share: float, given: float, expected: float) -> None:
+def test_a_reciprocal_share_is_of_the_givers_stock_in_all(
+    share: float, given: float, expected: float
+) -> None:
     """The USA fills a 100 t stockpile in 2027 (US$1 m). In 2028 it may give ``share`` of it to
     its two allies in all, not ``share`` to each: 25 t, saving US$200/kg there against US$100/kg
     at home. The USA keeps 75 t, so 25 t go short at home (US$2.5 m) and 175 t abroad
@@ -256,10 +260,12 @@ def test_the_model_holds_no_column_or_row_that_can_only_be_void() -> None:
     m = build_model(spec, inp).model
     assert int((m.variables["short_pri"].labels.values >= 0).sum()) == 0
     china = m.variables["spot_chn"].labels
-    assert (china.sel(future=1).values < 0).all() and (china.sel(future=0).values >= 0).all()
+    assert (china.sel(future=1).values < 0).all()
+    assert (china.sel(future=0).values >= 0).all()
     for name in ("mc_q1", "mc_q2", "mc_q3"):
         assert int((m.constraints[name].labels.values >= 0).sum()) == 0
     n_wz = int((m.variables["o_cofin"].labels.values >= 0).sum())
-    assert n_wz > 0 and int((m.constraints["mc_z1"].labels.values >= 0).sum()) == n_wz
+    assert n_wz > 0
+    assert int((m.constraints["mc_z1"].labels.values >= 0).sum()) == n_wz
     cap = m.constraints["offtake_capacity"]
     assert list(cap.labels.coords["year"].values) == [2027, 2029, 2031]

@@ -68,11 +68,23 @@ def run_checked(h: Any, expect: str) -> str:
     return st
 
 
+def _rank_within(group: I, n: int) -> tuple[I, I]:
+    """Each element's position among the elements of its group (groups 0..n-1, in order of
+    appearance), and the groups' sizes."""
+    counts = np.bincount(group, minlength=n)
+    order = np.argsort(group, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(len(group), dtype=np.intp)
+    rank[order] = np.arange(len(group)) - np.repeat(starts, counts)
+    return rank, counts
+
+
 class Subproblems:
     """All futures' second-stage blocks, with elastic slacks on inequalities, as HiGHS LPs of
-    about CHUNK_ROWS rows each (a chunk of futures per LP)."""
+    about CHUNK_ROWS rows each (a chunk of futures per LP). ``seed_basis``: the first solve
+    starts every chunk from future 0's optimal basis (the same answer, fewer pivots)."""
 
-    def __init__(self, s: Split, threads: int) -> None:
+    def __init__(self, s: Split, threads: int, *, seed_basis: bool = True) -> None:
         self.s = s
         #: chunks solved at once (HiGHS releases the GIL while it solves; each chunk is its own
         #: LP, so the result does not depend on the order they finish in)
@@ -133,18 +145,54 @@ class Subproblems:
         self.last_y = np.zeros(0)
         self.last_pi = np.zeros(0)
         self.R = sp.csr_array((np.ones(len(rows)), (fut_rows, np.arange(len(rows)))), shape=(nf, len(rows)))
+        # the subgradients' scatter: T's entries, each to its future's row of G [F, n1]
+        tc = sp.coo_array(self.T)
+        self._t_row, self._t_val = tc.row, tc.data
+        self._t_at = fut_rows[tc.row].astype(np.int64) * self.T.shape[1] + tc.col
         fut_cols = s.col_future[cols]
         self.C = sp.csr_array((c2, (fut_cols, np.arange(len(cols)))), shape=(nf, len(cols)))
         self.slack_fut = np.concatenate([fut_rows[r_lo], fut_rows[r_up]])
         # each future's rows as a slice of one ordering (to keep a cut's duals)
         self.order = np.argsort(fut_rows, kind="stable")
         self.starts = np.searchsorted(fut_rows[self.order], np.arange(nf + 1))
+        # every future's block has the same rows and columns in the same order (one linopy
+        # model): the first solve copies future 0's optimal basis to the others (see _seed)
+        full_fut = np.concatenate([fut_cols, self.slack_fut])
+        self._row_rank, n_r = _rank_within(fut_rows, nf)
+        self._col_rank, n_c = _rank_within(full_fut, nf)
+        self._row_fut, self._col_fut = fut_rows, full_fut
+        self._cold = seed_basis and bool(len(n_r) and (n_r == n_r[0]).all() and (n_c == n_c[0]).all())
 
     def close(self) -> None:
         """Stop the threads that solve chunks at once (a new solve starts them again)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+    def _seed(self, done: tuple[Any, I, I], rest: list[tuple[Any, I, I]]) -> None:
+        """Give the chunks ``rest`` the basis of future 0 (solved in chunk ``done``), position
+        by position within each future's block (a block's basis has as many basic columns as
+        it has rows, so the copy is a basis of the same size; HiGHS repairs it if singular)."""
+        import highspy
+
+        h0, rix0, cix0 = done
+        b0 = h0.getBasis()
+        cs = np.fromiter((int(v) for v in b0.col_status), dtype=np.int8, count=len(cix0))
+        rs = np.fromiter((int(v) for v in b0.row_status), dtype=np.int8, count=len(rix0))
+        col_t = np.zeros(int(self._col_rank.max(initial=-1)) + 1, dtype=np.int8)
+        row_t = np.zeros(int(self._row_rank.max(initial=-1)) + 1, dtype=np.int8)
+        in0 = self._col_fut[cix0] == 0
+        col_t[self._col_rank[cix0][in0]] = cs[in0]
+        in0 = self._row_fut[rix0] == 0
+        row_t[self._row_rank[rix0][in0]] = rs[in0]
+        kinds = list(highspy.HighsBasisStatus.__members__.values())
+        by_code = {int(k): k for k in kinds}
+        for h, rix, cix in rest:
+            b = highspy.HighsBasis()
+            b.col_status = [by_code[int(v)] for v in col_t[self._col_rank[cix]]]
+            b.row_status = [by_code[int(v)] for v in row_t[self._row_rank[rix]]]
+            b.valid = True
+            h.setBasis(b)
 
     def rows_of(self, f: int) -> I:
         """Positions (in this LP's rows) of future ``f``'s rows."""
@@ -169,12 +217,22 @@ class Subproblems:
                 pi[rix] = sol.row_dual
             return st
 
-        if self.workers > 1 and len(self.chunks) > 1:
+        chunks = self.chunks
+        states: list[str] = []
+        if self._cold and len(chunks) > 1:
+            # cold start: solve the chunk holding future 0, then start every other chunk from
+            # its basis (about half the pivots of a cold dual simplex on these blocks)
+            self._cold = False
+            states.append(one(chunks[0]))
+            if states[0] == "Optimal":
+                self._seed(chunks[0], chunks[1:])
+            chunks = chunks[1:]
+        if self.workers > 1 and len(chunks) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="critmin-benders")
-            states = list(self._pool.map(one, self.chunks))
+            states += list(self._pool.map(one, chunks))
         else:
-            states = [one(c) for c in self.chunks]
+            states += [one(c) for c in chunks]
         bad = [st for st in states if st != "Optimal"]
         if bad:
             return bad[0], np.zeros(0), np.zeros((0, 0)), np.zeros(0)
@@ -184,7 +242,8 @@ class Subproblems:
         nf = self.s.n_futures
         slack_use = np.bincount(self.slack_fut, weights=sl, minlength=nf) if len(sl) else np.zeros(nf)
         q = self.C @ y + self.big * slack_use  # the slacks' cost is part of Q_f
-        G = -(self.R @ (sp.diags(pi) @ self.T)).toarray()
+        n1 = self.T.shape[1]
+        G = -np.bincount(self._t_at, weights=self._t_val * pi[self._t_row], minlength=nf * n1).reshape(nf, n1)
         return (
             "Optimal",
             np.asarray(q, dtype=float),
