@@ -238,7 +238,8 @@ def _years_text(years: list[int]) -> str:
 
 
 def portfolio_table(b: Built) -> pd.DataFrame:
-    """One row per first-stage decision with a non-zero value."""
+    """One row per first-stage decision with a non-zero value (offtake contracts of at least
+    0.1% of the product's largest contract in the plan)."""
     proj = b.inputs.projects
     inp = b.inputs.planning()
     assert inp.expect_online is not None
@@ -252,13 +253,18 @@ def portfolio_table(b: Built) -> pd.DataFrame:
     act = b.tranche_years
     ov = o.transpose("project", "region", "tranche").values  # [J, R, K]
     runs = [[y for y, a in zip(years, row, strict=True) if a > 0] for row in act]
+    # contracts under 0.1% of the product's largest are not listed: the decomposition's
+    # incumbent is a stabilised average of its master's points, which leaves traces of every
+    # contract it once tried (their cost is in the cost table)
+    prod = proj["product"].to_numpy()
+    big = {p: float(ov[prod == p].max(initial=0.0)) for p in set(prod)}
     for jj, j in enumerate(proj.index):
         pj = proj.loc[j]
         for rr, r in enumerate(inp.regions):
             # one row per contract (tranche): a fixed volume a year over the years it runs
             for ki, yrs in enumerate(runs):
                 vol = float(ov[jj, rr, ki])
-                if vol > 1e-6 and yrs:
+                if vol > max(1e-6, 1e-3 * big[pj["product"]]) and yrs:
                     rows.append(
                         {
                             "instrument": "offtake",
