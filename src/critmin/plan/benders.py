@@ -31,6 +31,7 @@ bound the best first stage evaluated in every future.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -396,11 +397,13 @@ def solve_linopy(
     gap: float,
     time_limit: float,
     threads: int = 2,
+    duals_for: Collection[str] | None = None,
 ) -> BendersResult:
     """Split ``m``, solve it by decomposition and, when a first stage was found that every
     future can meet without the elastic slacks, write the solution and the duals back onto the
-    linopy model (as a monolithic solve would). ``status`` ``failed``/``infeasible``: nothing was
-    written; the caller should solve the monolithic model instead."""
+    linopy model (as a monolithic solve would; ``duals_for``: only those constraints' duals,
+    which saves most of the write-back on a large model). ``status`` ``failed``/``infeasible``:
+    nothing was written; the caller should solve the monolithic model instead."""
     from linopy.constants import Result, Solution
     from linopy.constants import Status as LinopyStatus
 
@@ -423,9 +426,25 @@ def solve_linopy(
     dual = np.full(s.n_labels_con, np.nan)
     dual[s.clabels] = r.row_dual
     term = "optimal" if r.status == "optimal" else "time_limit"
-    m.assign_result(
-        Result(LinopyStatus.from_termination_condition(term), Solution(primal, dual, r.objective))
-    )
+    status = LinopyStatus.from_termination_condition(term)
+    if duals_for is None:
+        m.assign_result(Result(status, Solution(primal, dual, r.objective)))
+        return r
+    m.assign_result(Result(status, Solution(primal, np.zeros(0), r.objective)))
+    import xarray as xr
+
+    obj_scale = float(getattr(m.objective, "scaling", 1.0))
+    for name in duals_for:
+        if name not in m.constraints:
+            continue
+        con = m.constraints[name]
+        lab = np.asarray(con.labels.values)
+        vals = np.where(lab >= 0, dual[np.maximum(lab, 0)], np.nan)
+        scale = getattr(con, "scaling", None)  # row scaling (linopy >= 0.10), as assign_result
+        if scale is not None:
+            vals = vals * np.asarray(getattr(scale, "values", scale))
+        vals = vals / obj_scale
+        con.dual = xr.DataArray(vals, {d: con.coords[d] for d in con.coord_dims}, dims=con.coord_dims)
     return r
 
 

@@ -92,6 +92,8 @@ def solve_built(
             gap=float(gap if gap is not None else opts.mip_gap),
             time_limit=limit,
             threads=opts.threads,
+            # the duals read are the target groups' (shadow prices)
+            duals_for=sorted({c for g in b.groups.values() for c in g.constraints}),
         )
         b.solver_log = tuple(r.log)
         b.duals_fixed_lp = r.duals_fixed_lp and r.status == "optimal"
@@ -318,7 +320,7 @@ def portfolio_table(b: Built) -> pd.DataFrame:
             # the capacity the fills use (a capacity nobody fills is free of cost when holding
             # costs nothing, so its value is arbitrary and not a decision worth reporting)
             k = min(float(kap.sel(product=p, region=r)), float(np.cumsum(f).max(initial=0.0)))
-            if k > 1e-6:
+            if k >= 0.5:  # half a tonne: below it, a trace of the stabilised incumbent
                 sched = ", ".join(f"{y}: {v:,.0f}" for y, v in zip(years, f, strict=True) if v > 0.5)
                 rows.append(
                     {
