@@ -306,3 +306,17 @@ def test_the_first_solve_seeded_with_future_0s_basis_gives_the_same_answer(
     assert a[0] == b[0] == "Optimal"
     for u, v in zip(a[1:], b[1:], strict=True):
         np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-9)
+
+
+def test_duals_written_for_named_constraints_equal_the_full_write_back() -> None:
+    """``duals_for`` writes the named constraints' duals as the full write-back does."""
+    spec, inp = _two_futures()
+    full, some = build_model(spec, inp), build_model(spec, inp)  # type: ignore[arg-type]
+    a = benders.solve_linopy(full.model, 2, gap=0.0, time_limit=60, threads=1)
+    b = benders.solve_linopy(some.model, 2, gap=0.0, time_limit=60, threads=1, duals_for=["balance"])
+    assert a.status == b.status == "optimal"
+    got, want = some.model.constraints["balance"].dual, full.model.constraints["balance"].dual
+    np.testing.assert_allclose(got.values, want.values, atol=1e-9)
+    np.testing.assert_allclose(
+        some.model.variables["offtake"].solution.values, full.model.variables["offtake"].solution.values
+    )
