@@ -320,3 +320,18 @@ def test_duals_written_for_named_constraints_equal_the_full_write_back() -> None
     np.testing.assert_allclose(
         some.model.variables["offtake"].solution.values, full.model.variables["offtake"].solution.values
     )
+
+
+def test_a_cell_has_the_same_key_in_every_future() -> None:
+    """The split keys each second-stage column and row by its cell over the other dimensions:
+    once each per future, none in the first stage, and future 1 (China cut off in its second
+    year, so that year's China column is left out) holds future 0's keys less that one."""
+    spec, inp = _two_futures()
+    s = benders.split_model(build_model(spec, inp).model, 2)  # type: ignore[arg-type]
+    for key, fut, missing in ((s.col_key, s.col_future, 1), (s.row_key, s.row_future, 0)):
+        assert (key[fut < 0] == -1).all()
+        k0, k1 = key[fut == 0], key[fut == 1]
+        assert len(np.unique(k0)) == len(k0)
+        assert len(np.unique(k1)) == len(k1)
+        assert np.isin(k1, k0).all()
+        assert len(k0) - len(k1) == missing

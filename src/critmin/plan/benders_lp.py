@@ -68,17 +68,6 @@ def run_checked(h: Any, expect: str) -> str:
     return st
 
 
-def _rank_within(group: I, n: int) -> tuple[I, I]:
-    """Each element's position among the elements of its group (groups 0..n-1, in order of
-    appearance), and the groups' sizes."""
-    counts = np.bincount(group, minlength=n)
-    order = np.argsort(group, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(len(group), dtype=np.intp)
-    rank[order] = np.arange(len(group)) - np.repeat(starts, counts)
-    return rank, counts
-
-
 class Subproblems:
     """All futures' second-stage blocks, with elastic slacks on inequalities, as HiGHS LPs of
     about CHUNK_ROWS rows each (a chunk of futures per LP). ``seed_basis``: the first solve
@@ -155,13 +144,19 @@ class Subproblems:
         # each future's rows as a slice of one ordering (to keep a cut's duals)
         self.order = np.argsort(fut_rows, kind="stable")
         self.starts = np.searchsorted(fut_rows[self.order], np.arange(nf + 1))
-        # every future's block has the same rows and columns in the same order (one linopy
-        # model): the first solve copies future 0's optimal basis to the others (see _seed)
-        full_fut = np.concatenate([fut_cols, self.slack_fut])
-        self._row_rank, n_r = _rank_within(fut_rows, nf)
-        self._col_rank, n_c = _rank_within(full_fut, nf)
-        self._row_fut, self._col_fut = fut_rows, full_fut
-        self._cold = seed_basis and bool(len(n_r) and (n_r == n_r[0]).all() and (n_c == n_c[0]).all())
+        # every future's block is the same linopy cells (some masked in some futures): the
+        # first solve copies future 0's optimal basis to the others cell by cell (see _seed)
+        self._row_fut = fut_rows
+        self._col_fut = np.concatenate([fut_cols, self.slack_fut])
+        self._cold = False
+        if seed_basis and len(s.col_key) == len(s.cost) and len(s.row_key) == len(s.row_lower):
+            rk = s.row_key[rows]
+            n_rk = int(rk.max(initial=-1)) + 1
+            n_ck = int(s.col_key.max(initial=-1)) + 1
+            # a slack column's cell: its row's, apart for >= and <= slacks
+            self._row_cell = rk
+            self._col_cell = np.concatenate([s.col_key[cols], n_ck + rk[r_lo], n_ck + n_rk + rk[r_up]])
+            self._cold = bool((self._col_cell >= 0).all() and (rk >= 0).all())
 
     def close(self) -> None:
         """Stop the threads that solve chunks at once (a new solve starts them again)."""
@@ -170,28 +165,30 @@ class Subproblems:
             self._pool = None
 
     def _seed(self, done: tuple[Any, I, I], rest: list[tuple[Any, I, I]]) -> None:
-        """Give the chunks ``rest`` the basis of future 0 (solved in chunk ``done``), position
-        by position within each future's block (a block's basis has as many basic columns as
-        it has rows, so the copy is a basis of the same size; HiGHS repairs it if singular)."""
+        """Give the chunks ``rest`` the basis of future 0 (solved in chunk ``done``), cell by
+        cell (a cell future 0 lacks starts nonbasic at its lower bound). Passed as an alien
+        basis: HiGHS completes or repairs it where a future's block needs more or fewer basic
+        columns."""
         import highspy
 
         h0, rix0, cix0 = done
         b0 = h0.getBasis()
         cs = np.fromiter((int(v) for v in b0.col_status), dtype=np.int8, count=len(cix0))
         rs = np.fromiter((int(v) for v in b0.row_status), dtype=np.int8, count=len(rix0))
-        col_t = np.zeros(int(self._col_rank.max(initial=-1)) + 1, dtype=np.int8)
-        row_t = np.zeros(int(self._row_rank.max(initial=-1)) + 1, dtype=np.int8)
+        lower = int(highspy.HighsBasisStatus.kLower)
+        col_t = np.full(int(self._col_cell.max(initial=-1)) + 1, lower, dtype=np.int8)
+        row_t = np.full(int(self._row_cell.max(initial=-1)) + 1, lower, dtype=np.int8)
         in0 = self._col_fut[cix0] == 0
-        col_t[self._col_rank[cix0][in0]] = cs[in0]
+        col_t[self._col_cell[cix0][in0]] = cs[in0]
         in0 = self._row_fut[rix0] == 0
-        row_t[self._row_rank[rix0][in0]] = rs[in0]
-        kinds = list(highspy.HighsBasisStatus.__members__.values())
-        by_code = {int(k): k for k in kinds}
+        row_t[self._row_cell[rix0][in0]] = rs[in0]
+        by_code = {int(k): k for k in highspy.HighsBasisStatus.__members__.values()}
         for h, rix, cix in rest:
             b = highspy.HighsBasis()
-            b.col_status = [by_code[int(v)] for v in col_t[self._col_rank[cix]]]
-            b.row_status = [by_code[int(v)] for v in row_t[self._row_rank[rix]]]
+            b.col_status = [by_code[int(v)] for v in col_t[self._col_cell[cix]]]
+            b.row_status = [by_code[int(v)] for v in row_t[self._row_cell[rix]]]
             b.valid = True
+            b.alien = True
             h.setBasis(b)
 
     def rows_of(self, f: int) -> I:
@@ -219,17 +216,19 @@ class Subproblems:
 
         chunks = self.chunks
         states: list[str] = []
+        side_by_side = self.workers > 1 and len(chunks) > 1
+        if side_by_side and self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="critmin-benders")
         if self._cold and len(chunks) > 1:
             # cold start: solve the chunk holding future 0, then start every other chunk from
-            # its basis (about half the pivots of a cold dual simplex on these blocks)
+            # its basis (about half the pivots of a cold dual simplex on these blocks); on the
+            # pool's threads when there is one (HiGHS keeps one thread count per thread)
             self._cold = False
-            states.append(one(chunks[0]))
+            states.append(self._pool.submit(one, chunks[0]).result() if self._pool else one(chunks[0]))
             if states[0] == "Optimal":
                 self._seed(chunks[0], chunks[1:])
             chunks = chunks[1:]
-        if self.workers > 1 and len(chunks) > 1:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="critmin-benders")
+        if side_by_side and self._pool is not None:
             states += list(self._pool.map(one, chunks))
         else:
             states += [one(c) for c in chunks]

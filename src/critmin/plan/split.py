@@ -3,7 +3,7 @@ and one block per future (what :mod:`critmin.plan.benders` decomposes)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,10 @@ class Split:
     n_labels_con: int
     n_futures: int
     constant: float = 0.0
+    #: a second-stage column's (row's) cell over the dimensions other than ``future``: the
+    #: same key in every future (-1 in the first stage; empty when not known)
+    col_key: I = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    row_key: I = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     @property
     def first(self) -> I:
@@ -60,6 +64,19 @@ def _future_index(labels: npt.NDArray[np.int64], dims: tuple[Any, ...]) -> npt.N
     return np.broadcast_to(np.arange(labels.shape[ax]).reshape(shape), labels.shape)
 
 
+def _template_key(labels: npt.NDArray[np.int64], dims: tuple[Any, ...]) -> npt.NDArray[np.int64]:
+    """For each label of a variable or constraint with a ``future`` dimension, its position
+    over the other dimensions (the same cell in every future); -1 without that dimension."""
+    if FUTURE not in dims:
+        return np.full(labels.shape, -1, dtype=np.int64)
+    n_f = int(labels.shape[dims.index(FUTURE)])
+    moved = np.moveaxis(np.arange(labels.size).reshape(labels.shape), dims.index(FUTURE), 0)
+    flat = moved.reshape(n_f, -1)  # [future, cell]: each cell's flat position
+    out = np.empty(labels.size, dtype=np.int64)
+    out[flat] = np.arange(flat.shape[1])[None, :]
+    return out.reshape(labels.shape)
+
+
 def split_model(m: Any, n_futures: int) -> Split:
     """Split the linopy model ``m`` (its ``future`` dimension has ``n_futures`` entries).
 
@@ -73,17 +90,27 @@ def split_model(m: Any, n_futures: int) -> Split:
     n_var = int(m._xCounter)
     n_con = int(m._cCounter)
     fut_of_var = np.full(n_var, -1, dtype=np.int64)
+    key_of_var = np.full(n_var, -1, dtype=np.int64)
+    base = 0
     for _, v in m.variables.items():
         lab = v.labels.values
         idx = _future_index(lab, tuple(v.labels.dims))
+        key = _template_key(lab, tuple(v.labels.dims))
         ok = lab >= 0
         fut_of_var[lab[ok]] = idx[ok]
+        key_of_var[lab[ok]] = np.where(key[ok] >= 0, key[ok] + base, -1)
+        base += int(key.max(initial=-1)) + 1
     fut_of_con = np.full(n_con, -1, dtype=np.int64)
+    key_of_con = np.full(n_con, -1, dtype=np.int64)
+    base = 0
     for _, c in m.constraints.items():
         lab = c.labels.values
         idx = _future_index(lab, tuple(c.labels.dims))
+        key = _template_key(lab, tuple(c.labels.dims))
         ok = lab >= 0
         fut_of_con[lab[ok]] = idx[ok]
+        key_of_con[lab[ok]] = np.where(key[ok] >= 0, key[ok] + base, -1)
+        base += int(key.max(initial=-1)) + 1
     col_future = fut_of_var[vl]
     row_future = fut_of_con[cl]
     A = sp.csr_array(mat.A)
@@ -119,6 +146,8 @@ def split_model(m: Any, n_futures: int) -> Split:
         n_labels_con=n_con,
         n_futures=int(n_futures),
         constant=const,
+        col_key=key_of_var[vl].astype(np.intp),
+        row_key=key_of_con[cl].astype(np.intp),
     )
 
 
@@ -135,7 +164,15 @@ def group_futures(s: Split, n_groups: int) -> Split:
     def regroup(a: I) -> I:
         return np.where(a >= 0, g_of[np.maximum(a, 0)], -1).astype(np.intp)
 
-    return replace(s, col_future=regroup(s.col_future), row_future=regroup(s.row_future), n_futures=n)
+    empty = np.zeros(0, dtype=np.intp)  # a group's futures share their cells' keys
+    return replace(
+        s,
+        col_future=regroup(s.col_future),
+        row_future=regroup(s.row_future),
+        n_futures=n,
+        col_key=empty,
+        row_key=empty,
+    )
 
 
 def theta_lower_bounds(s: Split) -> F:
