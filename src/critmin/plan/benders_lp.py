@@ -133,7 +133,6 @@ class Subproblems:
         self.big = big
         self.last_y = np.zeros(0)
         self.last_pi = np.zeros(0)
-        self.R = sp.csr_array((np.ones(len(rows)), (fut_rows, np.arange(len(rows)))), shape=(nf, len(rows)))
         # the subgradients' scatter: T's entries, each to its future's row of G [F, n1]
         tc = sp.coo_array(self.T)
         self._t_row, self._t_val = tc.row, tc.data

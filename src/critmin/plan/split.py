@@ -77,6 +77,23 @@ def _template_key(labels: npt.NDArray[np.int64], dims: tuple[Any, ...]) -> npt.N
     return out.reshape(labels.shape)
 
 
+def _by_label(items: Any, n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For each label of linopy's variables (or constraints) ``items``: its future (-1 in the
+    first stage) and its cell key, unique across ``items`` and the same in every future."""
+    fut = np.full(n, -1, dtype=np.int64)
+    key = np.full(n, -1, dtype=np.int64)
+    base = 0
+    for _, v in items:
+        lab = v.labels.values
+        dims = tuple(v.labels.dims)
+        cell = _template_key(lab, dims)
+        ok = lab >= 0
+        fut[lab[ok]] = _future_index(lab, dims)[ok]
+        key[lab[ok]] = np.where(cell[ok] >= 0, cell[ok] + base, -1)
+        base += int(cell.max(initial=-1)) + 1
+    return fut, key
+
+
 def split_model(m: Any, n_futures: int) -> Split:
     """Split the linopy model ``m`` (its ``future`` dimension has ``n_futures`` entries).
 
@@ -89,28 +106,8 @@ def split_model(m: Any, n_futures: int) -> Split:
     cl = np.asarray(mat.clabels, dtype=np.int64)
     n_var = int(m._xCounter)
     n_con = int(m._cCounter)
-    fut_of_var = np.full(n_var, -1, dtype=np.int64)
-    key_of_var = np.full(n_var, -1, dtype=np.int64)
-    base = 0
-    for _, v in m.variables.items():
-        lab = v.labels.values
-        idx = _future_index(lab, tuple(v.labels.dims))
-        key = _template_key(lab, tuple(v.labels.dims))
-        ok = lab >= 0
-        fut_of_var[lab[ok]] = idx[ok]
-        key_of_var[lab[ok]] = np.where(key[ok] >= 0, key[ok] + base, -1)
-        base += int(key.max(initial=-1)) + 1
-    fut_of_con = np.full(n_con, -1, dtype=np.int64)
-    key_of_con = np.full(n_con, -1, dtype=np.int64)
-    base = 0
-    for _, c in m.constraints.items():
-        lab = c.labels.values
-        idx = _future_index(lab, tuple(c.labels.dims))
-        key = _template_key(lab, tuple(c.labels.dims))
-        ok = lab >= 0
-        fut_of_con[lab[ok]] = idx[ok]
-        key_of_con[lab[ok]] = np.where(key[ok] >= 0, key[ok] + base, -1)
-        base += int(key.max(initial=-1)) + 1
+    fut_of_var, key_of_var = _by_label(m.variables.items(), n_var)
+    fut_of_con, key_of_con = _by_label(m.constraints.items(), n_con)
     col_future = fut_of_var[vl]
     row_future = fut_of_con[cl]
     A = sp.csr_array(mat.A)
